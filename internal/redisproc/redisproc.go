@@ -1,0 +1,199 @@
+// Package redisproc starts throwaway redis-server processes for tests, so that
+// the Redis store and the server are tested against the real thing rather
+// than a fake that might disagree with it on Lua, streams or expiry.
+package redisproc
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startTimeout bounds how long a fresh redis-server may take to answer PING.
+const startTimeout = 10 * time.Second
+
+// Server is one redis-server child process listening on 127.0.0.1.
+type Server struct {
+	port int
+	dir  string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	output *syncBuffer
+	exited chan struct{} // closed when cmd has exited
+}
+
+// Start runs redis-server (found in PATH) on a free port, without persistence,
+// waits until it answers PING and kills it when the test ends. It fails the
+// test when redis-server is not installed: the Redis tests are the point.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redisproc: redis-server not found in PATH: install redis-server (apt-get install redis-server): %v", err)
+	}
+	s := &Server{dir: t.TempDir()}
+	t.Cleanup(func() { s.kill() })
+	// A port picked by the kernel can be taken by someone else before
+	// redis-server binds it; try a few.
+	var err error
+	for range 5 {
+		s.port, err = freePort()
+		if err != nil {
+			continue
+		}
+		if err = s.start(); err == nil {
+			return s
+		}
+	}
+	t.Fatalf("redisproc: %v", err)
+	return nil
+}
+
+// Addr is the host:port to dial.
+func (s *Server) Addr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
+}
+
+// URL is the address as a redis:// URL, the form REDIS_URL takes.
+func (s *Server) URL() string {
+	return "redis://" + s.Addr()
+}
+
+// Stop kills the server and waits until it has exited; its port refuses
+// connections until Restart.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	s.kill()
+}
+
+// Restart stops the server if it runs and starts a fresh one on the same
+// port. The data is gone, as after a crash of a Redis without persistence.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.kill()
+	var err error
+	// The old process has exited, but give the kernel a moment to hand the
+	// port out again if it is slow to.
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if err = s.start(); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("redisproc: restart: %v", err)
+	}
+}
+
+func (s *Server) start() error {
+	out := &syncBuffer{}
+	cmd := exec.Command("redis-server",
+		"--port", strconv.Itoa(s.port),
+		"--bind", "127.0.0.1",
+		"--save", "",
+		"--appendonly", "no",
+		"--dir", s.dir,
+		"--loglevel", "warning",
+	)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	s.mu.Lock()
+	s.cmd, s.output, s.exited = cmd, out, exited
+	s.mu.Unlock()
+
+	deadline := time.Now().Add(startTimeout)
+	for {
+		select {
+		case <-exited:
+			return fmt.Errorf("redis-server on port %d exited: %s", s.port, strings.TrimSpace(out.String()))
+		default:
+		}
+		if ping(s.Addr()) == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			s.kill()
+			return fmt.Errorf("redis-server on port %d did not answer PING within %v: %s", s.port, startTimeout, strings.TrimSpace(out.String()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// kill stops the process, if any, and waits for it to exit so that its port
+// is free and no child outlives the test.
+func (s *Server) kill() {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-exited
+}
+
+// ping sends one inline PING and expects +PONG.
+func ping(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(line) != "+PONG" {
+		return fmt.Errorf("PING answered %q", line)
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// syncBuffer collects the server's output for error messages; the process
+// writes it from another goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
