@@ -1,0 +1,35 @@
+// Renders the view for the current step of the flow.
+import Loader from './components/Loader.jsx';
+import MediaPermissionModal from './components/MediaPermissionModal.jsx';
+import ReconnectBanner from './components/ReconnectBanner.jsx';
+import StartChat from './components/StartChat.jsx';
+import TermsModal from './components/TermsModal.jsx';
+import VideoChat from './components/VideoChat.jsx';
+import { useSession } from './hooks/useSession.jsx';
+
+export default function App() {
+  const [state, actions] = useSession();
+  const online = state.connection === 'connected';
+  const { phase } = state;
+
+  return (
+    <>
+      {state.reconnected && <ReconnectBanner onDismiss={actions.dismissReconnect} />}
+
+      {(phase === 'idle' || phase === 'permissions' || phase === 'terms') && (
+        <StartChat online={online} initialProfile={state.profile} inert={phase !== 'idle'} onStart={actions.start} />
+      )}
+      {phase === 'permissions' && (
+        <MediaPermissionModal
+          requesting={state.permission.requesting}
+          error={state.permission.error}
+          onAllow={actions.requestPermissions}
+          onBack={actions.goHome}
+        />
+      )}
+      {phase === 'terms' && <TermsModal online={online} onAccept={actions.acceptTerms} onDecline={actions.goHome} />}
+      {phase === 'queue' && <Loader localStream={state.localStream} onCancel={actions.goHome} />}
+      {phase === 'chat' && <VideoChat state={state} actions={actions} />}
+    </>
+  );
+}

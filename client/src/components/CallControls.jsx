@@ -1,0 +1,69 @@
+// The buttons at the bottom of the call.
+import { MessageSquare, Mic, MicOff, PhoneOff, SkipForward, Video, VideoOff } from 'lucide-react';
+
+const round = 'icon-btn bg-white/15 text-white backdrop-blur hover:bg-white/25';
+const off = 'icon-btn bg-white text-slate-900 hover:bg-slate-200';
+
+export default function CallControls({ camera, mic, chatOpen, unread, onToggleCamera, onToggleMic, onToggleChat, onNext, onEnd }) {
+  return (
+    <div className="flex items-center justify-center gap-3 sm:gap-4">
+      <button
+        type="button"
+        data-testid="toggle-mic"
+        aria-pressed={!mic}
+        aria-label={mic ? 'Mute microphone' : 'Unmute microphone'}
+        className={mic ? round : off}
+        onClick={onToggleMic}
+      >
+        {mic ? <Mic className="h-5 w-5" aria-hidden="true" /> : <MicOff className="h-5 w-5" aria-hidden="true" />}
+      </button>
+      <button
+        type="button"
+        data-testid="toggle-camera"
+        aria-pressed={!camera}
+        aria-label={camera ? 'Turn camera off' : 'Turn camera on'}
+        className={camera ? round : off}
+        onClick={onToggleCamera}
+      >
+        {camera ? <Video className="h-5 w-5" aria-hidden="true" /> : <VideoOff className="h-5 w-5" aria-hidden="true" />}
+      </button>
+      <button
+        type="button"
+        data-testid="chat-toggle"
+        aria-pressed={chatOpen}
+        aria-expanded={chatOpen}
+        aria-label={chatOpen ? 'Close chat' : unread ? `Open chat, ${unread} unread` : 'Open chat'}
+        className={`relative ${chatOpen ? off : round}`}
+        onClick={onToggleChat}
+      >
+        <MessageSquare className="h-5 w-5" aria-hidden="true" />
+        {!chatOpen && unread > 0 && (
+          <span
+            data-testid="unread-badge"
+            className="absolute -right-1 -top-1 flex h-5 min-w-5 items-center justify-center rounded-full bg-rose-500 px-1.5 text-xs font-bold text-white"
+          >
+            {unread}
+          </span>
+        )}
+      </button>
+      <button
+        type="button"
+        data-testid="next-button"
+        className="inline-flex h-12 items-center gap-2 rounded-full bg-brand-600 px-5 font-semibold text-white shadow-lg shadow-brand-600/30 transition hover:bg-brand-500 focus-visible:outline-none focus-visible:ring-4 focus-visible:ring-brand-400/50"
+        onClick={onNext}
+      >
+        <SkipForward className="h-5 w-5" aria-hidden="true" />
+        Next
+      </button>
+      <button
+        type="button"
+        data-testid="end-call"
+        aria-label="End call"
+        className="icon-btn bg-rose-600 text-white hover:bg-rose-500"
+        onClick={onEnd}
+      >
+        <PhoneOff className="h-5 w-5" aria-hidden="true" />
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,95 @@
+// The text chat during a call: a side panel on laptops, a bottom sheet on phones.
+import { Send, X } from 'lucide-react';
+import { useEffect, useId, useRef, useState } from 'react';
+import { CHAT_MAX } from '../state/flow.js';
+
+export default function ChatPanel({ partnerName, messages, onSend, onClose }) {
+  const [draft, setDraft] = useState('');
+  const listRef = useRef(null);
+  const inputRef = useRef(null);
+  const titleId = useId();
+
+  useEffect(() => {
+    inputRef.current?.focus();
+  }, []);
+
+  useEffect(() => {
+    const list = listRef.current;
+    if (list) list.scrollTop = list.scrollHeight;
+  }, [messages.length]);
+
+  const submit = (event) => {
+    event.preventDefault();
+    if (onSend(draft)) setDraft('');
+  };
+
+  return (
+    <aside
+      data-testid="chat-panel"
+      aria-labelledby={titleId}
+      onKeyDown={(event) => event.key === 'Escape' && onClose()}
+      className="absolute inset-x-0 bottom-0 z-30 flex h-[55%] animate-fade-in flex-col rounded-t-3xl border-slate-200 bg-white text-slate-900 shadow-2xl sm:inset-y-0 sm:left-auto sm:right-0 sm:h-auto sm:w-96 sm:rounded-none sm:border-l dark:border-slate-800 dark:bg-slate-900 dark:text-slate-100"
+    >
+      <div className="flex items-center justify-between border-b border-slate-200 px-5 py-3 dark:border-slate-800">
+        <h2 id={titleId} className="font-semibold">
+          Chat with {partnerName}
+        </h2>
+        <button
+          type="button"
+          onClick={onClose}
+          aria-label="Close chat"
+          className="rounded-full p-2 text-slate-500 hover:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-brand-500 dark:hover:bg-slate-800"
+        >
+          <X className="h-5 w-5" aria-hidden="true" />
+        </button>
+      </div>
+
+      <ol ref={listRef} aria-live="polite" className="flex-1 space-y-2 overflow-y-auto px-4 py-4">
+        {messages.length === 0 && (
+          <li className="py-8 text-center text-sm text-slate-400">Say hi to {partnerName} 👋</li>
+        )}
+        {messages.map((m) => (
+          <li key={m.id} className={`flex ${m.from === 'me' ? 'justify-end' : 'justify-start'}`}>
+            <p
+              data-testid="chat-message"
+              data-from={m.from}
+              className={`max-w-[80%] whitespace-pre-wrap break-words rounded-2xl px-3.5 py-2 text-sm ${
+                m.from === 'me'
+                  ? 'rounded-br-md bg-brand-600 text-white'
+                  : 'rounded-bl-md bg-slate-100 text-slate-900 dark:bg-slate-800 dark:text-slate-100'
+              }`}
+            >{m.text}</p>
+          </li>
+        ))}
+      </ol>
+
+      <form onSubmit={submit} className="border-t border-slate-200 p-3 dark:border-slate-800">
+        <div className="flex items-center gap-2">
+          <input
+            ref={inputRef}
+            data-testid="chat-input"
+            aria-label="Message"
+            className="field py-2.5"
+            placeholder="Type a message…"
+            value={draft}
+            maxLength={CHAT_MAX}
+            onChange={(event) => setDraft(event.target.value)}
+            autoComplete="off"
+          />
+          <button
+            type="submit"
+            data-testid="chat-send"
+            aria-label="Send message"
+            disabled={!draft.trim()}
+            className="inline-flex h-11 w-11 shrink-0 items-center justify-center rounded-xl bg-brand-600 text-white transition hover:bg-brand-500 focus-visible:outline-none focus-visible:ring-4 focus-visible:ring-brand-500/40 disabled:opacity-40"
+          >
+            <Send className="h-4 w-4" aria-hidden="true" />
+          </button>
+        </div>
+        <p className={`mt-1 text-right text-xs ${draft.length >= CHAT_MAX ? 'text-rose-500' : 'text-slate-400'}`} aria-live="polite">
+          {draft.length}/{CHAT_MAX}
+        </p>
+      </form>
+    </aside>
+  );
+}

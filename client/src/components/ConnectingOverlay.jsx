@@ -1,0 +1,14 @@
+import { Loader2 } from 'lucide-react';
+
+export default function ConnectingOverlay({ partnerName }) {
+  return (
+    <div
+      data-testid="connecting-overlay"
+      role="status"
+      className="absolute inset-0 flex flex-col items-center justify-center gap-4 bg-slate-950/80 text-white"
+    >
+      <Loader2 className="h-10 w-10 animate-spin text-brand-400" aria-hidden="true" />
+      <p className="text-lg font-medium">Connecting to {partnerName}…</p>
+    </div>
+  );
+}

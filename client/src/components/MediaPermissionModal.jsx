@@ -1,0 +1,47 @@
+// Step 2: ask for the camera and microphone.
+import { AlertTriangle, Camera, Loader2, Mic } from 'lucide-react';
+import Modal from './Modal.jsx';
+
+export default function MediaPermissionModal({ requesting, error, onAllow, onBack }) {
+  return (
+    <Modal testId="permission-modal" title="Camera & microphone" icon={<Camera aria-hidden="true" />} onClose={onBack}>
+      <p className="text-sm leading-relaxed text-slate-600 dark:text-slate-400">
+        Zivro needs your camera and microphone so the stranger you meet can see and hear you. Video goes directly
+        between you and your partner; it never passes through our server.
+      </p>
+      <ul className="mt-4 flex gap-4 text-sm text-slate-700 dark:text-slate-300">
+        <li className="flex items-center gap-2">
+          <Camera className="h-4 w-4 text-brand-500" aria-hidden="true" /> Camera
+        </li>
+        <li className="flex items-center gap-2">
+          <Mic className="h-4 w-4 text-brand-500" aria-hidden="true" /> Microphone
+        </li>
+      </ul>
+      {error && (
+        <div
+          role="alert"
+          data-testid="permission-error"
+          className="mt-5 flex gap-3 rounded-2xl border border-rose-200 bg-rose-50 p-4 text-sm text-rose-800 dark:border-rose-500/30 dark:bg-rose-500/10 dark:text-rose-200"
+        >
+          <AlertTriangle className="mt-0.5 h-4 w-4 shrink-0" aria-hidden="true" />
+          <p>{error}</p>
+        </div>
+      )}
+      <div className="mt-6 flex flex-col-reverse gap-3 sm:flex-row sm:justify-end">
+        <button type="button" className="btn-secondary" data-testid="permission-back" onClick={onBack}>
+          Back to home
+        </button>
+        <button
+          type="button"
+          className="btn-primary"
+          data-testid="permission-allow"
+          onClick={onAllow}
+          disabled={requesting}
+        >
+          {requesting && <Loader2 className="h-4 w-4 animate-spin" aria-hidden="true" />}
+          {error ? 'Try again' : 'Allow camera & mic'}
+        </button>
+      </div>
+    </Modal>
+  );
+}

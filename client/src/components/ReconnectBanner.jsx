@@ -1,0 +1,23 @@
+// Shown for a few seconds after the socket reconnected.
+import { Wifi, X } from 'lucide-react';
+
+export default function ReconnectBanner({ onDismiss }) {
+  return (
+    <div
+      role="status"
+      data-testid="reconnect-banner"
+      className="fixed inset-x-0 top-3 z-50 mx-auto flex w-fit max-w-[92vw] animate-fade-in items-center gap-3 rounded-full bg-emerald-600 py-2 pl-4 pr-2 text-sm font-medium text-white shadow-lg"
+    >
+      <Wifi className="h-4 w-4 shrink-0" aria-hidden="true" />
+      <span>Reconnected to the server.</span>
+      <button
+        type="button"
+        onClick={onDismiss}
+        aria-label="Dismiss"
+        className="rounded-full p-1 hover:bg-white/20 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-white"
+      >
+        <X className="h-4 w-4" aria-hidden="true" />
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,83 @@
+// Step 5: the call. Remote video full screen, local picture-in-picture, controls, chat.
+import { VideoOff } from 'lucide-react';
+import { isMediaFlowing } from '../state/flow.js';
+import CallControls from './CallControls.jsx';
+import CallFailed from './CallFailed.jsx';
+import ChatPanel from './ChatPanel.jsx';
+import ConnectingOverlay from './ConnectingOverlay.jsx';
+import VideoStream from './VideoStream.jsx';
+
+const STATE_COLOURS = {
+  connected: 'bg-emerald-400',
+  failed: 'bg-rose-500',
+  disconnected: 'bg-amber-400',
+  closed: 'bg-slate-400',
+};
+
+export default function VideoChat({ state, actions }) {
+  const { partner, call, camera, mic, chatOpen, unread, messages, localStream, remoteStream } = state;
+  const flowing = isMediaFlowing(call);
+
+  return (
+    <div data-testid="video-chat" className="fixed inset-0 overflow-hidden bg-slate-950 text-white">
+      <VideoStream
+        key={partner.roomId}
+        data-testid="remote-video"
+        aria-label={`${partner.name}'s video`}
+        stream={remoteStream}
+        onPlaying={() => actions.remotePlaying(partner.roomId)}
+        className="absolute inset-0 h-full w-full object-cover"
+      />
+      {!flowing && !call.failed && <ConnectingOverlay partnerName={partner.name} />}
+      {call.failed && <CallFailed onNext={actions.next} />}
+
+      <header className="absolute inset-x-0 top-0 z-10 flex items-center gap-3 bg-gradient-to-b from-black/60 to-transparent px-4 pb-10 pt-4 sm:px-6">
+        <div className="min-w-0">
+          <p className="text-xs uppercase tracking-wider text-white/60">Talking to</p>
+          <p data-testid="partner-name" className="truncate text-lg font-semibold">
+            {partner.name}
+          </p>
+        </div>
+        <span className="ml-auto inline-flex items-center gap-2 rounded-full bg-black/40 px-3 py-1 text-xs backdrop-blur">
+          <span className={`h-2 w-2 rounded-full ${STATE_COLOURS[call.connectionState] ?? 'bg-sky-400 animate-pulse'}`} aria-hidden="true" />
+          <span className="sr-only">Connection: </span>
+          <span data-testid="connection-state">{call.connectionState}</span>
+        </span>
+      </header>
+
+      <div className="absolute bottom-28 right-4 z-20 aspect-[3/4] w-28 overflow-hidden rounded-2xl border-2 border-white/20 bg-slate-800 shadow-2xl sm:bottom-28 sm:right-6 sm:aspect-video sm:w-56">
+        <VideoStream
+          data-testid="local-video"
+          aria-label="Your video"
+          stream={localStream}
+          muted
+          mirrored
+          className="h-full w-full object-cover"
+        />
+        {!camera && (
+          <div className="absolute inset-0 flex items-center justify-center bg-slate-800">
+            <VideoOff className="h-6 w-6 text-white/70" aria-label="Your camera is off" />
+          </div>
+        )}
+      </div>
+
+      <div className="absolute inset-x-0 bottom-0 z-20 bg-gradient-to-t from-black/70 to-transparent px-4 pb-6 pt-10">
+        <CallControls
+          camera={camera}
+          mic={mic}
+          chatOpen={chatOpen}
+          unread={unread}
+          onToggleCamera={actions.toggleCamera}
+          onToggleMic={actions.toggleMic}
+          onToggleChat={actions.toggleChat}
+          onNext={actions.next}
+          onEnd={actions.goHome}
+        />
+      </div>
+
+      {chatOpen && (
+        <ChatPanel partnerName={partner.name} messages={messages} onSend={actions.sendChat} onClose={actions.toggleChat} />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,177 @@
+// The session: runs the flow reducer and carries out its side effects: socket
+// emits, the local media, and one peer connection per pairing. Components read
+// its snapshot and call its actions; nothing here knows about React.
+import { CHAT_MAX, flowReducer, initialState } from '../state/flow.js';
+import { createSignalInbox } from '../webrtc/signalInbox.js';
+import { describeMediaError, setTracksEnabled, stopStream } from '../media/media.js';
+
+export const RECONNECT_BANNER_MS = 5000;
+
+/**
+ * socket: { getStatus, onStatus, on, emit } (socket/socket.js)
+ * media: { getLocalStream } (media/media.js)
+ * createPeer(options) → { handleSignal, close } (webrtc/peer.js, ICE servers bound)
+ */
+export function createSession({ socket, media, createPeer, timers = globalThis }) {
+  let state = initialState;
+  let localStream = null;
+  let remoteStream = null;
+  let peer = null;
+  let messageSeq = 0;
+  let bannerTimer = null;
+  const inbox = createSignalInbox();
+  const listeners = new Set();
+  const build = () => ({ ...state, localStream, remoteStream });
+  let snapshot = build();
+
+  const notify = () => {
+    snapshot = build();
+    listeners.forEach((listener) => listener());
+  };
+
+  function dispatch(action) {
+    const prev = state;
+    state = flowReducer(state, action);
+    follow(prev, state);
+    notify();
+  }
+
+  // Side effects that follow from a transition.
+  function follow(prev, next) {
+    if (prev.partner?.roomId !== next.partner?.roomId) {
+      closePeer();
+      if (next.partner) openPeer(next.partner);
+    }
+    if (next.phase === 'idle' && prev.phase !== 'idle') {
+      stopStream(localStream);
+      localStream = null;
+      inbox.clear();
+    }
+    if (prev.camera !== next.camera) setTracksEnabled(localStream, 'video', next.camera);
+    if (prev.mic !== next.mic) setTracksEnabled(localStream, 'audio', next.mic);
+    if (next.reconnected && !prev.reconnected) {
+      timers.clearTimeout(bannerTimer);
+      bannerTimer = timers.setTimeout(() => dispatch({ type: 'RECONNECT_BANNER_DISMISSED' }), RECONNECT_BANNER_MS);
+    }
+  }
+
+  function openPeer({ id, roomId, isInitiator }) {
+    const current = () => state.partner?.roomId === roomId;
+    peer = createPeer({
+      isInitiator,
+      localStream,
+      send: (data) => socket.emit('signal', { to: id, data }),
+      onRemoteStream: (stream) => {
+        if (!current()) return;
+        remoteStream = stream;
+        dispatch({ type: 'REMOTE_TRACK', roomId });
+      },
+      onConnectionState: (connectionState) => dispatch({ type: 'CALL_STATE', roomId, connectionState }),
+      onFailed: () => dispatch({ type: 'CALL_FAILED', roomId }),
+    });
+    // Signals that came before we knew this partner (kept per sender).
+    for (const data of inbox.take(id)) peer.handleSignal(data);
+  }
+
+  function closePeer() {
+    peer?.close();
+    peer = null;
+    stopStream(remoteStream);
+    remoteStream = null;
+  }
+
+  socket.onStatus((status) => dispatch({ type: status === 'connected' ? 'SOCKET_CONNECTED' : 'SOCKET_DISCONNECTED' }));
+  if (socket.getStatus() === 'connected') dispatch({ type: 'SOCKET_CONNECTED' });
+
+  socket.on('matched', (payload) => {
+    if (!payload || typeof payload.partnerId !== 'string' || !payload.partnerId) return;
+    dispatch({
+      type: 'MATCHED',
+      roomId: String(payload.roomId ?? `${payload.partnerId}:${Date.now()}`),
+      partnerId: payload.partnerId,
+      partnerName: typeof payload.partnerName === 'string' ? payload.partnerName : 'Stranger',
+      isInitiator: payload.isInitiator === true,
+    });
+  });
+
+  socket.on('partner-left', (payload) => dispatch({ type: 'PARTNER_LEFT', reason: payload?.reason }));
+
+  socket.on('signal', (payload) => {
+    const { from, data } = payload ?? {};
+    if (typeof from !== 'string' || data == null) return;
+    if (state.partner) {
+      if (from === state.partner.id) peer?.handleSignal(data);
+      return; // not our partner: ignored
+    }
+    if (state.phase === 'queue') inbox.push(from, data);
+  });
+
+  socket.on('chat-message', (payload) => {
+    const { from, message, timestamp } = payload ?? {};
+    if (typeof message !== 'string') return;
+    dispatch({
+      type: 'CHAT_RECEIVED',
+      id: ++messageSeq,
+      from,
+      text: message,
+      timestamp: Number.isFinite(timestamp) ? timestamp : Date.now(),
+    });
+  });
+
+  const actions = {
+    start(profile) {
+      dispatch({ type: 'START', profile });
+    },
+    async requestPermissions() {
+      if (state.phase !== 'permissions' || state.permission.requesting) return;
+      dispatch({ type: 'PERMISSION_REQUESTED' });
+      try {
+        const stream = await media.getLocalStream();
+        if (state.phase !== 'permissions') {
+          stopStream(stream); // the user left meanwhile
+          return;
+        }
+        stopStream(localStream);
+        localStream = stream;
+        dispatch({ type: 'PERMISSION_GRANTED' });
+      } catch (err) {
+        dispatch({ type: 'PERMISSION_DENIED', message: describeMediaError(err) });
+      }
+    },
+    acceptTerms() {
+      if (state.phase !== 'terms') return;
+      if (!socket.emit('join-queue', state.profile)) return;
+      dispatch({ type: 'TERMS_ACCEPTED' });
+    },
+    goHome() {
+      if (state.phase === 'queue' || state.phase === 'chat') socket.emit('leave-queue');
+      dispatch({ type: 'GO_HOME' });
+    },
+    next() {
+      if (state.phase !== 'chat') return;
+      socket.emit('next');
+      dispatch({ type: 'NEXT' });
+    },
+    sendChat(text) {
+      const message = String(text).trim().slice(0, CHAT_MAX);
+      if (state.phase !== 'chat' || !message) return false;
+      if (!socket.emit('chat-message', { message })) return false;
+      dispatch({ type: 'CHAT_SENT', id: ++messageSeq, text: message, timestamp: Date.now() });
+      return true;
+    },
+    toggleChat: () => dispatch({ type: 'CHAT_TOGGLED' }),
+    toggleCamera: () => dispatch({ type: 'TOGGLE_CAMERA' }),
+    toggleMic: () => dispatch({ type: 'TOGGLE_MIC' }),
+    remotePlaying: (roomId) => dispatch({ type: 'REMOTE_PLAYING', roomId }),
+    dismissReconnect: () => dispatch({ type: 'RECONNECT_BANNER_DISMISSED' }),
+  };
+
+  return {
+    getSnapshot: () => snapshot,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    actions,
+  };
+}

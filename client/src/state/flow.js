@@ -1,0 +1,161 @@
+// The flow of the app, idle → permissions → terms → queue → chat, as one pure reducer.
+// Side effects (socket emits, media, the peer connection) live in session/session.js,
+// which follows the transitions made here.
+
+export const CHAT_MAX = 500;
+
+const initialCall = {
+  connectionState: 'new',
+  hasRemoteTrack: false,
+  remotePlaying: false,
+  failed: false,
+};
+
+export const initialState = {
+  phase: 'idle', // 'idle' | 'permissions' | 'terms' | 'queue' | 'chat'
+  connection: 'connecting', // socket: 'connecting' | 'connected' | 'disconnected'
+  everConnected: false,
+  reconnected: false, // show the "reconnected" banner
+  profile: null,
+  permission: { requesting: false, error: null },
+  partner: null, // { id, name, roomId, isInitiator }
+  call: initialCall,
+  camera: true,
+  mic: true,
+  messages: [], // { id, from: 'me' | 'partner', text, timestamp }
+  chatOpen: false,
+  unread: 0,
+};
+
+const inCall = (state) => state.phase === 'queue' || state.phase === 'chat';
+
+const home = (state) => ({
+  ...initialState,
+  connection: state.connection,
+  everConnected: state.everConnected,
+  reconnected: state.reconnected,
+  profile: state.profile,
+});
+
+const queued = (state) => ({
+  ...state,
+  phase: 'queue',
+  partner: null,
+  call: initialCall,
+  messages: [],
+  chatOpen: false,
+  unread: 0,
+});
+
+// Only events about the current pairing may touch the call.
+const forCurrentRoom = (state, action) => state.phase === 'chat' && state.partner?.roomId === action.roomId;
+
+export function flowReducer(state, action) {
+  switch (action.type) {
+    case 'START':
+      return state.phase === 'idle'
+        ? { ...state, phase: 'permissions', profile: action.profile, permission: { requesting: false, error: null } }
+        : state;
+
+    case 'PERMISSION_REQUESTED':
+      return state.phase === 'permissions' ? { ...state, permission: { requesting: true, error: null } } : state;
+
+    case 'PERMISSION_GRANTED':
+      return state.phase === 'permissions'
+        ? { ...state, phase: 'terms', permission: { requesting: false, error: null } }
+        : state;
+
+    case 'PERMISSION_DENIED':
+      return state.phase === 'permissions'
+        ? { ...state, permission: { requesting: false, error: action.message } }
+        : state;
+
+    case 'TERMS_ACCEPTED':
+      return state.phase === 'terms' ? queued(state) : state;
+
+    case 'GO_HOME':
+      return state.phase === 'idle' ? state : home(state);
+
+    case 'MATCHED':
+      if (!inCall(state)) return state; // e.g. a late match after Cancel
+      return {
+        ...queued(state),
+        phase: 'chat',
+        partner: {
+          id: action.partnerId,
+          name: action.partnerName || 'Stranger',
+          roomId: action.roomId,
+          isInitiator: Boolean(action.isInitiator),
+        },
+      };
+
+    case 'PARTNER_LEFT':
+    case 'NEXT':
+      // The server has requeued us (partner-left), or we asked it to (next).
+      return state.phase === 'chat' ? queued(state) : state;
+
+    case 'CALL_STATE':
+      if (!forCurrentRoom(state, action)) return state;
+      return {
+        ...state,
+        call: {
+          ...state.call,
+          connectionState: action.connectionState,
+          failed: action.connectionState === 'failed' || (state.call.failed && action.connectionState !== 'connected'),
+        },
+      };
+
+    case 'CALL_FAILED':
+      return forCurrentRoom(state, action) ? { ...state, call: { ...state.call, failed: true } } : state;
+
+    case 'REMOTE_TRACK':
+      return forCurrentRoom(state, action) ? { ...state, call: { ...state.call, hasRemoteTrack: true } } : state;
+
+    case 'REMOTE_PLAYING':
+      return forCurrentRoom(state, action) ? { ...state, call: { ...state.call, remotePlaying: true } } : state;
+
+    case 'TOGGLE_CAMERA':
+      return { ...state, camera: !state.camera };
+
+    case 'TOGGLE_MIC':
+      return { ...state, mic: !state.mic };
+
+    case 'CHAT_SENT':
+      if (state.phase !== 'chat') return state;
+      return {
+        ...state,
+        messages: [...state.messages, { id: action.id, from: 'me', text: action.text, timestamp: action.timestamp }],
+      };
+
+    case 'CHAT_RECEIVED':
+      if (state.phase !== 'chat' || state.partner.id !== action.from) return state;
+      return {
+        ...state,
+        messages: [...state.messages, { id: action.id, from: 'partner', text: action.text, timestamp: action.timestamp }],
+        unread: state.chatOpen ? 0 : state.unread + 1,
+      };
+
+    case 'CHAT_TOGGLED':
+      return { ...state, chatOpen: !state.chatOpen, unread: 0 };
+
+    case 'SOCKET_CONNECTED':
+      return { ...state, connection: 'connected', everConnected: true, reconnected: state.everConnected };
+
+    case 'SOCKET_DISCONNECTED': {
+      const next = { ...state, connection: 'disconnected', reconnected: false };
+      // The server dropped us from the queue and the call: back home. Before the
+      // queue (permissions, terms) nothing is lost on the server, so stay put.
+      return inCall(state) ? home(next) : next;
+    }
+
+    case 'RECONNECT_BANNER_DISMISSED':
+      return { ...state, reconnected: false };
+
+    default:
+      return state;
+  }
+}
+
+/** True once the partner's media is actually reaching us. */
+export const isMediaFlowing = (call) =>
+  call.remotePlaying || (call.hasRemoteTrack && call.connectionState === 'connected');

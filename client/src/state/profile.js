@@ -1,0 +1,35 @@
+// The landing form's profile: the options the server and the browser tests know,
+// and the validation shown inline by StartChat.
+
+export const NAME_MIN = 2;
+export const NAME_MAX = 20;
+
+export const GENDERS = [
+  { value: 'male', label: 'Male' },
+  { value: 'female', label: 'Female' },
+  { value: 'other', label: 'Other' },
+];
+
+export const REGIONS = [
+  { value: 'asia', label: 'Asia' },
+  { value: 'europe', label: 'Europe' },
+  { value: 'africa', label: 'Africa' },
+  { value: 'north-america', label: 'North America' },
+  { value: 'south-america', label: 'South America' },
+  { value: 'oceania', label: 'Oceania' },
+];
+
+const isOption = (options, value) => options.some((o) => o.value === value);
+
+/** Returns { profile, errors }: profile is the trimmed profile when errors is empty. */
+export function validateProfile({ name = '', gender = '', region = '' }) {
+  const trimmed = String(name).trim();
+  const errors = {};
+  if (trimmed.length < NAME_MIN || trimmed.length > NAME_MAX) {
+    errors.name = `Name must be ${NAME_MIN} to ${NAME_MAX} characters.`;
+  }
+  if (!isOption(GENDERS, gender)) errors.gender = 'Choose a gender.';
+  if (!isOption(REGIONS, region)) errors.region = 'Choose a region.';
+  const valid = Object.keys(errors).length === 0;
+  return { profile: valid ? { name: trimmed, gender, region } : null, errors };
+}
