@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/zivro
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+
+.PHONY: run test build client deps lint test-go test-client test-contract test-browser bench
+
+## run: build the client, start the server on the embedded store, serve the app on :5000
+run: client
+	env -u REDIS_URL STATIC_DIR=client/dist $(GO) run .
+
+## test: everything: lint, Go tests (-race, real redis-server), client unit tests,
+## contract tests (socket.io-client), browser tests (chromium)
+test: deps lint test-go build client test-client test-contract test-browser
+
+deps:
+	@bash .ci/deps
+
+build:
+	$(GO) build -o $(BIN) .
+
+client: deps
+	cd client && npm run build
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+test-go: deps
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-client: deps
+	cd client && npm test
+
+test-contract: build deps
+	cd e2e && ZIVRO_BIN=$(CURDIR)/$(BIN) npm run test:contract
+
+test-browser: build client deps
+	cd e2e && ZIVRO_BIN=$(CURDIR)/$(BIN) npm run test:browser
+
+## bench: load generator against a fresh server (embedded store, then Redis)
+bench: build
+	$(GO) run ./bench/cmd/zivro-bench -server-bin $(CURDIR)/$(BIN) -out bench/results.json
