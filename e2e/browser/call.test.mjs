@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { freePort, startRedis, startServer } from '../lib/harness.mjs';
 import {
-  T, assertNoStalePeers, buildClient, chatTexts, hidden, join, launchBrowser, newUser, openChat, openLanding,
+  T, assertNoStalePeers, assertPaintedTheme, buildClient, chatTexts, hidden, join, launchBrowser, newUser, openChat, openLanding,
   partnerNameOf, pollUntil, quiesce, redisCmd, sendChat, startStatic, visible, waitChat, waitMatched,
   waitMediaFlowing, waitSawView, waitTheme, withFailureShots,
 } from './support.mjs';
@@ -251,16 +251,21 @@ test('Theme: dark mode survives a reload (localStorage), and so does light mode'
     await visible(a, 'start-view');
     await waitTheme(a, true);
     await a.shot('02-dark-after-reload');
+    // dark is not just a class: the page is painted dark (checked at the end)
+    const painted = [];
+    await assertPaintedTheme(a, 'start-view', true).catch((e) => painted.push(e.message));
     await a.tid('theme-toggle').click();
     await waitTheme(a, false);
     await a.page.reload({ waitUntil: 'domcontentloaded' });
     await visible(a, 'start-view');
     await waitTheme(a, false);
+    await assertPaintedTheme(a, 'start-view', false);
     // phone-sized landing page, dark
     const ph = await user('Pat', { prefix: p, viewport: PHONE, label: 'Pat-phone' });
     await openLanding(ph, staticSrv.url);
     await ph.tid('theme-toggle').click();
     await waitTheme(ph, true);
     await ph.shot('03-landing-phone-dark');
+    assert.deepEqual(painted, [], 'the dark theme paints the page dark');
   });
 });

@@ -286,6 +286,9 @@ let shotCount = 0;
 export async function shot(page, name) {
   const file = path.join(artifactsDir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   shotCount += 1;
+  // let finite CSS transitions/animations (e.g. a theme switch) finish; spinners are infinite
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'
+    || a.effect?.getComputedTiming().iterations === Infinity), null, { timeout: 3_000, polling: 50 }).catch(() => {});
   await page.screenshot({ path: file, fullPage: false, timeout: 15_000 });
   return file;
 }
@@ -538,4 +541,35 @@ export async function assertNoStalePeers(user, { inCall, minPcs = 1 }) {
   const oldLive = snap.received.filter((t) => t.pc !== cur.i && t.readyState !== 'ended');
   if (oldLive.length) throw new Error(`${who}: track(s) received on an older RTCPeerConnection are still ${oldLive.map((t) => `${t.kind}:${t.readyState}@#${t.pc}`).join(', ')}: ${dump()}`);
   return snap;
+}
+
+/**
+ * The colour actually painted behind a testid's element: the first opaque
+ * background up the tree (up to <html>), as [r, g, b], and its luminance 0..1.
+ */
+export async function effectiveBackground(user, id) {
+  return user.page.evaluate((tid) => {
+    let el = document.querySelector(`[data-testid="${tid}"]`);
+    while (el) {
+      const c = getComputedStyle(el).backgroundColor;
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (m) {
+        const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+        if (a >= 0.5) {
+          return { rgb: [r, g, b], luminance: (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255, on: el.tagName.toLowerCase() };
+        }
+      }
+      el = el.parentElement;
+    }
+    return { rgb: [255, 255, 255], luminance: 1, on: 'canvas (nothing painted)' };
+  }, id);
+}
+
+/** The page behind the view is dark (luminance < 0.3) or light (> 0.7). */
+export async function assertPaintedTheme(user, id, dark) {
+  const bg = await effectiveBackground(user, id);
+  const ok = dark ? bg.luminance < 0.3 : bg.luminance > 0.7;
+  if (!ok) {
+    throw new Error(`${user.label}: in ${dark ? 'dark' : 'light'} mode the background behind [data-testid="${id}"] is rgb(${bg.rgb.join(', ')}) (luminance ${bg.luminance.toFixed(2)}, painted on <${bg.on}>), expected a ${dark ? 'dark' : 'light'} one`);
+  }
 }

@@ -1,0 +1,73 @@
+// Browser test, same-origin mode: the client built without VITE_BACKEND_URL and
+// served by the Go server itself (STATIC_DIR); the page opens the server's URL.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { startRedis, startServer } from '../lib/harness.mjs';
+import {
+  assertNoStalePeers, buildClient, join, launchBrowser, newUser, openLanding, sendChat, visible,
+  waitChat, waitMatched, waitMediaFlowing, withFailureShots,
+} from './support.mjs';
+
+let redis;
+let server;
+let clientOut;
+let browser;
+const users = [];
+
+before(async () => {
+  redis = await startRedis();
+  clientOut = await buildClient({});
+  server = await startServer({ redisUrl: redis.url, env: { STATIC_DIR: clientOut, NODE_ENV: 'test' } });
+  browser = await launchBrowser();
+}, { timeout: 240_000 });
+
+after(async () => {
+  for (const u of users) await u.close();
+  if (browser) await browser.close();
+  if (server) await server.stop().catch(() => {});
+  if (redis) await redis.stop();
+  if (clientOut) fs.rmSync(clientOut, { recursive: true, force: true });
+});
+
+test('same origin: the Go server serves the client; match, media both ways, chat both ways, end call', { timeout: 150_000 }, async () => {
+  const p = 'sameorigin';
+  const a = await newUser(browser, { name: 'Alice', prefix: p });
+  const b = await newUser(browser, { name: 'Bob', prefix: p });
+  users.push(a, b);
+  // which origins the pages' Socket.IO traffic goes to
+  const sioUrls = [];
+  for (const u of users) {
+    u.page.on('request', (r) => { if (r.url().includes('/socket.io/')) sioUrls.push(r.url()); });
+    u.page.on('websocket', (ws) => { if (ws.url().includes('/socket.io/')) sioUrls.push(ws.url()); });
+  }
+  await withFailureShots(p, () => users, async () => {
+    await Promise.all([openLanding(a, server.url), openLanding(b, server.url)]);
+    await a.shot('00-landing');
+    await join(a, { gender: 'female', region: 'south-america' });
+    await visible(a, 'queue-view');
+    await join(b, { gender: 'male', region: 'north-america' });
+    await Promise.all([waitMatched(a, 'Bob'), waitMatched(b, 'Alice')]);
+    await Promise.all([waitMediaFlowing(a), waitMediaFlowing(b)]);
+    await a.shot('01-call');
+    await assertNoStalePeers(a, { inCall: true });
+    await assertNoStalePeers(b, { inCall: true });
+
+    await sendChat(a, 'same origin hello');
+    await waitChat(b, 'partner', (t) => t === 'same origin hello', 'with "same origin hello"');
+    await sendChat(b, 'same origin reply');
+    await waitChat(a, 'partner', (t) => t === 'same origin reply', 'with "same origin reply"');
+    await b.shot('02-chat');
+
+    const host = new URL(server.url).host;
+    assert.ok(sioUrls.length > 0, 'the pages made no Socket.IO request');
+    const foreign = sioUrls.filter((u) => new URL(u).host !== host);
+    assert.deepEqual(foreign, [], `Socket.IO traffic went to another origin than the page's (${host})`);
+
+    await b.tid('end-call').click();
+    await visible(b, 'start-view');
+    await visible(a, 'queue-view');
+    await a.shot('03-partner-queue');
+    await assertNoStalePeers(a, { inCall: false });
+  });
+});
