@@ -1,0 +1,254 @@
+import { describe, expect, it } from 'vitest';
+import { flowReducer, initialState, isMediaFlowing } from './flow.js';
+
+const profile = { name: 'Ada', gender: 'female', region: 'europe' };
+const match = (partnerId = 'p1', roomId = 'r1', extra = {}) => ({
+  type: 'MATCHED',
+  roomId,
+  partnerId,
+  partnerName: 'Bob',
+  isInitiator: true,
+  ...extra,
+});
+
+const run = (...actions) => actions.reduce(flowReducer, initialState);
+const online = { type: 'SOCKET_CONNECTED' };
+const atPermissions = () => run(online, { type: 'START', profile });
+const atTerms = () => flowReducer(atPermissions(), { type: 'PERMISSION_GRANTED' });
+const atQueue = () => flowReducer(atTerms(), { type: 'TERMS_ACCEPTED' });
+const atChat = (partnerId, roomId) => flowReducer(atQueue(), match(partnerId, roomId));
+
+describe('flow: the happy path', () => {
+  it('starts idle and connecting', () => {
+    expect(initialState.phase).toBe('idle');
+    expect(initialState.connection).toBe('connecting');
+  });
+
+  it('idle → permissions on START, keeping the profile', () => {
+    const s = atPermissions();
+    expect(s.phase).toBe('permissions');
+    expect(s.profile).toEqual(profile);
+  });
+
+  it('permissions: requested, denied with a message, then granted → terms', () => {
+    let s = flowReducer(atPermissions(), { type: 'PERMISSION_REQUESTED' });
+    expect(s.permission).toEqual({ requesting: true, error: null });
+    s = flowReducer(s, { type: 'PERMISSION_DENIED', message: 'blocked' });
+    expect(s.phase).toBe('permissions');
+    expect(s.permission).toEqual({ requesting: false, error: 'blocked' });
+    s = flowReducer(s, { type: 'PERMISSION_REQUESTED' });
+    expect(s.permission.error).toBeNull();
+    s = flowReducer(s, { type: 'PERMISSION_GRANTED' });
+    expect(s.phase).toBe('terms');
+  });
+
+  it('terms → queue on TERMS_ACCEPTED', () => {
+    expect(atQueue().phase).toBe('queue');
+  });
+
+  it('queue → chat on MATCHED, with the partner', () => {
+    const s = atChat('p1', 'r1');
+    expect(s.phase).toBe('chat');
+    expect(s.partner).toEqual({ id: 'p1', name: 'Bob', roomId: 'r1', isInitiator: true });
+    expect(s.call.connectionState).toBe('new');
+  });
+
+  it('names an unnamed partner "Stranger"', () => {
+    const s = flowReducer(atQueue(), match('p1', 'r1', { partnerName: '' }));
+    expect(s.partner.name).toBe('Stranger');
+  });
+});
+
+describe('flow: leaving and skipping', () => {
+  it.each(['permissions', 'terms', 'queue', 'chat'])('GO_HOME from %s → idle, profile kept', (phase) => {
+    const from = { permissions: atPermissions, terms: atTerms, queue: atQueue, chat: () => atChat() }[phase]();
+    const s = flowReducer(from, { type: 'GO_HOME' });
+    expect(s.phase).toBe('idle');
+    expect(s.partner).toBeNull();
+    expect(s.messages).toEqual([]);
+    expect(s.profile).toEqual(profile);
+    expect(s.connection).toBe('connected');
+  });
+
+  it('GO_HOME resets camera and mic toggles', () => {
+    const s = flowReducer(flowReducer(atChat(), { type: 'TOGGLE_CAMERA' }), { type: 'GO_HOME' });
+    expect(s.camera).toBe(true);
+  });
+
+  it('NEXT: chat → queue, partner and chat cleared', () => {
+    let s = flowReducer(atChat(), { type: 'CHAT_SENT', id: 1, text: 'hi', timestamp: 1 });
+    s = flowReducer(s, { type: 'NEXT' });
+    expect(s.phase).toBe('queue');
+    expect(s.partner).toBeNull();
+    expect(s.messages).toEqual([]);
+  });
+
+  it('NEXT outside a call changes nothing', () => {
+    const s = atQueue();
+    expect(flowReducer(s, { type: 'NEXT' })).toBe(s);
+  });
+
+  it('PARTNER_LEFT in chat → queue', () => {
+    const s = flowReducer(atChat(), { type: 'PARTNER_LEFT', reason: 'leave' });
+    expect(s.phase).toBe('queue');
+    expect(s.partner).toBeNull();
+  });
+
+  it.each([
+    ['idle', () => run(online)],
+    ['permissions', atPermissions],
+    ['terms', atTerms],
+    ['queue', atQueue],
+  ])('PARTNER_LEFT during %s does not change the view', (_, make) => {
+    const s = make();
+    expect(flowReducer(s, { type: 'PARTNER_LEFT', reason: 'next' })).toBe(s);
+  });
+});
+
+describe('flow: matches', () => {
+  it.each([
+    ['idle (e.g. after Cancel)', () => run(online)],
+    ['permissions', atPermissions],
+    ['terms', atTerms],
+  ])('MATCHED while %s is ignored', (_, make) => {
+    const s = make();
+    expect(flowReducer(s, match())).toBe(s);
+  });
+
+  it('MATCHED after Cancel is ignored', () => {
+    const s = flowReducer(atQueue(), { type: 'GO_HOME' });
+    expect(flowReducer(s, match()).phase).toBe('idle');
+  });
+
+  it('MATCHED while in chat with someone else replaces the call cleanly', () => {
+    let s = atChat('p1', 'r1');
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connected' });
+    s = flowReducer(s, { type: 'REMOTE_TRACK', roomId: 'r1' });
+    s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 1, from: 'p1', text: 'hey', timestamp: 1 });
+    s = flowReducer(s, match('p2', 'r2', { isInitiator: false, partnerName: 'Cleo' }));
+    expect(s.phase).toBe('chat');
+    expect(s.partner).toEqual({ id: 'p2', name: 'Cleo', roomId: 'r2', isInitiator: false });
+    expect(s.call).toEqual(initialState.call);
+    expect(s.messages).toEqual([]);
+    expect(s.unread).toBe(0);
+  });
+});
+
+describe('flow: the socket', () => {
+  it('SOCKET_CONNECTED the first time is not a reconnect', () => {
+    const s = run(online);
+    expect(s.connection).toBe('connected');
+    expect(s.reconnected).toBe(false);
+  });
+
+  it('a disconnect mid-call → idle', () => {
+    const s = flowReducer(atChat(), { type: 'SOCKET_DISCONNECTED' });
+    expect(s.phase).toBe('idle');
+    expect(s.partner).toBeNull();
+    expect(s.connection).toBe('disconnected');
+  });
+
+  it('a disconnect while queued → idle', () => {
+    expect(flowReducer(atQueue(), { type: 'SOCKET_DISCONNECTED' }).phase).toBe('idle');
+  });
+
+  it.each([
+    ['permissions', atPermissions],
+    ['terms', atTerms],
+  ])('a disconnect during %s keeps the step (nothing on the server yet)', (phase, make) => {
+    const s = flowReducer(make(), { type: 'SOCKET_DISCONNECTED' });
+    expect(s.phase).toBe(phase);
+    expect(s.connection).toBe('disconnected');
+  });
+
+  it('reconnecting raises the banner, which can be dismissed', () => {
+    let s = run(online, { type: 'SOCKET_DISCONNECTED' }, online);
+    expect(s.reconnected).toBe(true);
+    s = flowReducer(s, { type: 'RECONNECT_BANNER_DISMISSED' });
+    expect(s.reconnected).toBe(false);
+  });
+});
+
+describe('flow: the call', () => {
+  it('tracks the connection state of the current room only', () => {
+    let s = atChat('p1', 'r1');
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'old', connectionState: 'failed' });
+    expect(s.call.connectionState).toBe('new');
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connecting' });
+    expect(s.call.connectionState).toBe('connecting');
+  });
+
+  it('connectionState failed marks the call failed; connected clears it', () => {
+    let s = flowReducer(atChat(), { type: 'CALL_STATE', roomId: 'r1', connectionState: 'failed' });
+    expect(s.call.failed).toBe(true);
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connecting' });
+    expect(s.call.failed).toBe(true);
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connected' });
+    expect(s.call.failed).toBe(false);
+  });
+
+  it('CALL_FAILED (timeout) marks the current call failed, not another', () => {
+    expect(flowReducer(atChat(), { type: 'CALL_FAILED', roomId: 'r1' }).call.failed).toBe(true);
+    expect(flowReducer(atChat(), { type: 'CALL_FAILED', roomId: 'r0' }).call.failed).toBe(false);
+  });
+
+  it('media flows once a remote track is connected, or the video plays', () => {
+    let s = flowReducer(atChat(), { type: 'REMOTE_TRACK', roomId: 'r1' });
+    expect(isMediaFlowing(s.call)).toBe(false);
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connected' });
+    expect(isMediaFlowing(s.call)).toBe(true);
+    const playing = flowReducer(atChat(), { type: 'REMOTE_PLAYING', roomId: 'r1' });
+    expect(isMediaFlowing(playing.call)).toBe(true);
+  });
+
+  it('toggles camera and mic', () => {
+    let s = flowReducer(atChat(), { type: 'TOGGLE_CAMERA' });
+    expect(s.camera).toBe(false);
+    s = flowReducer(s, { type: 'TOGGLE_MIC' });
+    expect(s.mic).toBe(false);
+    s = flowReducer(flowReducer(s, { type: 'TOGGLE_CAMERA' }), { type: 'TOGGLE_MIC' });
+    expect([s.camera, s.mic]).toEqual([true, true]);
+  });
+});
+
+describe('flow: chat', () => {
+  it('adds sent messages as "me"', () => {
+    const s = flowReducer(atChat(), { type: 'CHAT_SENT', id: 1, text: 'hi', timestamp: 5 });
+    expect(s.messages).toEqual([{ id: 1, from: 'me', text: 'hi', timestamp: 5 }]);
+  });
+
+  it('counts unread messages while the panel is closed; opening clears them', () => {
+    let s = flowReducer(atChat('p1'), { type: 'CHAT_RECEIVED', id: 1, from: 'p1', text: 'a', timestamp: 1 });
+    s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 2, from: 'p1', text: 'b', timestamp: 2 });
+    expect(s.unread).toBe(2);
+    expect(s.messages.map((m) => m.from)).toEqual(['partner', 'partner']);
+    s = flowReducer(s, { type: 'CHAT_TOGGLED' });
+    expect(s.chatOpen).toBe(true);
+    expect(s.unread).toBe(0);
+    s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 3, from: 'p1', text: 'c', timestamp: 3 });
+    expect(s.unread).toBe(0);
+  });
+
+  it('ignores messages from anyone but the partner, and outside a call', () => {
+    const s = atChat('p1');
+    expect(flowReducer(s, { type: 'CHAT_RECEIVED', id: 1, from: 'old', text: 'x', timestamp: 1 })).toBe(s);
+    const q = atQueue();
+    expect(flowReducer(q, { type: 'CHAT_RECEIVED', id: 1, from: 'p1', text: 'x', timestamp: 1 })).toBe(q);
+    expect(flowReducer(q, { type: 'CHAT_SENT', id: 1, text: 'x', timestamp: 1 })).toBe(q);
+  });
+});
+
+describe('flow: out-of-order actions are ignored', () => {
+  it.each([
+    ['START outside idle', atQueue, { type: 'START', profile }],
+    ['PERMISSION_GRANTED outside permissions', () => run(online), { type: 'PERMISSION_GRANTED' }],
+    ['PERMISSION_DENIED after going home', () => run(online), { type: 'PERMISSION_DENIED', message: 'x' }],
+    ['PERMISSION_REQUESTED outside permissions', atTerms, { type: 'PERMISSION_REQUESTED' }],
+    ['TERMS_ACCEPTED outside terms', atPermissions, { type: 'TERMS_ACCEPTED' }],
+    ['GO_HOME when idle', () => run(online), { type: 'GO_HOME' }],
+    ['an unknown action', atChat, { type: 'NOPE' }],
+  ])('%s', (_, make, action) => {
+    const s = make();
+    expect(flowReducer(s, action)).toBe(s);
+  });
+});

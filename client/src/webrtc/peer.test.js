@@ -1,0 +1,188 @@
+import { describe, expect, it, vi } from 'vitest';
+import { FakePeerConnection, fakeStream, fakeTimers, fakeTrack } from '../testing/fakes.js';
+import { createPeer, parseSignal } from './peer.js';
+
+const cand = (n) => ({ candidate: `candidate:${n}`, sdpMid: '0', sdpMLineIndex: 0 });
+
+function setup(isInitiator, overrides = {}) {
+  let pc;
+  const sent = [];
+  const timers = fakeTimers();
+  const events = { streams: [], states: [], failed: [] };
+  const local = fakeStream(fakeTrack('audio'), fakeTrack('video'));
+  const peer = createPeer({
+    isInitiator,
+    localStream: local,
+    iceServers: [{ urls: 'stun:example' }],
+    send: (data) => sent.push(data),
+    onRemoteStream: (s) => events.streams.push(s),
+    onConnectionState: (s) => events.states.push(s),
+    onFailed: (r) => events.failed.push(r),
+    createPeerConnection: (config) => (pc = new FakePeerConnection(config)),
+    createMediaStream: () => fakeStream(),
+    timers,
+    ...overrides,
+  });
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+  return { peer, pc, sent, timers, events, local, settle };
+}
+
+describe('peer', () => {
+  it('uses the ICE servers and adds the local tracks', () => {
+    const { pc, local } = setup(false);
+    expect(pc.config).toEqual({ iceServers: [{ urls: 'stun:example' }] });
+    expect(pc.tracks.map((t) => t.track)).toEqual(local.tracks);
+  });
+
+  it('the initiator sends an offer; the other side does not', async () => {
+    const a = setup(true);
+    const b = setup(false);
+    await a.settle();
+    expect(a.sent).toEqual([{ type: 'offer', sdp: 'offer-sdp' }]);
+    expect(b.sent).toEqual([]);
+    expect(b.pc.log).toEqual([]);
+  });
+
+  it('answers an offer', async () => {
+    const { peer, pc, sent } = setup(false);
+    await peer.handleSignal({ type: 'offer', sdp: 'offer-sdp' });
+    expect(pc.log).toEqual(['setRemote:offer', 'createAnswer', 'setLocal:answer']);
+    expect(sent).toEqual([{ type: 'answer', sdp: 'answer-sdp' }]);
+  });
+
+  it('the initiator applies the answer once', async () => {
+    const { peer, pc } = setup(true);
+    await peer.handleSignal({ type: 'answer', sdp: 'answer-sdp' });
+    await peer.handleSignal({ type: 'answer', sdp: 'again' });
+    expect(pc.log.filter((l) => l.startsWith('setRemote'))).toEqual(['setRemote:answer']);
+    expect(pc.remoteDescription.sdp).toBe('answer-sdp');
+  });
+
+  it('the initiator ignores an offer (only it offers)', async () => {
+    const { peer, pc } = setup(true);
+    await peer.handleSignal({ type: 'offer', sdp: 'x' });
+    expect(pc.log).not.toContain('setRemote:offer');
+  });
+
+  it('queues ICE candidates that arrive before the remote description, then applies them in order', async () => {
+    const { peer, pc } = setup(false);
+    await peer.handleSignal({ type: 'candidate', candidate: cand(1) });
+    await peer.handleSignal({ type: 'candidate', candidate: cand(2) });
+    expect(peer.pendingCandidateCount).toBe(2);
+    expect(pc.candidates).toEqual([]);
+    await peer.handleSignal({ type: 'offer', sdp: 'offer-sdp' });
+    expect(peer.pendingCandidateCount).toBe(0);
+    expect(pc.log).toEqual([
+      'setRemote:offer',
+      'candidate:candidate:1',
+      'candidate:candidate:2',
+      'createAnswer',
+      'setLocal:answer',
+    ]);
+    await peer.handleSignal({ type: 'candidate', candidate: cand(3) });
+    expect(pc.candidates.map((c) => c.candidate)).toEqual(['candidate:1', 'candidate:2', 'candidate:3']);
+  });
+
+  it('applies signals in arrival order even when sent without waiting', async () => {
+    const { peer, pc, settle } = setup(false);
+    peer.handleSignal({ type: 'offer', sdp: 'offer-sdp' });
+    peer.handleSignal({ type: 'candidate', candidate: cand(1) });
+    await settle();
+    expect(pc.log).toEqual(['setRemote:offer', 'createAnswer', 'setLocal:answer', 'candidate:candidate:1']);
+  });
+
+  it('the initiator queues candidates until the answer', async () => {
+    const { peer, pc } = setup(true);
+    await peer.handleSignal({ type: 'candidate', candidate: cand(1) });
+    expect(pc.candidates).toEqual([]);
+    await peer.handleSignal({ type: 'answer', sdp: 'answer-sdp' });
+    expect(pc.candidates.map((c) => c.candidate)).toEqual(['candidate:1']);
+  });
+
+  it('sends its own ICE candidates as {type: candidate}', () => {
+    const { pc, sent } = setup(false);
+    pc.onicecandidate({ candidate: { toJSON: () => cand(7) } });
+    pc.onicecandidate({ candidate: null }); // end of candidates
+    expect(sent).toEqual([{ type: 'candidate', candidate: cand(7) }]);
+  });
+
+  it('reports the remote stream and connection states', () => {
+    const { pc, events } = setup(false);
+    const remote = fakeStream(fakeTrack('video'));
+    pc.ontrack({ track: remote.tracks[0], streams: [remote] });
+    pc.emitState('connecting');
+    pc.emitState('connected');
+    expect(events.streams).toEqual([remote]);
+    expect(events.states).toEqual(['connecting', 'connected']);
+  });
+
+  it('builds a stream when a track comes without one', () => {
+    const { pc, events } = setup(false);
+    const t = fakeTrack('audio');
+    pc.ontrack({ track: t, streams: [] });
+    expect(events.streams[0].getTracks()).toEqual([t]);
+  });
+
+  it('fails when the connection fails', () => {
+    const { pc, events } = setup(false);
+    pc.emitState('failed');
+    expect(events.failed).toEqual(['failed']);
+  });
+
+  it('fails when not connected before the timeout, not when connected', () => {
+    const slow = setup(false);
+    slow.timers.flush();
+    expect(slow.events.failed).toEqual(['timeout']);
+
+    const fast = setup(false);
+    fast.pc.emitState('connected');
+    expect(fast.timers.count).toBe(0);
+    fast.timers.flush();
+    expect(fast.events.failed).toEqual([]);
+  });
+
+  it('fails when negotiation throws', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const { peer, pc, events } = setup(false);
+    pc.setRemoteDescription = async () => {
+      throw new Error('bad sdp');
+    };
+    await peer.handleSignal({ type: 'offer', sdp: 'x' });
+    expect(events.failed).toEqual(['negotiation']);
+    error.mockRestore();
+  });
+
+  it('close() closes the connection, stops remote tracks and goes quiet', async () => {
+    const { peer, pc, sent, events, timers } = setup(false);
+    const remote = fakeStream(fakeTrack('video'), fakeTrack('audio'));
+    pc.ontrack({ track: remote.tracks[0], streams: [remote] });
+    peer.close();
+    peer.close();
+    expect(pc.closed).toBe(true);
+    expect(remote.tracks.every((t) => t.stopped)).toBe(true);
+    expect(timers.count).toBe(0);
+    await peer.handleSignal({ type: 'offer', sdp: 'x' });
+    expect(sent).toEqual([]);
+    expect(events.failed).toEqual([]);
+  });
+
+  it('does not stop the local tracks when closing', () => {
+    const { peer, local } = setup(false);
+    peer.close();
+    expect(local.tracks.some((t) => t.stopped)).toBe(false);
+  });
+});
+
+describe('parseSignal', () => {
+  it.each([
+    [{ type: 'offer', sdp: 's' }, { kind: 'offer', description: { type: 'offer', sdp: 's' } }],
+    [{ type: 'answer', sdp: { type: 'answer', sdp: 's' } }, { kind: 'answer', description: { type: 'answer', sdp: 's' } }],
+    [{ type: 'candidate', candidate: cand(1) }, { kind: 'candidate', candidate: cand(1) }],
+    [{ candidate: 'candidate:1', sdpMid: '0' }, { kind: 'candidate', candidate: { candidate: 'candidate:1', sdpMid: '0' } }],
+    [{ type: 'offer' }, null],
+    ['junk', null],
+    [null, null],
+  ])('%j', (data, expected) => {
+    expect(parseSignal(data)).toEqual(expected);
+  });
+});
