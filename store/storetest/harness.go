@@ -1,0 +1,355 @@
+// Package storetest is the conformance suite every queue.Store must pass: the
+// matching rules, the errors and the order of the events, observed only
+// through the queue.Store interface so that the memory and the Redis store
+// are held to exactly the same behaviour.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zivro/zivro/queue"
+	"github.com/zivro/zivro/store"
+)
+
+// waitTimeout bounds every wait for an event. It is generous because the race
+// detector and a busy machine make everything slow; a passing test does not
+// wait for it.
+const waitTimeout = 20 * time.Second
+
+// NewStore builds a fresh, empty store for one test; it registers its own
+// cleanup with t.
+type NewStore func(t *testing.T, opts store.Options) queue.Store
+
+// harness runs one store with a Listen that records every event, and offers
+// barriers: a state change whose only effect is one known event, so that a
+// test knows when all events of the operations before it have arrived.
+type harness struct {
+	t   *testing.T
+	s   queue.Store
+	ctx context.Context
+
+	mu     sync.Mutex
+	events []queue.Event
+	wake   chan struct{}
+
+	cursor   int // events before it were returned by drain
+	barriers int
+}
+
+func start(t *testing.T, newStore NewStore, opts store.Options) *harness {
+	t.Helper()
+	h := &harness{t: t, s: newStore(t, opts), ctx: t.Context(), wake: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.s.Listen(ctx, h.record) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-stopped:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Listen returned %v after cancel, want context.Canceled", err)
+			}
+		case <-time.After(waitTimeout):
+			t.Errorf("Listen did not return within %v after its context was cancelled", waitTimeout)
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		checkInvariants(t, h.events)
+	})
+	h.ready()
+	return h
+}
+
+func (h *harness) record(e queue.Event) {
+	h.mu.Lock()
+	h.events = append(h.events, e)
+	h.mu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor waits until cond holds for the events recorded so far; it fails
+// the test at the deadline. cond runs with the recorder locked and must not
+// keep evs.
+func (h *harness) waitFor(what string, timeout time.Duration, cond func(evs []queue.Event) bool) {
+	h.t.Helper()
+	if !h.tryWaitFor(timeout, cond) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.t.Fatalf("timed out after %v waiting for %s; events since the last drain:\n%s", timeout, what, format(h.events[h.cursor:]))
+	}
+}
+
+func (h *harness) tryWaitFor(timeout time.Duration, cond func([]queue.Event) bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		h.mu.Lock()
+		ok := cond(h.events)
+		h.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-h.wake:
+		case <-deadline.C:
+			return false
+		}
+	}
+}
+
+// barrier makes a state change whose only event is EventDone for a fresh
+// user: a profile without queue place or call, then its leave.
+func (h *harness) barrier() string {
+	h.t.Helper()
+	h.barriers++
+	id := fmt.Sprintf("barrier-%d", h.barriers)
+	if err := h.s.Refresh(h.ctx, map[string]queue.Profile{id: {Name: "barrier"}}); err != nil {
+		h.t.Fatalf("barrier: Refresh: %v", err)
+	}
+	if err := h.s.Leave(h.ctx, id, queue.ReasonLeave); err != nil {
+		h.t.Fatalf("barrier: Leave: %v", err)
+	}
+	return id
+}
+
+func indexDone(evs []queue.Event, from int, id string) int {
+	for i := from; i < len(evs); i++ {
+		if evs[i].Kind == queue.EventDone && evs[i].User == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// ready waits until Listen delivers: a store may need a moment after Listen
+// is called before it sees new events (Redis resolves where the stream ends).
+func (h *harness) ready() {
+	h.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		id := h.barrier()
+		if h.tryWaitFor(20*time.Millisecond, func(evs []queue.Event) bool {
+			i := indexDone(evs, 0, id)
+			h.cursor = i + 1
+			return i >= 0
+		}) {
+			return
+		}
+	}
+	h.t.Fatalf("Listen delivered no event within %v", waitTimeout)
+}
+
+// drain returns the events that arrived since the last drain, once all
+// events of the operations that returned before it have arrived.
+func (h *harness) drain() []queue.Event {
+	h.t.Helper()
+	id := h.barrier()
+	var got []queue.Event
+	h.waitFor("barrier "+id, waitTimeout, func(evs []queue.Event) bool {
+		i := indexDone(evs, h.cursor, id)
+		if i < 0 {
+			return false
+		}
+		got = slices.Clone(evs[h.cursor:i])
+		h.cursor = i + 1
+		return true
+	})
+	return got
+}
+
+// expect drains and compares with want, ignoring room ids (checkInvariants
+// checks those).
+func (h *harness) expect(step string, want ...queue.Event) []queue.Event {
+	h.t.Helper()
+	got := h.drain()
+	if !sameEvents(got, want) {
+		h.t.Fatalf("%s: events:\n%swant:\n%s", step, format(got), format(want))
+	}
+	return got
+}
+
+func sameEvents(got, want []queue.Event) bool {
+	return slices.EqualFunc(got, want, func(g, w queue.Event) bool {
+		g.Room, w.Room = "", ""
+		return g == w
+	})
+}
+
+func (h *harness) join(ids ...string) {
+	h.t.Helper()
+	for _, id := range ids {
+		if err := h.s.Join(h.ctx, id, profileOf(id)); err != nil {
+			h.t.Fatalf("Join(%s): %v", id, err)
+		}
+	}
+}
+
+func (h *harness) next(id string) {
+	h.t.Helper()
+	if err := h.s.Next(h.ctx, id); err != nil {
+		h.t.Fatalf("Next(%s): %v", id, err)
+	}
+}
+
+func (h *harness) leave(id string, r queue.Reason) {
+	h.t.Helper()
+	if err := h.s.Leave(h.ctx, id, r); err != nil {
+		h.t.Fatalf("Leave(%s, %s): %v", id, r, err)
+	}
+}
+
+func (h *harness) match() {
+	h.t.Helper()
+	if err := h.s.Match(h.ctx); err != nil {
+		h.t.Fatalf("Match: %v", err)
+	}
+}
+
+func (h *harness) sweep() {
+	h.t.Helper()
+	if err := h.s.Sweep(h.ctx); err != nil {
+		h.t.Fatalf("Sweep: %v", err)
+	}
+}
+
+func (h *harness) refresh(ps map[string]queue.Profile) {
+	h.t.Helper()
+	if err := h.s.Refresh(h.ctx, ps); err != nil {
+		h.t.Fatalf("Refresh: %v", err)
+	}
+}
+
+// notJoined asserts that Next and Leave refuse id with ErrNotJoined; the
+// state is unchanged, so there is no event to drain.
+func (h *harness) notJoined(id string) {
+	h.t.Helper()
+	if err := h.s.Next(h.ctx, id); !errors.Is(err, queue.ErrNotJoined) {
+		h.t.Fatalf("Next(%s) = %v, want ErrNotJoined", id, err)
+	}
+	for _, r := range []queue.Reason{queue.ReasonLeave, queue.ReasonDisconnect} {
+		if err := h.s.Leave(h.ctx, id, r); !errors.Is(err, queue.ErrNotJoined) {
+			h.t.Fatalf("Leave(%s, %s) = %v, want ErrNotJoined", id, r, err)
+		}
+	}
+}
+
+// waitUntilExpired waits until a TTL that started before since has run out.
+// Expiry is a pure function of the clock in both stores (Redis checks a key's
+// deadline when the key is read), so this is a deterministic wait, not a
+// guess at how long something asynchronous takes.
+func waitUntilExpired(since time.Time, ttl time.Duration) {
+	time.Sleep(time.Until(since.Add(ttl + 10*time.Millisecond)))
+}
+
+func nameOf(id string) string { return "name of " + id }
+
+func profileOf(id string) queue.Profile {
+	return queue.Profile{Name: nameOf(id), Gender: "other", Region: "EU"}
+}
+
+// matchedPair is the two events of a pairing: the responder's first.
+func matchedPair(initiator, responder string) []queue.Event {
+	return []queue.Event{
+		{Kind: queue.EventMatched, User: responder, Partner: initiator, PartnerName: nameOf(initiator)},
+		{Kind: queue.EventMatched, User: initiator, Partner: responder, PartnerName: nameOf(responder), Initiator: true},
+	}
+}
+
+func left(id string, r queue.Reason) queue.Event {
+	return queue.Event{Kind: queue.EventPartnerLeft, User: id, Reason: r}
+}
+
+func done(id string) queue.Event {
+	return queue.Event{Kind: queue.EventDone, User: id}
+}
+
+func seq(parts ...any) []queue.Event {
+	var evs []queue.Event
+	for _, p := range parts {
+		switch p := p.(type) {
+		case queue.Event:
+			evs = append(evs, p)
+		case []queue.Event:
+			evs = append(evs, p...)
+		default:
+			panic(fmt.Sprintf("seq: %T", p))
+		}
+	}
+	return evs
+}
+
+func format(evs []queue.Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		switch e.Kind {
+		case queue.EventMatched:
+			fmt.Fprintf(&b, "\tmatched %s with %s (%q) room %q initiator %v\n", e.User, e.Partner, e.PartnerName, e.Room, e.Initiator)
+		case queue.EventPartnerLeft:
+			fmt.Fprintf(&b, "\tpartner-left to %s (%s)\n", e.User, e.Reason)
+		case queue.EventDone:
+			fmt.Fprintf(&b, "\tdone %s\n", e.User)
+		default:
+			fmt.Fprintf(&b, "\t%+v\n", e)
+		}
+	}
+	if b.Len() == 0 {
+		return "\t(none)\n"
+	}
+	return b.String()
+}
+
+// checkInvariants checks what must hold for any event stream: the two
+// matched events of a pairing are adjacent, responder first, mirror each
+// other and share a room no other pairing has; nobody is told of a second
+// partner before the first is gone; partner-left goes only to a user that was
+// told of a partner.
+func checkInvariants(t *testing.T, evs []queue.Event) {
+	t.Helper()
+	partner := map[string]string{}
+	rooms := map[string]bool{}
+	for i := 0; i < len(evs); i++ {
+		e := evs[i]
+		switch e.Kind {
+		case queue.EventMatched:
+			if e.Initiator || i+1 == len(evs) {
+				t.Errorf("event %d: %s's matched event is not a responder's followed by its initiator's", i, e.User)
+				continue
+			}
+			f := evs[i+1]
+			if f.Kind != queue.EventMatched || !f.Initiator || f.User != e.Partner || f.Partner != e.User || f.Room != e.Room {
+				t.Errorf("events %d, %d: not the two halves of one pairing:\n%s", i, i+1, format(evs[i:i+2]))
+				continue
+			}
+			if e.Room == "" || rooms[e.Room] {
+				t.Errorf("event %d: room %q is empty or was used before", i, e.Room)
+			}
+			rooms[e.Room] = true
+			for _, u := range []string{e.User, f.User} {
+				if p := partner[u]; p != "" {
+					t.Errorf("event %d: %s matched while still paired with %s", i, u, p)
+				}
+			}
+			partner[e.User], partner[f.User] = f.User, e.User
+			i++
+		case queue.EventPartnerLeft:
+			if partner[e.User] == "" {
+				t.Errorf("event %d: partner-left to %s, who has no partner", i, e.User)
+			}
+			delete(partner, e.User)
+		case queue.EventDone:
+			delete(partner, e.User)
+		default:
+			t.Errorf("event %d: unknown kind %d", i, e.Kind)
+		}
+	}
+}
