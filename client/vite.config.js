@@ -4,6 +4,14 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   esbuild: { jsx: 'automatic' },
   server: { port: 5173 },
+  build: {
+    rollupOptions: {
+      // lucide-react marks its modules "use client" (for React Server Components): harmless here.
+      onwarn(warning, warn) {
+        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+      },
+    },
+  },
   test: {
     environment: 'node',
     include: ['src/**/*.test.js'],

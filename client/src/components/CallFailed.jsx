@@ -5,12 +5,12 @@ export default function CallFailed({ onNext }) {
     <div
       data-testid="call-failed"
       role="alert"
-      className="absolute inset-0 flex flex-col items-center justify-center gap-4 bg-slate-950/90 px-6 text-center text-white"
+      className="absolute inset-0 flex flex-col items-center justify-center gap-4 bg-slate-100/95 px-6 text-center text-slate-900 dark:bg-slate-950/90 dark:text-white"
     >
-      <VideoOff className="h-10 w-10 text-rose-400" aria-hidden="true" />
+      <VideoOff className="h-10 w-10 text-rose-500 dark:text-rose-400" aria-hidden="true" />
       <div>
         <p className="text-lg font-semibold">The call could not connect</p>
-        <p className="mt-1 text-sm text-slate-300">A network between you two may be blocking video. Try someone else.</p>
+        <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">A network between you two may be blocking video. Try someone else.</p>
       </div>
       <button type="button" className="btn-primary" onClick={onNext}>
         <SkipForward className="h-4 w-4" aria-hidden="true" />

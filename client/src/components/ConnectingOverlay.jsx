@@ -5,9 +5,9 @@ export default function ConnectingOverlay({ partnerName }) {
     <div
       data-testid="connecting-overlay"
       role="status"
-      className="absolute inset-0 flex flex-col items-center justify-center gap-4 bg-slate-950/80 text-white"
+      className="absolute inset-0 flex flex-col items-center justify-center gap-4 bg-slate-100/90 text-slate-800 dark:bg-slate-950/80 dark:text-white"
     >
-      <Loader2 className="h-10 w-10 animate-spin text-brand-400" aria-hidden="true" />
+      <Loader2 className="h-10 w-10 animate-spin text-brand-500 dark:text-brand-400" aria-hidden="true" />
       <p className="text-lg font-medium">Connecting to {partnerName}…</p>
     </div>
   );

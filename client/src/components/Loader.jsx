@@ -1,7 +1,7 @@
 // Step 4: waiting in the queue for a partner.
 import { X } from 'lucide-react';
 import { useEffect, useState } from 'react';
-import VideoStream from './VideoStream.jsx';
+import LocalVideo from './LocalVideo.jsx';
 
 const MESSAGES = [
   'Looking for someone to talk to…',
@@ -29,10 +29,9 @@ export default function Loader({ localStream, onCancel }) {
         <span className="absolute inset-0 animate-ping rounded-full bg-brand-500/20 [animation-duration:2.2s]" />
         <span className="absolute inset-6 animate-ping rounded-full bg-fuchsia-500/20 [animation-delay:0.6s] [animation-duration:2.2s]" />
         <span className="absolute inset-10 rounded-full bg-gradient-to-br from-brand-500 to-fuchsia-500 shadow-2xl shadow-brand-500/40" />
-        <VideoStream
+        <LocalVideo
+          aria-label="Your camera preview"
           stream={localStream}
-          muted
-          mirrored
           className="relative h-36 w-36 rounded-full border-4 border-white/80 bg-slate-900 object-cover dark:border-slate-900/80"
         />
       </div>

@@ -5,7 +5,8 @@ import CallControls from './CallControls.jsx';
 import CallFailed from './CallFailed.jsx';
 import ChatPanel from './ChatPanel.jsx';
 import ConnectingOverlay from './ConnectingOverlay.jsx';
-import VideoStream from './VideoStream.jsx';
+import LocalVideo from './LocalVideo.jsx';
+import RemoteVideo from './RemoteVideo.jsx';
 
 const STATE_COLOURS = {
   connected: 'bg-emerald-400',
@@ -19,14 +20,12 @@ export default function VideoChat({ state, actions }) {
   const flowing = isMediaFlowing(call);
 
   return (
-    <div data-testid="video-chat" className="fixed inset-0 overflow-hidden bg-slate-950 text-white">
-      <VideoStream
+    <div data-testid="video-chat" className="fixed inset-0 overflow-hidden bg-slate-200 text-white dark:bg-slate-950">
+      <RemoteVideo
         key={partner.roomId}
-        data-testid="remote-video"
-        aria-label={`${partner.name}'s video`}
         stream={remoteStream}
+        partnerName={partner.name}
         onPlaying={() => actions.remotePlaying(partner.roomId)}
-        className="absolute inset-0 h-full w-full object-cover"
       />
       {!flowing && !call.failed && <ConnectingOverlay partnerName={partner.name} />}
       {call.failed && <CallFailed onNext={actions.next} />}
@@ -46,12 +45,10 @@ export default function VideoChat({ state, actions }) {
       </header>
 
       <div className="absolute bottom-28 right-4 z-20 aspect-[3/4] w-28 overflow-hidden rounded-2xl border-2 border-white/20 bg-slate-800 shadow-2xl sm:bottom-28 sm:right-6 sm:aspect-video sm:w-56">
-        <VideoStream
+        <LocalVideo
           data-testid="local-video"
           aria-label="Your video"
           stream={localStream}
-          muted
-          mirrored
           className="h-full w-full object-cover"
         />
         {!camera && (
