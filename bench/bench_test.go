@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serverBin builds the server (the module root's main package) into a temp
+// dir, or uses $ZIVRO_SERVER_BIN when set.
+func serverBin(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("ZIVRO_SERVER_BIN"); bin != "" {
+		return bin
+	}
+	if _, err := os.Stat(filepath.Join("..", "main.go")); err != nil {
+		t.Skip("no server yet: ../main.go is missing (set ZIVRO_SERVER_BIN to use a built one)")
+	}
+	bin := filepath.Join(t.TempDir(), "zivro")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/zivro/zivro").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build server: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startTarget runs a fresh server on the embedded store for the test.
+func startTarget(t *testing.T, bin string) Target {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := StartServer(ctx, ServerOptions{Bin: bin, NodeEnv: "test"})
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("server log tail:\n%s", lastLines(s.Log(), 40))
+		}
+	})
+	return Target{URL: s.URL, Store: "memory", Server: s}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func requireOK(t *testing.T, r Result) {
+	t.Helper()
+	t.Logf("%s/%s N=%d: %.1f %s, p50 %.2f ms, p99 %.2f ms, extra %v", r.Scenario, r.Store, r.N, r.Throughput, r.Unit, r.Latency.P50, r.Latency.P99, r.Extra)
+	for _, f := range r.Failed() {
+		t.Error(f)
+	}
+	if len(r.Checks) == 0 && r.Error == "" {
+		t.Error("no checks ran")
+	}
+}
+
+func TestScenarios(t *testing.T) {
+	bin := serverBin(t)
+	if err := RaiseFileLimit(); err != nil {
+		t.Logf("raise file limit: %v", err)
+	}
+	tests := []struct {
+		name string
+		run  func(context.Context, Target) Result
+	}{
+		{"match", func(ctx context.Context, tg Target) Result { return RunMatch(ctx, tg, 20) }},
+		{"relay", func(ctx context.Context, tg Target) Result {
+			return RunRelay(ctx, tg, RelayOptions{Pairs: 5, Duration: 500 * time.Millisecond})
+		}},
+		{"churn", func(ctx context.Context, tg Target) Result {
+			return RunChurn(ctx, tg, ChurnOptions{Pairs: 3, Duration: 500 * time.Millisecond})
+		}},
+		{"churn-chaos", func(ctx context.Context, tg Target) Result {
+			return RunChurn(ctx, tg, ChurnOptions{Pairs: 3, Duration: 500 * time.Millisecond, Chaos: true})
+		}},
+		{"idle", func(ctx context.Context, tg Target) Result {
+			return RunIdle(ctx, tg, IdleOptions{N: 50, Settle: 200 * time.Millisecond, ReturnWait: 2 * time.Second})
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := startTarget(t, bin)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			requireOK(t, tc.run(ctx, tg))
+		})
+	}
+}

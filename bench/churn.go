@@ -1,0 +1,411 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ChurnOptions tunes RunChurn.
+type ChurnOptions struct {
+	Pairs    int
+	Duration time.Duration
+	// Chaos: instead of pressing next as soon as it is matched, every client
+	// presses next at random moments (whatever it is doing), a uniformly
+	// random gap of 0..2*ChaosGap apart.
+	Chaos    bool
+	ChaosGap time.Duration // 0: 20 ms
+}
+
+// churnClient is the bench's model of one React client, plus what the
+// server's announcements say about it.
+type churnClient struct {
+	i int
+	c *Client
+
+	mu sync.Mutex
+	// What the React client shows: a call (uiRoom) or the queue (""). Next
+	// and partner-left switch to the queue; matched to a call.
+	uiRoom string
+	// What the server told: the last room announced (evRoom) and whether it
+	// is still open, i.e. no partner-left and no later matched yet.
+	evRoom    string
+	evOpen    bool
+	evPartner int
+	nexts     int // nexts sent
+	silent    int // rooms left without a partner-left: each needs a next of its own
+	nextAt    time.Time
+	matched   int
+}
+
+// churnRoom is what the bench learnt about one pairing.
+type churnRoom struct {
+	members [2]int  // members[0] is the first one told
+	told    [2]bool // which members got matched
+	init    [2]bool
+	left    int // partner-left events attributed to this room
+	silent  [2]bool
+	at      time.Time
+}
+
+type churnRun struct {
+	o       ChurnOptions
+	cl      []*churnClient
+	bySID   map[string]int
+	names   []string
+	ck      *Checks
+	lat     Latencies
+	running atomic.Bool
+	lastEv  atomic.Int64 // unix nanos of the last event, for quiescence
+	mu      sync.Mutex
+	rooms   map[string]*churnRoom
+	start   time.Time
+	stop    time.Time
+	formed  int // rooms first announced inside the window
+	emitErr atomic.Int64
+}
+
+// Names of the churn checks.
+const (
+	ckPayload  = "matched payload (partner, name, one initiator)"
+	ckRoomID   = "roomId unique per pairing"
+	ckTwoRooms = "never matched while paired (two partners at once)"
+	ckOrder    = "partner-left only for a told, open pairing"
+	ckOnePL    = "at most one partner-left per pairing"
+	ckReason   = "partner-left reason next"
+	ckStuck    = "nobody stuck in a call its partner left"
+	ckHalf     = "both members told of a pairing"
+	ckWaiting  = "nobody left waiting with an eligible stranger"
+)
+
+// RunChurn pairs 2*Pairs clients, then for Duration every client presses
+// next as soon as it is matched (or, with Chaos, at random moments). It
+// reports new pairings per second and the latency from a client's next to
+// its next matched, and checks the announcements as the React client would
+// see them.
+func RunChurn(ctx context.Context, t Target, o ChurnOptions) Result {
+	if o.ChaosGap <= 0 {
+		o.ChaosGap = 20 * time.Millisecond
+	}
+	ck := &Checks{}
+	ctx, cancel := context.WithTimeout(ctx, o.Duration+60*time.Second)
+	defer cancel()
+	cr := &churnRun{o: o, ck: ck, rooms: map[string]*churnRoom{}, bySID: map[string]int{}}
+	err := cr.run(ctx, t)
+	name := "churn"
+	if o.Chaos {
+		name = "churn-chaos"
+	}
+	r := newResult(name, t.Store, o.Pairs, "rematch/s", ck, err)
+	r.Latency = cr.lat.Summary()
+	if el := cr.stop.Sub(cr.start); el > 0 {
+		r.Duration = el.Seconds()
+		r.Throughput = float64(cr.formed) / el.Seconds()
+	}
+	nexts, silent := 0, 0
+	for _, c := range cr.cl {
+		c.mu.Lock()
+		nexts += c.nexts
+		silent += c.silent
+		c.mu.Unlock()
+	}
+	r.Extra["rooms_formed"] = float64(cr.formed)
+	r.Extra["nexts_sent"] = float64(nexts)
+	r.Extra["silent_leaves"] = float64(silent)
+	return r
+}
+
+func (cr *churnRun) run(ctx context.Context, t Target) error {
+	n := 2 * cr.o.Pairs
+	for _, c := range []string{ckPayload, ckRoomID, ckTwoRooms, ckOrder, ckOnePL, ckReason, ckStuck, ckHalf, ckWaiting} {
+		cr.ck.Pass(c)
+	}
+	cs, err := connectAll(ctx, t, n, nil)
+	if err != nil {
+		return fmt.Errorf("churn: %w", err)
+	}
+	defer closeAll(cs)
+	cr.names = names(n)
+	for i, c := range cs {
+		cr.bySID[c.SID] = i
+		cr.cl = append(cr.cl, &churnClient{i: i, c: c, evPartner: -1})
+	}
+	for _, cc := range cr.cl {
+		cc.c.SetHandler(cr.handler(cc))
+	}
+	// Everybody joins at once; the first pairings are not counted.
+	cr.touch()
+	for i, cc := range cr.cl {
+		if err := cc.c.Emit("join-queue", benchProfile(i)); err != nil {
+			return fmt.Errorf("churn: join: %w", err)
+		}
+	}
+	if err := cr.quiesce(ctx, 200*time.Millisecond, 10*time.Second); err != nil {
+		return fmt.Errorf("churn: initial pairing: %w", err)
+	}
+	cr.mu.Lock()
+	cr.start = time.Now()
+	cr.mu.Unlock()
+	cr.running.Store(true)
+	var wg sync.WaitGroup
+	wctx, wcancel := context.WithTimeout(ctx, cr.o.Duration)
+	defer wcancel()
+	if cr.o.Chaos {
+		for _, cc := range cr.cl {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(cc.i), uint64(time.Now().UnixNano())))
+				for {
+					gap := time.Duration(rng.Int64N(int64(2*cr.o.ChaosGap) + 1))
+					select {
+					case <-wctx.Done():
+						return
+					case <-time.After(gap):
+					}
+					cr.pressNext(cc)
+				}
+			}()
+		}
+	} else {
+		for _, cc := range cr.cl {
+			cc.mu.Lock()
+			inCall := cc.uiRoom != ""
+			cc.mu.Unlock()
+			if inCall {
+				cr.pressNext(cc)
+			}
+		}
+	}
+	<-wctx.Done()
+	cr.running.Store(false)
+	wg.Wait()
+	cr.mu.Lock()
+	cr.stop = time.Now()
+	cr.mu.Unlock()
+	if err := cr.quiesce(ctx, 300*time.Millisecond, 10*time.Second); err != nil {
+		return fmt.Errorf("churn: settle: %w", err)
+	}
+	cr.finalChecks()
+	if e := cr.emitErr.Load(); e > 0 {
+		return fmt.Errorf("churn: %d emits failed", e)
+	}
+	return ctx.Err()
+}
+
+func (cr *churnRun) touch() { cr.lastEv.Store(time.Now().UnixNano()) }
+
+// quiesce waits until no client has received anything for quiet, at most max.
+func (cr *churnRun) quiesce(ctx context.Context, quiet, max time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, max)
+	defer cancel()
+	for {
+		if time.Since(time.Unix(0, cr.lastEv.Load())) >= quiet {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("events still flowing after %v: %w", max, ctx.Err())
+		case <-time.After(quiet / 4):
+		}
+	}
+}
+
+// pressNext is the user pressing Next: the client emits next and shows the
+// queue at once.
+func (cr *churnRun) pressNext(cc *churnClient) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cr.pressNextLocked(cc)
+}
+
+func (cr *churnRun) pressNextLocked(cc *churnClient) {
+	cc.nexts++
+	if cc.nextAt.IsZero() {
+		cc.nextAt = time.Now()
+	}
+	cc.uiRoom = ""
+	if err := cc.c.Emit("next", nil); err != nil {
+		cr.emitErr.Add(1)
+	}
+}
+
+type partnerLeftMsg struct {
+	Reason string `json:"reason"`
+}
+
+func (cr *churnRun) handler(cc *churnClient) Handler {
+	return func(_ *Client, ev Event) {
+		cr.touch()
+		switch ev.Name {
+		case "matched":
+			cr.onMatched(cc, ev)
+		case "partner-left":
+			cr.onPartnerLeft(cc, ev)
+		default:
+			cr.ck.Failf(ckOrder, "client %d got unexpected %s %s", cc.i, ev.Name, ev.Data)
+		}
+	}
+}
+
+func (cr *churnRun) onMatched(cc *churnClient, ev Event) {
+	var m matchedMsg
+	if err := json.Unmarshal(ev.Data, &m); err != nil {
+		cr.ck.Failf(ckPayload, "client %d: matched %s: %v", cc.i, ev.Data, err)
+		return
+	}
+	p, ok := cr.bySID[m.PartnerID]
+	if !ok || p == cc.i || m.RoomID == "" {
+		cr.ck.Failf(ckPayload, "client %d: matched %s names no other client", cc.i, ev.Data)
+		return
+	}
+	if m.PartnerName != cr.names[p] {
+		cr.ck.Failf(ckPayload, "client %d: partnerName %q, want %q", cc.i, m.PartnerName, cr.names[p])
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.evOpen {
+		// The server moved us on without a partner-left: only our own next
+		// can explain that, and each next explains one such room.
+		cc.silent++
+		if cc.silent > cc.nexts {
+			cr.ck.Failf(ckTwoRooms, "client %d matched into %s while still in %s, with %d nexts for %d silent leaves",
+				cc.i, m.RoomID, cc.evRoom, cc.nexts, cc.silent)
+		}
+		cr.mu.Lock()
+		if r := cr.rooms[cc.evRoom]; r != nil {
+			r.silent[r.slot(cc.i)] = true
+		}
+		cr.mu.Unlock()
+	}
+	cr.mu.Lock()
+	r := cr.rooms[m.RoomID]
+	if r == nil {
+		r = &churnRoom{members: [2]int{cc.i, p}, at: ev.At}
+		cr.rooms[m.RoomID] = r
+		if cr.running.Load() {
+			cr.formed++
+		}
+	}
+	if s := r.slot(cc.i); s < 0 || r.members[1-s] != p {
+		cr.ck.Failf(ckRoomID, "room %s: client %d with %d, but it was announced for %v", m.RoomID, cc.i, p, r.members)
+	} else {
+		if r.told[s] {
+			cr.ck.Failf(ckRoomID, "client %d told twice of room %s", cc.i, m.RoomID)
+		}
+		r.told[s] = true
+		r.init[s] = m.IsInitiator
+		if r.told[1-s] && r.init[0] == r.init[1] {
+			cr.ck.Failf(ckPayload, "room %s: isInitiator %v for both", m.RoomID, m.IsInitiator)
+		}
+	}
+	cr.mu.Unlock()
+	cc.evRoom, cc.evOpen, cc.evPartner = m.RoomID, true, p
+	cc.uiRoom = m.RoomID
+	cc.matched++
+	if !cc.nextAt.IsZero() {
+		cr.lat.Add(ev.At.Sub(cc.nextAt))
+		cc.nextAt = time.Time{}
+	}
+	if cr.running.Load() && !cr.o.Chaos {
+		cr.pressNextLocked(cc)
+	}
+}
+
+func (r *churnRoom) slot(i int) int {
+	switch i {
+	case r.members[0]:
+		return 0
+	case r.members[1]:
+		return 1
+	}
+	return -1
+}
+
+func (cr *churnRun) onPartnerLeft(cc *churnClient, ev Event) {
+	var m partnerLeftMsg
+	if err := json.Unmarshal(ev.Data, &m); err != nil || m.Reason != "next" {
+		cr.ck.Failf(ckReason, "client %d: partner-left %s", cc.i, ev.Data)
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.uiRoom = ""
+	if !cc.evOpen {
+		cr.ck.Failf(ckOrder, "client %d got partner-left with no open pairing (last room %q)", cc.i, cc.evRoom)
+		return
+	}
+	cc.evOpen = false
+	cr.mu.Lock()
+	if r := cr.rooms[cc.evRoom]; r != nil {
+		r.left++
+		if r.left > 1 {
+			cr.ck.Failf(ckOnePL, "room %s: both members got partner-left", cc.evRoom)
+		}
+	}
+	cr.mu.Unlock()
+}
+
+// finalChecks runs once everything is quiet and nobody presses next.
+func (cr *churnRun) finalChecks() {
+	for _, cc := range cr.cl {
+		cc.mu.Lock()
+	}
+	defer func() {
+		for _, cc := range cr.cl {
+			cc.mu.Unlock()
+		}
+	}()
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	half := map[int]bool{}
+	for id, r := range cr.rooms {
+		for s := range 2 {
+			if !r.told[s] {
+				half[r.members[s]] = true
+				// A correct server may drop a matched that the member's own
+				// next made stale; then that member must have pressed next.
+				if cr.cl[r.members[s]].nexts == 0 {
+					cr.ck.Failf(ckHalf, "room %s: client %d never told, and it never pressed next", id, r.members[s])
+				}
+			}
+		}
+	}
+	for _, cc := range cr.cl {
+		if !cc.evOpen || cc.uiRoom == "" {
+			continue
+		}
+		// The UI shows a call: the partner must be in the same call, unless
+		// a next of ours still unaccounted for ended it.
+		p := cr.cl[cc.evPartner]
+		if p.evOpen && p.evRoom == cc.evRoom {
+			continue
+		}
+		if cc.nexts > cc.silent {
+			continue
+		}
+		cr.ck.Failf(ckStuck, "client %d shows call %s, but partner %d is in %q (open %v)", cc.i, cc.evRoom, p.i, p.evRoom, p.evOpen)
+	}
+	// Users in the queue with an eligible stranger must have been paired:
+	// the only excuse is the no-rematch rule (the last partner).
+	// Waiting means: got partner-left, or pressed next after its last
+	// matched (quiet now, so that next has been processed).
+	var waiting []*churnClient
+	for _, cc := range cr.cl {
+		if (!cc.evOpen || cc.uiRoom == "") && !half[cc.i] {
+			waiting = append(waiting, cc)
+		}
+	}
+	for a := range waiting {
+		for b := a + 1; b < len(waiting); b++ {
+			x, y := waiting[a], waiting[b]
+			if x.evPartner == y.i || y.evPartner == x.i {
+				continue
+			}
+			cr.ck.Failf(ckWaiting, "clients %d and %d both wait, and were not each other's last partner", x.i, y.i)
+		}
+	}
+}

@@ -1,0 +1,120 @@
+// Command zivro-bench runs the Zivro load scenarios against a server binary
+// it starts itself, once on the embedded store and once on a private Redis,
+// prints a table and writes the results as JSON.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/zivro/zivro/bench"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "zivro-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("zivro-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		cfg       bench.Config
+		stores    = fs.String("stores", "memory,redis", "stores to run on, comma-separated: memory, redis")
+		scenarios = fs.String("scenarios", "match,relay,churn,idle,cost", "scenarios to run, comma-separated")
+		matchN    = fs.String("match-n", "200,1000,2000", "match: clients joining at once, comma-separated")
+		churnP    = fs.String("churn-pairs", "3,50", "churn: pairs pressing next, comma-separated")
+		idleN     = fs.String("idle-n", "1000,5000", "idle: idle connections, comma-separated")
+		out       = fs.String("out", "bench/results.json", "JSON results file (empty: none)")
+		timeout   = fs.Duration("timeout", 10*time.Minute, "bound for the whole run")
+	)
+	fs.StringVar(&cfg.ServerBin, "server-bin", "", "path to the built server binary (required)")
+	fs.StringVar(&cfg.RedisBin, "redis-server", "redis-server", "redis-server binary for the redis store")
+	fs.StringVar(&cfg.NodeEnv, "node-env", "production", "NODE_ENV for the server")
+	fs.StringVar(&cfg.Origin, "origin", "", "Origin header to send, also given to the server as CLIENT_URL (empty: none)")
+	fs.IntVar(&cfg.RelayPairs, "relay-pairs", 100, "relay: pairs bouncing messages")
+	fs.DurationVar(&cfg.RelayDuration, "relay-duration", 5*time.Second, "relay: how long")
+	fs.DurationVar(&cfg.ChurnDuration, "churn-duration", 5*time.Second, "churn: how long each churn run lasts")
+	fs.IntVar(&cfg.ChaosPairs, "chaos-pairs", 50, "churn: pairs in the chaos run (0: none)")
+	fs.DurationVar(&cfg.ChaosGap, "chaos-gap", 20*time.Millisecond, "churn chaos: mean gap between a client's random nexts")
+	fs.DurationVar(&cfg.IdleSettle, "idle-settle", 2*time.Second, "idle: settle time before each RSS reading")
+	fs.IntVar(&cfg.CostPairs, "cost-pairs", 50, "cost: pairs")
+	fs.IntVar(&cfg.CostMessages, "cost-messages", 20, "cost: relayed messages per pair")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.ServerBin == "" {
+		fs.Usage()
+		return errors.New("-server-bin is required")
+	}
+	var err error
+	cfg.Stores = list(*stores)
+	cfg.Scenarios = list(*scenarios)
+	if cfg.MatchN, err = ints(*matchN); err != nil {
+		return fmt.Errorf("-match-n: %w", err)
+	}
+	if cfg.ChurnPairs, err = ints(*churnP); err != nil {
+		return fmt.Errorf("-churn-pairs: %w", err)
+	}
+	if cfg.IdleN, err = ints(*idleN); err != nil {
+		return fmt.Errorf("-idle-n: %w", err)
+	}
+	cfg.Progress = stderr
+	if err := bench.RaiseFileLimit(); err != nil {
+		fmt.Fprintln(stderr, "warning:", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	rep, runErr := bench.Run(ctx, cfg)
+	if err := rep.WriteTable(stdout); err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := rep.WriteJSON(*out); err != nil {
+			return err
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if !rep.OK() {
+		return errors.New("some checks failed")
+	}
+	return nil
+}
+
+func list(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, f := range list(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -1,0 +1,351 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ServerOptions tells StartServer how to run the server binary.
+type ServerOptions struct {
+	Bin      string // path to the built server binary
+	RedisURL string // empty: the embedded store
+	NodeEnv  string // NODE_ENV, reported by /health
+	Origin   string // when set, CLIENT_URL
+	Env      []string
+}
+
+// Server is a server process started by StartServer.
+type Server struct {
+	URL  string // http://127.0.0.1:port
+	Port int
+	cmd  *exec.Cmd
+	log  *tail
+	exit chan struct{}
+	werr error
+}
+
+// StartServer runs the binary on a free port and waits until GET /health
+// answers 200, the process exits, or ctx is done.
+func StartServer(ctx context.Context, opt ServerOptions) (*Server, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(opt.Bin)
+	env := make([]string, 0, len(os.Environ())+6)
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "PORT", "REDIS_URL", "NODE_ENV", "CLIENT_URL":
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "PORT="+strconv.Itoa(port))
+	if opt.RedisURL != "" {
+		env = append(env, "REDIS_URL="+opt.RedisURL)
+	}
+	if opt.NodeEnv != "" {
+		env = append(env, "NODE_ENV="+opt.NodeEnv)
+	}
+	if opt.Origin != "" {
+		env = append(env, "CLIENT_URL="+opt.Origin)
+	}
+	cmd.Env = append(env, opt.Env...)
+	// A directory of its own, so that no .env file of the caller leaks in.
+	cmd.Dir = os.TempDir()
+	lg := &tail{max: 64 << 10}
+	cmd.Stdout, cmd.Stderr = lg, lg
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start server %s: %w", opt.Bin, err)
+	}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, cmd: cmd, log: lg, exit: make(chan struct{})}
+	go func() { s.werr = cmd.Wait(); close(s.exit) }()
+	if err := s.waitHealthy(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) waitHealthy(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cl := &http.Client{Timeout: 2 * time.Second}
+	for {
+		code, err := s.get(ctx, cl, "/health")
+		if err == nil && code == http.StatusOK {
+			return nil
+		}
+		select {
+		case <-s.exit:
+			return fmt.Errorf("server exited before /health was 200 (%v); log:\n%s", s.werr, s.Log())
+		case <-ctx.Done():
+			return fmt.Errorf("wait for /health (last: %d %v): %w; log:\n%s", code, err, ctx.Err(), s.Log())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) get(ctx context.Context, cl *http.Client, path string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path, nil)
+	if err != nil {
+		return 0, fmt.Errorf("get %s: %w", path, err)
+	}
+	resp, err := cl.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("get %s: %w", path, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// Healthy reports whether GET /health answers 200.
+func (s *Server) Healthy(ctx context.Context) bool {
+	code, err := s.get(ctx, &http.Client{Timeout: 2 * time.Second}, "/health")
+	return err == nil && code == http.StatusOK
+}
+
+// ForceGC asks the server for a garbage collection through
+// /debug/pprof/heap?gc=1 when it exposes net/http/pprof; it reports whether
+// that worked. Nothing depends on it.
+func (s *Server) ForceGC(ctx context.Context) bool {
+	code, err := s.get(ctx, &http.Client{Timeout: 5 * time.Second}, "/debug/pprof/heap?gc=1")
+	return err == nil && code == http.StatusOK
+}
+
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// RSS reads VmRSS of the server process from /proc, in bytes.
+func (s *Server) RSS() (int64, error) {
+	return readRSS(s.Pid())
+}
+
+func readRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read rss: %w", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) < 1 {
+				break
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("read rss: %w", err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("read rss: no VmRSS line")
+}
+
+// Exited is closed when the server process has ended.
+func (s *Server) Exited() <-chan struct{} { return s.exit }
+
+// Log returns the tail of the server's stdout and stderr.
+func (s *Server) Log() string { return s.log.String() }
+
+// Stop sends SIGTERM, waits up to 10 s, then kills the process.
+func (s *Server) Stop() {
+	select {
+	case <-s.exit:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exit:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exit
+	}
+}
+
+// Redis is a private redis-server started by StartRedis: no persistence,
+// bound to loopback.
+type Redis struct {
+	Addr string
+	URL  string
+	cmd  *exec.Cmd
+	log  *tail
+	exit chan struct{}
+}
+
+// StartRedis runs bin (redis-server) on a free loopback port and waits until
+// it answers PING.
+func StartRedis(ctx context.Context, bin string) (*Redis, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no")
+	lg := &tail{max: 16 << 10}
+	cmd.Stdout, cmd.Stderr = lg, lg
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	r := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, log: lg, exit: make(chan struct{})}
+	r.URL = "redis://" + r.Addr
+	go func() { _ = cmd.Wait(); close(r.exit) }()
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for {
+		if v, err := r.Do(wctx, "PING"); err == nil && v == "PONG" {
+			return r, nil
+		}
+		select {
+		case <-r.exit:
+			return nil, fmt.Errorf("redis-server exited; log:\n%s", lg.String())
+		case <-wctx.Done():
+			r.Stop()
+			return nil, fmt.Errorf("wait for redis PING: %w", wctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Do sends one command on a fresh connection and returns the reply as text
+// (integers in decimal, bulk strings as is); a Redis error reply is an error.
+func (r *Redis) Do(ctx context.Context, args ...string) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", r.Addr)
+	if err != nil {
+		return "", fmt.Errorf("redis %s: %w", args[0], err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	} else {
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := conn.Write(b.Bytes()); err != nil {
+		return "", fmt.Errorf("redis %s: %w", args[0], err)
+	}
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("redis %s: %w", args[0], err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", fmt.Errorf("redis %s: empty reply", args[0])
+	}
+	switch line[0] {
+	case '+', ':':
+		return line[1:], nil
+	case '-':
+		return "", fmt.Errorf("redis %s: %s", args[0], line[1:])
+	case '$':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return "", nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return "", fmt.Errorf("redis %s: %w", args[0], err)
+		}
+		return string(buf[:n]), nil
+	default:
+		return "", fmt.Errorf("redis %s: unsupported reply %q", args[0], line)
+	}
+}
+
+// CommandStats reads INFO commandstats: calls per command name (lower case,
+// subcommands as "config|get").
+func (r *Redis) CommandStats(ctx context.Context) (map[string]int64, error) {
+	info, err := r.Do(ctx, "INFO", "commandstats")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for line := range strings.SplitSeq(info, "\n") {
+		line = strings.TrimSpace(line)
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		for kv := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "calls="); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("commandstats %q: %w", line, err)
+				}
+				out[strings.TrimPrefix(name, "cmdstat_")] = n
+			}
+		}
+	}
+	return out, nil
+}
+
+// Stop sends SIGTERM and waits up to 5 s, then kills.
+func (r *Redis) Stop() {
+	select {
+	case <-r.exit:
+		return
+	default:
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.exit:
+	case <-time.After(5 * time.Second):
+		_ = r.cmd.Process.Kill()
+		<-r.exit
+	}
+}
+
+// FreePort asks the kernel for a free loopback TCP port.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tail keeps the last max bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}

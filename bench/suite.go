@@ -1,0 +1,176 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// Config is a whole benchmark run: which stores, which scenarios, how big.
+type Config struct {
+	ServerBin string   // the built server binary
+	RedisBin  string   // redis-server, for the redis store
+	Stores    []string // "memory", "redis"
+	Scenarios []string // "match", "relay", "churn", "idle", "cost"
+	NodeEnv   string
+	Origin    string // when set: sent as Origin and given as CLIENT_URL
+
+	MatchN        []int
+	RelayPairs    int
+	RelayDuration time.Duration
+	ChurnPairs    []int
+	ChurnDuration time.Duration
+	ChaosPairs    int // 0: no chaos run
+	ChaosGap      time.Duration
+	IdleN         []int
+	IdleSettle    time.Duration
+	CostPairs     int
+	CostMessages  int
+
+	Progress io.Writer // one line per scenario; nil for none
+}
+
+func (c *Config) wants(s string) bool { return slices.Contains(c.Scenarios, s) }
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Progress != nil {
+		fmt.Fprintf(c.Progress, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+}
+
+// Run runs every configured scenario on every configured store, each store
+// on a fresh server (and, for redis, a private redis-server), and returns
+// the report. Idle runs get a fresh server of their own each, so that
+// memory left over from the load scenarios does not hide their growth.
+// ctx bounds the whole run: a scenario cut short reports its error.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	rep := &Report{Started: time.Now().UTC(), Server: cfg.ServerBin, GoMaxPro: runtime.GOMAXPROCS(0)}
+	for _, store := range cfg.Stores {
+		if err := runStore(ctx, cfg, store, rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func runStore(ctx context.Context, cfg Config, store string, rep *Report) error {
+	opt := ServerOptions{Bin: cfg.ServerBin, NodeEnv: cfg.NodeEnv, Origin: cfg.Origin}
+	var rd *Redis
+	switch store {
+	case "memory":
+	case "redis":
+		var err error
+		rd, err = StartRedis(ctx, cfg.RedisBin)
+		if err != nil {
+			return fmt.Errorf("store redis: %w", err)
+		}
+		defer rd.Stop()
+		opt.RedisURL = rd.URL
+	default:
+		return fmt.Errorf("unknown store %q", store)
+	}
+	add := func(rs ...Result) {
+		for _, r := range rs {
+			cfg.logf("%-12s %-6s N=%-5d %10.1f %-11s p50 %.2f p99 %.2f ms ok=%v", r.Scenario, r.Store, r.N, r.Throughput, r.Unit, r.Latency.P50, r.Latency.P99, r.OK)
+			for _, f := range r.Failed() {
+				cfg.logf("  FAIL %s", f)
+			}
+			rep.Results = append(rep.Results, r)
+		}
+	}
+	var srv *Server
+	defer func() {
+		if srv != nil {
+			srv.Stop()
+		}
+	}()
+	// target returns a healthy server, starting a fresh one when fresh is
+	// set or the current one died.
+	target := func(fresh bool) (Target, error) {
+		if srv != nil {
+			select {
+			case <-srv.Exited():
+				cfg.logf("server died; log tail:\n%s", srv.Log())
+				srv = nil
+			default:
+			}
+		}
+		if srv != nil && fresh {
+			srv.Stop()
+			srv = nil
+		}
+		if srv == nil {
+			if rd != nil {
+				if _, err := rd.Do(ctx, "FLUSHALL"); err != nil {
+					return Target{}, fmt.Errorf("flush redis: %w", err)
+				}
+			}
+			var err error
+			srv, err = StartServer(ctx, opt)
+			if err != nil {
+				return Target{}, fmt.Errorf("store %s: %w", store, err)
+			}
+		}
+		// Let the previous scenario's disconnects drain.
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		return Target{URL: srv.URL, Store: store, Origin: cfg.Origin, Server: srv, Redis: rd}, nil
+	}
+	type job struct {
+		name  string
+		fresh bool
+		run   func(Target) []Result
+	}
+	var jobs []job
+	if cfg.wants("match") {
+		for _, n := range cfg.MatchN {
+			jobs = append(jobs, job{fmt.Sprintf("match %d", n), false, func(t Target) []Result { return []Result{RunMatch(ctx, t, n)} }})
+		}
+	}
+	if cfg.wants("relay") {
+		jobs = append(jobs, job{"relay", false, func(t Target) []Result {
+			return []Result{RunRelay(ctx, t, RelayOptions{Pairs: cfg.RelayPairs, Duration: cfg.RelayDuration})}
+		}})
+	}
+	if cfg.wants("churn") {
+		for _, p := range cfg.ChurnPairs {
+			jobs = append(jobs, job{fmt.Sprintf("churn %d", p), false, func(t Target) []Result {
+				return []Result{RunChurn(ctx, t, ChurnOptions{Pairs: p, Duration: cfg.ChurnDuration})}
+			}})
+		}
+		if cfg.ChaosPairs > 0 {
+			jobs = append(jobs, job{"churn-chaos", false, func(t Target) []Result {
+				return []Result{RunChurn(ctx, t, ChurnOptions{Pairs: cfg.ChaosPairs, Duration: cfg.ChurnDuration, Chaos: true, ChaosGap: cfg.ChaosGap})}
+			}})
+		}
+	}
+	if cfg.wants("cost") && rd != nil {
+		jobs = append(jobs, job{"cost", true, func(t Target) []Result {
+			return RunCost(ctx, t, CostOptions{Pairs: cfg.CostPairs, Messages: cfg.CostMessages})
+		}})
+	}
+	if cfg.wants("idle") {
+		for _, n := range cfg.IdleN {
+			jobs = append(jobs, job{fmt.Sprintf("idle %d", n), true, func(t Target) []Result {
+				return []Result{RunIdle(ctx, t, IdleOptions{N: n, Settle: cfg.IdleSettle})}
+			}})
+		}
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return fmt.Errorf("store %s: %s: %w", store, j.name, ctx.Err())
+		}
+		cfg.logf("%s: %s", store, j.name)
+		t, err := target(j.fresh)
+		if err != nil {
+			return err
+		}
+		add(j.run(t)...)
+	}
+	return nil
+}
