@@ -402,3 +402,60 @@ export class RawClient {
 export function wsUrl(url) {
   return url.replace(/^http/, 'ws') + '/socket.io/?EIO=4&transport=websocket';
 }
+
+/**
+ * One Redis command over a raw RESP connection; resolves the decoded reply
+ * (string, number, null, array; an error reply rejects).
+ */
+export function redisCommand(port, ...args) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    let buf = Buffer.alloc(0);
+    const t = setTimeout(() => { s.destroy(); reject(new Error(`redis ${args[0]}: no reply within 3 s`)); }, 3000);
+    const finish = (err, v) => { clearTimeout(t); s.destroy(); if (err) reject(err); else resolve(v); };
+    s.on('error', (e) => finish(e));
+    s.on('connect', () => {
+      let cmd = `*${args.length}\r\n`;
+      for (const a of args) cmd += `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`;
+      s.write(cmd);
+    });
+    // parse(pos) → [value, nextPos] or undefined when incomplete
+    const parse = (pos) => {
+      const eol = buf.indexOf('\r\n', pos);
+      if (eol < 0) return undefined;
+      const type = String.fromCharCode(buf[pos]);
+      const line = buf.toString('utf8', pos + 1, eol);
+      const after = eol + 2;
+      if (type === '+') return [line, after];
+      if (type === '-') return [new Error(line), after];
+      if (type === ':') return [Number(line), after];
+      if (type === '$') {
+        const n = Number(line);
+        if (n < 0) return [null, after];
+        if (buf.length < after + n + 2) return undefined;
+        return [buf.toString('utf8', after, after + n), after + n + 2];
+      }
+      if (type === '*') {
+        const n = Number(line);
+        if (n < 0) return [null, after];
+        const arr = [];
+        let p = after;
+        for (let i = 0; i < n; i++) {
+          const r = parse(p);
+          if (!r) return undefined;
+          arr.push(r[0]);
+          p = r[1];
+        }
+        return [arr, p];
+      }
+      return [new Error(`unknown RESP type ${type}`), after];
+    };
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const r = parse(0);
+      if (!r) return;
+      if (r[0] instanceof Error) finish(r[0]);
+      else finish(null, r[0]);
+    });
+  });
+}

@@ -1,0 +1,250 @@
+// Bad input, table-driven: wrong types, missing fields, no payload, null,
+// scalars/arrays instead of objects, 1 MB strings, unknown events, events out
+// of order, and raw Engine.IO frames the official client never sends (the
+// original Node server crashed on `42["chat-message"]` and `42["signal"]`).
+// Afterwards a pair made before the bad input still relays, a fresh pair
+// still matches and relays, and the server is healthy.
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { waitFor, collect, emitAck, httpGet } from '../lib/harness.mjs';
+import {
+  MODES, ztest, join, pair, assertPair, assertAccepted, assertRefused, assertAckShape, barrier,
+} from '../lib/contract.mjs';
+
+const EVENTS = ['matched', 'partner-left', 'signal', 'chat-message'];
+const MB = 'x'.repeat(1024 * 1024);
+const NONE = Symbol('no payload');
+
+// Payloads that are not objects at all, for every event.
+const SHAPES = [
+  ['no payload', NONE],
+  ['null', null],
+  ['number', 42],
+  ['zero', 0],
+  ['string', 'hello'],
+  ['empty string', ''],
+  ['array', ['a', 1]],
+  ['empty array', []],
+  ['boolean', true],
+  ['empty object', {}],
+  ['1 MB string', MB],
+];
+
+// Wrong field types / missing fields, per event.
+const FIELDS = {
+  'join-queue': [
+    ['name number', { name: 123, gender: 'male', region: 'asia' }],
+    ['name object', { name: { first: 'x' }, gender: 'male', region: 'asia' }],
+    ['name array', { name: ['x'], gender: 'male', region: 'asia' }],
+    ['all null', { name: null, gender: null, region: null }],
+    ['gender/region wrong types', { name: 'Ok', gender: 5, region: [] }],
+    ['missing name', { gender: 'male', region: 'asia' }],
+    ['1 MB name', { name: MB, gender: 'male', region: 'asia' }],
+  ],
+  signal: [
+    ['to number', { to: 123, data: { type: 'offer' } }],
+    ['to null', { to: null, data: {} }],
+    ['to array', (t) => ({ to: [t], data: {} })],
+    ['to object', (t) => ({ to: { id: t }, data: {} })],
+    ['missing to', { data: { type: 'offer' } }],
+    ['valid shape, idle sender', (t) => ({ to: t, data: { type: 'offer', sdp: 'v=0' } })],
+    ['1 MB data', (t) => ({ to: t, data: MB })],
+  ],
+  'chat-message': [
+    ['message number', { message: 42 }],
+    ['message null', { message: null }],
+    ['message object', { message: { text: 'hi' } }],
+    ['message array', { message: ['hi'] }],
+    ['missing message', { text: 'hi' }],
+    ['valid shape, idle sender', { message: 'hello' }],
+    ['1 MB message', { message: MB }],
+  ],
+  next: [['junk object', { foo: 'bar' }]],
+  'leave-queue': [['junk object', { foo: 'bar' }]],
+};
+
+/** The first `event` payload in log, or the next one on socket (deadline). */
+function logged(log, socket, event, timeout = 5000) {
+  const e = log.find((x) => x.event === event);
+  if (e) return Promise.resolve(e.payload);
+  return waitFor(socket, event, { timeout });
+}
+
+/** emit with an ack; resolves {ack} or {disconnected:true} (deadline). */
+function sendBad(socket, event, payload, timeout = 8000) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => { cleanup(); reject(new Error(`no ack and no disconnect for ${event} within ${timeout} ms`)); }, timeout);
+    const onDisc = () => { cleanup(); resolve({ disconnected: true }); };
+    const cleanup = () => { clearTimeout(t); socket.off('disconnect', onDisc); };
+    socket.on('disconnect', onDisc);
+    const cb = (ack) => { cleanup(); resolve({ ack }); };
+    if (payload === NONE) socket.emit(event, cb);
+    else socket.emit(event, payload, cb);
+  });
+}
+
+for (const mode of MODES) {
+  describe(`[${mode.name} store] bad input`, () => {
+    ztest(mode, 'table-driven bad input through socket.io-client and raw frames leaves the server and other users unharmed', { timeout: 120000 }, async (ctx) => {
+      const [p1, p2] = await Promise.all([ctx.client(), ctx.client()]);
+      await pair(p1, p2, 'P1', 'P2');
+      const logP1 = collect(p1, EVENTS);
+      const logP2 = collect(p2, EVENTS);
+      const failures = [];
+
+      // An idle socket (never joined) sends every bad payload of every event.
+      let x = await ctx.client({ transports: ['websocket'] });
+      let logX = collect(x, EVENTS);
+      const events = ['join-queue', 'signal', 'chat-message', 'next', 'leave-queue'];
+      for (const event of events) {
+        const table = [...SHAPES, ...FIELDS[event]];
+        for (const [label, raw] of table) {
+          const payload = typeof raw === 'function' ? raw(p1.id) : raw;
+          const what = `${event} ${label} (idle sender)`;
+          const big = label.includes('1 MB');
+          const r = await sendBad(x, event, payload);
+          if (r.disconnected) {
+            if (!big) failures.push(`${what}: the sender was disconnected`);
+            x = await ctx.client({ transports: ['websocket'] });
+            logX = collect(x, EVENTS);
+            continue;
+          }
+          try {
+            if (event === 'join-queue') assertAckShape(r.ack, what);
+            else assertRefused(r.ack, what);
+          } catch (e) { failures.push(e.message); }
+          // back to idle whatever the join did
+          const leave = await emitAck(x, 'leave-queue');
+          try {
+            if (event === 'join-queue' && r.ack?.ok === true) assertAccepted(leave, `leave-queue after the accepted ${what}`);
+            else assertRefused(leave, `leave-queue after ${what}: X must not be queued`);
+          } catch (e) { failures.push(e.message); }
+          await barrier(x);
+          if (logX.length) failures.push(`${what}: the sender got ${JSON.stringify(logX)}`);
+          logX.length = 0;
+        }
+      }
+
+      // Unknown events and events only the server sends: nothing happens.
+      for (const [event, payload] of [['foo', { a: 1 }], ['matched', { roomId: 'r', partnerId: p1.id }], ['partner-left', { reason: 'next' }], ['', {}], ['disconnect', {}]]) {
+        x.emit(event, payload);
+      }
+      await barrier(x);
+      if (logX.length) failures.push(`unknown events: the sender got ${JSON.stringify(logX)}`);
+
+      // A socket in a call sends malformed signal / chat-message.
+      let [q1, q2] = await Promise.all([ctx.client({ transports: ['polling'] }), ctx.client()]);
+      await pair(q1, q2, 'Q1', 'Q2');
+      let logQ2 = collect(q2, EVENTS);
+      const inCall = [
+        ['signal', ...SHAPES, ['to number', { to: 5, data: {} }], ['missing to', { data: {} }], ['to a third user', () => ({ to: p1.id, data: {} })], ['1 MB data to partner', () => ({ to: q2.id, data: MB })]],
+        ['chat-message', ...SHAPES, ['message number', { message: 5 }], ['message object', { message: {} }], ['1 MB message', { message: MB }]],
+      ];
+      for (const [event, ...table] of inCall) {
+        for (const [label, raw] of table) {
+          const payload = typeof raw === 'function' ? raw() : raw;
+          const what = `${event} ${label} (sender in a call)`;
+          const big = label.includes('1 MB');
+          const r = await sendBad(q1, event, payload);
+          if (r.disconnected) {
+            if (!big) failures.push(`${what}: the sender was disconnected`);
+            // the partner learns it and is requeued; pair it again
+            try { assert.deepEqual(await logged(logQ2, q2, 'partner-left'), { reason: 'disconnect' }); } catch (e) { failures.push(`${what}: partner: ${e.message}`); }
+            q1 = await ctx.client({ transports: ['polling'] });
+            const m1 = waitFor(q1, 'matched');
+            const m2 = waitFor(q2, 'matched');
+            assertAccepted(await join(q1, 'Q1b'));
+            assertPair(await m1, await m2, q1, q2);
+            logQ2.length = 0;
+            continue;
+          }
+          if (event === 'chat-message' && label === '1 MB message' && r.ack?.ok === true) {
+            // a larger transport limit: then the message is capped at 500
+            const got = await logged(logQ2, q2, 'chat-message');
+            try { assert.equal(got?.message, 'x'.repeat(500), `${what}: capped at 500`); } catch (e) { failures.push(e.message); }
+            logQ2.length = 0;
+            continue;
+          }
+          try { assertRefused(r.ack, what); } catch (e) { failures.push(e.message); }
+          await barrier(q2);
+          if (logQ2.length) failures.push(`${what}: the partner got ${JSON.stringify(logQ2).slice(0, 300)}`);
+          logQ2.length = 0;
+        }
+      }
+
+      // Raw frames the official client never sends, from a socket in a call.
+      const r = await ctx.raw({ answerPings: true });
+      const z = await ctx.client();
+      const logZ = collect(z, EVENTS);
+      r.emit('join-queue', { name: 'Raw', gender: 'other', region: 'oceania' });
+      const mz = waitFor(z, 'matched');
+      assertAccepted(await join(z, 'Z'));
+      const zm = await mz;
+      assert.equal(zm.partnerId, r.sid);
+      await r.next((f) => f.startsWith('42["matched"'), { what: 'matched frame' });
+      logZ.length = 0;
+      const wellFormed = [
+        '42["chat-message"]', '42["signal"]', '42["join-queue"]', '42["next-unknown"]',
+        '42["chat-message",null]', '42["signal",null]', '42["signal","x"]', '42["signal",{"to":5}]',
+        '42["chat-message",{"message":{"a":1}}]', '42["signal",{"to":null,"data":null}]', '42["join-queue",null]',
+      ];
+      let ackId = 100;
+      for (const frame of wellFormed) {
+        r.send(frame);
+        // the same event with an ack id must be answered with an ack of the documented shape
+        const m = /^42\["([^"]*)"/.exec(frame);
+        if (m && ['chat-message', 'signal'].includes(m[1])) {
+          const id = ackId++;
+          r.send(`42${id}${frame.slice(2)}`);
+          try {
+            const ack = await r.next((f) => f.startsWith(`43${id}[`), { timeout: 3000, what: `ack for ${frame}` });
+            assertRefused(JSON.parse(ack.slice(2 + String(id).length))[0], `raw ${frame}`);
+          } catch (e) { failures.push(`raw ${frame} with ack id: ${e.message}`); }
+        }
+      }
+      // a barrier on the raw socket (signal to nobody, with ack id)
+      r.send('42999["signal",{"to":"nobody","data":{}}]');
+      try { await r.next((f) => f.startsWith('43999['), { what: 'raw barrier ack' }); } catch (e) { failures.push(`raw socket after well-formed frames: ${e.message}`); }
+      if (r.isClosed) failures.push('the server closed a raw socket that sent only well-formed packets');
+      await barrier(z);
+      if (logZ.length) failures.push(`raw frames: the raw socket's partner got ${JSON.stringify(logZ)}`);
+      // the raw socket is still in its call: a real chat goes through
+      const zc = waitFor(z, 'chat-message');
+      r.emit('chat-message', { message: 'raw ok' });
+      assert.equal((await zc).message, 'raw ok', 'the raw socket is still in its call');
+
+      // Malformed packets: the server may close that connection, nothing else.
+      const junk = await ctx.raw({ answerPings: true });
+      for (const frame of ['42', '42[]', '42[1]', '42{}', '42[', '4x', '9', '42["chat-message",' + '"'.repeat(3) + ']']) junk.send(frame);
+      junk.send('42999["signal",{"to":"nobody","data":{}}]');
+      await Promise.race([junk.closed, junk.next((f) => f.startsWith('43999['), { what: 'ack after junk' }).catch(() => null)]);
+
+      // The server is alive and healthy.
+      const h = await httpGet(`${ctx.url}/health`);
+      assert.equal(h.status, 200, `health after bad input: ${h.status} ${h.body}`);
+
+      // The pair made before the bad input still relays, and got nothing odd.
+      await Promise.all([barrier(p1), barrier(p2)]);
+      assert.deepEqual(logP1.concat(logP2), [], 'the existing pair must not see anything from the bad input');
+      const s = waitFor(p2, 'signal');
+      assertAccepted(await emitAck(p1, 'signal', { to: p2.id, data: { type: 'offer', sdp: 'after' } }));
+      assert.deepEqual(await s, { from: p1.id, data: { type: 'offer', sdp: 'after' } });
+      const c = waitFor(p1, 'chat-message');
+      assertAccepted(await emitAck(p2, 'chat-message', { message: 'still here' }));
+      assert.equal((await c).message, 'still here');
+
+      // A fresh pair matches (with each other) and relays.
+      const [f1, f2] = await Promise.all([ctx.client(), ctx.client()]);
+      await pair(f1, f2, 'F1', 'F2');
+      const fs = waitFor(f2, 'signal');
+      assertAccepted(await emitAck(f1, 'signal', { to: f2.id, data: { candidate: { sdpMid: '0' } } }));
+      assert.deepEqual(await fs, { from: f1.id, data: { candidate: { sdpMid: '0' } } });
+      const fc = waitFor(f1, 'chat-message');
+      assertAccepted(await emitAck(f2, 'chat-message', { message: 'fresh' }));
+      assert.equal((await fc).message, 'fresh');
+      assert.equal(ctx.server.process.exitCode, null, 'server still running');
+
+      assert.deepEqual(failures, [], `bad input failures:\n${failures.join('\n')}`);
+    });
+  });
+}

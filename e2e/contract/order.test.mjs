@@ -1,0 +1,173 @@
+// Announcement order under load. The original server sent `matched` for pairs
+// that a next had already dissolved, and partner-left for pairings the client
+// had never been told about. 8 clients press next at random (every 5–30 ms,
+// for ~3 s) with REMATCH_WINDOW_MS=50; each is modelled like the React client
+// (queue, or in a call with partner P in room R; pressing next → queue with no
+// event from the server).
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { emitAck, waitFor } from '../lib/harness.mjs';
+import { MODES, ztest, join, assertAccepted, until } from '../lib/contract.mjs';
+
+const N = 8;
+const PRESS_MS = 3000;
+const rand = (lo, hi) => lo + Math.floor(Math.random() * (hi - lo + 1));
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function connectAll(ctx) {
+  // a mix of transports: websocket-only, polling-only, default (upgrade)
+  const opts = [{ transports: ['websocket'] }, { transports: ['polling'] }, {}];
+  return Promise.all(Array.from({ length: N }, (_, i) => ctx.client(opts[i % opts.length])));
+}
+
+/** Pair-wise check of the final state, then a chat round trip per pair. */
+async function assertFinalPairs(clients, lastMatched, violations) {
+  const byId = new Map(clients.map((s) => [s.id, s]));
+  for (const s of clients) {
+    const m = lastMatched.get(s.id);
+    const pm = lastMatched.get(m.partnerId);
+    if (!pm || pm.partnerId !== s.id || pm.roomId !== m.roomId || pm.isInitiator === m.isInitiator) {
+      violations.push(`final state not mutual: ${s.id} → ${JSON.stringify(m)}, partner → ${JSON.stringify(pm)}`);
+    }
+  }
+  assert.deepEqual(violations, [], violations.join('\n'));
+  // the server agrees: a chat from each initiator reaches exactly its partner
+  for (const s of clients) {
+    const m = lastMatched.get(s.id);
+    if (!m.isInitiator) continue;
+    const p = byId.get(m.partnerId);
+    const got = waitFor(p, 'chat-message', { filter: (c) => c.message === `final ${s.id}` });
+    assertAccepted(await emitAck(s, 'chat-message', { message: `final ${s.id}` }), 'final chat');
+    assert.equal((await got).from, s.id);
+  }
+}
+
+for (const mode of MODES) {
+  describe(`[${mode.name} store] announcement order`, () => {
+    ztest(mode, 'random next presses (React-like clients): strict order model, unique rooms, consistent end state', { env: { REMATCH_WINDOW_MS: '50' }, timeout: 60000 }, async (ctx) => {
+      const clients = await connectAll(ctx);
+      const violations = [];
+      const rooms = new Map(); // roomId → [{user, partner, isInitiator}]
+      // roomId → id of the user who pressed next on it. A client presses next
+      // only in a call that its partner has not already ended: the protocol
+      // cannot tell which call a next that crosses the partner's next was
+      // meant for, so the model would otherwise blame the server for it (the
+      // chaos test below covers crossing presses with a weaker model).
+      const endedBy = new Map();
+      const st = new Map();
+      const lastMatched = new Map();
+      let matches = 0;
+      for (const s of clients) {
+        const c = { state: 'queue', partner: null, room: null, history: [] };
+        st.set(s, c);
+        s.on('matched', (m) => {
+          matches++;
+          c.history.push(`matched(${m.roomId} with ${m.partnerId})`);
+          lastMatched.set(s.id, m);
+          if (c.state !== 'queue') violations.push(`${s.id}: matched ${JSON.stringify(m)} while in call ${c.room} with ${c.partner} (history ${c.history.slice(-6).join(', ')})`);
+          const seen = rooms.get(m.roomId) || [];
+          if (seen.length >= 2 || (seen.length === 1 && (seen[0].user !== m.partnerId || seen[0].partner !== s.id || seen[0].isInitiator === m.isInitiator))) {
+            violations.push(`room ${m.roomId} reused or inconsistent: ${JSON.stringify(seen)} then ${s.id} ${JSON.stringify(m)}`);
+          }
+          seen.push({ user: s.id, partner: m.partnerId, isInitiator: m.isInitiator });
+          rooms.set(m.roomId, seen);
+          Object.assign(c, { state: 'call', partner: m.partnerId, room: m.roomId });
+        });
+        s.on('partner-left', (p) => {
+          c.history.push(`partner-left(${p && p.reason})`);
+          if (c.state !== 'call') {
+            violations.push(`${s.id}: partner-left ${JSON.stringify(p)} while in the queue (history ${c.history.slice(-6).join(', ')})`);
+          } else if (endedBy.get(c.room) !== c.partner) {
+            violations.push(`${s.id}: partner-left ${JSON.stringify(p)} for room ${c.room} which its partner ${c.partner} did not end (history ${c.history.slice(-6).join(', ')})`);
+          }
+          if (!p || p.reason !== 'next') violations.push(`${s.id}: partner-left reason ${JSON.stringify(p)}, expected next`);
+          Object.assign(c, { state: 'queue', partner: null, room: null });
+        });
+      }
+      for (const s of clients) assertAccepted(await join(s, `U${clients.indexOf(s)}`));
+
+      const end = Date.now() + PRESS_MS;
+      await Promise.all(clients.map(async (s) => {
+        const c = st.get(s);
+        while (Date.now() < end) {
+          await pause(rand(5, 30)); // the random press schedule, not a settle wait
+          if (c.state === 'call' && !endedBy.has(c.room)) {
+            endedBy.set(c.room, s.id);
+            c.history.push(`next(${c.room})`);
+            s.emit('next');
+            Object.assign(c, { state: 'queue', partner: null, room: null });
+          }
+        }
+      }));
+
+      // Stop pressing: everyone ends up in a call (windows expire after 50 ms).
+      await until(() => clients.every((s) => st.get(s).state === 'call'), {
+        timeout: 8000,
+        what: 'every client in a call after the presses stop',
+      }).catch((e) => {
+        violations.push(`${e.message}: ${clients.map((s) => `${s.id}:${st.get(s).state} [${st.get(s).history.slice(-4).join(', ')}]`).join('; ')}`);
+      });
+      assert.ok(matches >= 20, `only ${matches} matched events: the test did not exercise much`);
+      for (const [room, seen] of rooms) {
+        if (seen.length !== 2) violations.push(`room ${room} announced to ${seen.length} user(s): ${JSON.stringify(seen)}`);
+      }
+      for (const s of clients) {
+        const c = st.get(s);
+        if (c.state === 'call') {
+          const pc = [...st].find(([o]) => o.id === c.partner)?.[1];
+          if (!pc || pc.partner !== s.id || pc.room !== c.room) violations.push(`${s.id} believes it is with ${c.partner} in ${c.room}, the partner believes ${pc && `${pc.partner} in ${pc.room}`}`);
+        }
+      }
+      await assertFinalPairs(clients, lastMatched, violations);
+    });
+
+    ztest(mode, 'chaos: crossing next presses, also while queued: rooms unique, no partner-left without a matched before it, consistent end state', { env: { REMATCH_WINDOW_MS: '50' }, timeout: 60000 }, async (ctx) => {
+      const clients = await connectAll(ctx);
+      const violations = [];
+      const rooms = new Map();
+      const lastMatched = new Map();
+      const last = new Map(); // id → 'matched' | 'partner-left' (the last announcement)
+      let matches = 0;
+      for (const s of clients) {
+        s.on('matched', (m) => {
+          matches++;
+          lastMatched.set(s.id, m);
+          last.set(s.id, 'matched');
+          const seen = rooms.get(m.roomId) || [];
+          if (seen.length >= 2 || (seen.length === 1 && (seen[0].user !== m.partnerId || seen[0].partner !== s.id || seen[0].isInitiator === m.isInitiator))) {
+            violations.push(`room ${m.roomId} reused or inconsistent: ${JSON.stringify(seen)} then ${s.id} ${JSON.stringify(m)}`);
+          }
+          seen.push({ user: s.id, partner: m.partnerId, isInitiator: m.isInitiator });
+          rooms.set(m.roomId, seen);
+        });
+        s.on('partner-left', (p) => {
+          // each pairing ends at most once for a user, and only after it was announced
+          if (last.get(s.id) !== 'matched') violations.push(`${s.id}: partner-left ${JSON.stringify(p)} without a matched since the last one (last: ${last.get(s.id)})`);
+          if (!p || p.reason !== 'next') violations.push(`${s.id}: partner-left reason ${JSON.stringify(p)}, expected next`);
+          last.set(s.id, 'partner-left');
+        });
+      }
+      for (const s of clients) assertAccepted(await join(s, `C${clients.indexOf(s)}`));
+      const end = Date.now() + PRESS_MS;
+      await Promise.all(clients.map(async (s) => {
+        while (Date.now() < end) {
+          await pause(rand(5, 30)); // the random press schedule
+          s.emit('next');
+        }
+      }));
+      // quiescence: every client's last announcement is a matched, mutually
+      await until(() => clients.every((s) => {
+        const m = lastMatched.get(s.id);
+        const pm = m && lastMatched.get(m.partnerId);
+        return last.get(s.id) === 'matched' && pm && pm.partnerId === s.id && pm.roomId === m.roomId
+          && last.get(m.partnerId) === 'matched';
+      }), { timeout: 8000, what: 'every client matched, mutually, after the presses stop' }).catch((e) => {
+        violations.push(`${e.message}: ${clients.map((s) => `${s.id}:${last.get(s.id)}→${lastMatched.get(s.id)?.partnerId}/${lastMatched.get(s.id)?.roomId}`).join('; ')}`);
+      });
+      assert.ok(matches >= 20, `only ${matches} matched events`);
+      // (a room may be announced to only one side here: a pairing that a
+      // crossing next dissolved before its announcement must not be announced)
+      await assertFinalPairs(clients, lastMatched, violations);
+    });
+  });
+}

@@ -1,0 +1,117 @@
+// Transports (websocket, polling, polling + upgrade) and the heartbeat that
+// removes silently dead clients.
+import assert from 'node:assert/strict';
+import { waitFor, emitAck, collect } from '../lib/harness.mjs';
+import {
+  eachMode, ztest, join, pair, assertPair, assertAccepted, negativeWindow,
+} from '../lib/contract.mjs';
+
+/** signal and chat both ways between a and b (already paired). */
+async function relayBothWays(a, b) {
+  for (const [from, to] of [[a, b], [b, a]]) {
+    const sig = waitFor(to, 'signal');
+    const data = { type: 'offer', sdp: `v=0 from ${from.id}`, nested: { list: [1, 'two', null] } };
+    assertAccepted(await emitAck(from, 'signal', { to: to.id, data }));
+    assert.deepEqual(await sig, { from: from.id, data });
+    const chat = waitFor(to, 'chat-message');
+    assertAccepted(await emitAck(from, 'chat-message', { message: ` hi from ${from.id} ` }));
+    const m = await chat;
+    assert.equal(m.from, from.id);
+    assert.equal(m.message, `hi from ${from.id}`);
+  }
+}
+
+function waitUpgrade(socket, timeout = 5000) {
+  if (socket.io.engine.transport.name === 'websocket') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no upgrade to websocket within ${timeout} ms`)), timeout);
+    socket.io.engine.once('upgrade', () => { clearTimeout(t); resolve(); });
+  });
+}
+
+eachMode((mode) => {
+  ztest(mode, 'a websocket-only client and a polling-only client are matched and exchange signal + chat', async (ctx) => {
+    const a = await ctx.client({ transports: ['websocket'] });
+    const b = await ctx.client({ transports: ['polling'] });
+    assert.equal(a.io.engine.transport.name, 'websocket');
+    assert.equal(b.io.engine.transport.name, 'polling');
+    await pair(a, b, 'Wes', 'Polly');
+    await relayBothWays(a, b);
+    assert.equal(b.io.engine.transport.name, 'polling', 'still polling');
+  });
+
+  ztest(mode, 'default client (polling, then upgrade to websocket) works', async (ctx) => {
+    const a = await ctx.client({});
+    const b = await ctx.client({});
+    await Promise.all([waitUpgrade(a), waitUpgrade(b)]);
+    await pair(a, b, 'A', 'B');
+    await relayBothWays(a, b);
+  });
+
+  ztest(mode, 'websocket first, falling back to polling (the browser client\'s order) works', async (ctx) => {
+    const a = await ctx.client({ transports: ['websocket', 'polling'] });
+    const b = await ctx.client({ transports: ['polling', 'websocket'], upgrade: false });
+    await pair(a, b, 'A', 'B');
+    await relayBothWays(a, b);
+  });
+
+  ztest(mode, 'default heartbeat: the open packet advertises pingInterval + pingTimeout ≤ 30000 ms', async (ctx) => {
+    const r = await ctx.raw({ answerPings: true });
+    const { pingInterval, pingTimeout } = r.open;
+    assert.equal(typeof pingInterval, 'number', JSON.stringify(r.open));
+    assert.equal(typeof pingTimeout, 'number', JSON.stringify(r.open));
+    assert.ok(pingInterval > 0 && pingTimeout > 0);
+    assert.ok(pingInterval + pingTimeout <= 30000, `pingInterval ${pingInterval} + pingTimeout ${pingTimeout} > 30000`);
+  });
+
+  ztest(mode, 'dead client (never answers pings) is closed and never matched (PING_INTERVAL_MS=300, PING_TIMEOUT_MS=300)', { env: { PING_INTERVAL_MS: '300', PING_TIMEOUT_MS: '300' } }, async (ctx) => {
+    const ghost = await ctx.raw({ answerPings: false });
+    assert.equal(ghost.open.pingInterval, 300, JSON.stringify(ghost.open));
+    assert.equal(ghost.open.pingTimeout, 300, JSON.stringify(ghost.open));
+    assert.equal(typeof ghost.sid, 'string');
+    ghost.send('42["join-queue",{"name":"Ghost","gender":"male","region":"asia"}]');
+    const closed = await Promise.race([
+      ghost.closed,
+      new Promise((_, rej) => setTimeout(() => rej(new Error('the server did not close the dead client within 5 s')), 5000)),
+    ]);
+    assert.ok(closed);
+    const a = await ctx.client();
+    const b = await ctx.client();
+    const { ma, mb } = await pair(a, b, 'A', 'B');
+    assert.notEqual(ma.partnerName, 'Ghost');
+    assert.notEqual(mb.partnerName, 'Ghost');
+    // live clients answer pings: they stay connected across several intervals.
+    // (negative window: 3 ping periods, nothing must happen to the live pair)
+    const logA = collect(a, ['partner-left', 'disconnect']);
+    await negativeWindow(1000);
+    assert.equal(a.connected && b.connected, true, 'live clients must stay connected');
+    assert.deepEqual(logA, []);
+    const chat = waitFor(b, 'chat-message');
+    a.emit('chat-message', { message: 'alive' });
+    assert.equal((await chat).message, 'alive');
+  });
+
+  ztest(mode, 'a live user matched with a dead client gets partner-left{disconnect} once it is detected, and is requeued', { env: { PING_INTERVAL_MS: '300', PING_TIMEOUT_MS: '300' } }, async (ctx) => {
+    const ghost = await ctx.raw({ answerPings: false });
+    ghost.emit('join-queue', { name: 'Ghost', gender: 'female', region: 'europe' });
+    // the ghost's join has been handled once it is matched with a
+    const a = await ctx.client();
+    const ma = waitFor(a, 'matched');
+    const pl = waitFor(a, 'partner-left', { timeout: 5000 });
+    // join after the ghost's join: the raw frame was written first on its
+    // own connection; a's ack-ed join follows; if the ghost's join were
+    // still in flight a simply waits and is matched later (the ghost is
+    // matched with a in both cases while it is alive).
+    assertAccepted(await join(a, 'A'));
+    const m = await ma;
+    assert.equal(m.partnerName, 'Ghost');
+    assert.equal(m.partnerId, ghost.sid);
+    assert.deepEqual(await pl, { reason: 'disconnect' });
+    await ghost.closed;
+    const b = await ctx.client();
+    const ma2 = waitFor(a, 'matched');
+    const mb = waitFor(b, 'matched');
+    assertAccepted(await join(b, 'B'));
+    assertPair(await ma2, await mb, a, b);
+  });
+});
