@@ -1,0 +1,130 @@
+package handler
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gin-contrib/cors"
+	"github.com/gin-gonic/gin"
+)
+
+// HTTPConfig describes the HTTP side of the server.
+type HTTPConfig struct {
+	Env            string    // reported by /health (NODE_ENV)
+	AllowedOrigins []string  // CLIENT_URL, split on commas
+	StaticDir      string    // a built client to serve, "" for none
+	Started        time.Time // for /health's uptime
+}
+
+// Pinger reports whether the store can be reached.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// NewRouter builds the Gin engine: security headers, request logs, CORS,
+// /health, the Socket.IO endpoint and, when configured, the client.
+func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Logger) *gin.Engine {
+	r := gin.New()
+	r.Use(gin.Recovery(), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)))
+
+	r.GET("/health", health(cfg, store))
+	r.Any("/socket.io/*any", gin.WrapH(socketIO))
+	if cfg.StaticDir != "" {
+		r.NoRoute(spa(cfg.StaticDir))
+	}
+	return r
+}
+
+func corsConfig(origins []string) cors.Config {
+	c := cors.DefaultConfig()
+	c.AllowCredentials = true
+	c.AllowOrigins = origins
+	if len(origins) == 0 {
+		// Nothing configured: only same-origin requests (which the
+		// middleware lets through by itself) are served.
+		c.AllowOriginFunc = func(string) bool { return false }
+	}
+	return c
+}
+
+// securityHeaders sets what Helmet sets by default, without the CSP (WebRTC
+// and a separately hosted client need more than a default policy allows).
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Origin-Agent-Cluster", "?1")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-DNS-Prefetch-Control", "off")
+	h.Set("X-Download-Options", "noopen")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("X-Permitted-Cross-Domain-Policies", "none")
+	h.Set("X-XSS-Protection", "0")
+	c.Next()
+}
+
+// requestLog writes one structured line per HTTP request. Socket.IO's long
+// polls are left out: they are the transport, not requests worth a line each.
+func requestLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") && c.Writer.Status() < 400 {
+			return
+		}
+		log.Info("http",
+			"method", c.Request.Method,
+			"path", c.Request.URL.Path,
+			"status", c.Writer.Status(),
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"bytes", c.Writer.Size(),
+		)
+	}
+}
+
+// healthStatus is /health's answer, fields in the original's order.
+type healthStatus struct {
+	Status string  `json:"status"`
+	Env    string  `json:"env"`
+	Uptime float64 `json:"uptime"`
+}
+
+func health(cfg HTTPConfig, store Pinger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
+		defer cancel()
+		if err := store.Ping(ctx); err != nil {
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "redis-down"})
+			return
+		}
+		c.JSON(http.StatusOK, healthStatus{Status: "ok", Env: cfg.Env, Uptime: time.Since(cfg.Started).Seconds()})
+	}
+}
+
+// spa serves the built client: files as they are, any other GET path as
+// index.html, so that the client's routes survive a reload.
+func spa(dir string) gin.HandlerFunc {
+	files := http.FileServer(http.Dir(dir))
+	index := filepath.Join(dir, "index.html")
+	return func(c *gin.Context) {
+		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+			c.Status(http.StatusNotFound)
+			return
+		}
+		name := filepath.Join(dir, filepath.FromSlash(path.Clean("/"+c.Request.URL.Path)))
+		if info, err := os.Stat(name); err == nil && !info.IsDir() {
+			files.ServeHTTP(c.Writer, c.Request)
+			return
+		}
+		c.Header("Cache-Control", "no-cache")
+		c.File(index)
+	}
+}

@@ -1,0 +1,217 @@
+// Command zivro is the signalling and matchmaking server of a one-to-one
+// random video chat: a drop-in replacement for the original Node.js +
+// Socket.IO backend (see README.md and the contract it links to).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/joho/godotenv"
+	"github.com/redis/go-redis/v9"
+	eiotypes "github.com/zishang520/engine.io/v2/types"
+	redisadapter "github.com/zishang520/socket.io-go-redis/adapter"
+	redistypes "github.com/zishang520/socket.io-go-redis/types"
+	"github.com/zishang520/socket.io/v2/socket"
+
+	"github.com/zivro/zivro/handler"
+	"github.com/zivro/zivro/queue"
+	"github.com/zivro/zivro/store"
+	"github.com/zivro/zivro/store/memory"
+	redisstore "github.com/zivro/zivro/store/redis"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "zivro:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the server's configuration, from the environment.
+type config struct {
+	port          string
+	redisURL      string
+	clientURLs    []string
+	env           string
+	staticDir     string
+	logLevel      slog.Level
+	pingInterval  time.Duration
+	pingTimeout   time.Duration
+	rematchWindow time.Duration
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	// A .env file in the working directory fills what the environment leaves unset.
+	dotenv, err := godotenv.Read()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return config{}, fmt.Errorf("read .env: %w", err)
+	}
+	get := func(key, fallback string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		if v := dotenv[key]; v != "" {
+			return v
+		}
+		return fallback
+	}
+	millis := func(key string, fallback time.Duration) (time.Duration, error) {
+		v := get(key, "")
+		if v == "" {
+			return fallback, nil
+		}
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms <= 0 {
+			return 0, fmt.Errorf("%s=%q: want a positive number of milliseconds", key, v)
+		}
+		return time.Duration(ms) * time.Millisecond, nil
+	}
+
+	c := config{
+		port:     get("PORT", "5000"),
+		redisURL: get("REDIS_URL", ""),
+		env:      get("NODE_ENV", "development"),
+	}
+	for _, u := range strings.Split(get("CLIENT_URL", "http://localhost:5173"), ",") {
+		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
+			c.clientURLs = append(c.clientURLs, u)
+		}
+	}
+	c.staticDir = get("STATIC_DIR", "")
+	if c.staticDir == "" {
+		if _, err := os.Stat("client/dist/index.html"); err == nil {
+			c.staticDir = "client/dist"
+		}
+	}
+	if err := c.logLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
+		return config{}, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	// A silently dead client is noticed within interval + timeout: 20 s, where
+	// the original's 25 s + 60 s left it in the queue for 85 s.
+	if c.pingInterval, err = millis("PING_INTERVAL_MS", 10*time.Second); err != nil {
+		return config{}, err
+	}
+	if c.pingTimeout, err = millis("PING_TIMEOUT_MS", 10*time.Second); err != nil {
+		return config{}, err
+	}
+	if c.rematchWindow, err = millis("REMATCH_WINDOW_MS", 120*time.Second); err != nil {
+		return config{}, err
+	}
+	return c, nil
+}
+
+// maxMessageSize caps one client message on every transport. It stays below
+// the 64 KiB beyond which the library's polling parser drops the session, and
+// above what a capped signal (32 KB of data) needs.
+const maxMessageSize = 48 << 10
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+	gin.SetMode(gin.ReleaseMode)
+
+	opts := socket.DefaultServerOptions()
+	opts.SetServeClient(false)
+	opts.SetPingInterval(cfg.pingInterval)
+	opts.SetPingTimeout(cfg.pingTimeout)
+	opts.SetMaxHttpBufferSize(maxMessageSize)
+	opts.SetTransports(eiotypes.NewSet("polling", "websocket"))
+
+	storeOpts := store.Options{RematchWindow: cfg.rematchWindow}
+	var (
+		st          queue.Store
+		closeRedis  = func() error { return nil }
+		storeSource = "memory"
+	)
+	if cfg.redisURL != "" {
+		ropts, err := redis.ParseURL(cfg.redisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		client := redis.NewClient(ropts)
+		closeRedis = client.Close
+		st = redisstore.New(client, storeOpts)
+		storeSource = "redis"
+		// With several instances, relays to a socket connected elsewhere go
+		// through Redis pub/sub.
+		opts.SetAdapter(&redisadapter.RedisAdapterBuilder{
+			Redis: redistypes.NewRedisClient(ctx, client),
+			Opts:  &redisadapter.RedisAdapterOptions{},
+		})
+	} else {
+		st = memory.New(storeOpts)
+	}
+
+	io := socket.NewServer(nil, opts)
+	out := handler.NewAnnouncer(io)
+	svc := queue.NewService(st, out, log, queue.Config{RematchWindow: cfg.rematchWindow})
+
+	// base outlives the signal: at shutdown, the disconnect of every socket
+	// still has to reach the store.
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	sockets := handler.ServeSockets(base, out, svc, log, handler.SocketConfig{})
+
+	router := handler.NewRouter(handler.HTTPConfig{
+		Env:            cfg.env,
+		AllowedOrigins: cfg.clientURLs,
+		StaticDir:      cfg.staticDir,
+		Started:        time.Now(),
+	}, svc, io.ServeHandler(opts), log)
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+
+	svcDone := make(chan error, 1)
+	go func() { svcDone <- svc.Run(base) }()
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "store", storeSource, "env", cfg.env,
+		"static", cfg.staticDir, "origins", cfg.clientURLs,
+		"ping_interval_ms", cfg.pingInterval.Milliseconds(), "ping_timeout_ms", cfg.pingTimeout.Milliseconds())
+
+	select {
+	case <-ctx.Done():
+	case err := <-srvDone:
+		return fmt.Errorf("http server: %w", err)
+	}
+
+	log.Info("shutting down")
+	// Socket.IO first: every socket is told, and leaves the queue and its call.
+	io.Close(nil)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	sockets.Wait(shutdownCtx)
+	// Then HTTP, then the store.
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	cancelBase()
+	<-svcDone
+	if err := closeRedis(); err != nil {
+		log.Warn("redis close", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}

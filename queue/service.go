@@ -1,0 +1,384 @@
+// Package queue is the matchmaking domain: who waits, who is paired with whom,
+// and which announcements each user receives, in which order. The atomic
+// state changes live behind Store; this package runs them for the users
+// connected to this server instance and turns the store's ordered event
+// stream into announcements for them.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Match is what a user learns about a new pairing.
+type Match struct {
+	RoomID      string
+	PartnerID   string
+	PartnerName string
+	Initiator   bool
+}
+
+// Notifier delivers announcements to users connected to this instance. The
+// service calls it from one goroutine, in the order of the state changes.
+type Notifier interface {
+	Matched(to string, m Match)
+	PartnerLeft(to string, reason Reason)
+}
+
+// Config holds the service's timings; zero values take the defaults.
+type Config struct {
+	// RematchWindow is the store's no-rematch window: matching runs again
+	// when one expires, so that two users who skipped each other do not wait
+	// for ever. Default 120 s.
+	RematchWindow time.Duration
+	// RefreshEvery is how often the profiles of connected users are
+	// rewritten, well inside the store's profile TTL. Default 2 min.
+	RefreshEvery time.Duration
+	// SweepEvery is how often users left behind by a dead instance are
+	// swept. Default 30 s.
+	SweepEvery time.Duration
+	// HealthEvery is how often the store is pinged to notice an outage and
+	// the recovery after it. Default 1 s.
+	HealthEvery time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.RematchWindow <= 0 {
+		c.RematchWindow = 120 * time.Second
+	}
+	if c.RefreshEvery <= 0 {
+		c.RefreshEvery = 2 * time.Minute
+	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = 30 * time.Second
+	}
+	if c.HealthEvery <= 0 {
+		c.HealthEvery = time.Second
+	}
+	return c
+}
+
+// session is what this instance knows of one of its connected users.
+type session struct {
+	profile *Profile // set by a successful join, cleared by leave
+	partner string   // current partner as announced, "" when none
+	// pending counts this user's own next/leave requests whose EventDone has
+	// not come through the stream yet. Announcements before it are stale:
+	// they concern a pairing the user's own action already ended.
+	pending int
+}
+
+// Service runs matchmaking for the users connected to this instance.
+type Service struct {
+	store  Store
+	notify Notifier
+	log    *slog.Logger
+	cfg    Config
+
+	mu       sync.Mutex
+	sessions map[string]*session
+
+	rematch *rematchTimer
+}
+
+// NewService builds a service over store that announces through notify.
+func NewService(store Store, notify Notifier, log *slog.Logger, cfg Config) *Service {
+	cfg = cfg.withDefaults()
+	return &Service{
+		store:    store,
+		notify:   notify,
+		log:      log,
+		cfg:      cfg,
+		sessions: make(map[string]*session),
+		rematch:  newRematchTimer(),
+	}
+}
+
+// Connect registers a user connected to this instance.
+func (s *Service) Connect(id string) {
+	s.mu.Lock()
+	s.sessions[id] = &session{}
+	s.mu.Unlock()
+}
+
+// Join queues the user with its profile and runs matching. It returns ErrBusy
+// when the user is already queued or in a call.
+func (s *Service) Join(ctx context.Context, id string, p Profile) error {
+	if err := s.store.Join(ctx, id, p); err != nil {
+		return fmt.Errorf("join %s: %w", id, err)
+	}
+	s.mu.Lock()
+	if sess, ok := s.sessions[id]; ok {
+		sess.profile = &p
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Next ends the user's call (the partner is told, both are requeued) or, with
+// no call, keeps it queued. ErrNotJoined when the user never joined.
+func (s *Service) Next(ctx context.Context, id string) error {
+	return s.own(id, func() error {
+		if err := s.store.Next(ctx, id); err != nil {
+			return fmt.Errorf("next %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// Leave takes the user out of the queue and its call; the partner is told and
+// requeued. ErrNotJoined when the user never joined or has left already.
+func (s *Service) Leave(ctx context.Context, id string) error {
+	return s.leave(ctx, id, ReasonLeave)
+}
+
+// Disconnect is Leave for a user whose connection is gone; the user is
+// forgotten by this instance.
+func (s *Service) Disconnect(ctx context.Context, id string) error {
+	s.mu.Lock()
+	sess, ok := s.sessions[id]
+	joined := ok && (sess.profile != nil || sess.partner != "")
+	s.mu.Unlock()
+	var err error
+	if joined {
+		err = s.leave(ctx, id, ReasonDisconnect)
+	}
+	s.mu.Lock()
+	delete(s.sessions, id)
+	s.mu.Unlock()
+	if errors.Is(err, ErrNotJoined) {
+		return nil
+	}
+	return err
+}
+
+func (s *Service) leave(ctx context.Context, id string, reason Reason) error {
+	return s.own(id, func() error {
+		if err := s.store.Leave(ctx, id, reason); err != nil {
+			return fmt.Errorf("leave %s (%s): %w", id, reason, err)
+		}
+		s.mu.Lock()
+		if sess, ok := s.sessions[id]; ok {
+			sess.profile = nil
+		}
+		s.mu.Unlock()
+		return nil
+	})
+}
+
+// own runs a user's own next or leave. Until its EventDone comes through the
+// stream, announcements for the user are stale and dropped; if the store
+// refused or failed, no EventDone comes and the count is taken back.
+func (s *Service) own(id string, change func() error) error {
+	s.mu.Lock()
+	if sess, ok := s.sessions[id]; ok {
+		sess.pending++
+	}
+	s.mu.Unlock()
+	err := change()
+	if err != nil {
+		s.mu.Lock()
+		if sess, ok := s.sessions[id]; ok && sess.pending > 0 {
+			sess.pending--
+		}
+		s.mu.Unlock()
+		return err
+	}
+	// The pairing just dissolved blocks a rematch of the two for the
+	// window: matching must run again when it expires.
+	s.rematch.schedule(time.Now().Add(s.cfg.RematchWindow))
+	return nil
+}
+
+// Partner returns the user's current partner, as announced to it.
+func (s *Service) Partner(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if !ok || sess.partner == "" {
+		return "", false
+	}
+	return sess.partner, true
+}
+
+// Ping reports whether the store answers.
+func (s *Service) Ping(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("store ping: %w", err)
+	}
+	return nil
+}
+
+// handle turns one store event into at most one announcement.
+func (s *Service) handle(e Event) {
+	s.mu.Lock()
+	sess, ok := s.sessions[e.User]
+	if !ok {
+		s.mu.Unlock()
+		return // not connected here
+	}
+	switch e.Kind {
+	case EventDone:
+		if sess.pending > 0 {
+			sess.pending--
+		}
+		sess.partner = ""
+		s.mu.Unlock()
+	case EventMatched:
+		if sess.pending > 0 {
+			s.mu.Unlock()
+			return
+		}
+		sess.partner = e.Partner
+		s.mu.Unlock()
+		s.notify.Matched(e.User, Match{RoomID: e.Room, PartnerID: e.Partner, PartnerName: e.PartnerName, Initiator: e.Initiator})
+	case EventPartnerLeft:
+		if sess.pending > 0 {
+			s.mu.Unlock()
+			return
+		}
+		sess.partner = ""
+		s.mu.Unlock()
+		s.notify.PartnerLeft(e.User, e.Reason)
+		// The user's old partner is blocked for the window: run matching
+		// when it expires.
+		s.rematch.schedule(time.Now().Add(s.cfg.RematchWindow))
+	default:
+		s.mu.Unlock()
+	}
+}
+
+// Run delivers announcements and keeps the store in shape (profile refresh,
+// sweeps, rematch after windows, recovery after outages) until ctx is done.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	loops := []func(context.Context){
+		func(ctx context.Context) { _ = s.store.Listen(ctx, s.handle) },
+		s.rematchLoop,
+		s.every(s.cfg.RefreshEvery, s.refresh),
+		s.every(s.cfg.SweepEvery, s.sweep),
+		s.healthLoop,
+	}
+	for _, loop := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop(ctx)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (s *Service) every(d time.Duration, work func(context.Context)) func(context.Context) {
+	return func(ctx context.Context) {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				work(ctx)
+			}
+		}
+	}
+}
+
+func (s *Service) rematchLoop(ctx context.Context) {
+	for {
+		if err := s.rematch.wait(ctx); err != nil {
+			return
+		}
+		s.runMatch(ctx)
+	}
+}
+
+func (s *Service) runMatch(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.store.Match(ctx); err != nil {
+		s.log.Warn("matching failed", "err", err)
+	}
+}
+
+// refresh rewrites the profiles of the users who joined through this instance,
+// so that they never expire while connected and come back after a store loss.
+func (s *Service) refresh(ctx context.Context) {
+	profiles := s.joinedProfiles(func(*session) bool { return true })
+	if len(profiles) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.store.Refresh(ctx, profiles); err != nil {
+		s.log.Warn("profile refresh failed", "users", len(profiles), "err", err)
+	}
+}
+
+func (s *Service) joinedProfiles(keep func(*session) bool) map[string]Profile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	profiles := make(map[string]Profile)
+	for id, sess := range s.sessions {
+		if sess.profile != nil && keep(sess) {
+			profiles[id] = *sess.profile
+		}
+	}
+	return profiles
+}
+
+func (s *Service) sweep(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.store.Sweep(ctx); err != nil {
+		s.log.Warn("sweep failed", "err", err)
+	}
+}
+
+// healthLoop watches the store. When it comes back after an outage (a
+// restarted Redis has lost everything), the profiles are rewritten and the
+// users this instance believes are waiting join again, so that nobody waits
+// for ever in a queue that no longer exists.
+func (s *Service) healthLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.HealthEvery)
+	defer t.Stop()
+	down := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.HealthEvery)
+		err := s.store.Ping(pctx)
+		cancel()
+		switch {
+		case err != nil && !down:
+			down = true
+			s.log.Error("store unreachable", "err", err)
+		case err == nil && down:
+			down = false
+			s.log.Info("store reachable again")
+			s.recover(ctx)
+		}
+	}
+}
+
+func (s *Service) recover(ctx context.Context) {
+	s.refresh(ctx)
+	waiting := s.joinedProfiles(func(sess *session) bool { return sess.partner == "" })
+	for id, p := range waiting {
+		jctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := s.store.Join(jctx, id, p)
+		cancel()
+		if err != nil && !errors.Is(err, ErrBusy) {
+			s.log.Warn("requeue after outage failed", "socket", id, "err", err)
+		}
+	}
+	s.log.Info("requeued waiting users after outage", "users", len(waiting))
+}

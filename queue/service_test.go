@@ -1,0 +1,418 @@
+package queue_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/zivro/zivro/internal/redisproc"
+	"github.com/zivro/zivro/queue"
+	"github.com/zivro/zivro/store"
+	"github.com/zivro/zivro/store/memory"
+	redisstore "github.com/zivro/zivro/store/redis"
+)
+
+// announcement is one thing a user was told.
+type announcement struct {
+	matched bool
+	match   queue.Match
+	reason  queue.Reason
+}
+
+// recorder is a queue.Notifier that remembers what each user was told and
+// lets tests wait for it.
+type recorder struct {
+	mu    sync.Mutex
+	seen  map[string][]announcement
+	added chan struct{}
+}
+
+func newRecorder() *recorder {
+	return &recorder{seen: make(map[string][]announcement), added: make(chan struct{}, 1)}
+}
+
+func (r *recorder) Matched(to string, m queue.Match) {
+	r.add(to, announcement{matched: true, match: m})
+}
+
+func (r *recorder) PartnerLeft(to string, reason queue.Reason) {
+	r.add(to, announcement{reason: reason})
+}
+
+func (r *recorder) add(to string, a announcement) {
+	r.mu.Lock()
+	r.seen[to] = append(r.seen[to], a)
+	r.mu.Unlock()
+	select {
+	case r.added <- struct{}{}:
+	default:
+	}
+}
+
+func (r *recorder) of(id string) []announcement {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]announcement(nil), r.seen[id]...)
+}
+
+// waitUntil polls cond after every announcement until it holds or the
+// deadline passes.
+func (r *recorder) waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond) // store recoveries announce nothing
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-r.added:
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("timed out waiting until %s", what)
+		}
+	}
+}
+
+// lastMatch returns the user's latest pairing, if its last announcement was
+// a match.
+func (r *recorder) lastMatch(id string) (queue.Match, bool) {
+	seen := r.of(id)
+	if len(seen) == 0 || !seen[len(seen)-1].matched {
+		return queue.Match{}, false
+	}
+	return seen[len(seen)-1].match, true
+}
+
+type backend struct {
+	name string
+	new  func(t *testing.T, opts store.Options) (queue.Store, *redisproc.Server)
+}
+
+func backends() []backend {
+	return []backend{
+		{"memory", func(t *testing.T, opts store.Options) (queue.Store, *redisproc.Server) {
+			return memory.New(opts), nil
+		}},
+		{"redis", func(t *testing.T, opts store.Options) (queue.Store, *redisproc.Server) {
+			srv := redisproc.Start(t)
+			client := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+			t.Cleanup(func() { _ = client.Close() })
+			return redisstore.New(client, opts), srv
+		}},
+	}
+}
+
+type harness struct {
+	svc   *queue.Service
+	rec   *recorder
+	redis *redisproc.Server
+}
+
+func start(t *testing.T, b backend, window time.Duration) *harness {
+	t.Helper()
+	st, srv := b.new(t, store.Options{RematchWindow: window})
+	rec := newRecorder()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := queue.NewService(st, rec, log, queue.Config{RematchWindow: window, HealthEvery: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		_ = svc.Run(ctx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return &harness{svc: svc, rec: rec, redis: srv}
+}
+
+func (h *harness) join(t *testing.T, id string) {
+	t.Helper()
+	h.svc.Connect(id)
+	if err := h.svc.Join(context.Background(), id, queue.Profile{Name: "n-" + id}); err != nil {
+		t.Fatalf("join %s: %v", id, err)
+	}
+}
+
+// checkPairs asserts that the final announcements form mutual pairs: each
+// matched user's partner is matched back in the same room, with exactly one
+// initiator, and returns how many pairs there are.
+func checkPairs(t *testing.T, rec *recorder, ids []string) int {
+	t.Helper()
+	pairs := 0
+	for _, id := range ids {
+		m, ok := rec.lastMatch(id)
+		if !ok {
+			continue
+		}
+		back, ok := rec.lastMatch(m.PartnerID)
+		if !ok || back.PartnerID != id || back.RoomID != m.RoomID {
+			t.Fatalf("%s matched with %s in %s, who is not matched back (%+v)", id, m.PartnerID, m.RoomID, back)
+		}
+		if m.Initiator == back.Initiator {
+			t.Fatalf("room %s: initiator flags %v and %v, want exactly one", m.RoomID, m.Initiator, back.Initiator)
+		}
+		if m.PartnerName != "n-"+m.PartnerID {
+			t.Fatalf("%s: partner name %q, want %q", id, m.PartnerName, "n-"+m.PartnerID)
+		}
+		pairs++
+	}
+	return pairs / 2
+}
+
+func TestConcurrentJoinsPairEveryone(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			h := start(t, b, time.Minute)
+			const users = 200
+			ids := make([]string, users)
+			var wg sync.WaitGroup
+			for i := range ids {
+				ids[i] = fmt.Sprintf("u%03d", i)
+				wg.Add(1)
+				go func(id string) {
+					defer wg.Done()
+					h.join(t, id)
+				}(ids[i])
+			}
+			wg.Wait()
+			h.rec.waitUntil(t, "everyone is matched", func() bool {
+				for _, id := range ids {
+					if _, ok := h.rec.lastMatch(id); !ok {
+						return false
+					}
+				}
+				return true
+			})
+			if got := checkPairs(t, h.rec, ids); got != users/2 {
+				t.Fatalf("%d pairs, want %d", got, users/2)
+			}
+			for _, id := range ids {
+				if n := len(h.rec.of(id)); n != 1 {
+					t.Fatalf("%s got %d announcements, want 1", id, n)
+				}
+			}
+		})
+	}
+}
+
+func TestBothPartnersPressNextAtOnce(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			h := start(t, b, time.Minute)
+			for round := 0; round < 25; round++ {
+				a, bb, c := fmt.Sprintf("a%d", round), fmt.Sprintf("b%d", round), fmt.Sprintf("c%d", round)
+				h.join(t, a)
+				h.join(t, bb)
+				h.rec.waitUntil(t, "a and b matched", func() bool { return checkPairs(t, h.rec, []string{a, bb}) == 1 })
+				old, _ := h.rec.lastMatch(a)
+				h.join(t, c) // waits: the only one who may meet a or b next
+
+				var wg sync.WaitGroup
+				for _, id := range []string{a, bb} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if err := h.svc.Next(context.Background(), id); err != nil {
+							t.Errorf("next %s: %v", id, err)
+						}
+					}()
+				}
+				wg.Wait()
+
+				h.rec.waitUntil(t, "c matched with a or b", func() bool { _, ok := h.rec.lastMatch(c); return ok })
+				m, _ := h.rec.lastMatch(c)
+				if m.PartnerID != a && m.PartnerID != bb {
+					t.Fatalf("c matched with %s", m.PartnerID)
+				}
+				checkPairs(t, h.rec, []string{a, bb, c})
+				if n := len(h.rec.of(c)); n != 1 {
+					t.Fatalf("c was told %d things, want one match: %+v", n, h.rec.of(c))
+				}
+				other := a
+				if m.PartnerID == a {
+					other = bb
+				}
+				// The one left over is not in a new call; a and b never meet again.
+				for _, seen := range h.rec.of(other) {
+					if seen.matched && seen.match.RoomID != old.RoomID {
+						t.Fatalf("%s was matched again (%+v) while only c waited", other, seen.match)
+					}
+				}
+				for _, id := range []string{a, bb, c} {
+					if err := h.svc.Disconnect(context.Background(), id); err != nil {
+						t.Fatalf("disconnect %s: %v", id, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// assertCoherent checks what a user was told, read as the client reads it:
+// partner-left only while in a call.
+func assertCoherent(t *testing.T, id string, seen []announcement) {
+	t.Helper()
+	inCall := false
+	rooms := map[string]bool{}
+	for i, a := range seen {
+		if a.matched {
+			if rooms[a.match.RoomID] {
+				t.Fatalf("%s: room %s announced twice (%d)", id, a.match.RoomID, i)
+			}
+			rooms[a.match.RoomID] = true
+			inCall = true
+			continue
+		}
+		if !inCall {
+			t.Fatalf("%s: partner-left (%s) at %d while not in a call: %+v", id, a.reason, i, seen)
+		}
+		inCall = false
+	}
+}
+
+func TestDisconnectDuringMatching(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			h := start(t, b, time.Minute)
+			const users = 100
+			gone := map[string]bool{}
+			var ids []string
+			var wg sync.WaitGroup
+			for i := 0; i < users; i++ {
+				id := fmt.Sprintf("u%03d", i)
+				ids = append(ids, id)
+				leaves := i%3 == 0
+				if leaves {
+					gone[id] = true
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					h.join(t, id)
+					if leaves {
+						if err := h.svc.Disconnect(context.Background(), id); err != nil {
+							t.Errorf("disconnect %s: %v", id, err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			var alive []string
+			for _, id := range ids {
+				if !gone[id] {
+					alive = append(alive, id)
+				}
+			}
+			// Every connected user ends up paired with another connected user,
+			// except one if their number is odd: nobody is left with a ghost.
+			h.rec.waitUntil(t, "connected users are paired with connected users", func() bool {
+				unpaired := 0
+				for _, id := range alive {
+					m, ok := h.rec.lastMatch(id)
+					if !ok || gone[m.PartnerID] {
+						unpaired++
+					}
+				}
+				return unpaired == len(alive)%2
+			})
+			checkPairs(t, h.rec, alive)
+			for _, id := range alive {
+				assertCoherent(t, id, h.rec.of(id))
+			}
+		})
+	}
+}
+
+func TestRematchAfterWindowWithoutAnyAction(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			h := start(t, b, 300*time.Millisecond)
+			h.join(t, "a")
+			h.join(t, "b")
+			h.rec.waitUntil(t, "a and b matched", func() bool { _, ok := h.rec.lastMatch("a"); return ok })
+			first, _ := h.rec.lastMatch("a")
+			if err := h.svc.Next(context.Background(), "a"); err != nil {
+				t.Fatal(err)
+			}
+			h.rec.waitUntil(t, "a and b matched again after the window", func() bool {
+				m, ok := h.rec.lastMatch("a")
+				return ok && m.RoomID != first.RoomID
+			})
+			again, _ := h.rec.lastMatch("a")
+			if again.PartnerID != "b" {
+				t.Fatalf("a rematched with %s, want b", again.PartnerID)
+			}
+		})
+	}
+}
+
+func TestOwnNextDropsStaleAnnouncements(t *testing.T) {
+	// Random Next presses on every user, many times a second: each user's
+	// announcements must read as a coherent story, whatever the interleaving.
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			h := start(t, b, 20*time.Millisecond)
+			ids := []string{"a", "b", "c", "d", "e", "f"}
+			for _, id := range ids {
+				h.join(t, id)
+			}
+			var wg sync.WaitGroup
+			for _, id := range ids {
+				wg.Add(1)
+				go func(id string) {
+					defer wg.Done()
+					rng := rand.New(rand.NewPCG(uint64(len(id)), uint64(id[0])))
+					for i := 0; i < 60; i++ {
+						if err := h.svc.Next(context.Background(), id); err != nil {
+							t.Errorf("next %s: %v", id, err)
+							return
+						}
+						time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond) // pacing, not synchronisation
+					}
+				}(id)
+			}
+			wg.Wait()
+			h.rec.waitUntil(t, "everyone paired once Next stops", func() bool { return checkPairs(t, h.rec, ids) == 3 })
+			for _, id := range ids {
+				seen := h.rec.of(id)
+				rooms := map[string]bool{}
+				for _, a := range seen {
+					if a.matched {
+						if rooms[a.match.RoomID] {
+							t.Fatalf("%s: room %s announced twice", id, a.match.RoomID)
+						}
+						rooms[a.match.RoomID] = true
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRedisRestartWhileUsersWait(t *testing.T) {
+	b := backends()[1]
+	h := start(t, b, time.Minute)
+	h.join(t, "a")
+	h.redis.Restart(t) // everything Redis held is gone
+	h.svc.Connect("b")
+	// The service notices the outage and the recovery, and requeues a.
+	var err error
+	h.rec.waitUntil(t, "b can join after the restart", func() bool {
+		err = h.svc.Join(context.Background(), "b", queue.Profile{Name: "n-b"})
+		return err == nil
+	})
+	h.rec.waitUntil(t, "a (waiting before the restart) is matched with b", func() bool {
+		m, ok := h.rec.lastMatch("b")
+		return ok && m.PartnerID == "a"
+	})
+	checkPairs(t, h.rec, []string{"a", "b"})
+}
