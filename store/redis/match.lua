@@ -1,0 +1,3 @@
+-- Match: no arguments of its own.
+match()
+return OK

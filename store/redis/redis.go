@@ -1,0 +1,290 @@
+// Package redisstore is the queue.Store that several server instances share
+// through one Redis, with the key names of the original Node.js server. Each
+// state change is one Lua script (one round trip), which makes it atomic
+// across instances; the script appends its events to a stream, in order, and
+// Listen reads that stream on every instance.
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/zivro/zivro/queue"
+	"github.com/zivro/zivro/store"
+)
+
+// Key names, as the original server used them (EventsKey is new).
+const (
+	QueueListKey        = "zivro:queue:list"
+	QueueSetKey         = "zivro:queue:set"
+	RoomsKey            = "zivro:rooms"
+	RoomDetailsKey      = "zivro:room_details"
+	UserKeyPrefix       = "zivro:user:"
+	LastPartnerKeyPrefix = "zivro:last_partner:"
+	EventsKey           = "zivro:events"
+)
+
+const (
+	// streamMaxLen caps the event stream (approximately, which is cheap); a
+	// listener more than this many events behind loses the oldest.
+	streamMaxLen = 10000
+	// listenBlock is how long one XREAD waits for new events.
+	listenBlock = 2 * time.Second
+	// listenBatch is how many events one XREAD returns at most.
+	listenBatch = 512
+	// maxBackoff caps the wait between attempts while Redis is down.
+	maxBackoff = time.Second
+)
+
+// Status codes returned by the scripts; see lib.lua.
+const (
+	statusOK        = 0
+	statusBusy      = 1
+	statusNotJoined = 2
+)
+
+var (
+	//go:embed lib.lua
+	libLua string
+	//go:embed join.lua
+	joinLua string
+	//go:embed next.lua
+	nextLua string
+	//go:embed leave.lua
+	leaveLua string
+	//go:embed match.lua
+	matchLua string
+	//go:embed sweep.lua
+	sweepLua string
+)
+
+// Store is a queue.Store in Redis.
+type Store struct {
+	client redis.UniversalClient
+	opts   store.Options
+
+	join, next, leave, match, sweep *redis.Script
+}
+
+// New returns a store using client; zero options take the defaults. The
+// scripts address keys they compute (profiles, last partners), so client
+// must not be a Redis Cluster client.
+func New(client redis.UniversalClient, opts store.Options) *Store {
+	script := func(body string) *redis.Script { return redis.NewScript(libLua + "\n" + body) }
+	return &Store{
+		client: client,
+		opts:   opts.WithDefaults(),
+		join:   script(joinLua),
+		next:   script(nextLua),
+		leave:  script(leaveLua),
+		match:  script(matchLua),
+		sweep:  script(sweepLua),
+	}
+}
+
+var _ queue.Store = (*Store)(nil)
+
+var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsKey}
+
+// run runs one script: EVALSHA, or EVAL when Redis does not know it yet
+// (after a restart), and maps its status to the queue package's errors.
+func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) error {
+	argv := append([]any{
+		store.RoomNonce(),
+		ms(s.opts.ProfileTTL),
+		ms(s.opts.RematchWindow),
+		store.ScanWindow,
+		streamMaxLen,
+		UserKeyPrefix,
+		LastPartnerKeyPrefix,
+	}, args...)
+	status, err := sc.Run(ctx, s.client, keys, argv...).Int()
+	if err != nil {
+		return err
+	}
+	switch status {
+	case statusOK:
+		return nil
+	case statusBusy:
+		return queue.ErrBusy
+	case statusNotJoined:
+		return queue.ErrNotJoined
+	default:
+		return fmt.Errorf("script returned unknown status %d", status)
+	}
+}
+
+// ms is d in whole milliseconds, at least 1: PX refuses 0.
+func ms(d time.Duration) int64 {
+	return max(1, d.Milliseconds())
+}
+
+// wrap adds context to Redis errors and passes the queue package's
+// sentinel errors through as they are.
+func wrap(err error, op string) error {
+	if err == nil || errors.Is(err, queue.ErrBusy) || errors.Is(err, queue.ErrNotJoined) {
+		return err
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+// Join implements queue.Store.
+func (s *Store) Join(ctx context.Context, id string, p queue.Profile) error {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("redisstore: join %s: %w", id, err)
+	}
+	return wrap(s.run(ctx, s.join, id, raw), "join "+id)
+}
+
+// Next implements queue.Store.
+func (s *Store) Next(ctx context.Context, id string) error {
+	return wrap(s.run(ctx, s.next, id), "next "+id)
+}
+
+// Leave implements queue.Store.
+func (s *Store) Leave(ctx context.Context, id string, reason queue.Reason) error {
+	return wrap(s.run(ctx, s.leave, id, string(reason)), "leave "+id)
+}
+
+// Match implements queue.Store.
+func (s *Store) Match(ctx context.Context) error {
+	return wrap(s.run(ctx, s.match), "match")
+}
+
+// Sweep implements queue.Store.
+func (s *Store) Sweep(ctx context.Context) error {
+	return wrap(s.run(ctx, s.sweep), "sweep")
+}
+
+// Refresh implements queue.Store with one pipeline of SETs: the profiles are
+// independent, so they need no script.
+func (s *Store) Refresh(ctx context.Context, profiles map[string]queue.Profile) error {
+	if len(profiles) == 0 {
+		return nil
+	}
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for id, prof := range profiles {
+			raw, err := json.Marshal(prof)
+			if err != nil {
+				return err
+			}
+			p.Set(ctx, UserKeyPrefix+id, raw, s.opts.ProfileTTL)
+		}
+		return nil
+	})
+	return wrap(err, fmt.Sprintf("refresh %d profiles", len(profiles)))
+}
+
+// Ping implements queue.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrap(s.client.Ping(ctx).Err(), "ping")
+}
+
+// Listen implements queue.Store: it reads the event stream from its end at
+// the time Listen starts, remembering the last id it has seen, so that it
+// neither skips nor repeats events across XREAD calls and Redis outages. If
+// Redis restarts empty, new entries get ids above the old ones (they are
+// timestamps), so reading on from the last id seen picks them up.
+func (s *Store) Listen(ctx context.Context, handle func(queue.Event)) error {
+	backoff := time.Duration(0)
+	pause := func() bool {
+		backoff = min(max(2*backoff, 50*time.Millisecond), maxBackoff)
+		t := time.NewTimer(backoff)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+
+	last := ""
+	for last == "" {
+		// "$" in XREAD would mean "the end at the time of this call" on every
+		// call, losing what arrives between two calls: resolve it once.
+		id, err := s.streamEnd(ctx)
+		if err == nil {
+			last = id
+			break
+		}
+		if ctx.Err() != nil || !pause() {
+			return ctx.Err()
+		}
+	}
+	backoff = 0
+
+	for ctx.Err() == nil {
+		streams, err := s.client.XRead(ctx, &redis.XReadArgs{
+			Streams: []string{EventsKey, last},
+			Count:   listenBatch,
+			Block:   listenBlock,
+		}).Result()
+		if errors.Is(err, redis.Nil) {
+			continue // nothing new within listenBlock
+		}
+		if err != nil {
+			if ctx.Err() != nil || !pause() {
+				break
+			}
+			continue
+		}
+		backoff = 0
+		for _, st := range streams {
+			for _, m := range st.Messages {
+				last = m.ID
+				if e, ok := decode(m.Values); ok {
+					handle(e)
+				}
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// streamEnd is the id of the last event in the stream, "0-0" when empty.
+func (s *Store) streamEnd(ctx context.Context) (string, error) {
+	msgs, err := s.client.XRevRangeN(ctx, EventsKey, "+", "-", 1).Result()
+	if err != nil {
+		return "", err
+	}
+	if len(msgs) == 0 {
+		return "0-0", nil
+	}
+	return msgs[0].ID, nil
+}
+
+// decode turns a stream entry back into an event; see the emit functions in
+// lib.lua for the fields. Entries it does not understand are skipped, so
+// that an older instance survives events a newer one adds.
+func decode(v map[string]any) (queue.Event, bool) {
+	str := func(k string) string {
+		s, _ := v[k].(string)
+		return s
+	}
+	e := queue.Event{User: str("u")}
+	switch str("k") {
+	case "m":
+		e.Kind = queue.EventMatched
+		e.Partner = str("p")
+		e.PartnerName = str("n")
+		e.Room = str("r")
+		e.Initiator = str("i") == "1"
+	case "l":
+		e.Kind = queue.EventPartnerLeft
+		e.Reason = queue.Reason(str("why"))
+	case "d":
+		e.Kind = queue.EventDone
+	default:
+		return queue.Event{}, false
+	}
+	return e, e.User != ""
+}
+
