@@ -32,6 +32,7 @@ export default function CallControls({ camera, mic, chatOpen, unread, onToggleCa
         data-testid="chat-toggle"
         aria-pressed={chatOpen}
         aria-expanded={chatOpen}
+        aria-controls="chat-panel"
         aria-label={chatOpen ? 'Close chat' : unread ? `Open chat, ${unread} unread` : 'Open chat'}
         className={`relative ${chatOpen ? off : round}`}
         onClick={onToggleChat}

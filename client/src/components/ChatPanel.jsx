@@ -1,22 +1,23 @@
 // The text chat during a call: a side panel on laptops, a bottom sheet on phones.
+// It stays mounted while closed (hidden), so the draft and the history are kept.
 import { Send, X } from 'lucide-react';
 import { useEffect, useId, useRef, useState } from 'react';
 import { CHAT_MAX } from '../state/flow.js';
 
-export default function ChatPanel({ partnerName, messages, onSend, onClose }) {
+export default function ChatPanel({ open, partnerName, messages, onSend, onClose }) {
   const [draft, setDraft] = useState('');
   const listRef = useRef(null);
   const inputRef = useRef(null);
   const titleId = useId();
 
   useEffect(() => {
-    inputRef.current?.focus();
-  }, []);
+    if (open) inputRef.current.focus();
+  }, [open]);
 
   useEffect(() => {
     const list = listRef.current;
-    if (list) list.scrollTop = list.scrollHeight;
-  }, [messages.length]);
+    if (open) list.scrollTop = list.scrollHeight;
+  }, [open, messages.length]);
 
   const submit = (event) => {
     event.preventDefault();
@@ -25,10 +26,12 @@ export default function ChatPanel({ partnerName, messages, onSend, onClose }) {
 
   return (
     <aside
+      id="chat-panel"
       data-testid="chat-panel"
+      hidden={!open}
       aria-labelledby={titleId}
       onKeyDown={(event) => event.key === 'Escape' && onClose()}
-      className="absolute inset-x-0 bottom-0 z-30 flex h-[55%] animate-fade-in flex-col rounded-t-3xl border-slate-200 bg-white text-slate-900 shadow-2xl sm:inset-y-0 sm:left-auto sm:right-0 sm:h-auto sm:w-96 sm:rounded-none sm:border-l dark:border-slate-800 dark:bg-slate-900 dark:text-slate-100"
+      className="absolute inset-x-0 bottom-0 z-30 flex h-[55%] [&[hidden]]:hidden animate-fade-in flex-col rounded-t-3xl border-slate-200 bg-white text-slate-900 shadow-2xl sm:inset-y-0 sm:left-auto sm:right-0 sm:h-auto sm:w-96 sm:rounded-none sm:border-l dark:border-slate-800 dark:bg-slate-900 dark:text-slate-100"
     >
       <div className="flex items-center justify-between border-b border-slate-200 px-5 py-3 dark:border-slate-800">
         <h2 id={titleId} className="font-semibold">

@@ -3,6 +3,7 @@ import { Globe2, MessageCircle, ShieldCheck, Video } from 'lucide-react';
 import { useId, useState } from 'react';
 import { GENDERS, NAME_MAX, REGIONS, validateProfile } from '../state/profile.js';
 import FieldError from './FieldError.jsx';
+import Logo from './Logo.jsx';
 import ServerWakingBanner from './ServerWakingBanner.jsx';
 import ThemeToggle from './ThemeToggle.jsx';
 
@@ -44,7 +45,7 @@ export default function StartChat({ online, initialProfile, inert, onStart }) {
       />
       <header className="relative mx-auto flex max-w-6xl items-center justify-between px-5 py-5 sm:px-8">
         <div className="flex items-center gap-2">
-          <img src="/favicon.svg" alt="" className="h-9 w-9" />
+          <Logo className="h-9 w-9" />
           <span className="text-xl font-extrabold tracking-tight">Zivro</span>
         </div>
         <ThemeToggle />

@@ -72,9 +72,13 @@ export default function VideoChat({ state, actions }) {
         />
       </div>
 
-      {chatOpen && (
-        <ChatPanel partnerName={partner.name} messages={messages} onSend={actions.sendChat} onClose={actions.toggleChat} />
-      )}
+      <ChatPanel
+        open={chatOpen}
+        partnerName={partner.name}
+        messages={messages}
+        onSend={actions.sendChat}
+        onClose={actions.toggleChat}
+      />
     </div>
   );
 }
