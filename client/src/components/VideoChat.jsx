@@ -44,7 +44,11 @@ export default function VideoChat({ state, actions }) {
         </span>
       </header>
 
-      <div className="absolute bottom-28 right-4 z-20 aspect-[3/4] w-28 overflow-hidden rounded-2xl border-2 border-white/20 bg-slate-800 shadow-2xl sm:bottom-28 sm:right-6 sm:aspect-video sm:w-56">
+      <div
+        className={`absolute bottom-28 right-4 z-20 aspect-[3/4] w-28 overflow-hidden rounded-2xl border-2 border-white/20 bg-slate-800 shadow-2xl transition-[right] sm:aspect-video sm:w-56 ${
+          chatOpen ? 'sm:right-[25.5rem]' : 'sm:right-6'
+        }`}
+      >
         <LocalVideo
           data-testid="local-video"
           aria-label="Your video"
@@ -58,7 +62,11 @@ export default function VideoChat({ state, actions }) {
         )}
       </div>
 
-      <div className="absolute inset-x-0 bottom-0 z-20 bg-gradient-to-t from-black/70 to-transparent px-4 pb-6 pt-10">
+      <div
+        className={`absolute inset-x-0 bottom-0 z-20 bg-gradient-to-t from-black/70 to-transparent px-4 pb-6 pt-10 ${
+          chatOpen ? 'sm:right-96' : ''
+        }`}
+      >
         <CallControls
           camera={camera}
           mic={mic}
