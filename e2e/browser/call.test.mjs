@@ -71,7 +71,7 @@ test('A and B match, see each other\'s names, media flows both ways, chat both w
   const p = 'call';
   const a = await user('Alice', { prefix: p });
   const b = await user('Bob', { prefix: p });
-  await withFailureShots(p, () => users, async () => {
+  await withFailureShots(p, () => users, diag, async () => {
     await Promise.all([openLanding(a, staticSrv.url), openLanding(b, staticSrv.url)]);
     await waitTheme(a, false);
     await a.shot('00-landing-light');
@@ -133,7 +133,7 @@ test('Next with C waiting: B back in the queue, A and B re-matched (C among the 
   const b = await user('Bob', { prefix: p });
   const c = await user('Carol', { prefix: p });
   const d = await user('Dave', { prefix: p });
-  await withFailureShots(p, () => users, async () => {
+  await withFailureShots(p, () => users, diag, async () => {
     await pair(a, b);
     await assertNoStalePeers(a, { inCall: true });
     await assertNoStalePeers(b, { inCall: true });
@@ -182,7 +182,7 @@ test('End call: the ender goes home, the partner back to the queue (phone viewpo
   const p = 'end';
   const a = await user('Alice', { prefix: p, viewport: PHONE, label: 'Alice-phone' });
   const b = await user('Bob', { prefix: p, viewport: PHONE, label: 'Bob-phone' });
-  await withFailureShots(p, () => users, async () => {
+  await withFailureShots(p, () => users, diag, async () => {
     await Promise.all([openLanding(a, staticSrv.url), openLanding(b, staticSrv.url)]);
     await a.shot('00-landing-phone-light');
     await b.tid('theme-toggle').click();
@@ -206,7 +206,7 @@ test('End call: the ender goes home, the partner back to the queue (phone viewpo
 test('Cancel in the queue returns home and leaves the queue', { timeout: 90_000 }, async () => {
   const p = 'cancel';
   const a = await user('Alice', { prefix: p });
-  await withFailureShots(p, () => users, async () => {
+  await withFailureShots(p, () => users, diag, async () => {
     await openLanding(a, staticSrv.url);
     await join(a);
     await visible(a, 'queue-view');
@@ -227,7 +227,7 @@ test('Closing a tab mid-call sends the partner back to the queue', { timeout: 15
   const p = 'closetab';
   const a = await user('Alice', { prefix: p });
   const b = await user('Bob', { prefix: p });
-  await withFailureShots(p, () => users, async () => {
+  await withFailureShots(p, () => users, diag, async () => {
     await pair(a, b);
     const since = Date.now();
     await a.page.close();
@@ -241,7 +241,7 @@ test('Closing a tab mid-call sends the partner back to the queue', { timeout: 15
 test('Theme: dark mode survives a reload (localStorage), and so does light mode', { timeout: 90_000 }, async () => {
   const p = 'theme';
   const a = await user('Alice', { prefix: p });
-  await withFailureShots(p, () => users, async () => {
+  await withFailureShots(p, () => users, diag, async () => {
     await openLanding(a, staticSrv.url);
     await waitTheme(a, false);
     await a.tid('theme-toggle').click();
@@ -269,3 +269,16 @@ test('Theme: dark mode survives a reload (localStorage), and so does light mode'
     assert.deepEqual(painted, [], 'the dark theme paints the page dark');
   });
 });
+
+/** Server and static-server state for a failure report. */
+async function diag() {
+  const st = server?.process;
+  let health;
+  try {
+    const r = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(2000) });
+    health = `${r.status} ${await r.text()}`;
+  } catch (e) {
+    health = `unreachable (${e.message})`;
+  }
+  return `  server ${server?.url}: exitCode ${st?.exitCode} signal ${st?.signalCode}; GET /health → ${health}\n  server logs (tail):\n    ${(server?.logs() || '').trim().split('\n').slice(-12).join('\n    ')}`;
+}

@@ -41,7 +41,7 @@ test('same origin: the Go server serves the client; match, media both ways, chat
     u.page.on('request', (r) => { if (r.url().includes('/socket.io/')) sioUrls.push(r.url()); });
     u.page.on('websocket', (ws) => { if (ws.url().includes('/socket.io/')) sioUrls.push(ws.url()); });
   }
-  await withFailureShots(p, () => users, async () => {
+  await withFailureShots(p, () => users, diag, async () => {
     await Promise.all([openLanding(a, server.url), openLanding(b, server.url)]);
     await a.shot('00-landing');
     await join(a, { gender: 'female', region: 'south-america' });
@@ -71,3 +71,8 @@ test('same origin: the Go server serves the client; match, media both ways, chat
     await assertNoStalePeers(a, { inCall: false });
   });
 });
+
+async function diag() {
+  const st = server?.process;
+  return `  server ${server?.url}: exitCode ${st?.exitCode} signal ${st?.signalCode}\n  server logs (tail):\n    ${(server?.logs() || '').trim().split('\n').slice(-12).join('\n    ')}`;
+}

@@ -472,11 +472,14 @@ export async function waitChat(user, from, pred, what, timeout = T.ui) {
  * Runs body; on failure saves a screenshot of every open page and appends
  * their paths and the pages' last log lines to the error.
  */
-export async function withFailureShots(name, users, body) {
+export async function withFailureShots(name, users, diag, body) {
   try {
     return await body();
   } catch (e) {
     const lines = [];
+    if (diag) {
+      try { lines.push(await diag()); } catch (de) { lines.push(`(diag failed: ${firstLine(de)})`); }
+    }
     for (const u of users()) {
       if (!u || u.page.isClosed()) continue;
       try {
