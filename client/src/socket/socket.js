@@ -4,7 +4,7 @@ import { io } from 'socket.io-client';
 
 /**
  * createSocket(url?) connects to `url`, or to the page's own origin when it is empty.
- * Returns { getStatus, onStatus, on, emit, close }.
+ * Returns { getStatus, onStatus, on, emit }.
  */
 export function createSocket(url, { connect = io } = {}) {
   const socket = url ? connect(url) : connect();
@@ -40,10 +40,6 @@ export function createSocket(url, { connect = io } = {}) {
       if (payload === undefined) socket.emit(event);
       else socket.emit(event, payload);
       return true;
-    },
-    close() {
-      statusListeners.clear();
-      socket.close();
     },
   };
 }
