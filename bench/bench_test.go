@@ -87,7 +87,7 @@ func TestScenarios(t *testing.T) {
 			return RunChurn(ctx, tg, ChurnOptions{Pairs: 3, Duration: 500 * time.Millisecond, Chaos: true})
 		}},
 		{"idle", func(ctx context.Context, tg Target) Result {
-			return RunIdle(ctx, tg, IdleOptions{N: 50, Settle: 200 * time.Millisecond, ReturnWait: 2 * time.Second})
+			return RunIdle(ctx, tg, IdleOptions{N: 50, Settle: 200 * time.Millisecond})
 		}},
 	}
 	for _, tc := range tests {

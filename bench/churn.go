@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -36,10 +37,18 @@ type churnClient struct {
 	evRoom    string
 	evOpen    bool
 	evPartner int
-	nexts     int // nexts sent
-	silent    int // rooms left without a partner-left: each needs a next of its own
-	nextAt    time.Time
-	matched   int
+	// pressedInEv: a next was pressed in evRoom (after its matched, before
+	// any partner-left). pendingStale counts earlier nexts that no room has
+	// used up yet: pressed in a room whose partner-left came after the
+	// press, so the server processed them later, as a no-op or against a
+	// newer room (the race every real client has too).
+	pressedInEv  bool
+	pendingStale int
+	nexts        int // nexts sent and not refused
+	silent       int // rooms left without a partner-left
+	refused      int
+	nextAt       time.Time
+	matched      int
 }
 
 // churnRoom is what the bench learnt about one pairing.
@@ -53,20 +62,24 @@ type churnRoom struct {
 }
 
 type churnRun struct {
-	o       ChurnOptions
-	cl      []*churnClient
-	bySID   map[string]int
-	names   []string
-	ck      *Checks
-	lat     Latencies
-	running atomic.Bool
-	lastEv  atomic.Int64 // unix nanos of the last event, for quiescence
-	mu      sync.Mutex
-	rooms   map[string]*churnRoom
-	start   time.Time
-	stop    time.Time
-	formed  int // rooms first announced inside the window
-	emitErr atomic.Int64
+	o           ChurnOptions
+	cl          []*churnClient
+	bySID       map[string]int
+	names       []string
+	ck          *Checks
+	lat         Latencies
+	running     atomic.Bool
+	lastEv      atomic.Int64 // unix nanos of the last event, for quiescence
+	mu          sync.Mutex
+	rooms       map[string]*churnRoom
+	start       time.Time
+	stop        time.Time
+	formed      int // rooms first announced inside the window
+	emitErr     atomic.Int64
+	partnerLeft atomic.Int64
+	refusals    atomic.Int64
+	refuseMsg   string
+	extra       map[string]float64
 }
 
 // Names of the churn checks.
@@ -94,7 +107,7 @@ func RunChurn(ctx context.Context, t Target, o ChurnOptions) Result {
 	ck := &Checks{}
 	ctx, cancel := context.WithTimeout(ctx, o.Duration+60*time.Second)
 	defer cancel()
-	cr := &churnRun{o: o, ck: ck, rooms: map[string]*churnRoom{}, bySID: map[string]int{}}
+	cr := &churnRun{o: o, ck: ck, rooms: map[string]*churnRoom{}, bySID: map[string]int{}, extra: map[string]float64{}}
 	err := cr.run(ctx, t)
 	name := "churn"
 	if o.Chaos {
@@ -102,6 +115,7 @@ func RunChurn(ctx context.Context, t Target, o ChurnOptions) Result {
 	}
 	r := newResult(name, t.Store, o.Pairs, "rematch/s", ck, err)
 	r.Latency = cr.lat.Summary()
+	maps.Copy(r.Extra, cr.extra)
 	if el := cr.stop.Sub(cr.start); el > 0 {
 		r.Duration = el.Seconds()
 		r.Throughput = float64(cr.formed) / el.Seconds()
@@ -116,6 +130,11 @@ func RunChurn(ctx context.Context, t Target, o ChurnOptions) Result {
 	r.Extra["rooms_formed"] = float64(cr.formed)
 	r.Extra["nexts_sent"] = float64(nexts)
 	r.Extra["silent_leaves"] = float64(silent)
+	r.Extra["partner_left"] = float64(cr.partnerLeft.Load())
+	r.Extra["nexts_refused"] = float64(cr.refusals.Load())
+	if n := cr.refusals.Load(); n > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d nexts refused by the server (%q), pressed again 2 ms later", n, cr.refuseMsg))
+	}
 	return r
 }
 
@@ -151,6 +170,7 @@ func (cr *churnRun) run(ctx context.Context, t Target) error {
 	cr.start = time.Now()
 	cr.mu.Unlock()
 	cr.running.Store(true)
+	cpu := startCPU(t.Server)
 	var wg sync.WaitGroup
 	wctx, wcancel := context.WithTimeout(ctx, cr.o.Duration)
 	defer wcancel()
@@ -187,6 +207,7 @@ func (cr *churnRun) run(ctx context.Context, t Target) error {
 	cr.mu.Lock()
 	cr.stop = time.Now()
 	cr.mu.Unlock()
+	cpu.record(cr.extra)
 	if err := cr.quiesce(ctx, 300*time.Millisecond, 10*time.Second); err != nil {
 		return fmt.Errorf("churn: settle: %w", err)
 	}
@@ -224,13 +245,55 @@ func (cr *churnRun) pressNext(cc *churnClient) {
 }
 
 func (cr *churnRun) pressNextLocked(cc *churnClient) {
+	if cc.uiRoom == "" || !cr.running.Load() {
+		return // the React client shows Next only in a call
+	}
+	room := cc.evRoom
 	cc.nexts++
+	cc.pressedInEv = true
 	if cc.nextAt.IsZero() {
 		cc.nextAt = time.Now()
 	}
 	cc.uiRoom = ""
-	if err := cc.c.Emit("next", nil); err != nil {
+	// The ack tells a refused next (rate limit) from a processed one; the
+	// React client passes none, but it changes nothing else.
+	if err := cc.c.EmitCallback("next", nil, func(args json.RawMessage, ok bool) { cr.onNextAck(cc, room, args, ok) }); err != nil {
 		cr.emitErr.Add(1)
+	}
+}
+
+type ackReply struct {
+	OK    *bool  `json:"ok"`
+	Error string `json:"error"`
+}
+
+// onNextAck undoes a next that the server refused (it changed nothing): the
+// call goes on, and the user presses again a moment later.
+func (cr *churnRun) onNextAck(cc *churnClient, room string, args json.RawMessage, ok bool) {
+	if !ok {
+		return
+	}
+	var r []ackReply
+	if err := json.Unmarshal(args, &r); err != nil || len(r) == 0 || r[0].OK == nil || *r[0].OK {
+		return
+	}
+	cr.refusals.Add(1)
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.nexts--
+	cc.refused++
+	switch {
+	case cc.evOpen && cc.evRoom == room && cc.pressedInEv:
+		cc.pressedInEv = false
+		cc.uiRoom = room
+		time.AfterFunc(2*time.Millisecond, func() { cr.pressNext(cc) })
+	case cc.pendingStale > 0:
+		cc.pendingStale--
+	}
+	if cc.refused == 1 {
+		cr.mu.Lock()
+		cr.refuseMsg = r[0].Error
+		cr.mu.Unlock()
 	}
 }
 
@@ -269,12 +332,19 @@ func (cr *churnRun) onMatched(cc *churnClient, ev Event) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.evOpen {
-		// The server moved us on without a partner-left: only our own next
-		// can explain that, and each next explains one such room.
+		// The server moved us on without a partner-left: only a next of
+		// ours, pressed in that room or still pending from before, explains
+		// that, and each next explains one room.
 		cc.silent++
-		if cc.silent > cc.nexts {
-			cr.ck.Failf(ckTwoRooms, "client %d matched into %s while still in %s, with %d nexts for %d silent leaves",
-				cc.i, m.RoomID, cc.evRoom, cc.nexts, cc.silent)
+		potential := cc.pendingStale
+		if cc.pressedInEv {
+			potential++
+		}
+		if potential == 0 {
+			cr.ck.Failf(ckTwoRooms, "client %d matched into %s while still in %s (no partner-left, no next of its own)",
+				cc.i, m.RoomID, cc.evRoom)
+		} else {
+			cc.pendingStale = potential - 1
 		}
 		cr.mu.Lock()
 		if r := cr.rooms[cc.evRoom]; r != nil {
@@ -304,14 +374,14 @@ func (cr *churnRun) onMatched(cc *churnClient, ev Event) {
 		}
 	}
 	cr.mu.Unlock()
-	cc.evRoom, cc.evOpen, cc.evPartner = m.RoomID, true, p
+	cc.evRoom, cc.evOpen, cc.evPartner, cc.pressedInEv = m.RoomID, true, p, false
 	cc.uiRoom = m.RoomID
 	cc.matched++
 	if !cc.nextAt.IsZero() {
 		cr.lat.Add(ev.At.Sub(cc.nextAt))
 		cc.nextAt = time.Time{}
 	}
-	if cr.running.Load() && !cr.o.Chaos {
+	if !cr.o.Chaos {
 		cr.pressNextLocked(cc)
 	}
 }
@@ -331,6 +401,7 @@ func (cr *churnRun) onPartnerLeft(cc *churnClient, ev Event) {
 	if err := json.Unmarshal(ev.Data, &m); err != nil || m.Reason != "next" {
 		cr.ck.Failf(ckReason, "client %d: partner-left %s", cc.i, ev.Data)
 	}
+	cr.partnerLeft.Add(1)
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	cc.uiRoom = ""
@@ -339,6 +410,10 @@ func (cr *churnRun) onPartnerLeft(cc *churnClient, ev Event) {
 		return
 	}
 	cc.evOpen = false
+	if cc.pressedInEv {
+		cc.pendingStale++ // our next came after this: it is still to be used
+		cc.pressedInEv = false
+	}
 	cr.mu.Lock()
 	if r := cr.rooms[cc.evRoom]; r != nil {
 		r.left++
@@ -375,27 +450,24 @@ func (cr *churnRun) finalChecks() {
 		}
 	}
 	for _, cc := range cr.cl {
-		if !cc.evOpen || cc.uiRoom == "" {
+		if cc.uiRoom == "" {
 			continue
 		}
-		// The UI shows a call: the partner must be in the same call, unless
-		// a next of ours still unaccounted for ended it.
+		// The UI shows a call: the partner must show the same call, unless
+		// a pending next of ours ended it.
 		p := cr.cl[cc.evPartner]
-		if p.evOpen && p.evRoom == cc.evRoom {
+		if p.uiRoom == cc.uiRoom || cc.pendingStale > 0 {
 			continue
 		}
-		if cc.nexts > cc.silent {
-			continue
-		}
-		cr.ck.Failf(ckStuck, "client %d shows call %s, but partner %d is in %q (open %v)", cc.i, cc.evRoom, p.i, p.evRoom, p.evOpen)
+		cr.ck.Failf(ckStuck, "client %d shows call %s, but partner %d shows %q (its last room %s, open %v)", cc.i, cc.uiRoom, p.i, p.uiRoom, p.evRoom, p.evOpen)
 	}
 	// Users in the queue with an eligible stranger must have been paired:
 	// the only excuse is the no-rematch rule (the last partner).
-	// Waiting means: got partner-left, or pressed next after its last
-	// matched (quiet now, so that next has been processed).
+	// The queue view means: got partner-left, or pressed next after its
+	// last matched (all quiet now, so that next has been processed).
 	var waiting []*churnClient
 	for _, cc := range cr.cl {
-		if (!cc.evOpen || cc.uiRoom == "") && !half[cc.i] {
+		if cc.uiRoom == "" && !half[cc.i] {
 			waiting = append(waiting, cc)
 		}
 	}

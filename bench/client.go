@@ -58,7 +58,7 @@ type Client struct {
 	handler atomic.Pointer[Handler]
 	ackMu   sync.Mutex
 	ackID   uint64
-	acks    map[uint64]chan json.RawMessage
+	acks    map[uint64]func(json.RawMessage, bool)
 	done    chan struct{}
 	errMu   sync.Mutex
 	err     error
@@ -108,7 +108,7 @@ func Dial(ctx context.Context, base string, opt DialOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", u, err)
 	}
-	c := &Client{conn: conn, acks: map[uint64]chan json.RawMessage{}, done: make(chan struct{})}
+	c := &Client{conn: conn, acks: map[uint64]func(json.RawMessage, bool){}, done: make(chan struct{})}
 	if opt.Handler != nil {
 		c.SetHandler(opt.Handler)
 	}
@@ -123,9 +123,9 @@ func Dial(ctx context.Context, base string, opt DialOptions) (*Client, error) {
 // handshake reads the open packet, sends the namespace connect and reads its
 // reply, all before ctx's deadline.
 func (c *Client) handshake(ctx context.Context) error {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		dl = time.Now().Add(10 * time.Second)
+	dl := time.Now().Add(10 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		dl = d
 	}
 	_ = c.conn.SetReadDeadline(dl)
 	defer func() { _ = c.conn.SetReadDeadline(time.Time{}) }()
@@ -288,11 +288,11 @@ func (c *Client) dispatch(msg []byte, at time.Time) error {
 			return fmt.Errorf("ack without id %q", trunc(msg))
 		}
 		c.ackMu.Lock()
-		ch := c.acks[id]
+		cb := c.acks[id]
 		delete(c.acks, id)
 		c.ackMu.Unlock()
-		if ch != nil {
-			ch <- json.RawMessage(bytes.Clone(p))
+		if cb != nil {
+			cb(json.RawMessage(bytes.Clone(p)), true)
 		}
 		return nil
 	case '1': // DISCONNECT
@@ -306,11 +306,15 @@ func (c *Client) dispatch(msg []byte, at time.Time) error {
 
 func (c *Client) failAcks() {
 	c.ackMu.Lock()
-	for id, ch := range c.acks {
-		close(ch)
+	cbs := make([]func(json.RawMessage, bool), 0, len(c.acks))
+	for id, cb := range c.acks {
+		cbs = append(cbs, cb)
 		delete(c.acks, id)
 	}
 	c.ackMu.Unlock()
+	for _, cb := range cbs {
+		cb(nil, false)
+	}
 }
 
 func (c *Client) write(b []byte) error {
@@ -326,18 +330,19 @@ func (c *Client) Emit(name string, arg any) error {
 }
 
 // EmitAck sends the event with an ack id and waits for the server's ack,
-// returning its arguments as a JSON array; ctx bounds the wait.
+// returning its arguments as a JSON array; ctx bounds the wait. Not from a
+// Handler: the ack is read by the goroutine that runs handlers.
 func (c *Client) EmitAck(ctx context.Context, name string, arg any) (json.RawMessage, error) {
 	ch := make(chan json.RawMessage, 1)
-	c.ackMu.Lock()
-	c.ackID++
-	id := c.ackID
-	c.acks[id] = ch
-	c.ackMu.Unlock()
+	id := c.addAck(func(r json.RawMessage, ok bool) {
+		if ok {
+			ch <- r
+		} else {
+			close(ch)
+		}
+	})
 	if err := c.emit(name, arg, id, true); err != nil {
-		c.ackMu.Lock()
-		delete(c.acks, id)
-		c.ackMu.Unlock()
+		c.dropAck(id)
 		return nil, err
 	}
 	select {
@@ -347,11 +352,35 @@ func (c *Client) EmitAck(ctx context.Context, name string, arg any) (json.RawMes
 		}
 		return r, nil
 	case <-ctx.Done():
-		c.ackMu.Lock()
-		delete(c.acks, id)
-		c.ackMu.Unlock()
+		c.dropAck(id)
 		return nil, fmt.Errorf("ack %s: %w", name, ctx.Err())
 	}
+}
+
+// EmitCallback sends the event with an ack id; cb runs on the reader
+// goroutine, in order with the events, when the ack arrives (ok true) or the
+// connection ends first (ok false).
+func (c *Client) EmitCallback(name string, arg any, cb func(args json.RawMessage, ok bool)) error {
+	id := c.addAck(cb)
+	if err := c.emit(name, arg, id, true); err != nil {
+		c.dropAck(id)
+		return err
+	}
+	return nil
+}
+
+func (c *Client) addAck(cb func(json.RawMessage, bool)) uint64 {
+	c.ackMu.Lock()
+	defer c.ackMu.Unlock()
+	c.ackID++
+	c.acks[c.ackID] = cb
+	return c.ackID
+}
+
+func (c *Client) dropAck(id uint64) {
+	c.ackMu.Lock()
+	delete(c.acks, id)
+	c.ackMu.Unlock()
 }
 
 func (c *Client) emit(name string, arg any, id uint64, withID bool) error {

@@ -14,8 +14,10 @@ func RunMatch(ctx context.Context, t Target, n int) Result {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second+time.Duration(n)*10*time.Millisecond)
 	defer cancel()
 	var lat Latencies
-	total, err := runMatch(ctx, t, n, ck, &lat)
+	extra := map[string]float64{}
+	total, err := runMatch(ctx, t, n, ck, &lat, extra)
 	r := newResult("match", t.Store, n, "pairs/s", ck, err)
+	r.Extra = extra
 	r.Latency = lat.Summary()
 	if err == nil && total > 0 {
 		r.Duration = total.Seconds()
@@ -24,7 +26,7 @@ func RunMatch(ctx context.Context, t Target, n int) Result {
 	return r
 }
 
-func runMatch(ctx context.Context, t Target, n int, ck *Checks, lat *Latencies) (time.Duration, error) {
+func runMatch(ctx context.Context, t Target, n int, ck *Checks, lat *Latencies, extra map[string]float64) (time.Duration, error) {
 	if n%2 != 0 {
 		return 0, fmt.Errorf("match: n=%d must be even", n)
 	}
@@ -34,7 +36,9 @@ func runMatch(ctx context.Context, t Target, n int, ck *Checks, lat *Latencies) 
 	}
 	defer closeAll(cs)
 	p := newPairing(cs, names(n))
+	cpu := startCPU(t.Server)
 	total, err := joinAndPair(ctx, p, 200*time.Millisecond, ck)
+	cpu.record(extra)
 	if err != nil {
 		return 0, fmt.Errorf("match: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,10 @@ type RelayOptions struct {
 	// StrayEvery: every this many round trips a client also sends a signal
 	// to a client that is not its partner, which must never arrive. 0: 16.
 	StrayEvery int
+	// ClientRate caps the events one client sends per second (its signals
+	// plus its chat-message answers), to stay under the server's
+	// per-connection rate limit. 0: 400.
+	ClientRate int
 }
 
 // ice is the opaque signal data: shaped like an ICE candidate, plus the
@@ -79,6 +84,9 @@ type relayRun struct {
 	chatRecv   atomic.Int64
 	straySent  atomic.Int64
 	errs       atomic.Int64
+	cpu        *cpuMeter
+	minGap     time.Duration
+	extra      map[string]float64
 }
 
 // RunRelay pairs 2*Pairs clients, then every client bounces signal → its
@@ -91,12 +99,20 @@ func RunRelay(ctx context.Context, t Target, o RelayOptions) Result {
 	if o.StrayEvery <= 0 {
 		o.StrayEvery = 16
 	}
+	if o.ClientRate <= 0 {
+		o.ClientRate = 400
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.Duration+60*time.Second)
 	defer cancel()
-	rr := &relayRun{ck: ck, strayEvery: uint64(o.StrayEvery), bySID: map[string]*relayPeer{}}
+	rr := &relayRun{ck: ck, strayEvery: uint64(o.StrayEvery), bySID: map[string]*relayPeer{}, extra: map[string]float64{},
+		// Each round trip costs a client one signal, and it answers its
+		// partner's round trips with one chat-message each.
+		minGap: 2 * time.Second / time.Duration(o.ClientRate)}
+	rr.extra["pacing_cap_msgs_per_s"] = float64(2*o.Pairs) * float64(time.Second/rr.minGap) * 2
 	el, err := rr.run(ctx, t, o)
 	r := newResult("relay", t.Store, o.Pairs, "msgs/s", ck, err)
 	r.Latency = rr.lat.Summary()
+	maps.Copy(r.Extra, rr.extra)
 	relayed := rr.sigRecv.Load() + rr.chatRecv.Load()
 	if el > 0 {
 		r.Duration = el.Seconds()
@@ -143,6 +159,7 @@ func (rr *relayRun) run(ctx context.Context, t Target, o RelayOptions) (time.Dur
 	for _, pr := range rr.peers {
 		pr.c.SetHandler(rr.handler(pr))
 	}
+	rr.cpu = startCPU(t.Server)
 	start := time.Now()
 	for _, pr := range rr.peers {
 		if err := rr.send(pr); err != nil {
@@ -155,6 +172,7 @@ func (rr *relayRun) run(ctx context.Context, t Target, o RelayOptions) (time.Dur
 	}
 	rr.stop.Store(true)
 	el := time.Since(start)
+	rr.cpu.record(rr.extra)
 	// Drain: every peer's last round trip must come back.
 	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
 	defer dcancel()
@@ -273,7 +291,12 @@ func (rr *relayRun) handler(pr *relayPeer) Handler {
 			}
 			pr.waiting = false
 			rr.lat.Add(ev.At.Sub(pr.sentAt))
+			wait := time.Until(pr.sentAt.Add(rr.minGap))
 			pr.mu.Unlock()
+			if wait > 0 {
+				time.AfterFunc(wait, func() { _ = rr.send(pr) })
+				return
+			}
 			_ = rr.send(pr)
 		default:
 			rr.ck.Failf("no misrouting", "%s got unexpected %s %s", c.SID, ev.Name, ev.Data)

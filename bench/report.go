@@ -83,6 +83,7 @@ type Result struct {
 	Error      string             `json:"error,omitempty"`
 	Checks     []Check            `json:"checks"`
 	Extra      map[string]float64 `json:"extra,omitempty"`
+	Notes      []string           `json:"notes,omitempty"`
 }
 
 // Failed lists the failed checks and the run error, one per line.
@@ -160,6 +161,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		return fmt.Errorf("write table: %w", err)
 	}
 	for _, res := range r.Results {
+		for _, n := range res.Notes {
+			if _, err := fmt.Fprintf(w, "note %s/%s/%d: %s\n", res.Scenario, res.Store, res.N, n); err != nil {
+				return fmt.Errorf("write table: %w", err)
+			}
+		}
 		for _, f := range res.Failed() {
 			if _, err := fmt.Fprintf(w, "FAIL %s/%s/%d: %s\n", res.Scenario, res.Store, res.N, f); err != nil {
 				return fmt.Errorf("write table: %w", err)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -73,7 +76,12 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 		return fmt.Errorf("unknown store %q", store)
 	}
 	add := func(rs ...Result) {
+		load := loadAvg()
 		for _, r := range rs {
+			if r.Extra == nil {
+				r.Extra = map[string]float64{}
+			}
+			r.Extra["loadavg_1m"] = load
 			cfg.logf("%-12s %-6s N=%-5d %10.1f %-11s p50 %.2f p99 %.2f ms ok=%v", r.Scenario, r.Store, r.N, r.Throughput, r.Unit, r.Latency.P50, r.Latency.P99, r.OK)
 			for _, f := range r.Failed() {
 				cfg.logf("  FAIL %s", f)
@@ -173,4 +181,19 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 		add(j.run(t)...)
 	}
 	return nil
+}
+
+// loadAvg reads the 1-minute load average: the machine is shared, and a
+// result taken under load says so.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
