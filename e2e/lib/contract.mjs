@@ -54,14 +54,17 @@ export async function withServer(mode, env, fn) {
   } catch (e) {
     if (server) {
       const tail = server.logs().slice(-4000);
-      e.message += `\n--- server log tail (${mode.name}) ---\n${tail}`;
+      const extra = `\n--- server log tail (${mode.name}) ---\n${tail}`;
+      try { e.message += extra; } catch { /* read-only */ }
+      try { if (typeof e.stack === 'string' && !e.stack.includes(extra)) e.stack += extra; } catch { /* read-only */ }
     }
     throw e;
   } finally {
     for (const s of sockets) s.close();
     for (const r of raws) r.terminate();
     if (server) {
-      try { await server.stop(); } catch { /* reported by the shutdown test */ }
+      // SIGKILL: graceful shutdown has its own test, and costs seconds here
+      await server.kill();
     }
     if (redis) await redis.stop();
   }

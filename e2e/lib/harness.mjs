@@ -198,6 +198,12 @@ export async function startServer({ redisUrl, env = {} } = {}) {
     exitSignal: undefined,
     logs: () => logs,
     exited,
+    /** SIGKILL (fast cleanup when shutdown is not under test). */
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await waitExit(child, 5000, 'server');
+      try { fs.rmSync(cwd, { recursive: true, force: true }); } catch { /* ignore */ }
+    },
     /** SIGTERM, wait for exit; exitCode/exitSignal are recorded. */
     async stop(timeout = 10000) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
