@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { freePort, startRedis, startServer } from '../lib/harness.mjs';
 import {
-  T, assertNoStalePeers, assertPaintedTheme, buildClient, chatTexts, hidden, join, launchBrowser, newUser, openChat, openLanding,
+  DENY_MEDIA, T, assertNoStalePeers, assertPaintedTheme, buildClient, chatTexts, hidden, join, launchBrowser, newUser, openChat, openLanding,
   partnerNameOf, pollUntil, quiesce, redisCmd, sendChat, startStatic, visible, waitChat, waitMatched,
   waitMediaFlowing, waitSawView, waitTheme, withFailureShots,
 } from './support.mjs';
@@ -124,6 +124,33 @@ test('A and B match, see each other\'s names, media flows both ways, chat both w
     await openChat(b);
     await a.shot('06-chat-light');
     await b.shot('06-chat-dark');
+
+    // unread badge: B closes the panel, A writes, B sees "1"; opening clears it
+    await b.tid('chat-toggle').click();
+    await hidden(b, 'chat-panel');
+    await sendChat(a, 'are you there?');
+    await visible(b, 'unread-badge');
+    let badge;
+    await pollUntil(async () => (badge = (await b.tid('unread-badge').textContent()).trim()) === '1',
+      { timeout: 5_000, message: () => `B's unread-badge reads "${badge}", expected "1"` });
+    await b.shot('07-unread-dark');
+    await openChat(b);
+    await hidden(b, 'unread-badge');
+    await waitChat(b, 'partner', (t) => t === 'are you there?', 'with "are you there?"');
+
+    // camera and mic toggles flip aria-pressed, and back
+    for (const id of ['toggle-camera', 'toggle-mic']) {
+      const before = await a.tid(id).getAttribute('aria-pressed');
+      assert.ok(before === 'true' || before === 'false', `${id} has aria-pressed="${before}"`);
+      await a.tid(id).click();
+      let now;
+      await pollUntil(async () => (now = await a.tid(id).getAttribute('aria-pressed')) !== before,
+        { timeout: 5_000, message: () => `${id}: aria-pressed stayed "${now}" after a click` });
+      if (id === 'toggle-camera') await a.shot('08-camera-off-light');
+      await a.tid(id).click();
+      await pollUntil(async () => (now = await a.tid(id).getAttribute('aria-pressed')) === before,
+        { timeout: 5_000, message: () => `${id}: aria-pressed "${now}" after a second click, expected "${before}"` });
+    }
   });
 });
 
@@ -220,6 +247,47 @@ test('Cancel in the queue returns home and leaves the queue', { timeout: 90_000 
     let q;
     await pollUntil(async () => (q = await redisCmd(redis.port, 'LLEN zivro:queue:list')) === ':0',
       { timeout: 5_000, message: () => `after Cancel the server still queues A (LLEN zivro:queue:list = ${q})` });
+  });
+});
+
+test('Landing form validation, refused camera, declined terms: nobody is queued', { timeout: 90_000 }, async () => {
+  const p = 'gates';
+  const a = await user('Ann', { prefix: p, initScripts: [DENY_MEDIA] });
+  const b = await user('Ben', { prefix: p });
+  await withFailureShots(p, () => users, diag, async () => {
+    await Promise.all([openLanding(a, staticSrv.url), openLanding(b, staticSrv.url)]);
+    // an empty / too short form: inline errors, no permission modal
+    await a.tid('name-input').fill('A');
+    await a.tid('start-button').click();
+    await visible(a, 'form-error');
+    assert.equal(await a.tid('permission-modal').isVisible(), false, 'an invalid form opened the permission modal');
+    await a.shot('01-form-errors');
+    // valid form, but the camera is refused: an error and a way back home
+    await a.tid('name-input').fill('Ann');
+    await a.tid('gender-select').selectOption('female');
+    await a.tid('region-select').selectOption('oceania');
+    await hidden(a, 'form-error');
+    await a.tid('start-button').click();
+    await visible(a, 'permission-modal');
+    await a.tid('permission-allow').click();
+    await visible(a, 'permission-error');
+    await a.shot('02-permission-refused');
+    await a.tid('permission-back').click();
+    await visible(a, 'start-view');
+    await hidden(a, 'permission-modal');
+    // terms declined: back home
+    await b.tid('name-input').fill('Ben');
+    await b.tid('gender-select').selectOption('male');
+    await b.tid('region-select').selectOption('africa');
+    await b.tid('start-button').click();
+    await visible(b, 'permission-modal');
+    await b.tid('permission-allow').click();
+    await visible(b, 'terms-modal');
+    await b.tid('terms-decline').click();
+    await visible(b, 'start-view');
+    await hidden(b, 'terms-modal');
+    await hidden(b, 'queue-view');
+    assert.equal(await redisCmd(redis.port, 'LLEN zivro:queue:list'), ':0', 'someone was queued without accepting the terms');
   });
 });
 

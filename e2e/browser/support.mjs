@@ -256,13 +256,14 @@ export const isClosed = (pc) => pc.connectionState === 'closed' || pc.signalingS
  * A user: its own browser context (fake camera + mic), a page, console and
  * page-error logs for the failure report.
  */
-export async function newUser(browser, { name, label, viewport = { width: 1280, height: 800 }, colorScheme = 'light', prefix }) {
+export async function newUser(browser, { name, label, viewport = { width: 1280, height: 800 }, colorScheme = 'light', prefix, initScripts = [] }) {
   const context = await browser.newContext({
     viewport,
     colorScheme,
     permissions: ['camera', 'microphone'],
   });
   await context.addInitScript(PC_PROBE);
+  for (const sc of initScripts) await context.addInitScript(sc);
   const page = await context.newPage();
   page.setDefaultTimeout(T.ui);
   const logs = [];
@@ -429,6 +430,26 @@ export async function waitMediaFlowing(user, timeout = T.media) {
   if ((snap.remote || []).some((t) => localIds.has(t.id))) {
     throw new Error(`${user.label}: remote-video shows the local camera's track(s): ${JSON.stringify(snap)}`);
   }
+  // audio flows too: inbound audio bytes grow on an open connection
+  let audio;
+  try {
+    await pollUntil(async () => {
+      const now = await page.evaluate(async () => {
+        let bytes = 0;
+        for (const pc of window.__zivroPCs || []) {
+          if (pc.connectionState === 'closed') continue;
+          const stats = await pc.getStats();
+          stats.forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'audio') bytes += r.bytesReceived || 0; });
+        }
+        return bytes;
+      });
+      const grew = audio !== undefined && now > audio;
+      audio = now;
+      return grew;
+    }, { timeout: Math.min(left(), 15_000), interval: 250, message: () => `${user.label}: no inbound audio flowing (bytesReceived stuck at ${audio})` });
+  } catch (e) {
+    throw new Error(e.message);
+  }
   await hidden(user, 'connecting-overlay', left());
   let cs;
   await pollUntil(async () => {
@@ -576,3 +597,9 @@ export async function assertPaintedTheme(user, id, dark) {
     throw new Error(`${user.label}: in ${dark ? 'dark' : 'light'} mode the background behind [data-testid="${id}"] is rgb(${bg.rgb.join(', ')}) (luminance ${bg.luminance.toFixed(2)}, painted on <${bg.on}>), expected a ${dark ? 'dark' : 'light'} one`);
   }
 }
+
+/** getUserMedia refused, as when a person blocks the camera (init script). */
+export const DENY_MEDIA = `(() => {
+  if (!navigator.mediaDevices) return;
+  navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+})();`;
