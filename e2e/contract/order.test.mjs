@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { emitAck, waitFor } from '../lib/harness.mjs';
-import { MODES, ztest, join, assertAccepted, until } from '../lib/contract.mjs';
+import { MODES, ztest, join, assertAccepted, until, barrier } from '../lib/contract.mjs';
 
 const N = 8;
 const PRESS_MS = 3000;
@@ -37,7 +37,8 @@ async function assertFinalPairs(clients, lastMatched, violations) {
     if (!m.isInitiator) continue;
     const p = byId.get(m.partnerId);
     const got = waitFor(p, 'chat-message', { filter: (c) => c.message === `final ${s.id}` });
-    assertAccepted(await emitAck(s, 'chat-message', { message: `final ${s.id}` }), 'final chat');
+    got.catch(() => {}); // awaited below unless the ack fails first
+    assertAccepted(await emitAck(s, 'chat-message', { message: `final ${s.id}` }), `final chat from ${s.id} to its believed partner ${p.id}`);
     assert.equal((await got).from, s.id);
   }
 }
@@ -155,13 +156,28 @@ for (const mode of MODES) {
           s.emit('next');
         }
       }));
-      // quiescence: every client's last announcement is a matched, mutually
-      await until(() => clients.every((s) => {
-        const m = lastMatched.get(s.id);
-        const pm = m && lastMatched.get(m.partnerId);
-        return last.get(s.id) === 'matched' && pm && pm.partnerId === s.id && pm.roomId === m.roomId
-          && last.get(m.partnerId) === 'matched';
-      }), { timeout: 8000, what: 'every client matched, mutually, after the presses stop' }).catch((e) => {
+      // Every next sent has been handled once each client's barrier is acked.
+      await Promise.all(clients.map(barrier));
+      // Quiescence: every client's last announcement is a matched, mutually,
+      // and the server agrees (each initiator's chat is accepted). A mutual
+      // view alone can be transient here: a partner-left that the partner's
+      // own crossing next made stale may be dropped, and the two are then
+      // queued until the 50 ms window lets the server pair them again.
+      await until(async () => {
+        const mutual = clients.every((s) => {
+          const m = lastMatched.get(s.id);
+          const pm = m && lastMatched.get(m.partnerId);
+          return last.get(s.id) === 'matched' && pm && pm.partnerId === s.id && pm.roomId === m.roomId
+            && last.get(m.partnerId) === 'matched';
+        });
+        if (!mutual) return false;
+        for (const s of clients) {
+          if (!lastMatched.get(s.id).isInitiator) continue;
+          const ack = await emitAck(s, 'chat-message', { message: `probe ${s.id}` });
+          if (!ack.ok) return false;
+        }
+        return true;
+      }, { timeout: 8000, what: 'every client matched, mutually, after the presses stop' }).catch((e) => {
         violations.push(`${e.message}: ${clients.map((s) => `${s.id}:${last.get(s.id)}→${lastMatched.get(s.id)?.partnerId}/${lastMatched.get(s.id)?.roomId}`).join('; ')}`);
       });
       assert.ok(matches >= 20, `only ${matches} matched events`);

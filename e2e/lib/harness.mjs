@@ -52,6 +52,17 @@ function run(cmd, args, opts) {
   });
 }
 
+function newestGoSource(dir) {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.') || ['node_modules', 'client', 'e2e', 'bin', 'testdata'].includes(e.name)) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestGoSource(p));
+    else if (/\.go$|^go\.(mod|sum)$/.test(e.name)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
 let buildPromise;
 /**
  * Builds the server (`go build -o bin/zivro .` in repoRoot) unless ZIVRO_BIN
@@ -66,6 +77,9 @@ export function buildServer() {
         return bin;
       }
       const bin = path.join(repoRoot, 'bin', 'zivro');
+      // Every test file runs in its own process: skip the (slow, on a shared
+      // machine) go build when the binary is newer than every Go source.
+      if (fs.existsSync(bin) && fs.statSync(bin).mtimeMs >= newestGoSource(repoRoot)) return bin;
       const { code, out } = await run('go', ['build', '-o', bin, '.'], { cwd: repoRoot, env: process.env });
       if (code !== 0) throw new Error(`go build failed (exit ${code}):\n${out}`);
       return bin;
