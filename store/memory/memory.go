@@ -18,7 +18,8 @@ import (
 // under a single mutex, which makes each state change atomic and orders the
 // events exactly like the changes that made them.
 type Store struct {
-	opts store.Options
+	opts        store.Options
+	incarnation string
 
 	mu          sync.Mutex
 	queue       []string            // FIFO, head first
@@ -51,6 +52,7 @@ type listener struct {
 func New(opts store.Options) *Store {
 	return &Store{
 		opts:        opts.WithDefaults(),
+		incarnation: store.RoomNonce(),
 		queued:      make(map[string]bool),
 		rooms:       make(map[string]string),
 		roomIDs:     make(map[string]string),
@@ -187,13 +189,20 @@ func (s *Store) Sweep(ctx context.Context) error {
 // Ping implements queue.Store; memory is always reachable.
 func (s *Store) Ping(ctx context.Context) error { return nil }
 
-// Listen implements queue.Store. Events of state changes made before Listen
-// registered are not delivered.
-func (s *Store) Listen(ctx context.Context, handle func(queue.Event)) error {
+// Incarnation implements queue.Store: a memory store keeps its data as long
+// as it lives, and a new one (a new process) is a new incarnation.
+func (s *Store) Incarnation(ctx context.Context) (string, error) {
+	return s.incarnation, nil
+}
+
+// Listen implements queue.Store: ready is called once the listener is
+// registered, under the same lock as every state change.
+func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Event)) error {
 	l := &listener{wake: make(chan struct{}, 1)}
 	s.mu.Lock()
 	s.listeners[l] = struct{}{}
 	s.mu.Unlock()
+	ready()
 	defer func() {
 		s.mu.Lock()
 		delete(s.listeners, l)

@@ -19,15 +19,17 @@ import (
 	"github.com/zivro/zivro/store"
 )
 
-// Key names, as the original server used them (EventsKey is new).
+// Key names, as the original server used them (EventsKey and IncarnationKey
+// are new).
 const (
-	QueueListKey        = "zivro:queue:list"
-	QueueSetKey         = "zivro:queue:set"
-	RoomsKey            = "zivro:rooms"
-	RoomDetailsKey      = "zivro:room_details"
-	UserKeyPrefix       = "zivro:user:"
+	QueueListKey         = "zivro:queue:list"
+	QueueSetKey          = "zivro:queue:set"
+	RoomsKey             = "zivro:rooms"
+	RoomDetailsKey       = "zivro:room_details"
+	UserKeyPrefix        = "zivro:user:"
 	LastPartnerKeyPrefix = "zivro:last_partner:"
-	EventsKey           = "zivro:events"
+	EventsKey            = "zivro:events"
+	IncarnationKey       = "zivro:incarnation"
 )
 
 const (
@@ -40,6 +42,11 @@ const (
 	listenBatch = 512
 	// maxBackoff caps the wait between attempts while Redis is down.
 	maxBackoff = time.Second
+	// wakeKeyPrefix names the stream a Listen also reads, to be woken up
+	// when its context is done: go-redis does not abort a blocked XREAD on
+	// cancellation, and a shutdown should not wait for listenBlock.
+	wakeKeyPrefix = "zivro:listen:"
+	wakeKeyTTL    = 10 * time.Second
 )
 
 // Status codes returned by the scripts; see lib.lua.
@@ -62,6 +69,8 @@ var (
 	matchLua string
 	//go:embed sweep.lua
 	sweepLua string
+	//go:embed incarnation.lua
+	incarnationLua string
 )
 
 // Store is a queue.Store in Redis.
@@ -70,6 +79,7 @@ type Store struct {
 	opts   store.Options
 
 	join, next, leave, match, sweep *redis.Script
+	incarnation                     *redis.Script
 }
 
 // New returns a store using client; zero options take the defaults. The
@@ -85,6 +95,8 @@ func New(client redis.UniversalClient, opts store.Options) *Store {
 		leave:  script(leaveLua),
 		match:  script(matchLua),
 		sweep:  script(sweepLua),
+		// Not a state change of the queue: it needs none of lib.lua.
+		incarnation: redis.NewScript(incarnationLua),
 	}
 }
 
@@ -182,17 +194,29 @@ func (s *Store) Refresh(ctx context.Context, profiles map[string]queue.Profile) 
 	return wrap(err, fmt.Sprintf("refresh %d profiles", len(profiles)))
 }
 
+// Incarnation implements queue.Store with a random value kept in Redis and
+// created when missing: a restart without persistence, a FLUSHALL or an
+// eviction loses it with the data, while a restart that restores the data
+// from disk restores it too.
+func (s *Store) Incarnation(ctx context.Context) (string, error) {
+	v, err := s.incarnation.Run(ctx, s.client, []string{IncarnationKey}, store.RoomNonce()).Text()
+	if err != nil {
+		return "", fmt.Errorf("redisstore: incarnation: %w", err)
+	}
+	return v, nil
+}
+
 // Ping implements queue.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	return wrap(s.client.Ping(ctx).Err(), "ping")
 }
 
 // Listen implements queue.Store: it reads the event stream from its end at
-// the time Listen starts, remembering the last id it has seen, so that it
+// the time Redis first answers, calls ready, and goes on remembering the last id it has seen, so that it
 // neither skips nor repeats events across XREAD calls and Redis outages. If
 // Redis restarts empty, new entries get ids above the old ones (they are
 // timestamps), so reading on from the last id seen picks them up.
-func (s *Store) Listen(ctx context.Context, handle func(queue.Event)) error {
+func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Event)) error {
 	backoff := time.Duration(0)
 	pause := func() bool {
 		backoff = min(max(2*backoff, 50*time.Millisecond), maxBackoff)
@@ -206,24 +230,46 @@ func (s *Store) Listen(ctx context.Context, handle func(queue.Event)) error {
 		}
 	}
 
-	last := ""
-	for last == "" {
-		// "$" in XREAD would mean "the end at the time of this call" on every
-		// call, losing what arrives between two calls: resolve it once.
-		id, err := s.streamEnd(ctx)
-		if err == nil {
-			last = id
+	// "$" in XREAD would mean "the end at the time of this call" on every
+	// call, losing what arrives between two calls: resolve it once, when
+	// Redis can be reached, and only then report ready.
+	var last string
+	for {
+		var err error
+		if last, err = s.streamEnd(ctx); err == nil {
 			break
 		}
-		if ctx.Err() != nil || !pause() {
+		if !pause() {
 			return ctx.Err()
 		}
 	}
 	backoff = 0
+	ready()
+
+	wake := wakeKeyPrefix + store.RoomNonce()
+	woken := make(chan struct{})
+	stopWaker := context.AfterFunc(ctx, func() {
+		defer close(woken)
+		wctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		// Best effort: when Redis is down, XREAD is not blocked anyway.
+		_, _ = s.client.Pipelined(wctx, func(p redis.Pipeliner) error {
+			p.XAdd(wctx, &redis.XAddArgs{Stream: wake, Values: []any{"stop", "1"}})
+			p.PExpire(wctx, wake, wakeKeyTTL)
+			return nil
+		})
+	})
+	defer func() {
+		if !stopWaker() {
+			<-woken // leave no goroutine behind
+		}
+	}()
 
 	for ctx.Err() == nil {
 		streams, err := s.client.XRead(ctx, &redis.XReadArgs{
-			Streams: []string{EventsKey, last},
+			// The wake stream is read from its start: an entry added
+			// before this XREAD must still end it at once.
+			Streams: []string{EventsKey, wake, last, "0-0"},
 			Count:   listenBatch,
 			Block:   listenBlock,
 		}).Result()
@@ -238,6 +284,9 @@ func (s *Store) Listen(ctx context.Context, handle func(queue.Event)) error {
 		}
 		backoff = 0
 		for _, st := range streams {
+			if st.Stream != EventsKey {
+				continue // woken: the loop condition ends it
+			}
 			for _, m := range st.Messages {
 				last = m.ID
 				if e, ok := decode(m.Values); ok {
@@ -287,4 +336,3 @@ func decode(v map[string]any) (queue.Event, bool) {
 	}
 	return e, e.User != ""
 }
-

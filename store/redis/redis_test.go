@@ -1,7 +1,12 @@
 package redisstore_test
 
 import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -25,4 +30,203 @@ func TestConformance(t *testing.T) {
 		_, client := newClient(t)
 		return redisstore.New(client, opts)
 	})
+}
+
+// listen runs Listen until the test ends and returns the channel it delivers
+// to and one that is closed when Listen is ready.
+func listen(t *testing.T, s *redisstore.Store) (<-chan queue.Event, <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	events := make(chan queue.Event, 1024)
+	stopped := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() { stopped <- s.Listen(ctx, func() { close(ready) }, func(e queue.Event) { events <- e }) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-stopped:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Listen = %v, want context.Canceled", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("Listen did not return after cancel")
+		}
+	})
+	return events, ready
+}
+
+func awaitReady(t *testing.T, ready <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Listen not ready")
+	}
+}
+
+// awaitMatched waits for the two matched events of a pairing of a and b.
+func awaitMatched(t *testing.T, events <-chan queue.Event, a, b string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	want := map[string]bool{a: true, b: true}
+	for len(want) > 0 {
+		select {
+		case e := <-events:
+			if e.Kind == queue.EventMatched {
+				delete(want, e.User)
+			}
+		case <-deadline:
+			t.Fatalf("no matched events for %s and %s", a, b)
+		}
+	}
+}
+
+func TestOutage(t *testing.T) {
+	srv, client := newClient(t)
+	s := redisstore.New(client, store.Options{})
+	events, ready := listen(t, s)
+	awaitReady(t, ready)
+	for _, id := range []string{"before-a", "before-b"} {
+		if err := s.Join(t.Context(), id, queue.Profile{Name: id}); err != nil {
+			t.Fatalf("Join(%s): %v", id, err)
+		}
+	}
+	awaitMatched(t, events, "before-a", "before-b")
+
+	srv.Stop(t)
+	// A listener that starts while Redis is down gets ready once Redis is
+	// back.
+	late, lateReady := listen(t, s)
+	ops := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"Join", func(ctx context.Context) error { return s.Join(ctx, "x", queue.Profile{}) }},
+		{"Next", func(ctx context.Context) error { return s.Next(ctx, "x") }},
+		{"Leave", func(ctx context.Context) error { return s.Leave(ctx, "x", queue.ReasonLeave) }},
+		{"Match", s.Match},
+		{"Sweep", s.Sweep},
+		{"Refresh", func(ctx context.Context) error { return s.Refresh(ctx, map[string]queue.Profile{"x": {}}) }},
+		{"Ping", s.Ping},
+		{"Incarnation", func(ctx context.Context) error { _, err := s.Incarnation(ctx); return err }},
+	}
+	for _, op := range ops {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		err := op.call(ctx)
+		cancel()
+		if err == nil || errors.Is(err, queue.ErrBusy) || errors.Is(err, queue.ErrNotJoined) {
+			t.Errorf("%s while Redis is down = %v, want a Redis error", op.name, err)
+		} else if !strings.HasPrefix(err.Error(), "redisstore: ") {
+			t.Errorf("%s error lacks context: %v", op.name, err)
+		}
+	}
+
+	select {
+	case <-lateReady:
+		t.Fatal("Listen ready while Redis is down")
+	default:
+	}
+
+	srv.Restart(t)
+	awaitReady(t, lateReady)
+	deadline := time.Now().Add(20 * time.Second)
+	for s.Ping(t.Context()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Ping fails after restart")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The restarted Redis is empty: a fresh pair meets, and both listeners
+	// see it.
+	for _, id := range []string{"after-a", "after-b"} {
+		if err := s.Join(t.Context(), id, queue.Profile{Name: id}); err != nil {
+			t.Fatalf("Join(%s) after restart: %v", id, err)
+		}
+	}
+	awaitMatched(t, events, "after-a", "after-b")
+	awaitMatched(t, late, "after-a", "after-b")
+}
+
+// Keys of the original data model, checked from outside: another tool (or
+// the old Node.js server during a migration) reads the same keys.
+func TestDataModel(t *testing.T) {
+	_, client := newClient(t)
+	s := redisstore.New(client, store.Options{})
+	ctx := t.Context()
+	for _, id := range []string{"a", "b", "c"} {
+		if err := s.Join(ctx, id, queue.Profile{Name: "N" + id, Gender: "g", Region: "r"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := client.LRange(ctx, redisstore.QueueListKey, 0, -1).Val(); !slices.Equal(got, []string{"c"}) {
+		t.Errorf("queue list = %q, want [c]", got)
+	}
+	if got := client.SMembers(ctx, redisstore.QueueSetKey).Val(); !slices.Equal(got, []string{"c"}) {
+		t.Errorf("queue set = %q, want [c]", got)
+	}
+	rooms := client.HGetAll(ctx, redisstore.RoomsKey).Val()
+	if rooms["a"] != "b" || rooms["b"] != "a" || len(rooms) != 2 {
+		t.Errorf("rooms = %v", rooms)
+	}
+	details := client.HGetAll(ctx, redisstore.RoomDetailsKey).Val()
+	if details["a"] == "" || details["a"] != details["b"] || len(details) != 2 {
+		t.Errorf("room details = %v", details)
+	}
+	if got := client.Get(ctx, redisstore.UserKeyPrefix+"a").Val(); got != `{"name":"Na","gender":"g","region":"r"}` {
+		t.Errorf("profile = %s", got)
+	}
+	if ttl := client.PTTL(ctx, redisstore.UserKeyPrefix+"a").Val(); ttl <= 9*time.Minute || ttl > 10*time.Minute {
+		t.Errorf("profile TTL = %v, want 10m", ttl)
+	}
+	if err := s.Next(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range [][2]string{{"a", "b"}, {"b", "a"}} {
+		key := redisstore.LastPartnerKeyPrefix + pair[0]
+		if got := client.Get(ctx, key).Val(); got != pair[1] {
+			t.Errorf("%s = %q, want %q", key, got, pair[1])
+		}
+		if ttl := client.PTTL(ctx, key).Val(); ttl <= 110*time.Second || ttl > 120*time.Second {
+			t.Errorf("%s TTL = %v, want 120s", key, ttl)
+		}
+	}
+}
+
+// A Redis that lost its data is a new incarnation, however short the outage.
+func TestIncarnation(t *testing.T) {
+	srv, client := newClient(t)
+	s := redisstore.New(client, store.Options{})
+	get := func(s *redisstore.Store) string {
+		t.Helper()
+		var v string
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var err error
+			if v, err = s.Incarnation(t.Context()); err == nil {
+				return v
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Incarnation: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	first := get(s)
+	if again := get(s); again != first {
+		t.Fatalf("Incarnation changed from %q to %q without a restart", first, again)
+	}
+	// Another instance sharing the Redis sees the same.
+	if other := get(redisstore.New(client, store.Options{})); other != first {
+		t.Fatalf("second store sees %q, first %q", other, first)
+	}
+	srv.Restart(t)
+	restarted := get(s)
+	if restarted == first {
+		t.Fatalf("Incarnation %q unchanged after a restart", first)
+	}
+	if err := client.FlushAll(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if flushed := get(s); flushed == restarted {
+		t.Fatalf("Incarnation %q unchanged after FLUSHALL", flushed)
+	}
 }

@@ -48,7 +48,9 @@ func start(t *testing.T, newStore NewStore, opts store.Options) *harness {
 	h := &harness{t: t, s: newStore(t, opts), ctx: t.Context(), wake: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
-	go func() { stopped <- h.s.Listen(ctx, h.record) }()
+	readied := make(chan struct{}, 2)
+	ready := func() { readied <- struct{}{} }
+	go func() { stopped <- h.s.Listen(ctx, ready, h.record) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -59,11 +61,20 @@ func start(t *testing.T, newStore NewStore, opts store.Options) *harness {
 		case <-time.After(waitTimeout):
 			t.Errorf("Listen did not return within %v after its context was cancelled", waitTimeout)
 		}
+		if len(readied) > 0 {
+			t.Errorf("Listen called ready more than once")
+		}
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		checkInvariants(t, h.events)
 	})
-	h.ready()
+	select {
+	case <-readied:
+	case err := <-stopped:
+		t.Fatalf("Listen returned %v before calling ready", err)
+	case <-time.After(waitTimeout):
+		t.Fatalf("Listen did not call ready within %v", waitTimeout)
+	}
 	return h
 }
 
@@ -129,24 +140,6 @@ func indexDone(evs []queue.Event, from int, id string) int {
 		}
 	}
 	return -1
-}
-
-// ready waits until Listen delivers: a store may need a moment after Listen
-// is called before it sees new events (Redis resolves where the stream ends).
-func (h *harness) ready() {
-	h.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for time.Now().Before(deadline) {
-		id := h.barrier()
-		if h.tryWaitFor(20*time.Millisecond, func(evs []queue.Event) bool {
-			i := indexDone(evs, 0, id)
-			h.cursor = i + 1
-			return i >= 0
-		}) {
-			return
-		}
-	}
-	h.t.Fatalf("Listen delivered no event within %v", waitTimeout)
 }
 
 // drain returns the events that arrived since the last drain, once all

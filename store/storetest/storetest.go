@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"RoomIDsUnique", store.Options{RematchWindow: time.Millisecond}, testRoomIDsUnique},
 		{"GhostNeverMatched", store.Options{ProfileTTL: 300 * time.Millisecond}, testGhost},
 		{"SweepDissolvesRoom", store.Options{ProfileTTL: time.Second}, testSweepDissolvesRoom},
+		{"SweepSeveralRooms", store.Options{ProfileTTL: 300 * time.Millisecond}, testSweepSeveralRooms},
 		{"RefreshKeepsProfile", store.Options{ProfileTTL: 300 * time.Millisecond}, testRefreshKeeps},
 		{"RefreshRestoresProfile", store.Options{}, testRefreshRestores},
 		{"ListenOrder", store.Options{}, testListenOrder},
@@ -49,6 +50,27 @@ func Run(t *testing.T, newStore NewStore) {
 		})
 	}
 	t.Run("ListenStops", func(t *testing.T) { testListenStops(t, newStore) })
+	t.Run("ListenStopsBeforeReady", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := newStore(t, store.Options{}).Listen(ctx, func() {}, func(queue.Event) {})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Listen with a cancelled context = %v, want context.Canceled", err)
+		}
+	})
+	t.Run("Incarnation", func(t *testing.T) {
+		s := newStore(t, store.Options{})
+		first, err := s.Incarnation(t.Context())
+		if err != nil || first == "" {
+			t.Fatalf("Incarnation = %q, %v", first, err)
+		}
+		if err := s.Join(t.Context(), "a", profileOf("a")); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := s.Incarnation(t.Context()); err != nil || again != first {
+			t.Fatalf("Incarnation = %q, %v; want %q as before", again, err, first)
+		}
+	})
 	t.Run("Ping", func(t *testing.T) {
 		if err := newStore(t, store.Options{}).Ping(t.Context()); err != nil {
 			t.Fatalf("Ping: %v", err)
@@ -278,6 +300,43 @@ func testSweepDissolvesRoom(t *testing.T, h *harness) {
 	h.expect("partner requeued", matchedPair("b", "c")...)
 }
 
+// Four rooms lose one user each at the same moment: one Sweep dissolves them
+// all, and the four survivors are paired among themselves, two pairings in one
+// step with distinct rooms.
+func testSweepSeveralRooms(t *testing.T, h *harness) {
+	survivors := []string{"a", "b", "c", "d"}
+	h.join("a", "w", "b", "x", "c", "y", "d", "z")
+	waitUntilExpired(time.Now(), 300*time.Millisecond)
+	restore := map[string]queue.Profile{}
+	for _, id := range survivors {
+		restore[id] = profileOf(id)
+	}
+	h.refresh(restore)
+	h.sweep()
+	evs := h.drain()[8:] // after the four pairings
+	if len(evs) != 8 {
+		t.Fatalf("sweep: events:\n%s", format(evs))
+	}
+	lefts, matched := map[string]bool{}, map[string]bool{}
+	for _, e := range evs[:4] {
+		if e.Kind != queue.EventPartnerLeft || e.Reason != queue.ReasonDisconnect {
+			t.Fatalf("sweep: want four partner-left first; events:\n%s", format(evs))
+		}
+		lefts[e.User] = true
+	}
+	for _, e := range evs[4:] {
+		if e.Kind != queue.EventMatched {
+			t.Fatalf("sweep: want two pairings after; events:\n%s", format(evs))
+		}
+		matched[e.User] = true
+	}
+	for _, id := range survivors {
+		if !lefts[id] || !matched[id] {
+			t.Fatalf("sweep: %s not told and paired again; events:\n%s", id, format(evs))
+		}
+	}
+}
+
 func testRefreshKeeps(t *testing.T, h *harness) {
 	ttl := 300 * time.Millisecond
 	h.join("a")
@@ -328,7 +387,7 @@ func testListenStops(t *testing.T, newStore NewStore) {
 	s := newStore(t, store.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
-	go func() { stopped <- s.Listen(ctx, func(queue.Event) {}) }()
+	go func() { stopped <- s.Listen(ctx, func() {}, func(queue.Event) {}) }()
 	if err := s.Join(t.Context(), "a", profileOf("a")); err != nil {
 		t.Fatal(err)
 	}
