@@ -185,6 +185,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	svcDone := make(chan error, 1)
 	go func() { svcDone <- svc.Run(base) }()
+	// Serve only once announcements are heard: a pairing made earlier would
+	// never be announced.
+	select {
+	case <-svc.Ready():
+	case <-ctx.Done():
+		cancelBase()
+		<-svcDone
+		return nil
+	}
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", storeSource, "env", cfg.env,

@@ -83,18 +83,35 @@ type Service struct {
 	sessions map[string]*session
 
 	rematch *rematchTimer
+	// listening is closed once the store's events reach this service.
+	listening chan struct{}
+	readyOnce sync.Once
 }
 
 // NewService builds a service over store that announces through notify.
 func NewService(store Store, notify Notifier, log *slog.Logger, cfg Config) *Service {
 	cfg = cfg.withDefaults()
 	return &Service{
-		store:    store,
-		notify:   notify,
-		log:      log,
-		cfg:      cfg,
-		sessions: make(map[string]*session),
-		rematch:  newRematchTimer(),
+		store:     store,
+		notify:    notify,
+		log:       log,
+		cfg:       cfg,
+		sessions:  make(map[string]*session),
+		rematch:   newRematchTimer(),
+		listening: make(chan struct{}),
+	}
+}
+
+// Ready is closed once the service hears the store's events; until then
+// state changes are refused with ErrNotReady.
+func (s *Service) Ready() <-chan struct{} { return s.listening }
+
+func (s *Service) checkReady() error {
+	select {
+	case <-s.listening:
+		return nil
+	default:
+		return ErrNotReady
 	}
 }
 
@@ -108,6 +125,9 @@ func (s *Service) Connect(id string) {
 // Join queues the user with its profile and runs matching. It returns ErrBusy
 // when the user is already queued or in a call.
 func (s *Service) Join(ctx context.Context, id string, p Profile) error {
+	if err := s.checkReady(); err != nil {
+		return fmt.Errorf("join %s: %w", id, err)
+	}
 	if err := s.store.Join(ctx, id, p); err != nil {
 		return fmt.Errorf("join %s: %w", id, err)
 	}
@@ -174,6 +194,9 @@ func (s *Service) leave(ctx context.Context, id string, reason Reason) error {
 // stream, announcements for the user are stale and dropped; if the store
 // refused or failed, no EventDone comes and the count is taken back.
 func (s *Service) own(id string, change func() error) error {
+	if err := s.checkReady(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	if sess, ok := s.sessions[id]; ok {
 		sess.pending++
@@ -255,13 +278,25 @@ func (s *Service) handle(e Event) {
 // Run delivers announcements and keeps the store in shape (profile refresh,
 // sweeps, rematch after windows, recovery after outages) until ctx is done.
 func (s *Service) Run(ctx context.Context) error {
+	// Which store this instance starts on, known before anyone can join:
+	// a store that restarts after this point is noticed.
+	ictx, cancel := context.WithTimeout(ctx, s.cfg.HealthEvery)
+	incarnation, err := s.store.Incarnation(ictx)
+	cancel()
+	if err != nil {
+		incarnation = "" // unreachable: its return triggers the recovery anyway
+	}
+
 	var wg sync.WaitGroup
 	loops := []func(context.Context){
-		func(ctx context.Context) { _ = s.store.Listen(ctx, s.handle) },
+		func(ctx context.Context) {
+			ready := func() { s.readyOnce.Do(func() { close(s.listening) }) }
+			_ = s.store.Listen(ctx, ready, s.handle)
+		},
 		s.rematchLoop,
 		s.every(s.cfg.RefreshEvery, s.refresh),
 		s.every(s.cfg.SweepEvery, s.sweep),
-		s.healthLoop,
+		func(ctx context.Context) { s.healthLoop(ctx, incarnation) },
 	}
 	for _, loop := range loops {
 		wg.Add(1)
@@ -340,14 +375,15 @@ func (s *Service) sweep(ctx context.Context) {
 	}
 }
 
-// healthLoop watches the store. When it comes back after an outage (a
-// restarted Redis has lost everything), the profiles are rewritten and the
-// users this instance believes are waiting join again, so that nobody waits
-// for ever in a queue that no longer exists.
-func (s *Service) healthLoop(ctx context.Context) {
+// healthLoop watches the store. When it comes back after an outage, or
+// turns out to be a new incarnation (a restarted Redis has lost everything,
+// however short the restart), the profiles are rewritten and the users this
+// instance believes are waiting join again, so that nobody waits for ever in
+// a queue that no longer exists.
+func (s *Service) healthLoop(ctx context.Context, known string) {
 	t := time.NewTicker(s.cfg.HealthEvery)
 	defer t.Stop()
-	down := false
+	down := known == ""
 	for {
 		select {
 		case <-ctx.Done():
@@ -355,15 +391,23 @@ func (s *Service) healthLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, s.cfg.HealthEvery)
-		err := s.store.Ping(pctx)
+		incarnation, err := s.store.Incarnation(pctx)
 		cancel()
-		switch {
-		case err != nil && !down:
-			down = true
-			s.log.Error("store unreachable", "err", err)
-		case err == nil && down:
+		if err != nil {
+			if !down {
+				down = true
+				s.log.Error("store unreachable", "err", err)
+			}
+			continue
+		}
+		lost := known != "" && incarnation != known
+		if down {
 			down = false
 			s.log.Info("store reachable again")
+			lost = true
+		}
+		known = incarnation
+		if lost {
 			s.recover(ctx)
 		}
 	}

@@ -131,6 +131,11 @@ func start(t *testing.T, b backend, window time.Duration) *harness {
 		cancel()
 		<-done
 	})
+	select {
+	case <-svc.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("service not listening to the store after 10 s")
+	}
 	return &harness{svc: svc, rec: rec, redis: srv}
 }
 
@@ -142,12 +147,11 @@ func (h *harness) join(t *testing.T, id string) {
 	}
 }
 
-// checkPairs asserts that the final announcements form mutual pairs: each
-// matched user's partner is matched back in the same room, with exactly one
-// initiator, and returns how many pairs there are.
-func checkPairs(t *testing.T, rec *recorder, ids []string) int {
-	t.Helper()
-	pairs := 0
+// pairs reads the users' latest announcements as their current pairings and
+// counts the pairs, or says what is inconsistent: each matched user's partner
+// must be matched back in the same room, with exactly one initiator.
+func pairs(rec *recorder, ids []string) (int, error) {
+	n := 0
 	for _, id := range ids {
 		m, ok := rec.lastMatch(id)
 		if !ok {
@@ -155,17 +159,28 @@ func checkPairs(t *testing.T, rec *recorder, ids []string) int {
 		}
 		back, ok := rec.lastMatch(m.PartnerID)
 		if !ok || back.PartnerID != id || back.RoomID != m.RoomID {
-			t.Fatalf("%s matched with %s in %s, who is not matched back (%+v)", id, m.PartnerID, m.RoomID, back)
+			return 0, fmt.Errorf("%s matched with %s in %s, who is not matched back (%+v)", id, m.PartnerID, m.RoomID, back)
 		}
 		if m.Initiator == back.Initiator {
-			t.Fatalf("room %s: initiator flags %v and %v, want exactly one", m.RoomID, m.Initiator, back.Initiator)
+			return 0, fmt.Errorf("room %s: initiator flags %v and %v, want exactly one", m.RoomID, m.Initiator, back.Initiator)
 		}
 		if m.PartnerName != "n-"+m.PartnerID {
-			t.Fatalf("%s: partner name %q, want %q", id, m.PartnerName, "n-"+m.PartnerID)
+			return 0, fmt.Errorf("%s: partner name %q, want %q", id, m.PartnerName, "n-"+m.PartnerID)
 		}
-		pairs++
+		n++
 	}
-	return pairs / 2
+	return n / 2, nil
+}
+
+// waitPairs waits until ids form want consistent pairs.
+func waitPairs(t *testing.T, rec *recorder, ids []string, want int) {
+	t.Helper()
+	var n int
+	var err error
+	rec.waitUntil(t, fmt.Sprintf("%d consistent pairs among %v", want, ids), func() bool {
+		n, err = pairs(rec, ids)
+		return err == nil && n == want
+	})
 }
 
 func TestConcurrentJoinsPairEveryone(t *testing.T) {
@@ -192,9 +207,7 @@ func TestConcurrentJoinsPairEveryone(t *testing.T) {
 				}
 				return true
 			})
-			if got := checkPairs(t, h.rec, ids); got != users/2 {
-				t.Fatalf("%d pairs, want %d", got, users/2)
-			}
+			waitPairs(t, h.rec, ids, users/2)
 			for _, id := range ids {
 				if n := len(h.rec.of(id)); n != 1 {
 					t.Fatalf("%s got %d announcements, want 1", id, n)
@@ -212,7 +225,7 @@ func TestBothPartnersPressNextAtOnce(t *testing.T) {
 				a, bb, c := fmt.Sprintf("a%d", round), fmt.Sprintf("b%d", round), fmt.Sprintf("c%d", round)
 				h.join(t, a)
 				h.join(t, bb)
-				h.rec.waitUntil(t, "a and b matched", func() bool { return checkPairs(t, h.rec, []string{a, bb}) == 1 })
+				waitPairs(t, h.rec, []string{a, bb}, 1)
 				old, _ := h.rec.lastMatch(a)
 				h.join(t, c) // waits: the only one who may meet a or b next
 
@@ -233,7 +246,11 @@ func TestBothPartnersPressNextAtOnce(t *testing.T) {
 				if m.PartnerID != a && m.PartnerID != bb {
 					t.Fatalf("c matched with %s", m.PartnerID)
 				}
-				checkPairs(t, h.rec, []string{a, bb, c})
+				// a and b pressed Next, so their own latest announcement may be
+				// stale; c's pairing is what counts.
+				if back, _ := h.rec.lastMatch(m.PartnerID); back.RoomID != m.RoomID || back.Initiator == m.Initiator {
+					t.Fatalf("c in %s with %s, who was told %+v", m.RoomID, m.PartnerID, back)
+				}
 				if n := len(h.rec.of(c)); n != 1 {
 					t.Fatalf("c was told %d things, want one match: %+v", n, h.rec.of(c))
 				}
@@ -324,7 +341,9 @@ func TestDisconnectDuringMatching(t *testing.T) {
 				}
 				return unpaired == len(alive)%2
 			})
-			checkPairs(t, h.rec, alive)
+			if _, err := pairs(h.rec, alive); err != nil {
+				t.Fatal(err)
+			}
 			for _, id := range alive {
 				assertCoherent(t, id, h.rec.of(id))
 			}
@@ -381,7 +400,7 @@ func TestOwnNextDropsStaleAnnouncements(t *testing.T) {
 				}(id)
 			}
 			wg.Wait()
-			h.rec.waitUntil(t, "everyone paired once Next stops", func() bool { return checkPairs(t, h.rec, ids) == 3 })
+			waitPairs(t, h.rec, ids, 3)
 			for _, id := range ids {
 				seen := h.rec.of(id)
 				rooms := map[string]bool{}
@@ -414,5 +433,5 @@ func TestRedisRestartWhileUsersWait(t *testing.T) {
 		m, ok := h.rec.lastMatch("b")
 		return ok && m.PartnerID == "a"
 	})
-	checkPairs(t, h.rec, []string{"a", "b"})
+	waitPairs(t, h.rec, []string{"a", "b"}, 1)
 }

@@ -56,6 +56,9 @@ var (
 	ErrBusy = errors.New("already queued or in a call")
 	// ErrNotJoined: next or leave from a user who never joined (or has left).
 	ErrNotJoined = errors.New("not in the queue or a call")
+	// ErrNotReady: the service is not listening to the store's events yet,
+	// so a state change now could go unannounced.
+	ErrNotReady = errors.New("not listening to the store yet")
 )
 
 // Store keeps the queue, the rooms and the profiles. Every method that changes
@@ -101,8 +104,14 @@ type Store interface {
 	// Ping reports whether the store can be reached.
 	Ping(ctx context.Context) error
 
-	// Listen calls handle for every event from now on, in order, from one
-	// goroutine, until ctx is done; it rides out store outages by itself and
-	// returns ctx.Err().
-	Listen(ctx context.Context, handle func(Event)) error
+	// Incarnation identifies the store's current life. It changes when the
+	// store may have lost its data (a restarted Redis), however briefly it
+	// was away, so that the users who were waiting can join again.
+	Incarnation(ctx context.Context) (string, error)
+
+	// Listen calls ready once it is listening, then handle for every event of
+	// every state change made after that, in order, from one goroutine, until
+	// ctx is done. It rides out store outages by itself (ready may wait for
+	// the store to be reachable) and returns ctx.Err().
+	Listen(ctx context.Context, ready func(), handle func(Event)) error
 }
