@@ -218,6 +218,13 @@ test('End call: the ender goes home, the partner back to the queue (phone viewpo
     await pair(a, b);
     await a.shot('01-call-phone-light');
     await b.shot('01-call-phone-dark');
+    await sendChat(b, 'hi from a phone');
+    await openChat(a);
+    await waitChat(a, 'partner', (t) => t === 'hi from a phone', 'with "hi from a phone"');
+    await a.shot('01-chat-phone-light');
+    // close the panel: its toggle, or Escape where the panel covers the toggle
+    await a.tid('chat-toggle').click({ timeout: 3_000 }).catch(() => a.page.keyboard.press('Escape'));
+    await hidden(a, 'chat-panel');
     await a.tid('end-call').click();
     await visible(a, 'start-view');
     await visible(b, 'queue-view');
