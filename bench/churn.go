@@ -105,6 +105,7 @@ func RunChurn(ctx context.Context, t Target, o ChurnOptions) Result {
 		o.ChaosGap = 20 * time.Millisecond
 	}
 	ck := &Checks{}
+	t, dc := t.counted()
 	ctx, cancel := context.WithTimeout(ctx, o.Duration+60*time.Second)
 	defer cancel()
 	cr := &churnRun{o: o, ck: ck, rooms: map[string]*churnRoom{}, bySID: map[string]int{}, extra: map[string]float64{}}
@@ -116,6 +117,7 @@ func RunChurn(ctx context.Context, t Target, o ChurnOptions) Result {
 	r := newResult(name, t.Store, o.Pairs, "rematch/s", ck, err)
 	r.Latency = cr.lat.Summary()
 	maps.Copy(r.Extra, cr.extra)
+	dc.note(&r)
 	if el := cr.stop.Sub(cr.start); el > 0 {
 		r.Duration = el.Seconds()
 		r.Throughput = float64(cr.formed) / el.Seconds()

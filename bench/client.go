@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +40,11 @@ type DialOptions struct {
 	Origin string
 	// Handler receives the events; SetHandler changes it later.
 	Handler Handler
+	// ConnectWait bounds the wait for the namespace connect reply (0: 10 s);
+	// Attempts: how many times to open a fresh connection when it does not
+	// come (0: 1). Client.Redials tells how many it took.
+	ConnectWait time.Duration
+	Attempts    int
 }
 
 // Client is one Socket.IO client on the default namespace over a websocket.
@@ -52,6 +58,9 @@ type Client struct {
 	EngineSID string
 	// PingInterval and PingTimeout are what the server announced.
 	PingInterval, PingTimeout time.Duration
+	// Redials: fresh connections it took because the namespace connect got
+	// no reply (see DialOptions.Attempts).
+	Redials int
 
 	wmu     sync.Mutex
 	wbuf    []byte
@@ -101,7 +110,25 @@ func Dial(ctx context.Context, base string, opt DialOptions) (*Client, error) {
 	if opt.Origin != "" {
 		hdr = http.Header{"Origin": []string{opt.Origin}}
 	}
-	conn, resp, err := d.DialContext(ctx, u.String(), hdr)
+	attempts := max(opt.Attempts, 1)
+	for attempt := 1; ; attempt++ {
+		c, err := dialOnce(ctx, &d, u.String(), hdr, opt)
+		if err == nil {
+			c.Redials = attempt - 1
+			return c, nil
+		}
+		if !errors.Is(err, ErrNoConnectReply) || attempt >= attempts || ctx.Err() != nil {
+			return nil, err
+		}
+	}
+}
+
+// ErrNoConnectReply: the server answered the Engine.IO handshake but not the
+// Socket.IO namespace connect in time.
+var ErrNoConnectReply = errors.New("no reply to the namespace connect")
+
+func dialOnce(ctx context.Context, d *websocket.Dialer, u string, hdr http.Header, opt DialOptions) (*Client, error) {
+	conn, resp, err := d.DialContext(ctx, u, hdr)
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
@@ -112,7 +139,11 @@ func Dial(ctx context.Context, base string, opt DialOptions) (*Client, error) {
 	if opt.Handler != nil {
 		c.SetHandler(opt.Handler)
 	}
-	if err := c.handshake(ctx); err != nil {
+	wait := opt.ConnectWait
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	if err := c.handshake(ctx, wait); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
@@ -121,8 +152,8 @@ func Dial(ctx context.Context, base string, opt DialOptions) (*Client, error) {
 }
 
 // handshake reads the open packet, sends the namespace connect and reads its
-// reply, all before ctx's deadline.
-func (c *Client) handshake(ctx context.Context) error {
+// reply, all before ctx's deadline; the reply must come within wait.
+func (c *Client) handshake(ctx context.Context, wait time.Duration) error {
 	dl := time.Now().Add(10 * time.Second)
 	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
 		dl = d
@@ -149,9 +180,16 @@ func (c *Client) handshake(ctx context.Context) error {
 	if err := c.write([]byte("40")); err != nil {
 		return fmt.Errorf("handshake: send connect: %w", err)
 	}
+	if d := time.Now().Add(wait); d.Before(dl) {
+		_ = c.conn.SetReadDeadline(d)
+	}
 	for {
 		_, msg, err := c.conn.ReadMessage()
 		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+				return fmt.Errorf("handshake: engine.io sid %s: %w within %v", c.EngineSID, ErrNoConnectReply, wait)
+			}
 			return fmt.Errorf("handshake: read connect reply: %w", err)
 		}
 		switch {

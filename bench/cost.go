@@ -66,12 +66,16 @@ func (ec *eventCounter) waitFor(ctx context.Context, name string, n int, quiet t
 func RunCost(ctx context.Context, t Target, o CostOptions) []Result {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	t, dc := t.counted()
 	cr := &costRun{t: t, o: o}
 	err := cr.run(ctx)
 	out := cr.results
 	if err != nil {
 		ck := &Checks{}
 		out = append(out, newResult("cost", t.Store, 0, "cmds/action", ck, err))
+	}
+	if len(out) > 0 {
+		dc.note(&out[0])
 	}
 	return out
 }

@@ -33,12 +33,17 @@ func RunIdle(ctx context.Context, t Target, o IdleOptions) Result {
 		o.Rounds = 3
 	}
 	ck := &Checks{}
+	t, dc := t.counted()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute+time.Duration(o.Rounds)*(2*o.Settle+time.Duration(o.N)*2*time.Millisecond))
 	defer cancel()
 	ir := idleRun{o: o, t: t, ck: ck}
 	err := ir.run(ctx)
 	r := newResult("idle", t.Store, o.N, "kB/conn", ck, err)
 	r.Extra = ir.extra
+	if r.Extra == nil {
+		r.Extra = map[string]float64{}
+	}
+	dc.note(&r)
 	if ir.perConn > 0 {
 		r.Throughput = ir.perConn / 1024
 	}

@@ -11,6 +11,7 @@ import (
 // time from its emit to its matched.
 func RunMatch(ctx context.Context, t Target, n int) Result {
 	ck := &Checks{}
+	t, dc := t.counted()
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second+time.Duration(n)*10*time.Millisecond)
 	defer cancel()
 	var lat Latencies
@@ -18,6 +19,7 @@ func RunMatch(ctx context.Context, t Target, n int) Result {
 	total, err := runMatch(ctx, t, n, ck, &lat, extra)
 	r := newResult("match", t.Store, n, "pairs/s", ck, err)
 	r.Extra = extra
+	dc.note(&r)
 	r.Latency = lat.Summary()
 	if err == nil && total > 0 {
 		r.Duration = total.Seconds()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,10 +17,39 @@ type Target struct {
 	Origin string  // Origin header to send, empty for none
 	Server *Server // the process, for RSS; nil when not started by us
 	Redis  *Redis  // the private redis; nil on the embedded store
+	dials  *dialCounter
 }
 
 // dialParallel bounds how many websocket handshakes are in flight at once.
 const dialParallel = 64
+
+// connectWait: a namespace connect reply later than this is taken as lost
+// and the client dials again (a fresh Engine.IO session, so no duplicate).
+const connectWait = 3 * time.Second
+
+// dialCounter counts, for one scenario run, the clients that needed a fresh
+// connection because the server never answered their namespace connect.
+type dialCounter struct {
+	clients, redials atomic.Int64
+}
+
+// counted returns a copy of t that counts its dials in a fresh dialCounter.
+func (t Target) counted() (Target, *dialCounter) {
+	dc := &dialCounter{}
+	t.dials = dc
+	return t, dc
+}
+
+// note adds the count, and a note when there were redials, to r.
+func (dc *dialCounter) note(r *Result) {
+	n := dc.redials.Load()
+	if n == 0 {
+		return
+	}
+	r.Extra["connect_redials"] = float64(n)
+	r.Notes = append(r.Notes, fmt.Sprintf("%d of %d connects got no reply to the namespace connect (40) within %v and were dialled again",
+		n, dc.clients.Load(), connectWait))
+}
 
 // connectAll dials n clients, dialParallel at a time, each with handler h
 // (which may be nil). On error it closes those it opened.
@@ -34,10 +64,18 @@ func connectAll(ctx context.Context, t Target, n int, h Handler) ([]*Client, err
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			cs[i], errs[i] = Dial(ctx, t.URL, DialOptions{Origin: t.Origin, Handler: h})
+			cs[i], errs[i] = Dial(ctx, t.URL, DialOptions{Origin: t.Origin, Handler: h, ConnectWait: connectWait, Attempts: 3})
 		}()
 	}
 	wg.Wait()
+	if t.dials != nil {
+		t.dials.clients.Add(int64(n))
+		for _, c := range cs {
+			if c != nil {
+				t.dials.redials.Add(int64(c.Redials))
+			}
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		closeAll(cs)
 		return nil, fmt.Errorf("connect %d clients: %w", n, firstErr(errs))

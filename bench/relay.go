@@ -96,6 +96,7 @@ type relayRun struct {
 // that a signal to a non-partner is never delivered.
 func RunRelay(ctx context.Context, t Target, o RelayOptions) Result {
 	ck := &Checks{}
+	t, dc := t.counted()
 	if o.StrayEvery <= 0 {
 		o.StrayEvery = 16
 	}
@@ -113,6 +114,7 @@ func RunRelay(ctx context.Context, t Target, o RelayOptions) Result {
 	r := newResult("relay", t.Store, o.Pairs, "msgs/s", ck, err)
 	r.Latency = rr.lat.Summary()
 	maps.Copy(r.Extra, rr.extra)
+	dc.note(&r)
 	relayed := rr.sigRecv.Load() + rr.chatRecv.Load()
 	if el > 0 {
 		r.Duration = el.Seconds()
