@@ -252,14 +252,12 @@ func (s *Store) enqueue(id string) {
 	s.queue = append(s.queue, id)
 }
 
+// dequeue removes id from the queue. It checks the slice even when the
+// guard says id is not queued, like the Redis store, so that a bug there
+// could not make match loop on an entry it cannot remove.
 func (s *Store) dequeue(id string) {
-	if !s.queued[id] {
-		return
-	}
 	delete(s.queued, id)
-	if i := slices.Index(s.queue, id); i >= 0 {
-		s.queue = slices.Delete(s.queue, i, i+1)
-	}
+	s.queue = slices.DeleteFunc(s.queue, func(q string) bool { return q == id })
 }
 
 // dissolve ends the pairing of a and b and keeps them apart for the rematch
@@ -325,7 +323,7 @@ func (s *Store) match(now time.Time) {
 		for i := 0; i < n-1; i++ {
 			if c := look(i); !c.ghost {
 				for j := i + 1; j < n; j++ {
-					if d := look(j); !d.ghost && c.last != d.id && d.last != c.id {
+					if d := look(j); !d.ghost && d.id != c.id && c.last != d.id && d.last != c.id {
 						a, b = c, d
 						break scan
 					}

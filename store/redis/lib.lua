@@ -70,10 +70,12 @@ local function enqueue(id)
   end
 end
 
+-- Removes every copy, and from the list even when the set does not know id:
+-- a list and set that disagree (data written by another program) must not
+-- make match loop on an entry it cannot remove.
 local function dequeue(id)
-  if redis.call('SREM', K_SET, id) == 1 then
-    redis.call('LREM', K_LIST, 1, id)
-  end
+  redis.call('SREM', K_SET, id)
+  redis.call('LREM', K_LIST, 0, id)
 end
 
 -- Ends the pairing of a and b and keeps them apart for the rematch window.
@@ -123,7 +125,7 @@ local function match()
       if c then
         for j = i + 1, n do
           local d = look(j)
-          if d and c.last ~= d.id and d.last ~= c.id then
+          if d and d.id ~= c.id and c.last ~= d.id and d.last ~= c.id then
             a, b = c, d
             break
           end

@@ -230,3 +230,32 @@ func TestIncarnation(t *testing.T) {
 		t.Fatalf("Incarnation %q unchanged after FLUSHALL", flushed)
 	}
 }
+
+// Data written by another program (the Node.js server during a migration) may
+// have a list and set that disagree; matching must still end and never pair a
+// user with itself.
+func TestInconsistentQueue(t *testing.T) {
+	_, client := newClient(t)
+	s := redisstore.New(client, store.Options{})
+	ctx := t.Context()
+	events, ready := listen(t, s)
+	awaitReady(t, ready)
+	client.RPush(ctx, redisstore.QueueListKey, "ghost", "dup", "dup")
+	client.SAdd(ctx, redisstore.QueueSetKey, "dup")
+	client.Set(ctx, redisstore.UserKeyPrefix+"dup", `{"name":"dup"}`, time.Minute)
+	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.Match(mctx); err != nil {
+		t.Fatalf("Match: %v", err)
+	}
+	if got := client.LRange(ctx, redisstore.QueueListKey, 0, -1).Val(); !slices.Equal(got, []string{"dup", "dup"}) {
+		t.Fatalf("queue = %q, want the ghost gone and dup waiting", got)
+	}
+	if err := s.Join(ctx, "b", queue.Profile{Name: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	awaitMatched(t, events, "dup", "b")
+	if got := client.LRange(ctx, redisstore.QueueListKey, 0, -1).Val(); len(got) != 0 {
+		t.Fatalf("queue = %q after the pairing, want empty", got)
+	}
+}
