@@ -105,7 +105,7 @@ eachMode((mode) => {
   });
 
   if (mode.redis) {
-    ztest(mode, 'Redis data model: profile at zivro:user:{socketId} (cleaned: gender ≤ 20, region ≤ 40 chars) with a TTL of about 10 min', async (ctx) => {
+    ztest(mode, 'Redis data model: the original key names (profile cleaned: gender ≤ 20, region ≤ 40 chars, TTL 10 min; queue list/set; rooms; room_details; last_partner 120 s)', async (ctx) => {
       const a = await ctx.client();
       assertAccepted(await join(a, { name: '  Zed\u0001  ', gender: ` ${'g'.repeat(30)} `, region: `\u0002${'r'.repeat(50)}` }));
       const raw = await redisCommand(ctx.redis.port, 'GET', `zivro:user:${a.id}`);
@@ -118,12 +118,32 @@ eachMode((mode) => {
       assert.ok(ttl > 500 && ttl <= 600, `TTL ${ttl}`);
       const inQueue = await redisCommand(ctx.redis.port, 'LRANGE', 'zivro:queue:list', '0', '-1');
       assert.ok(Array.isArray(inQueue) && inQueue.includes(a.id), `zivro:queue:list = ${JSON.stringify(inQueue)}`);
+      assert.equal(await redisCommand(ctx.redis.port, 'SISMEMBER', 'zivro:queue:set', a.id), 1, 'zivro:queue:set');
       const b = await ctx.client();
       const mb = waitFor(b, 'matched');
       assertAccepted(await join(b, 'Bob'));
-      await mb;
-      assert.equal(await redisCommand(ctx.redis.port, 'HGET', 'zivro:rooms', a.id), b.id);
-      assert.equal(await redisCommand(ctx.redis.port, 'HGET', 'zivro:rooms', b.id), a.id);
+      const { roomId } = await mb;
+      const port = ctx.redis.port;
+      assert.equal(await redisCommand(port, 'HGET', 'zivro:rooms', a.id), b.id);
+      assert.equal(await redisCommand(port, 'HGET', 'zivro:rooms', b.id), a.id);
+      assert.equal(await redisCommand(port, 'HGET', 'zivro:room_details', a.id), roomId, 'zivro:room_details');
+      assert.equal(await redisCommand(port, 'HGET', 'zivro:room_details', b.id), roomId, 'zivro:room_details');
+      assert.deepEqual(await redisCommand(port, 'LRANGE', 'zivro:queue:list', '0', '-1'), []);
+      assert.equal(await redisCommand(port, 'SCARD', 'zivro:queue:set'), 0);
+      // next: both remember each other for the rematch window (120 s)
+      const pl = waitFor(b, 'partner-left');
+      assertAccepted(await emitAck(a, 'next'));
+      await pl;
+      assert.equal(await redisCommand(port, 'GET', `zivro:last_partner:${a.id}`), b.id, 'zivro:last_partner');
+      assert.equal(await redisCommand(port, 'GET', `zivro:last_partner:${b.id}`), a.id, 'zivro:last_partner');
+      const lpTtl = await redisCommand(port, 'TTL', `zivro:last_partner:${a.id}`);
+      assert.ok(lpTtl > 100 && lpTtl <= 120, `last_partner TTL ${lpTtl}`);
+      assert.deepEqual(await redisCommand(port, 'LRANGE', 'zivro:queue:list', '0', '-1'), [a.id, b.id], 'sender requeued first, then the partner');
+      assert.equal(await redisCommand(port, 'HGET', 'zivro:rooms', a.id), null);
+      // leave: the profile is removed
+      assertAccepted(await emitAck(a, 'leave-queue'));
+      assert.equal(await redisCommand(port, 'GET', `zivro:user:${a.id}`), null, 'profile removed on leave');
+      assert.deepEqual(await redisCommand(port, 'LRANGE', 'zivro:queue:list', '0', '-1'), [b.id]);
     });
   }
 

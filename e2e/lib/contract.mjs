@@ -23,13 +23,13 @@ export function eachMode(fn) {
  * Starts redis (Redis mode) and the server with env, runs fn(ctx), and always
  * cleans up. On failure the error message gets the server's log tail.
  */
-export async function withServer(mode, env, fn) {
+export async function withServer(mode, env, fn, serverOpts = {}) {
   const redis = mode.redis ? await startRedis() : null;
   let server;
   const sockets = [];
   const raws = [];
   try {
-    server = await startServer({ redisUrl: redis?.url, env });
+    server = await startServer({ redisUrl: redis?.url, env, ...serverOpts });
     const ctx = {
       mode,
       redis,
@@ -73,9 +73,9 @@ export async function withServer(mode, env, fn) {
 /** test() that runs fn(ctx) against a fresh server in this mode. */
 export function ztest(mode, name, opts, fn) {
   if (typeof opts === 'function') { fn = opts; opts = {}; }
-  const { env = {}, timeout = 30000, only } = opts;
+  const { env = {}, timeout = 30000, only, server: serverOpts = {} } = opts;
   const t = only ? test.only : test;
-  t(name, { timeout }, () => withServer(mode, env, fn));
+  t(name, { timeout }, () => withServer(mode, env, fn, serverOpts));
 }
 
 export function profile(name, gender = 'male', region = 'asia') {

@@ -182,7 +182,7 @@ export async function httpGet(url, headers = {}, timeout = 5000) {
  * Starts the server binary on a free port and waits until GET /health is 200.
  * Returns { port, url, stop(), logs(), exitCode, process }.
  */
-export async function startServer({ redisUrl, env = {} } = {}) {
+export async function startServer({ redisUrl, env = {}, unsetEnv = [], files = {} } = {}) {
   const bin = await buildServer();
   const port = await freePort();
   const childEnv = {
@@ -195,8 +195,14 @@ export async function startServer({ redisUrl, env = {} } = {}) {
   delete childEnv.REDIS_URL;
   if (redisUrl) childEnv.REDIS_URL = redisUrl;
   if (env.REDIS_URL) childEnv.REDIS_URL = env.REDIS_URL;
-  // a scratch working directory so that a developer's .env is not read
+  for (const k of unsetEnv) delete childEnv[k];
+  // a scratch working directory so that a developer's .env is not read;
+  // files ({name: content}) are written into it (for example a .env)
   const cwd = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR || '/tmp'), 'zivro-e2e-'));
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(cwd, name)), { recursive: true });
+    fs.writeFileSync(path.join(cwd, name), content);
+  }
   const child = spawn(bin, [], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let logs = '';
@@ -207,6 +213,7 @@ export async function startServer({ redisUrl, env = {} } = {}) {
   const server = {
     port,
     url,
+    cwd,
     process: child,
     exitCode: undefined,
     exitSignal: undefined,
