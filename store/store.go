@@ -41,10 +41,11 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
-// RoomNonce returns 16 random hex digits. A store prefixes the room ids of one
+// Nonce returns 16 random hex digits. A store prefixes the room ids of one
 // state change with a fresh nonce and numbers them after it, so room ids are
-// unique across instances and restarts without a shared counter or a clock.
-func RoomNonce() string {
+// unique across instances and restarts without a shared counter or a clock;
+// the stores also use nonces to name incarnations.
+func Nonce() string {
 	var b [8]byte
 	// crypto/rand.Read never returns an error since Go 1.24 (it crashes the
 	// program instead when the system has no randomness).

@@ -52,7 +52,7 @@ type listener struct {
 func New(opts store.Options) *Store {
 	return &Store{
 		opts:        opts.WithDefaults(),
-		incarnation: store.RoomNonce(),
+		incarnation: store.Nonce(),
 		queued:      make(map[string]bool),
 		rooms:       make(map[string]string),
 		roomIDs:     make(map[string]string),
@@ -340,7 +340,7 @@ func (s *Store) match(now time.Time) {
 			continue // the ghosts made room for users beyond the window
 		}
 		if nonce == "" {
-			nonce = store.RoomNonce()
+			nonce = store.Nonce()
 		}
 		seq++
 		room := nonce + "-" + strconv.Itoa(seq)

@@ -108,7 +108,7 @@ var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsK
 // (after a restart), and maps its status to the queue package's errors.
 func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) error {
 	argv := append([]any{
-		store.RoomNonce(),
+		store.Nonce(),
 		ms(s.opts.ProfileTTL),
 		ms(s.opts.RematchWindow),
 		store.ScanWindow,
@@ -199,7 +199,7 @@ func (s *Store) Refresh(ctx context.Context, profiles map[string]queue.Profile) 
 // eviction loses it with the data, while a restart that restores the data
 // from disk restores it too.
 func (s *Store) Incarnation(ctx context.Context) (string, error) {
-	v, err := s.incarnation.Run(ctx, s.client, []string{IncarnationKey}, store.RoomNonce()).Text()
+	v, err := s.incarnation.Run(ctx, s.client, []string{IncarnationKey}, store.Nonce()).Text()
 	if err != nil {
 		return "", fmt.Errorf("redisstore: incarnation: %w", err)
 	}
@@ -211,11 +211,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return wrap(s.client.Ping(ctx).Err(), "ping")
 }
 
-// Listen implements queue.Store: it reads the event stream from its end at
-// the time Redis first answers, calls ready, and goes on remembering the last id it has seen, so that it
-// neither skips nor repeats events across XREAD calls and Redis outages. If
-// Redis restarts empty, new entries get ids above the old ones (they are
-// timestamps), so reading on from the last id seen picks them up.
+// Listen implements queue.Store. Once Redis answers, it takes the id of the
+// stream's last entry, calls ready, and reads on from the last id it has
+// seen, so that it neither skips nor repeats events across XREAD calls and
+// Redis outages. If Redis restarts empty, new entries get ids above the old
+// ones (they are timestamps), so reading on from the last id seen picks them
+// up.
 func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Event)) error {
 	backoff := time.Duration(0)
 	pause := func() bool {
@@ -246,7 +247,7 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 	backoff = 0
 	ready()
 
-	wake := wakeKeyPrefix + store.RoomNonce()
+	wake := wakeKeyPrefix + store.Nonce()
 	woken := make(chan struct{})
 	stopWaker := context.AfterFunc(ctx, func() {
 		defer close(woken)
