@@ -1,0 +1,144 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// scripted is a one-connection Engine.IO v4 peer that checks what the client
+// sends, frame by frame.
+func scripted(t *testing.T, script func(conn *websocket.Conn)) string {
+	t.Helper()
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/socket.io/" || r.URL.Query().Get("EIO") != "4" || r.URL.Query().Get("transport") != "websocket" {
+			t.Errorf("request %s", r.URL)
+		}
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			t.Errorf("upgrade: %v", err)
+			return
+		}
+		defer conn.Close()
+		script(conn)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func send(t *testing.T, conn *websocket.Conn, s string) {
+	t.Helper()
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		t.Errorf("write %q: %v", s, err)
+	}
+}
+
+func expect(t *testing.T, conn *websocket.Conn, want string) {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := conn.ReadMessage()
+	if err != nil {
+		t.Errorf("read, want %q: %v", want, err)
+		return
+	}
+	if string(b) != want {
+		t.Errorf("got %q, want %q", b, want)
+	}
+}
+
+func TestClientProtocol(t *testing.T) {
+	finished := make(chan struct{})
+	url := scripted(t, func(conn *websocket.Conn) {
+		defer close(finished)
+		send(t, conn, `0{"sid":"eng1","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}`)
+		expect(t, conn, "40")
+		send(t, conn, `40{"sid":"sock1"}`)
+		send(t, conn, `2`)
+		expect(t, conn, "3")
+		send(t, conn, `42["matched",{"roomId":"r1","partnerId":"sock2","partnerName":"Bo","isInitiator":true}]`)
+		expect(t, conn, `42["join-queue",{"name":"Al","gender":"male","region":"asia"}]`)
+		expect(t, conn, `421["next"]`)
+		send(t, conn, `431[{"ok":false,"error":"too many events"}]`)
+		send(t, conn, `427["partner-left",{"reason":"next"}]`)
+		expect(t, conn, `437[]`)
+	})
+	events := make(chan Event, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, url, DialOptions{Handler: func(_ *Client, ev Event) { events <- ev }})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	if c.SID != "sock1" || c.EngineSID != "eng1" || c.PingInterval != 300*time.Millisecond {
+		t.Errorf("handshake: sid %q engine %q ping %v", c.SID, c.EngineSID, c.PingInterval)
+	}
+	ev := <-events
+	var m matchedMsg
+	if err := json.Unmarshal(ev.Data, &m); ev.Name != "matched" || err != nil || m.PartnerID != "sock2" || !m.IsInitiator {
+		t.Errorf("event %s %s: %v", ev.Name, ev.Data, err)
+	}
+	if err := c.Emit("join-queue", profile{Name: "Al", Gender: "male", Region: "asia"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.EmitAck(ctx, "next", nil)
+	if err != nil || string(r) != `[{"ok":false,"error":"too many events"}]` {
+		t.Errorf("ack %s: %v", r, err)
+	}
+	if ev := <-events; ev.Name != "partner-left" || string(ev.Data) != `{"reason":"next"}` {
+		t.Errorf("event %s %s", ev.Name, ev.Data)
+	}
+	if c.Pings() != 1 {
+		t.Errorf("pings %d", c.Pings())
+	}
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		t.Error("script did not finish")
+	}
+}
+
+func TestClientRedialsWithoutConnectReply(t *testing.T) {
+	var calls atomic.Int32
+	url := scripted(t, func(conn *websocket.Conn) {
+		n := calls.Add(1)
+		send(t, conn, `0{"sid":"eng","pingInterval":25000,"pingTimeout":20000}`)
+		expect(t, conn, "40")
+		if n == 1 {
+			time.Sleep(500 * time.Millisecond) // the reply never comes
+			return
+		}
+		send(t, conn, `40{"sid":"s2"}`)
+		_, _, _ = conn.ReadMessage()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, url, DialOptions{ConnectWait: 200 * time.Millisecond, Attempts: 2})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	if c.SID != "s2" || c.Redials != 1 {
+		t.Errorf("sid %q redials %d", c.SID, c.Redials)
+	}
+}
+
+func TestClientConnectRefused(t *testing.T) {
+	url := scripted(t, func(conn *websocket.Conn) {
+		send(t, conn, `0{"sid":"eng","pingInterval":25000,"pingTimeout":20000}`)
+		expect(t, conn, "40")
+		send(t, conn, `44{"message":"not authorized"}`)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := Dial(ctx, url, DialOptions{}); err == nil {
+		t.Fatal("dial succeeded after a connect error")
+	}
+}
