@@ -99,3 +99,43 @@ func TestScenarios(t *testing.T) {
 		})
 	}
 }
+
+// TestCostRedis runs the cost scenario on a private redis-server, when one
+// is installed.
+func TestCostRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	rbin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("no redis-server")
+	}
+	bin := serverBin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rd, err := StartRedis(ctx, rbin)
+	if err != nil {
+		t.Fatalf("start redis: %v", err)
+	}
+	t.Cleanup(rd.Stop)
+	s, err := StartServer(ctx, ServerOptions{Bin: bin, NodeEnv: "test", RedisURL: rd.URL})
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("server log tail:\n%s", lastLines(s.Log(), 40))
+		}
+	})
+	rs := RunCost(ctx, Target{URL: s.URL, Store: "redis", Server: s, Redis: rd}, CostOptions{Pairs: 5, Messages: 10})
+	if len(rs) < 6 {
+		t.Errorf("%d cost phases, want 6", len(rs))
+	}
+	for _, r := range rs {
+		requireOK(t, r)
+	}
+	if len(rs) > 1 && rs[1].Throughput <= 0 {
+		t.Errorf("join cost %.2f commands: the server issued no Redis command for a join", rs[1].Throughput)
+	}
+}

@@ -167,7 +167,9 @@ func (cr *costRun) run(ctx context.Context) error {
 	ec := &eventCounter{counts: map[string]int{}}
 	var cs []*Client
 	defer func() { closeAll(cs) }()
-	if err := cr.phase(ctx, "connect", n, &Checks{}, func() error {
+	cck := &Checks{}
+	cck.Pass("all connected")
+	if err := cr.phase(ctx, "connect", n, cck, func() error {
 		var err error
 		cs, err = connectAll(ctx, cr.t, n, ec.handler)
 		return err
@@ -213,26 +215,34 @@ func (cr *costRun) run(ctx context.Context) error {
 	// next: every initiator presses next once; everybody is requeued and
 	// matched again.
 	m0 := ec.count("matched")
-	if err := cr.phase(ctx, "next", len(pairs), &Checks{}, func() error {
+	nck := &Checks{}
+	nck.Pass("one partner-left per next")
+	if err := cr.phase(ctx, "next", len(pairs), nck, func() error {
 		for _, pr := range pairs {
 			if err := cs[pr[0]].Emit("next", nil); err != nil {
 				return err
 			}
 		}
 		if err := ec.waitFor(ctx, "partner-left", len(pairs), 0); err != nil {
-			return err
+			nck.Failf("one partner-left per next", "%v", err)
+			return nil
 		}
 		// Rematching everyone may be impossible for the last few (no
 		// immediate rematch); wait for most, then for quiet.
 		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
 		defer wcancel()
 		_ = ec.waitFor(wctx, "matched", m0+n-4, 100*time.Millisecond)
+		if got := ec.count("partner-left"); got != len(pairs) {
+			nck.Failf("one partner-left per next", "%d partner-left for %d nexts", got, len(pairs))
+		}
 		return nil
 	}); err != nil {
 		return err
 	}
 	pl0 := ec.count("partner-left")
-	if err := cr.phase(ctx, "leave", n, &Checks{}, func() error {
+	lck := &Checks{}
+	lck.Pass("server healthy after")
+	if err := cr.phase(ctx, "leave", n, lck, func() error {
 		for _, c := range cs {
 			if err := c.Emit("leave-queue", nil); err != nil {
 				return err
@@ -241,6 +251,9 @@ func (cr *costRun) run(ctx context.Context) error {
 		wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
 		defer wcancel()
 		_ = ec.waitFor(wctx, "partner-left", pl0+1, 100*time.Millisecond)
+		if !cr.t.Server.Healthy(ctx) {
+			lck.Failf("server healthy after", "GET /health is not 200")
+		}
 		return nil
 	}); err != nil {
 		return err
@@ -255,11 +268,16 @@ func (cr *costRun) run(ctx context.Context) error {
 	if _, err := joinAndPair(ctx, p2, 50*time.Millisecond, &Checks{}); err != nil {
 		return fmt.Errorf("cost: %w", err)
 	}
-	return cr.phase(ctx, "disconnect", n, &Checks{}, func() error {
+	dck := &Checks{}
+	dck.Pass("server healthy after")
+	return cr.phase(ctx, "disconnect", n, dck, func() error {
 		closeAll(cs2)
 		select {
 		case <-time.After(400 * time.Millisecond):
 		case <-ctx.Done():
+		}
+		if !cr.t.Server.Healthy(ctx) {
+			dck.Failf("server healthy after", "GET /health is not 200")
 		}
 		return nil
 	})
