@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { waitFor, collect, emitAck, redisCommand } from '../lib/harness.mjs';
 import {
-  eachMode, ztest, profile, join, pair, assertPair, assertAccepted, assertRefused,
+  eachMode, ztest, profile, join, pair, assertPair, assertAccepted, assertRefused, assertAckShape,
   barrier, negativeWindow,
 } from '../lib/contract.mjs';
 
@@ -384,5 +384,35 @@ eachMode((mode) => {
       rooms.push(m1.roomId);
     }
     assert.equal(new Set(rooms).size, 3, `roomIds: ${JSON.stringify(rooms)}`);
+  });
+
+  ztest(mode, 'join-queue immediately followed by a disconnect leaves no ghost in the queue (12 rounds)', { timeout: 60000 }, async (ctx) => {
+    // The join and the disconnect of one socket must take effect in that
+    // order. If the disconnect were handled first (and found nothing to
+    // remove), the join would enqueue a socket that is gone: x would be
+    // "matched" with it and never hear partner-left, and y would wait.
+    const problems = [];
+    for (let i = 0; i < 12; i++) {
+      const g = await ctx.client({ transports: [i % 3 === 2 ? 'polling' : 'websocket'] });
+      const gid = g.id;
+      g.emit('join-queue', profile(`Ghost${i}`));
+      g.close();
+      const [x, y] = await Promise.all([ctx.client(), ctx.client()]);
+      const logX = collect(x, ['matched', 'partner-left']);
+      const xy = waitFor(x, 'matched', { filter: (m) => m.partnerId === y.id, timeout: 4000 });
+      assertAccepted(await join(x, `X${i}`));
+      assertAccepted(await join(y, `Y${i}`));
+      try {
+        await xy;
+      } catch {
+        const show = logX.map((e) => (e.event === 'matched' ? `matched(${e.payload.partnerId === gid ? 'the closed socket' : e.payload.partnerId})` : `partner-left(${e.payload.reason})`)).join(' ');
+        problems.push(`round ${i}: x was never matched with y; x saw: ${show || 'nothing'}`);
+      }
+      for (const s2 of [x, y]) assertAckShape(await emitAck(s2, 'leave-queue'), 'leave-queue');
+      x.close();
+      y.close();
+      if (problems.length) break;
+    }
+    assert.deepEqual(problems, [], problems.join('\n'));
   });
 });

@@ -6,8 +6,8 @@
 // event from the server).
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { emitAck, waitFor } from '../lib/harness.mjs';
-import { MODES, ztest, join, assertAccepted, until, barrier } from '../lib/contract.mjs';
+import { emitAck, waitFor, collect } from '../lib/harness.mjs';
+import { MODES, ztest, join, assertAccepted, assertAckShape, until, barrier } from '../lib/contract.mjs';
 
 const N = 8;
 const PRESS_MS = 3000;
@@ -184,6 +184,54 @@ for (const mode of MODES) {
       // (a room may be announced to only one side here: a pairing that a
       // crossing next dissolved before its announcement must not be announced)
       await assertFinalPairs(clients, lastMatched, violations);
+    });
+
+    ztest(mode, 'join then an immediate leave / disconnect / next: the waiting user sees nothing or matched → partner-left, never a dangling matched', { timeout: 60000 }, async (ctx) => {
+      const problems = [];
+      for (let i = 0; i < 12; i++) {
+        const variant = ['leave', 'disconnect', 'next'][i % 3];
+        const [a, b, c] = await Promise.all([ctx.client(), ctx.client({ transports: [i % 2 ? 'polling' : 'websocket'] }), ctx.client()]);
+        const ids = { [a.id]: 'A', [b.id]: 'B', [c.id]: 'C' };
+        const show = (log) => log.map((e) => (e.event === 'matched' ? `matched(${ids[e.payload.partnerId] || e.payload.partnerId})` : `partner-left(${e.payload.reason})`)).join(' ');
+        const logA = collect(a, ['matched', 'partner-left']);
+        const logB = collect(b, ['matched', 'partner-left']);
+        assertAccepted(await join(a, `A${i}`));
+        // b joins and, without waiting for anything, leaves / closes / skips
+        b.emit('join-queue', { name: `B${i}`, gender: 'female', region: 'asia' });
+        if (variant === 'leave') b.emit('leave-queue');
+        else if (variant === 'next') b.emit('next');
+        else b.close();
+        if (variant !== 'disconnect') await barrier(b); // b's requests are handled
+        // After leave / disconnect, c is matched with the waiting a. After
+        // next, b (the sender, requeued first) is ahead of a, and the two
+        // just skipped each other: c is matched with b, a waits.
+        const expectC = variant === 'next' ? 'B' : 'A';
+        const mc = waitFor(c, 'matched');
+        const mx = waitFor(variant === 'next' ? b : a, 'matched', { filter: (m) => m.partnerId === c.id });
+        assertAccepted(await join(c, `C${i}`));
+        const m = await mc;
+        await mx.catch(() => {});
+        await barrier(a);
+        const evA = show(logA);
+        const okA = variant === 'next'
+          ? ['matched(B) partner-left(next)', '']
+          : ['matched(C)', `matched(B) partner-left(${variant}) matched(C)`];
+        if (ids[m.partnerId] !== expectC) problems.push(`#${i} ${variant}: c was matched with ${ids[m.partnerId] || m.partnerId}, expected ${expectC}; a saw "${evA}"`);
+        if (!okA.includes(evA)) problems.push(`#${i} ${variant}: a saw "${evA}", expected one of ${JSON.stringify(okA)}`);
+        if (variant !== 'disconnect') {
+          await barrier(b);
+          const evB = show(logB);
+          const okB = variant === 'next' ? ['matched(A) matched(C)', 'matched(C)'] : ['', 'matched(A)'];
+          if (!okB.includes(evB)) problems.push(`#${i} ${variant}: b saw "${evB}", expected one of ${JSON.stringify(okB)}`);
+        }
+        // leave with acks before closing, so that nobody of this round is
+        // still queued when the next round joins
+        for (const s2 of [a, b, c]) {
+          if (s2.connected) assertAckShape(await emitAck(s2, 'leave-queue'), 'leave-queue at the end of a round');
+        }
+        for (const s2 of [a, b, c]) s2.close();
+      }
+      assert.deepEqual(problems, [], problems.join('\n'));
     });
   });
 }

@@ -18,11 +18,15 @@ export const CLIENT_ORIGIN = 'http://localhost:5173';
 
 // Every child we spawn is killed when this process exits, whatever happens.
 const children = new Set();
-process.on('exit', () => {
+function killChildren() {
   for (const c of children) {
     try { c.kill('SIGKILL'); } catch { /* already gone */ }
   }
-});
+}
+process.on('exit', killChildren);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => { killChildren(); process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)); });
+}
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
