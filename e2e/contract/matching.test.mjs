@@ -415,4 +415,27 @@ eachMode((mode) => {
     }
     assert.deepEqual(problems, [], problems.join('\n'));
   });
+
+  ztest(mode, 'requests of one socket take effect in the order sent: join-queue then leave-queue back to back leaves it out of the queue (12 rounds)', { timeout: 60000 }, async (ctx) => {
+    const problems = [];
+    for (let i = 0; i < 12; i++) {
+      const a = await ctx.client({ transports: [i % 2 ? 'polling' : 'websocket'] });
+      const logA = collect(a, ['matched', 'partner-left']);
+      a.emit('join-queue', profile(`A${i}`));
+      a.emit('leave-queue');
+      await barrier(a); // handled after both
+      const [x, y] = await Promise.all([ctx.client(), ctx.client()]);
+      const xy = waitFor(x, 'matched', { timeout: 4000 });
+      assertAccepted(await join(x, `X${i}`));
+      assertAccepted(await join(y, `Y${i}`));
+      const m = await xy.catch((e) => ({ error: e.message }));
+      if (m.partnerId !== y.id) problems.push(`round ${i}: x was matched with ${m.partnerId === a.id ? 'a, which had left' : JSON.stringify(m)}`);
+      await barrier(a);
+      if (logA.some((e) => e.event === 'partner-left')) problems.push(`round ${i}: a saw ${JSON.stringify(logA)}`);
+      for (const s2 of [a, x, y]) assertAckShape(await emitAck(s2, 'leave-queue'), 'leave-queue');
+      for (const s2 of [a, x, y]) s2.close();
+      if (problems.length) break;
+    }
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
 });

@@ -153,4 +153,28 @@ eachMode((mode) => {
     assertRefused(await emitAck(b, 'next'), 'next after leaving');
     assertAccepted(await emitAck(a, 'leave-queue'), 'leave-queue while queued');
   });
+
+  for (const transports of [['websocket'], ['polling']]) {
+    ztest(mode, `relay keeps one sender's order: 300 signals and chat messages sent back to back arrive in order (${transports})`, async (ctx) => {
+      // An offer must reach the partner before its ICE candidates, and chat
+      // lines in the order they were typed; the client sends without waiting.
+      const a = await ctx.client({ transports });
+      const b = await ctx.client({ transports });
+      await pair(a, b, 'A', 'B');
+      const got = [];
+      let resolveAll;
+      const all = new Promise((r) => { resolveAll = r; });
+      const N = 300;
+      const push = (n) => { got.push(n); if (got.length === N) resolveAll(); };
+      b.on('signal', (p) => push(p.data.seq));
+      b.on('chat-message', (p) => push(Number(p.message)));
+      for (let i = 0; i < N; i++) {
+        if (i % 2) a.emit('chat-message', { message: String(i) });
+        else a.emit('signal', { to: b.id, data: { seq: i, type: i === 0 ? 'offer' : 'candidate' } });
+      }
+      await Promise.race([all, new Promise((_, rej) => setTimeout(() => rej(new Error(`only ${got.length} of ${N} relayed within 10 s`)), 10000))]);
+      const firstInversion = got.findIndex((n, i) => i > 0 && n < got[i - 1]);
+      assert.equal(firstInversion, -1, `out of order at index ${firstInversion}: ...${JSON.stringify(got.slice(Math.max(0, firstInversion - 5), firstInversion + 5))}...`);
+    });
+  }
 });
