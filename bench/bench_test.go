@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -46,14 +45,6 @@ func startTarget(t *testing.T, bin string) Target {
 		}
 	})
 	return Target{URL: s.URL, Store: "memory", Server: s}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func requireOK(t *testing.T, r Result) {

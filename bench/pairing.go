@@ -158,6 +158,7 @@ type pairing struct {
 	emitAt    []time.Time
 	matchedAt []time.Time
 	other     []int // events other than matched
+	joinAck   []string
 	left      int   // clients not yet matched
 	all       chan struct{}
 }
@@ -166,7 +167,7 @@ func newPairing(cs []*Client, names []string) *pairing {
 	n := len(cs)
 	p := &pairing{clients: cs, names: names, bySID: make(map[string]int, n),
 		got: make([]int, n), partner: make([]int, n), msg: make([]matchedMsg, n),
-		emitAt: make([]time.Time, n), matchedAt: make([]time.Time, n), other: make([]int, n),
+		emitAt: make([]time.Time, n), matchedAt: make([]time.Time, n), other: make([]int, n), joinAck: make([]string, n),
 		left: n, all: make(chan struct{})}
 	for i, c := range cs {
 		p.bySID[c.SID] = i
@@ -224,7 +225,12 @@ func joinAndPair(ctx context.Context, p *pairing, grace time.Duration, ck *Check
 			p.mu.Lock()
 			p.emitAt[i] = time.Now()
 			p.mu.Unlock()
-			errs[i] = c.Emit("join-queue", benchProfile(i))
+			// With an ack: a refused join says why in a failure.
+			errs[i] = c.EmitCallback("join-queue", benchProfile(i), func(r json.RawMessage, ok bool) {
+				p.mu.Lock()
+				p.joinAck[i] = string(r)
+				p.mu.Unlock()
+			})
 		}()
 	}
 	close(start)
@@ -269,7 +275,7 @@ func (p *pairing) check(ck *Checks) {
 	for i := range p.clients {
 		switch {
 		case p.got[i] == 0:
-			ck.Failf("everyone paired once", "client %d (%s) never matched", i, p.clients[i].SID)
+			ck.Failf("everyone paired once", "client %d (%s) never matched (join-queue ack: %q)", i, p.clients[i].SID, p.joinAck[i])
 			continue
 		case p.got[i] > 1:
 			ck.Failf("everyone paired once", "client %d got %d matched events", i, p.got[i])

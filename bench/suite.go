@@ -178,7 +178,14 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 		if err != nil {
 			return err
 		}
-		add(j.run(t)...)
+		rs := j.run(t)
+		add(rs...)
+		for _, r := range rs {
+			if !r.OK {
+				cfg.logf("server log tail after failed %s:\n%s", j.name, lastLines(srv.Log(), 30))
+				break
+			}
+		}
 	}
 	return nil
 }
@@ -196,4 +203,12 @@ func loadAvg() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
