@@ -116,6 +116,7 @@ func newResult(scenario, store string, n int, unit string, checks *Checks, err e
 type Report struct {
 	Started  time.Time `json:"started"`
 	Server   string    `json:"server"`
+	Args     []string  `json:"args,omitempty"`
 	GoMaxPro int       `json:"gomaxprocs"`
 	Results  []Result  `json:"results"`
 }

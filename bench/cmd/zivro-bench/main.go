@@ -80,6 +80,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 
 	rep, runErr := bench.Run(ctx, cfg)
+	rep.Args = args
 	if err := rep.WriteTable(stdout); err != nil {
 		return err
 	}
