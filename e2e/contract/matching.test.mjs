@@ -416,9 +416,9 @@ eachMode((mode) => {
     assert.deepEqual(problems, [], problems.join('\n'));
   });
 
-  ztest(mode, 'requests of one socket take effect in the order sent: join-queue then leave-queue back to back leaves it out of the queue (12 rounds)', { timeout: 60000 }, async (ctx) => {
+  ztest(mode, 'requests of one socket take effect in the order sent: join-queue then leave-queue back to back leaves it out of the queue (24 rounds)', { timeout: 60000 }, async (ctx) => {
     const problems = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 24; i++) {
       const a = await ctx.client({ transports: [i % 2 ? 'polling' : 'websocket'] });
       const logA = collect(a, ['matched', 'partner-left']);
       a.emit('join-queue', profile(`A${i}`));
