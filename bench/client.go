@@ -302,18 +302,11 @@ func (c *Client) dispatch(msg []byte, at time.Time) error {
 	}
 	switch typ {
 	case '2': // EVENT
-		var args []json.RawMessage
-		if err := json.Unmarshal(p, &args); err != nil || len(args) == 0 {
-			return fmt.Errorf("bad event %q: %v", trunc(msg), err)
+		ev, err := parseEvent(p)
+		if err != nil {
+			return fmt.Errorf("bad event %q: %w", trunc(msg), err)
 		}
-		var name string
-		if err := json.Unmarshal(args[0], &name); err != nil {
-			return fmt.Errorf("bad event name %q: %w", trunc(msg), err)
-		}
-		ev := Event{Name: name, At: at}
-		if len(args) > 1 {
-			ev.Data = args[1]
-		}
+		ev.At = at
 		if h := c.handler.Load(); h != nil {
 			(*h)(c, ev)
 		}
@@ -474,4 +467,93 @@ func trunc(b []byte) string {
 		return string(b[:120]) + "..."
 	}
 	return string(b)
+}
+
+// parseEvent splits the JSON array `["name",arg,...]` into the name and the
+// first argument without decoding either (the hot path of every scenario);
+// names with escapes go through encoding/json.
+func parseEvent(p []byte) (Event, error) {
+	if len(p) < 4 || p[0] != '[' || p[1] != '"' || p[len(p)-1] != ']' {
+		return Event{}, errors.New("not an event array")
+	}
+	q := bytes.IndexByte(p[2:], '"')
+	if q < 0 {
+		return Event{}, errors.New("unterminated name")
+	}
+	if bytes.IndexByte(p[2:2+q], '\\') >= 0 {
+		var args []json.RawMessage
+		if err := json.Unmarshal(p, &args); err != nil || len(args) == 0 {
+			return Event{}, fmt.Errorf("event array: %v", err)
+		}
+		var ev Event
+		if err := json.Unmarshal(args[0], &ev.Name); err != nil {
+			return Event{}, fmt.Errorf("event name: %w", err)
+		}
+		if len(args) > 1 {
+			ev.Data = args[1]
+		}
+		return ev, nil
+	}
+	ev := Event{Name: string(p[2 : 2+q])}
+	rest := bytes.TrimSpace(p[3+q : len(p)-1])
+	if len(rest) == 0 {
+		return ev, nil
+	}
+	if rest[0] != ',' {
+		return Event{}, errors.New("no comma after the name")
+	}
+	rest = bytes.TrimSpace(rest[1:])
+	end := valueEnd(rest)
+	if end <= 0 {
+		return Event{}, errors.New("bad first argument")
+	}
+	ev.Data = rest[:end]
+	return ev, nil
+}
+
+// valueEnd returns the length of the JSON value at the start of b (an
+// object, array, string or literal), or -1 when it is not terminated. It
+// only tracks nesting and strings; encoding/json validates when the data is
+// decoded.
+func valueEnd(b []byte) int {
+	if len(b) == 0 {
+		return -1
+	}
+	switch b[0] {
+	case '{', '[':
+		depth, inStr := 0, false
+		for i := 0; i < len(b); i++ {
+			switch c := b[i]; {
+			case inStr && c == '\\':
+				i++
+			case c == '"':
+				inStr = !inStr
+			case inStr:
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	case '"':
+		for i := 1; i < len(b); i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return -1
+	default:
+		i := bytes.IndexAny(b, ",]} \t\r\n")
+		if i < 0 {
+			return len(b)
+		}
+		return i
+	}
 }

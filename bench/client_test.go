@@ -142,3 +142,35 @@ func TestClientConnectRefused(t *testing.T) {
 		t.Fatal("dial succeeded after a connect error")
 	}
 }
+
+func TestParseEvent(t *testing.T) {
+	tests := []struct {
+		in, name, data string
+		bad            bool
+	}{
+		{in: `["next"]`, name: "next"},
+		{in: `["matched",{"roomId":"r]}","partnerId":"a\"b"}]`, name: "matched", data: `{"roomId":"r]}","partnerId":"a\"b"}`},
+		{in: `["signal",{"from":"x","data":{"sdp":"v=0\r\n{["}},{"extra":1}]`, name: "signal", data: `{"from":"x","data":{"sdp":"v=0\r\n{["}}`},
+		{in: `["chat-message", "hi, there" ]`, name: "chat-message", data: `"hi, there"`},
+		{in: `["n",42]`, name: "n", data: `42`},
+		{in: `["n",[1,[2]],3]`, name: "n", data: `[1,[2]]`},
+		{in: `["we\"ird",true]`, name: `we"ird`, data: `true`},
+		{in: `{"a":1}`, bad: true},
+		{in: `["n",{"a":1]`, bad: true},
+		{in: `["n" {}]`, bad: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			ev, err := parseEvent([]byte(tc.in))
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("parsed %q as %q %s", tc.in, ev.Name, ev.Data)
+				}
+				return
+			}
+			if err != nil || ev.Name != tc.name || string(ev.Data) != tc.data {
+				t.Fatalf("got %q %q %v, want %q %q", ev.Name, ev.Data, err, tc.name, tc.data)
+			}
+		})
+	}
+}

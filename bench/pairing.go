@@ -159,7 +159,7 @@ type pairing struct {
 	matchedAt []time.Time
 	other     []int // events other than matched
 	joinAck   []string
-	left      int   // clients not yet matched
+	left      int // clients not yet matched
 	all       chan struct{}
 }
 

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -64,11 +65,14 @@ type relayPeer struct {
 	c       *Client
 	partner string
 	stray   string // a client that is not the partner
-	mu      sync.Mutex
-	seq     uint64
-	waiting bool
-	sentAt  time.Time
-	done    chan struct{} // closed when the last round trip is back after stop
+	// pre, post: the signal payload around the sequence number, encoded once.
+	pre, post []byte
+	buf       []byte
+	mu        sync.Mutex
+	seq       uint64
+	waiting   bool
+	sentAt    time.Time
+	done      chan struct{} // closed when the last round trip is back after stop
 }
 
 type relayRun struct {
@@ -150,6 +154,8 @@ func (rr *relayRun) run(ctx context.Context, t Target, o RelayOptions) (time.Dur
 	for k, pair := range pairs {
 		a, b := rr.peers[pair[0]], rr.peers[pair[1]]
 		a.partner, b.partner = b.c.SID, a.c.SID
+		a.encode()
+		b.encode()
 		next := pairs[(k+1)%len(pairs)]
 		if len(pairs) > 1 {
 			a.stray, b.stray = cs[next[1]].SID, cs[next[0]].SID
@@ -208,6 +214,15 @@ func (rr *relayRun) run(ctx context.Context, t Target, o RelayOptions) (time.Dur
 	return el, nil
 }
 
+// encode prepares the signal payload, {"to":partner,"data":ice}, around the
+// sequence number: the same bytes json.Marshal would write, without its cost
+// on the hot path.
+func (pr *relayPeer) encode() {
+	full, _ := json.Marshal(signalOut{To: pr.partner, Data: ice{Kind: "ping", Seq: 0, Type: "candidate", Candidate: candidate, SDPMid: "0"}})
+	i := bytes.Index(full, []byte(`"s":0`)) + len(`"s":`)
+	pr.pre, pr.post = full[:i], full[i+1:]
+}
+
 func (pr *relayPeer) closeDone() {
 	select {
 	case <-pr.done:
@@ -231,7 +246,8 @@ func (rr *relayRun) send(pr *relayPeer) error {
 	pr.sentAt = time.Now()
 	pr.mu.Unlock()
 	rr.sigSent.Add(1)
-	if err := pr.c.Emit("signal", signalOut{To: pr.partner, Data: ice{Kind: "ping", Seq: seq, Type: "candidate", Candidate: candidate, SDPMid: "0"}}); err != nil {
+	pr.buf = append(strconv.AppendUint(append(pr.buf[:0], pr.pre...), seq, 10), pr.post...)
+	if err := pr.c.Emit("signal", json.RawMessage(pr.buf)); err != nil {
 		rr.errs.Add(1)
 		return err
 	}
@@ -267,7 +283,8 @@ func (rr *relayRun) handler(pr *relayPeer) Handler {
 				rr.ck.Failf("data untouched", "signal data changed: %s", ev.Data)
 			}
 			rr.chatSent.Add(1)
-			if err := c.Emit("chat-message", chatOut{Message: strconv.FormatUint(m.Data.Seq, 10)}); err != nil {
+			reply := strconv.AppendUint([]byte(`{"message":"`), m.Data.Seq, 10)
+			if err := c.Emit("chat-message", json.RawMessage(append(reply, '"', '}'))); err != nil {
 				rr.errs.Add(1)
 			}
 		case "chat-message":

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +39,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		idleN     = fs.String("idle-n", "1000,5000", "idle: idle connections, comma-separated")
 		out       = fs.String("out", "bench/results.json", "JSON results file (empty: none)")
 		timeout   = fs.Duration("timeout", 10*time.Minute, "bound for the whole run")
+		cpuprof   = fs.String("cpuprofile", "", "write the bench's own CPU profile here (to see what the load generator costs)")
 	)
 	fs.StringVar(&cfg.ServerBin, "server-bin", "", "path to the built server binary (required)")
 	fs.StringVar(&cfg.RedisBin, "redis-server", "redis-server", "redis-server binary for the redis store")
@@ -71,6 +73,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-idle-n: %w", err)
 	}
 	cfg.Progress = stderr
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := bench.RaiseFileLimit(); err != nil {
 		fmt.Fprintln(stderr, "warning:", err)
 	}
