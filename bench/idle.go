@@ -13,6 +13,10 @@ type IdleOptions struct {
 	// Settle is how long the server is left alone before each RSS reading.
 	// 0: 2 s.
 	Settle time.Duration
+	// Hold keeps the connections open this long after the reading, to see
+	// them through a heartbeat (checked when longer than the ping interval
+	// plus 1 s). 0: no hold.
+	Hold time.Duration
 	// Rounds: when RSS has not fallen back after the connections closed,
 	// the bench opens and closes N connections again until Rounds in all,
 	// and checks that the peak does not grow (the memory is reused, not
@@ -34,7 +38,7 @@ func RunIdle(ctx context.Context, t Target, o IdleOptions) Result {
 	}
 	ck := &Checks{}
 	t, dc := t.counted()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute+time.Duration(o.Rounds)*(2*o.Settle+time.Duration(o.N)*2*time.Millisecond))
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute+o.Hold+time.Duration(o.Rounds)*(2*o.Settle+time.Duration(o.N)*2*time.Millisecond))
 	defer cancel()
 	ir := idleRun{o: o, t: t, ck: ck}
 	err := ir.run(ctx)
@@ -82,6 +86,7 @@ func (ir *idleRun) run(ctx context.Context) error {
 		ckAlive  = "all connections stay up"
 		ckReturn = "memory returns after close"
 		ckHealth = "server healthy after"
+		ckPinged = "heartbeat reaches every connection"
 	)
 	for _, c := range []string{ckAlive, ckReturn, ckHealth} {
 		ir.ck.Pass(c)
@@ -101,16 +106,34 @@ func (ir *idleRun) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("idle: %w", err)
 	}
-	dead := 0
+	if ir.o.Hold > 0 {
+		// Hold them through a heartbeat: every client must have answered a
+		// ping and still be connected.
+		select {
+		case <-time.After(ir.o.Hold):
+		case <-ctx.Done():
+			return fmt.Errorf("idle: hold: %w", ctx.Err())
+		}
+	}
+	dead, unpinged := 0, 0
 	for _, c := range cs {
 		select {
 		case <-c.Done():
 			dead++
 		default:
 		}
+		if c.Pings() == 0 {
+			unpinged++
+		}
 	}
 	if dead > 0 {
 		ir.ck.Failf(ckAlive, "%d of %d idle connections dropped", dead, len(cs))
+	}
+	if ir.o.Hold > cs[0].PingInterval+time.Second {
+		ir.ck.Pass(ckPinged)
+		if unpinged > 0 {
+			ir.ck.Failf(ckPinged, "%d of %d connections saw no ping in %v (ping interval %v)", unpinged, len(cs), ir.o.Hold, cs[0].PingInterval)
+		}
 	}
 	growth := peak - before
 	ir.perConn = float64(growth) / float64(ir.o.N)

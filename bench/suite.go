@@ -30,6 +30,7 @@ type Config struct {
 	ChaosGap      time.Duration
 	IdleN         []int
 	IdleSettle    time.Duration
+	IdleHold      time.Duration
 	CostPairs     int
 	CostMessages  int
 
@@ -165,7 +166,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 	if cfg.wants("idle") {
 		for _, n := range cfg.IdleN {
 			jobs = append(jobs, job{fmt.Sprintf("idle %d", n), true, func(t Target) []Result {
-				return []Result{RunIdle(ctx, t, IdleOptions{N: n, Settle: cfg.IdleSettle})}
+				return []Result{RunIdle(ctx, t, IdleOptions{N: n, Settle: cfg.IdleSettle, Hold: cfg.IdleHold})}
 			}})
 		}
 	}

@@ -51,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.ChaosPairs, "chaos-pairs", 50, "churn: pairs in the chaos run (0: none)")
 	fs.DurationVar(&cfg.ChaosGap, "chaos-gap", 20*time.Millisecond, "churn chaos: mean gap between a client's random nexts")
 	fs.DurationVar(&cfg.IdleSettle, "idle-settle", 2*time.Second, "idle: settle time before each RSS reading")
+	fs.DurationVar(&cfg.IdleHold, "idle-hold", 12*time.Second, "idle: keep the connections open this long after the reading, through a heartbeat (0: no hold)")
 	fs.IntVar(&cfg.CostPairs, "cost-pairs", 50, "cost: pairs")
 	fs.IntVar(&cfg.CostMessages, "cost-messages", 20, "cost: relayed messages per pair")
 	if err := fs.Parse(args); err != nil {
