@@ -16,8 +16,9 @@ type ChurnOptions struct {
 	Pairs    int
 	Duration time.Duration
 	// Chaos: instead of pressing next as soon as it is matched, every client
-	// presses next at random moments (whatever it is doing), a uniformly
-	// random gap of 0..2*ChaosGap apart.
+	// presses Next at random moments, a uniformly random gap of 0..2*ChaosGap
+	// apart, whenever it is in a call then (the React client shows Next only
+	// in the call view).
 	Chaos    bool
 	ChaosGap time.Duration // 0: 20 ms
 }
