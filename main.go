@@ -25,6 +25,7 @@ import (
 	redisadapter "github.com/zishang520/socket.io-go-redis/adapter"
 	redistypes "github.com/zishang520/socket.io-go-redis/types"
 	"github.com/zishang520/socket.io/v2/socket"
+	"golang.org/x/time/rate"
 
 	"github.com/zivro/zivro/handler"
 	"github.com/zivro/zivro/queue"
@@ -115,6 +116,35 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return c, nil
 }
 
+// adapterClient wraps client for the Socket.IO Redis adapter. The adapter
+// retries a failed subscription at once, in a loop, and reports each failure
+// through the client's "error" event, synchronously: pausing in the handler
+// is what paces that loop while Redis is down, and the log says so once in
+// a while rather than at every turn.
+func adapterClient(ctx context.Context, client *redis.Client, log *slog.Logger) *redistypes.RedisClient {
+	rc := redistypes.NewRedisClient(ctx, client)
+	logEvery := rate.Sometimes{Interval: 10 * time.Second}
+	_ = rc.On("error", func(args ...any) {
+		logEvery.Do(func() { log.Warn("socket.io redis adapter", "err", fmt.Sprint(args...)) })
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	})
+	return rc
+}
+
+// redisLogger takes go-redis's own messages (failed dials while Redis is
+// down, a few a second) into the structured log, once in a while.
+type redisLogger struct {
+	log   *slog.Logger
+	every *rate.Sometimes
+}
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.every.Do(func() { l.log.Warn("go-redis", "msg", fmt.Sprintf(format, v...)) })
+}
+
 // maxMessageSize caps one client message on every transport. It stays below
 // the 64 KiB beyond which the library's polling parser drops the session, and
 // above what a capped signal (32 KB of data) needs.
@@ -130,6 +160,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	opts := socket.DefaultServerOptions()
 	opts.SetServeClient(false)
+	opts.SetParser(handler.Parser())
 	opts.SetPingInterval(cfg.pingInterval)
 	opts.SetPingTimeout(cfg.pingTimeout)
 	opts.SetMaxHttpBufferSize(maxMessageSize)
@@ -146,6 +177,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
+		redis.SetLogger(redisLogger{log: log, every: &rate.Sometimes{Interval: 10 * time.Second}})
 		client := redis.NewClient(ropts)
 		closeRedis = client.Close
 		st = redisstore.New(client, storeOpts)
@@ -153,7 +185,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		// With several instances, relays to a socket connected elsewhere go
 		// through Redis pub/sub.
 		opts.SetAdapter(&redisadapter.RedisAdapterBuilder{
-			Redis: redistypes.NewRedisClient(ctx, client),
+			Redis: adapterClient(ctx, client, log),
 			Opts:  &redisadapter.RedisAdapterOptions{},
 		})
 	} else {
@@ -185,15 +217,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	svcDone := make(chan error, 1)
 	go func() { svcDone <- svc.Run(base) }()
-	// Serve only once announcements are heard: a pairing made earlier would
-	// never be announced.
-	select {
-	case <-svc.Ready():
-	case <-ctx.Done():
-		cancelBase()
-		<-svcDone
-		return nil
-	}
+	// Served at once, also while the store is unreachable (/health says so);
+	// the service refuses state changes until it hears the store's events.
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", storeSource, "env", cfg.env,

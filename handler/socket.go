@@ -74,7 +74,14 @@ type conn struct {
 	id      string
 	limiter *rate.Limiter
 
+	// order takes events in the order they arrived (see wire.go).
+	order    sync.Mutex
+	next     seq           // the stamp of the next event to handle
+	overtook map[seq][]any // events that arrived before an earlier one
+	taking   bool          // a goroutine is handling events in order
+
 	mu       sync.Mutex
+	closed   bool // disconnected: later events are dropped
 	commands []func()
 	busy     bool // a goroutine is draining commands
 	// lastRefusalLog rate-limits refusal logs, so a flood is not also a log flood.
@@ -86,13 +93,17 @@ func (h *Sockets) connect(sock *socket.Socket) {
 		running: &h.running,
 		id:      string(sock.Id()),
 		limiter: rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
+		next:    1,
 	}
 	h.svc.Connect(c.id)
-	// OnAny listeners run synchronously in packet order; On listeners would
-	// each run on a goroutine of their own, out of order.
-	sock.OnAny(func(args ...any) { h.onEvent(c, args) })
+	sock.OnAny(func(args ...any) { h.arrive(c, args) })
 	_ = sock.On("disconnect", func(...any) {
-		// Queued after the connection's pending commands, and never refused.
+		// Queued after the connection's pending commands, and never refused;
+		// events still on their way are dropped: a join must not outlive
+		// the connection.
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
 		c.enqueue(func() {
 			ctx, cancel := context.WithTimeout(h.base, h.cfg.OpTimeout)
 			defer cancel()
@@ -103,8 +114,41 @@ func (h *Sockets) connect(sock *socket.Socket) {
 	})
 }
 
+// arrive takes an event from the library, which may deliver the events of
+// one connection in any order, and handles the events in their stamps' order.
+func (h *Sockets) arrive(c *conn, args []any) {
+	n, args, ok := takeSeq(args)
+	if !ok {
+		h.log.Error("event without sequence stamp: is handler.Parser installed?", "socket", c.id)
+		return
+	}
+	c.order.Lock()
+	if c.overtook == nil {
+		c.overtook = make(map[seq][]any)
+	}
+	c.overtook[n] = args
+	if c.taking {
+		c.order.Unlock()
+		return // the goroutine taking events will take this one in turn
+	}
+	c.taking = true
+	for {
+		args, ok := c.overtook[c.next]
+		if !ok {
+			c.taking = false
+			c.order.Unlock()
+			return
+		}
+		delete(c.overtook, c.next)
+		c.next++
+		c.order.Unlock()
+		h.onEvent(c, args)
+		c.order.Lock()
+	}
+}
+
 func (h *Sockets) onEvent(c *conn, args []any) {
-	if len(args) == 0 {
+	if len(args) == 0 || c.isClosed() {
 		return
 	}
 	name, _ := args[0].(string)
@@ -152,9 +196,21 @@ func (h *Sockets) command(c *conn, name string, ack socket.Ack, run func(context
 	}
 }
 
-// enqueue adds a command; with bounded set it refuses beyond maxPendingCommands.
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// enqueue adds a command. A bounded one is refused beyond
+// maxPendingCommands, and dropped (reported as taken) once the connection
+// is closed: the disconnect already queued ends everything.
 func (c *conn) enqueue(cmd func(), bounded bool) bool {
 	c.mu.Lock()
+	if bounded && c.closed {
+		c.mu.Unlock()
+		return true
+	}
 	if bounded && len(c.commands) >= maxPendingCommands {
 		c.mu.Unlock()
 		return false
