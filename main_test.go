@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		check   func(t *testing.T, c config)
+		wantErr string
+	}{
+		{"defaults", nil, func(t *testing.T, c config) {
+			if c.port != "5000" || c.env != "development" || c.redisURL != "" {
+				t.Fatalf("got %+v", c)
+			}
+			if c.pingInterval+c.pingTimeout > 30*time.Second {
+				t.Fatalf("heartbeat %v + %v lets a dead client linger over 30 s", c.pingInterval, c.pingTimeout)
+			}
+			if c.rematchWindow != 120*time.Second {
+				t.Fatalf("rematch window %v", c.rematchWindow)
+			}
+		}, ""},
+		{"origins list", map[string]string{"CLIENT_URL": " https://a.example/ ,https://b.example,, "}, func(t *testing.T, c config) {
+			if strings.Join(c.clientURLs, " ") != "https://a.example https://b.example" {
+				t.Fatalf("origins %q", c.clientURLs)
+			}
+		}, ""},
+		{"timings", map[string]string{"PING_INTERVAL_MS": "300", "PING_TIMEOUT_MS": "400", "REMATCH_WINDOW_MS": "1500"}, func(t *testing.T, c config) {
+			if c.pingInterval != 300*time.Millisecond || c.pingTimeout != 400*time.Millisecond || c.rematchWindow != 1500*time.Millisecond {
+				t.Fatalf("got %v %v %v", c.pingInterval, c.pingTimeout, c.rematchWindow)
+			}
+		}, ""},
+		{"bad timing", map[string]string{"PING_TIMEOUT_MS": "soon"}, nil, "PING_TIMEOUT_MS"},
+		{"negative timing", map[string]string{"REMATCH_WINDOW_MS": "-5"}, nil, "REMATCH_WINDOW_MS"},
+		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, nil, "LOG_LEVEL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir()) // no .env here
+			c, err := loadConfig(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestDotEnvFillsWhatTheEnvironmentLeavesUnset(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("PORT=6123\nNODE_ENV=staging\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(func(k string) string { return map[string]string{"NODE_ENV": "production"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.port != "6123" || c.env != "production" {
+		t.Fatalf("port %s env %s: want 6123 from .env and production from the environment", c.port, c.env)
+	}
+}
+
+// startRun runs the server in-process on a free port and returns its URL
+// once it has said where it listens; cancelling stops it.
+func startRun(t *testing.T, env map[string]string) (string, context.CancelFunc, <-chan error) {
+	t.Helper()
+	t.Chdir(t.TempDir())
+	env["PORT"] = "0"
+	ctx, cancel := context.WithCancel(context.Background())
+	logs, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, func(k string) string { return env[k] }, w)
+		_ = w.Close()
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(logs)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				addr <- line.Addr
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		port := a[strings.LastIndex(a, ":")+1:]
+		return "http://127.0.0.1:" + port, cancel, done
+	case err := <-done:
+		t.Fatalf("run returned before listening: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start within 10 s")
+	}
+	return "", cancel, done
+}
+
+func TestRunServesHealthAndStopsCleanly(t *testing.T) {
+	url, stop, done := startRun(t, map[string]string{"NODE_ENV": "test", "CLIENT_URL": "http://allowed.test"})
+
+	tests := []struct {
+		name       string
+		origin     string
+		wantStatus int
+		wantACAO   string
+	}{
+		{"no origin", "", http.StatusOK, ""},
+		{"allowed origin", "http://allowed.test", http.StatusOK, "http://allowed.test"},
+		{"foreign origin", "http://evil.test", http.StatusForbidden, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, url+"/health", nil)
+			if tt.origin != "" {
+				req.Header.Set("Origin", tt.origin)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			if res.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d", res.StatusCode, tt.wantStatus)
+			}
+			if got := res.Header.Get("Access-Control-Allow-Origin"); got != tt.wantACAO {
+				t.Fatalf("ACAO %q, want %q", got, tt.wantACAO)
+			}
+			if res.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Fatal("security headers missing")
+			}
+			if tt.wantStatus != http.StatusOK {
+				return
+			}
+			var body struct {
+				Status string   `json:"status"`
+				Env    string   `json:"env"`
+				Uptime *float64 `json:"uptime"`
+			}
+			if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			if body.Status != "ok" || body.Env != "test" || body.Uptime == nil {
+				t.Fatalf("body %+v", body)
+			}
+		})
+	}
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v after shutdown, want nil", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("server did not stop within 15 s")
+	}
+}
