@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only on PPROF_ADDR
 	"os"
 	"os/signal"
 	"strconv"
@@ -51,6 +52,7 @@ type config struct {
 	env           string
 	staticDir     string
 	logLevel      slog.Level
+	pprofAddr     string
 	pingInterval  time.Duration
 	pingTimeout   time.Duration
 	rematchWindow time.Duration
@@ -93,6 +95,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.clientURLs = append(c.clientURLs, u)
 		}
 	}
+	c.pprofAddr = get("PPROF_ADDR", "")
 	c.staticDir = get("STATIC_DIR", "")
 	if c.staticDir == "" {
 		if _, err := os.Stat("client/dist/index.html"); err == nil {
@@ -145,6 +148,10 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 	l.every.Do(func() { l.log.Warn("go-redis", "msg", fmt.Sprintf(format, v...)) })
 }
 
+// connectTimeout is how long a connection may stay without joining the
+// namespace; a client on a slow network sends its connect well within it.
+const connectTimeout = 8 * time.Second
+
 // maxMessageSize caps one client message on every transport. It stays below
 // the 64 KiB beyond which the library's polling parser drops the session, and
 // above what a capped signal (32 KB of data) needs.
@@ -161,6 +168,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := socket.DefaultServerOptions()
 	opts.SetServeClient(false)
 	opts.SetParser(handler.Parser())
+	// The library reads a websocket client's first message before Socket.IO
+	// listens for it (engine.io's handshake starts the reader, sends the
+	// open packet, and only then announces the connection), so a namespace
+	// connect sent at once is lost now and then. The client reconnects by
+	// itself when the server gives up on it: give up after seconds, not the
+	// default 45.
+	opts.SetConnectTimeout(connectTimeout)
 	opts.SetPingInterval(cfg.pingInterval)
 	opts.SetPingTimeout(cfg.pingTimeout)
 	opts.SetMaxHttpBufferSize(maxMessageSize)
@@ -214,6 +228,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+
+	if cfg.pprofAddr != "" {
+		// Profiling on a listener of its own (keep it on loopback), never on
+		// the public port.
+		go func() {
+			log.Info("pprof listening", "addr", cfg.pprofAddr)
+			err := http.ListenAndServe(cfg.pprofAddr, http.DefaultServeMux)
+			log.Warn("pprof stopped", "err", err)
+		}()
+	}
 
 	svcDone := make(chan error, 1)
 	go func() { svcDone <- svc.Run(base) }()

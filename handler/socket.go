@@ -253,7 +253,7 @@ func (h *Sockets) relaySignal(c *conn, args []any) error {
 	if partner, ok := h.svc.Partner(c.id); !ok || partner != sig.to {
 		return refuse("not your partner")
 	}
-	h.out.deliver(sig.to, "signal", map[string]any{"from": c.id, "data": sig.data})
+	h.out.deliver(sig.to, "signal", signalPayload{From: c.id, Data: sig.data})
 	return nil
 }
 
@@ -266,11 +266,7 @@ func (h *Sockets) relayChat(c *conn, args []any) error {
 	if !ok {
 		return refuse("no partner")
 	}
-	h.out.deliver(partner, "chat-message", map[string]any{
-		"from":      c.id,
-		"message":   msg,
-		"timestamp": time.Now().UnixMilli(),
-	})
+	h.out.deliver(partner, "chat-message", chatPayload{From: c.id, Message: msg, Timestamp: time.Now().UnixMilli()})
 	return nil
 }
 
@@ -313,6 +309,31 @@ func (h *Sockets) refuse(c *conn, name string, ack socket.Ack, err error) {
 	}
 }
 
+// The payloads the server emits. Structs, not maps: encoding/json sorts a
+// map's keys and reflects on every value, which made map payloads the
+// relay's largest cost. The msgpack tags name the fields for the Redis
+// adapter, which carries relays to sockets on other instances.
+type (
+	matchedPayload struct {
+		RoomID      string `json:"roomId" msgpack:"roomId"`
+		PartnerID   string `json:"partnerId" msgpack:"partnerId"`
+		PartnerName string `json:"partnerName" msgpack:"partnerName"`
+		IsInitiator bool   `json:"isInitiator" msgpack:"isInitiator"`
+	}
+	partnerLeftPayload struct {
+		Reason string `json:"reason" msgpack:"reason"`
+	}
+	signalPayload struct {
+		From string `json:"from" msgpack:"from"`
+		Data any    `json:"data" msgpack:"data"`
+	}
+	chatPayload struct {
+		From      string `json:"from" msgpack:"from"`
+		Message   string `json:"message" msgpack:"message"`
+		Timestamp int64  `json:"timestamp" msgpack:"timestamp"`
+	}
+)
+
 // Announcer delivers the matchmaking service's announcements as Socket.IO
 // events; it implements queue.Notifier.
 type Announcer struct {
@@ -324,21 +345,16 @@ func NewAnnouncer(io *socket.Server) *Announcer { return &Announcer{io: io} }
 
 // Matched emits "matched" to the user.
 func (a *Announcer) Matched(to string, m queue.Match) {
-	a.emit(to, "matched", map[string]any{
-		"roomId":      m.RoomID,
-		"partnerId":   m.PartnerID,
-		"partnerName": m.PartnerName,
-		"isInitiator": m.Initiator,
-	})
+	a.emit(to, "matched", matchedPayload{RoomID: m.RoomID, PartnerID: m.PartnerID, PartnerName: m.PartnerName, IsInitiator: m.Initiator})
 }
 
 // PartnerLeft emits "partner-left" to the user.
 func (a *Announcer) PartnerLeft(to string, reason queue.Reason) {
-	a.emit(to, "partner-left", map[string]any{"reason": string(reason)})
+	a.emit(to, "partner-left", partnerLeftPayload{Reason: string(reason)})
 }
 
 // emit sends to a socket connected here; announcements only concern those.
-func (a *Announcer) emit(to, event string, payload map[string]any) bool {
+func (a *Announcer) emit(to, event string, payload any) bool {
 	sock, ok := a.io.Sockets().Sockets().Load(socket.SocketId(to))
 	if ok {
 		_ = sock.Emit(event, payload)
@@ -348,7 +364,7 @@ func (a *Announcer) emit(to, event string, payload map[string]any) bool {
 
 // deliver emits to a socket: directly when it is connected here, through
 // the adapter (Redis, with several instances) when it is elsewhere.
-func (a *Announcer) deliver(to, event string, payload map[string]any) {
+func (a *Announcer) deliver(to, event string, payload any) {
 	if !a.emit(to, event, payload) {
 		_ = a.io.To(socket.Room(to)).Emit(event, payload)
 	}

@@ -79,7 +79,9 @@ type Service struct {
 	log    *slog.Logger
 	cfg    Config
 
-	mu       sync.Mutex
+	// mu guards sessions; relays read partners under RLock on every signal
+	// and chat message, so they do not wait for each other.
+	mu       sync.RWMutex
 	sessions map[string]*session
 
 	rematch *rematchTimer
@@ -219,8 +221,8 @@ func (s *Service) own(id string, change func() error) error {
 
 // Partner returns the user's current partner, as announced to it.
 func (s *Service) Partner(id string) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	sess, ok := s.sessions[id]
 	if !ok || sess.partner == "" {
 		return "", false
