@@ -66,9 +66,10 @@ func ServeSockets(base context.Context, out *Announcer, svc *queue.Service, log 
 	return h
 }
 
-// conn is one client connection. Store commands from it run one at a time in
-// arrival order; relays run at once on the reading goroutine, which keeps
-// their order too (an offer before its ICE candidates).
+// conn is one client connection. Its events are handled one at a time in
+// arrival order (an offer before its ICE candidates, a join before a leave);
+// relays are done at once, store commands queue behind each other so that
+// a slow store delays no relay.
 type conn struct {
 	running *sync.WaitGroup
 	id      string
@@ -123,27 +124,29 @@ func (h *Sockets) arrive(c *conn, args []any) {
 		return
 	}
 	c.order.Lock()
-	if c.overtook == nil {
-		c.overtook = make(map[seq][]any)
-	}
-	c.overtook[n] = args
-	if c.taking {
+	if c.taking || n != c.next {
+		// Another goroutine is handling events, or an earlier event is
+		// still on its way: whoever handles that one takes this one next.
+		if c.overtook == nil {
+			c.overtook = make(map[seq][]any)
+		}
+		c.overtook[n] = args
 		c.order.Unlock()
-		return // the goroutine taking events will take this one in turn
+		return
 	}
 	c.taking = true
 	for {
-		args, ok := c.overtook[c.next]
-		if !ok {
+		c.next++
+		c.order.Unlock()
+		h.onEvent(c, args)
+		c.order.Lock()
+		var ok bool
+		if args, ok = c.overtook[c.next]; !ok {
 			c.taking = false
 			c.order.Unlock()
 			return
 		}
 		delete(c.overtook, c.next)
-		c.next++
-		c.order.Unlock()
-		h.onEvent(c, args)
-		c.order.Lock()
 	}
 }
 

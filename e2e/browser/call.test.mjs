@@ -5,10 +5,10 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { freePort, startRedis, startServer } from '../lib/harness.mjs';
+import { freePort, startRedis, startServer, until } from '../lib/harness.mjs';
 import {
   DENY_MEDIA, T, assertNoStalePeers, assertPaintedTheme, buildClient, chatTexts, hidden, join, launchBrowser, newUser, openChat, openLanding,
-  partnerNameOf, pollUntil, quiesce, redisCmd, sendChat, startStatic, visible, waitChat, waitMatched,
+  partnerNameOf, quiesce, redisCmd, sendChat, startStatic, visible, waitChat, waitMatched,
   waitMediaFlowing, waitSawView, waitTheme, withFailureShots,
 } from './support.mjs';
 
@@ -131,8 +131,8 @@ test('A and B match, see each other\'s names, media flows both ways, chat both w
     await sendChat(a, 'are you there?');
     await visible(b, 'unread-badge');
     let badge;
-    await pollUntil(async () => (badge = (await b.tid('unread-badge').textContent()).trim()) === '1',
-      { timeout: 5_000, message: () => `B's unread-badge reads "${badge}", expected "1"` });
+    await until(async () => (badge = (await b.tid('unread-badge').textContent()).trim()) === '1',
+      { timeout: 5_000, what: () => `B's unread-badge reads "${badge}", expected "1"` });
     await b.shot('07-unread-dark');
     await openChat(b);
     await hidden(b, 'unread-badge');
@@ -144,12 +144,12 @@ test('A and B match, see each other\'s names, media flows both ways, chat both w
       assert.ok(before === 'true' || before === 'false', `${id} has aria-pressed="${before}"`);
       await a.tid(id).click();
       let now;
-      await pollUntil(async () => (now = await a.tid(id).getAttribute('aria-pressed')) !== before,
-        { timeout: 5_000, message: () => `${id}: aria-pressed stayed "${now}" after a click` });
+      await until(async () => (now = await a.tid(id).getAttribute('aria-pressed')) !== before,
+        { timeout: 5_000, what: () => `${id}: aria-pressed stayed "${now}" after a click` });
       if (id === 'toggle-camera') await a.shot('08-camera-off-light');
       await a.tid(id).click();
-      await pollUntil(async () => (now = await a.tid(id).getAttribute('aria-pressed')) === before,
-        { timeout: 5_000, message: () => `${id}: aria-pressed "${now}" after a second click, expected "${before}"` });
+      await until(async () => (now = await a.tid(id).getAttribute('aria-pressed')) === before,
+        { timeout: 5_000, what: () => `${id}: aria-pressed "${now}" after a second click, expected "${before}"` });
     }
   });
 });
@@ -244,16 +244,16 @@ test('Cancel in the queue returns home and leaves the queue', { timeout: 90_000 
     await openLanding(a, staticSrv.url);
     await join(a);
     await visible(a, 'queue-view');
-    await pollUntil(async () => (await redisCmd(redis.port, 'LLEN zivro:queue:list')) === ':1',
-      { timeout: 5_000, message: 'A never appeared in zivro:queue:list' });
+    await until(async () => (await redisCmd(redis.port, 'LLEN zivro:queue:list')) === ':1',
+      { timeout: 5_000, what: 'A never appeared in zivro:queue:list' });
     await a.shot('01-queue');
     await a.tid('queue-cancel').click();
     await visible(a, 'start-view');
     await hidden(a, 'queue-view');
     await a.shot('02-home');
     let q;
-    await pollUntil(async () => (q = await redisCmd(redis.port, 'LLEN zivro:queue:list')) === ':0',
-      { timeout: 5_000, message: () => `after Cancel the server still queues A (LLEN zivro:queue:list = ${q})` });
+    await until(async () => (q = await redisCmd(redis.port, 'LLEN zivro:queue:list')) === ':0',
+      { timeout: 5_000, what: () => `after Cancel the server still queues A (LLEN zivro:queue:list = ${q})` });
   });
 });
 

@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { repoRoot } from '../lib/harness.mjs';
+import { repoRoot, run, until } from '../lib/harness.mjs';
 
 export const clientDir = path.join(repoRoot, 'client');
 export const artifactsDir = path.join(repoRoot, 'e2e', 'artifacts');
@@ -45,16 +45,6 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
 }
 
-function run(cmd, args, opts) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, out }));
-  });
-}
 
 /**
  * Builds the client into a fresh temp dir. backendUrl: the VITE_BACKEND_URL baked
@@ -142,24 +132,6 @@ export function redisCmd(port, line, timeout = 1000) {
   });
 }
 
-/** Polls fn() until it returns a truthy value; throws message() at the deadline. */
-export async function pollUntil(fn, { timeout = 10_000, interval = 100, message = 'condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      const m = typeof message === 'function' ? message(last) : message;
-      throw new Error(`timed out after ${timeout} ms: ${m}${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
 
 /**
  * Waits until the server's Redis shows no queued user and no room (the
@@ -167,12 +139,12 @@ export async function pollUntil(fn, { timeout = 10_000, interval = 100, message 
  */
 export async function quiesce(redisPort, timeout = 15_000) {
   let state = '';
-  await pollUntil(async () => {
+  await until(async () => {
     const q = await redisCmd(redisPort, 'LLEN zivro:queue:list');
     const r = await redisCmd(redisPort, 'HLEN zivro:rooms');
     state = `queue ${q}, rooms ${r}`;
     return q === ':0' && r === ':0';
-  }, { timeout, message: () => `server state did not drain (zivro:queue:list / zivro:rooms): ${state}` });
+  }, { timeout, what: () => `server state did not drain (zivro:queue:list / zivro:rooms): ${state}` });
 }
 
 // Injected before any page script: records every RTCPeerConnection and every
@@ -221,10 +193,10 @@ export async function sawViewSince(user, id, since) {
 /** Waits until view id entered the DOM at or after since (it may have left again). */
 export async function waitSawView(user, id, since, timeout = T.ui) {
   let hist;
-  await pollUntil(async () => {
+  await until(async () => {
     hist = await user.page.evaluate(() => window.__zivroViews || []);
     return hist.some((e) => e.id === id && e.t >= since);
-  }, { timeout, message: () => `${user.label}: [data-testid="${id}"] never appeared since the action; views seen: ${JSON.stringify(hist.filter((e) => e.t >= since).map((e) => e.id))}` });
+  }, { timeout, what: () => `${user.label}: [data-testid="${id}"] never appeared since the action; views seen: ${JSON.stringify(hist.filter((e) => e.t >= since).map((e) => e.id))}` });
 }
 
 /** What the probe saw, plus the remote/local videos' tracks. */
@@ -379,10 +351,10 @@ export async function join(user, { gender = 'female', region = 'europe', shots =
 export async function waitMatched(user, partnerName, timeout = T.match) {
   await visible(user, 'video-chat', timeout);
   let got;
-  await pollUntil(async () => {
+  await until(async () => {
     got = (await user.tid('partner-name').first().textContent({ timeout: 1000 }))?.trim();
     return partnerName === undefined ? got : got === partnerName;
-  }, { timeout: 5_000, message: () => `${user.label}: partner-name expected "${partnerName}", got "${got}"` });
+  }, { timeout: 5_000, what: () => `${user.label}: partner-name expected "${partnerName}", got "${got}"` });
   return got;
 }
 
@@ -433,7 +405,7 @@ export async function waitMediaFlowing(user, timeout = T.media) {
   // audio flows too: inbound audio bytes grow on an open connection
   let audio;
   try {
-    await pollUntil(async () => {
+    await until(async () => {
       const now = await page.evaluate(async () => {
         let bytes = 0;
         for (const pc of window.__zivroPCs || []) {
@@ -446,16 +418,16 @@ export async function waitMediaFlowing(user, timeout = T.media) {
       const grew = audio !== undefined && now > audio;
       audio = now;
       return grew;
-    }, { timeout: Math.min(left(), 15_000), interval: 250, message: () => `${user.label}: no inbound audio flowing (bytesReceived stuck at ${audio})` });
+    }, { timeout: Math.min(left(), 15_000), interval: 250, what: () => `${user.label}: no inbound audio flowing (bytesReceived stuck at ${audio})` });
   } catch (e) {
     throw new Error(e.message);
   }
   await hidden(user, 'connecting-overlay', left());
   let cs;
-  await pollUntil(async () => {
+  await until(async () => {
     cs = (await user.tid('connection-state').first().textContent({ timeout: 1000 }))?.trim().toLowerCase();
     return cs === 'connected';
-  }, { timeout: Math.min(left(), 10_000), message: () => `${user.label}: connection-state expected "connected", got "${cs}"` });
+  }, { timeout: Math.min(left(), 10_000), what: () => `${user.label}: connection-state expected "connected", got "${cs}"` });
 }
 
 /** Opens the chat panel if it is not open yet. */
@@ -482,10 +454,10 @@ export function chatTexts(user, from) {
 /** Waits until a chat-message from `from` satisfies pred(text); returns that text. */
 export async function waitChat(user, from, pred, what, timeout = T.ui) {
   let texts = [];
-  const hit = await pollUntil(async () => {
+  const hit = await until(async () => {
     texts = await chatTexts(user, from);
     return texts.find((t) => pred(t.trim()));
-  }, { timeout, message: () => `${user.label}: no chat-message[data-from="${from}"] ${what}; got ${JSON.stringify(texts.map((t) => t.length > 80 ? `${t.slice(0, 40)}…(${t.length} chars)` : t))}` });
+  }, { timeout, what: () => `${user.label}: no chat-message[data-from="${from}"] ${what}; got ${JSON.stringify(texts.map((t) => t.length > 80 ? `${t.slice(0, 40)}…(${t.length} chars)` : t))}` });
   return hit.trim();
 }
 

@@ -4,8 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  startRedis, startServer, connect, waitFor, emitAck, RawClient, wsUrl,
+  startRedis, startServer, connect, waitFor, emitAck, RawClient, wsUrl, until,
 } from './harness.mjs';
+
+export { until };
 
 export const MODES = [
   { name: 'embedded', redis: false },
@@ -140,20 +142,6 @@ export function assertPair(ma, mb, a, b) {
   assert.equal(typeof ma.isInitiator, 'boolean');
   assert.equal(typeof mb.isInitiator, 'boolean');
   assert.ok(ma.isInitiator !== mb.isInitiator, `exactly one initiator: ${JSON.stringify([ma, mb])}`);
-}
-
-/** Polls fn() until truthy (deadline). For state we can only observe by asking. */
-export async function until(fn, { timeout = 5000, interval = 50, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) { last = e.message; }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
 }
 
 /** Resolves after ms: ONLY for bounded negative windows (say why at the call). */

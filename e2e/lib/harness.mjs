@@ -45,7 +45,8 @@ export async function freePort() {
   });
 }
 
-function run(cmd, args, opts) {
+/** Runs a command to its end; resolves with its exit code and output. */
+export function run(cmd, args, opts) {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -489,4 +490,28 @@ export function redisCommand(port, ...args) {
       else finish(null, r[0]);
     });
   });
+}
+
+/**
+ * Polls fn() until it returns a truthy value, for state that can only be
+ * observed by asking; throws at the deadline, naming what was awaited (`what`:
+ * a string, or a function of the last value seen) and the last value or error.
+ */
+export async function until(fn, { timeout = 5000, interval = 50, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      const name = typeof what === 'function' ? what(last) : what;
+      const detail = last instanceof Error ? `last error: ${last.message}` : `last: ${JSON.stringify(last)}`;
+      throw new Error(`timed out after ${timeout} ms waiting for ${name} (${detail})`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
 }
