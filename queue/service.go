@@ -416,6 +416,13 @@ func (s *Service) healthLoop(ctx context.Context, known string) {
 }
 
 func (s *Service) recover(ctx context.Context) {
+	// Events of the lost store may never come: an own next or leave still
+	// waiting for its EventDone must not silence the user for ever.
+	s.mu.Lock()
+	for _, sess := range s.sessions {
+		sess.pending = 0
+	}
+	s.mu.Unlock()
 	s.refresh(ctx)
 	waiting := s.joinedProfiles(func(sess *session) bool { return sess.partner == "" })
 	for id, p := range waiting {

@@ -358,10 +358,18 @@ export function closeAll(...sockets) {
  */
 export class RawClient {
   constructor(wsUrl, { origin = CLIENT_ORIGIN, answerPings = false } = {}) {
-    this.ws = new WebSocket(wsUrl, { headers: origin ? { Origin: origin } : {} });
+    this.url = wsUrl;
+    this.origin = origin;
+    this.answerPings = answerPings;
+    this.redials = 0;
+    this.dial();
+  }
+
+  dial() {
+    this.ws = new WebSocket(this.url, { headers: this.origin ? { Origin: this.origin } : {} });
     this.frames = [];
     this.waiters = [];
-    this.answerPings = answerPings;
+    this.isClosed = false;
     this.closed = new Promise((resolve) => {
       this.ws.on('close', (code, reason) => { this.isClosed = true; resolve({ code, reason: String(reason) }); this.flush(); });
     });
@@ -411,15 +419,32 @@ export class RawClient {
 
   send(frame) { this.ws.send(frame); }
 
-  /** Opens, reads the Engine.IO open packet, connects to "/"; returns {open, sid}. */
+  /**
+   * Opens, reads the Engine.IO open packet, connects to "/"; returns {open, sid}.
+   * The server's Socket.IO library (zishang520 v2.5.0) sometimes loses a
+   * connect sent right after the open packet: it starts reading the websocket
+   * before it listens (a known defect, see the README's notes). Like the
+   * official client, which reconnects when its connect goes unanswered, this
+   * one dials again, at most twice, and counts it in `redials`.
+   */
   async handshake() {
-    await this.opened;
-    const openFrame = await this.next((f) => f.startsWith('0'), { what: 'open packet' });
-    this.open = JSON.parse(openFrame.slice(1));
-    this.send('40');
-    const con = await this.next((f) => f.startsWith('40'), { what: 'CONNECT reply' });
-    this.sid = JSON.parse(con.slice(2)).sid;
-    return { open: this.open, sid: this.sid };
+    for (let attempt = 0; ; attempt++) {
+      await this.opened;
+      const openFrame = await this.next((f) => f.startsWith('0'), { what: 'open packet' });
+      this.open = JSON.parse(openFrame.slice(1));
+      this.send('40');
+      try {
+        const con = await this.next((f) => f.startsWith('40'), { what: 'CONNECT reply', timeout: 2000 });
+        this.sid = JSON.parse(con.slice(2)).sid;
+        return { open: this.open, sid: this.sid };
+      } catch (e) {
+        if (attempt >= 2) throw e;
+        this.terminate();
+        await this.closed;
+        this.redials++;
+        this.dial();
+      }
+    }
   }
 
   /** Socket.IO EVENT frame: 42["event", ...args] */
