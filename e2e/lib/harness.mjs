@@ -274,7 +274,20 @@ export async function startServer({ redisUrl, env = {}, unsetEnv = [], files = {
  * Sends Origin: CLIENT_ORIGIN by default like the browser client would;
  * opts.timeout is the connect deadline (default 5000 ms).
  */
-export function connect(url, opts = {}) {
+export async function connect(url, opts = {}) {
+  // A connect the server's library lost (see RawClient.handshake) shows as a
+  // timeout; dial again, as the official client does when it may reconnect.
+  // A refusal (connect_error) is final.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connectOnce(url, opts);
+    } catch (e) {
+      if (!e.timedOut || attempt >= 2) throw e;
+    }
+  }
+}
+
+function connectOnce(url, opts) {
   const { connectTimeout = 5000, ...rest } = opts;
   const socket = io(url, {
     forceNew: true,
@@ -286,7 +299,7 @@ export function connect(url, opts = {}) {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       socket.close();
-      reject(new Error(`connect to ${url} timed out after ${connectTimeout} ms`));
+      reject(Object.assign(new Error(`connect to ${url} timed out after ${connectTimeout} ms`), { timedOut: true }));
     }, connectTimeout + 500);
     socket.once('connect', () => { clearTimeout(t); socket.off('connect_error'); resolve(socket); });
     socket.once('connect_error', (err) => {

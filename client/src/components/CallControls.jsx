@@ -4,29 +4,42 @@ import { MessageSquare, Mic, MicOff, PhoneOff, SkipForward, Video, VideoOff } fr
 const round = 'icon-btn bg-white/15 text-white backdrop-blur hover:bg-white/25';
 const off = 'icon-btn bg-white text-slate-900 hover:bg-slate-200';
 
+// A camera or microphone switch; pressed means turned off.
+function DeviceToggle({ testId, enabled, label, Icon, OffIcon, onToggle }) {
+  const Shown = enabled ? Icon : OffIcon;
+  return (
+    <button
+      type="button"
+      data-testid={testId}
+      aria-pressed={!enabled}
+      aria-label={label}
+      className={enabled ? round : off}
+      onClick={onToggle}
+    >
+      <Shown className="h-5 w-5" aria-hidden="true" />
+    </button>
+  );
+}
+
 export default function CallControls({ camera, mic, chatOpen, unread, onToggleCamera, onToggleMic, onToggleChat, onNext, onEnd }) {
   return (
     <div className="flex items-center justify-center gap-3 sm:gap-4">
-      <button
-        type="button"
-        data-testid="toggle-mic"
-        aria-pressed={!mic}
-        aria-label={mic ? 'Mute microphone' : 'Unmute microphone'}
-        className={mic ? round : off}
-        onClick={onToggleMic}
-      >
-        {mic ? <Mic className="h-5 w-5" aria-hidden="true" /> : <MicOff className="h-5 w-5" aria-hidden="true" />}
-      </button>
-      <button
-        type="button"
-        data-testid="toggle-camera"
-        aria-pressed={!camera}
-        aria-label={camera ? 'Turn camera off' : 'Turn camera on'}
-        className={camera ? round : off}
-        onClick={onToggleCamera}
-      >
-        {camera ? <Video className="h-5 w-5" aria-hidden="true" /> : <VideoOff className="h-5 w-5" aria-hidden="true" />}
-      </button>
+      <DeviceToggle
+        testId="toggle-mic"
+        enabled={mic}
+        label={mic ? 'Mute microphone' : 'Unmute microphone'}
+        Icon={Mic}
+        OffIcon={MicOff}
+        onToggle={onToggleMic}
+      />
+      <DeviceToggle
+        testId="toggle-camera"
+        enabled={camera}
+        label={camera ? 'Turn camera off' : 'Turn camera on'}
+        Icon={Video}
+        OffIcon={VideoOff}
+        onToggle={onToggleCamera}
+      />
       <button
         type="button"
         data-testid="chat-toggle"
