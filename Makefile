@@ -20,7 +20,8 @@ deps:
 build:
 	$(GO) build -o $(BIN) .
 
-client: deps
+client:
+	@bash .ci/deps client
 	cd client && npm run build
 
 lint:
@@ -37,7 +38,7 @@ test-client: deps
 test-contract: build deps
 	cd e2e && ZIVRO_BIN=$(CURDIR)/$(BIN) npm run test:contract
 
-test-browser: build client deps
+test-browser: build deps client
 	cd e2e && ZIVRO_BIN=$(CURDIR)/$(BIN) npm run test:browser
 
 ## bench: load generator against a fresh server (embedded store, then Redis)
