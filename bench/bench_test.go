@@ -26,12 +26,18 @@ func serverBin(t *testing.T) string {
 	return bin
 }
 
-// startTarget runs a fresh server on the embedded store for the test.
-func startTarget(t *testing.T, bin string) Target {
+// startTarget runs a fresh server for the test: on the embedded store, or on
+// rd when it is given.
+func startTarget(t *testing.T, bin string, rd *Redis) Target {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := StartServer(ctx, ServerOptions{Bin: bin, NodeEnv: "test"})
+	opts := ServerOptions{Bin: bin, NodeEnv: "test"}
+	tg := Target{Store: "memory"}
+	if rd != nil {
+		opts.RedisURL, tg.Store, tg.Redis = rd.URL, "redis", rd
+	}
+	s, err := StartServer(ctx, opts)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -41,7 +47,8 @@ func startTarget(t *testing.T, bin string) Target {
 			t.Logf("server log tail:\n%s", lastLines(s.Log(), 40))
 		}
 	})
-	return Target{URL: s.URL, Store: "memory", Server: s}
+	tg.URL, tg.Server = s.URL, s
+	return tg
 }
 
 func requireOK(t *testing.T, r Result) {
@@ -80,7 +87,7 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tg := startTarget(t, bin)
+			tg := startTarget(t, bin, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			requireOK(t, tc.run(ctx, tg))
@@ -106,17 +113,7 @@ func TestCostRedis(t *testing.T) {
 		t.Fatalf("start redis: %v", err)
 	}
 	t.Cleanup(rd.Stop)
-	s, err := StartServer(ctx, ServerOptions{Bin: bin, NodeEnv: "test", RedisURL: rd.URL})
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	t.Cleanup(func() {
-		s.Stop()
-		if t.Failed() {
-			t.Logf("server log tail:\n%s", lastLines(s.Log(), 40))
-		}
-	})
-	rs := RunCost(ctx, Target{URL: s.URL, Store: "redis", Server: s, Redis: rd}, CostOptions{Pairs: 5, Messages: 10})
+	rs := RunCost(ctx, startTarget(t, bin, rd), CostOptions{Pairs: 5, Messages: 10})
 	if len(rs) < 6 {
 		t.Errorf("%d cost phases, want 6", len(rs))
 	}

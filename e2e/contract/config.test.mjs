@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { httpGet, startServer, connect, waitFor, emitAck, collect } from '../lib/harness.mjs';
-import { eachMode, ztest, pair, join, assertPair, assertAccepted, barrier } from '../lib/contract.mjs';
+import { eachMode, ztest, pair, joinPairs, join, assertPair, assertAccepted, barrier } from '../lib/contract.mjs';
 
 const INDEX = '<!doctype html><html><head><title>zivro-static-marker</title></head><body><div id="root"></div><script type="module" src="/assets/app.js"></script></body></html>';
 
@@ -118,10 +118,7 @@ eachMode((mode) => {
         // b (instance 2, waiting) and a: they just skipped each other, so a
         // newcomer on instance 1 is matched with b (who waited longer)
         const d = await ctx.client();
-        const mB = waitFor(b, 'matched');
-        const mD = waitFor(d, 'matched');
-        assertAccepted(await join(d, 'D'));
-        assertPair(await mB, await mD, b, d);
+        await joinPairs(b, d, 'D');
         await barrier(a);
         assert.deepEqual(logA.map((e) => e.event), ['matched', 'partner-left'], JSON.stringify(logA));
       } catch (e) {

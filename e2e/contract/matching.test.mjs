@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { waitFor, collect, emitAck, redisCommand } from '../lib/harness.mjs';
 import {
-  eachMode, ztest, profile, join, pair, assertPair, assertAccepted, assertRefused, assertAckShape,
+  eachMode, ztest, profile, join, pair, joinPairs, assertPair, assertAccepted, assertRefused, assertAckShape,
   barrier, negativeWindow,
 } from '../lib/contract.mjs';
 
@@ -160,11 +160,7 @@ eachMode((mode) => {
     assertRefused(await join(b, 'B-again'), 'join-queue while in a call');
     a.emit('join-queue', profile('A-no-ack')); // without an ack callback: ignored too
     // if any of those had (re)queued A or B, C would be matched with it
-    const mc = waitFor(c, 'matched');
-    const md = waitFor(d, 'matched');
-    assertAccepted(await join(c, 'C'));
-    assertAccepted(await join(d, 'D'));
-    assertPair(await mc, await md, c, d);
+    await pair(c, d, 'C', 'D');
     await barrier(a);
     await barrier(b);
     assert.deepEqual(logA.map((e) => e.event), ['matched'], JSON.stringify(logA));
@@ -208,16 +204,9 @@ eachMode((mode) => {
     assertAccepted(await join(a, 'A'));
     assertAccepted(await emitAck(a, 'next'), 'next while queued');
     assertAccepted(await emitAck(a, 'next'), 'second next while queued');
-    const ma = waitFor(a, 'matched');
-    const mb = waitFor(b, 'matched');
-    assertAccepted(await join(b, 'B'));
-    assertPair(await ma, await mb, a, b);
+    await joinPairs(a, b, 'B');
     // a duplicate queue entry for A would now be matched with C
-    const mc = waitFor(c, 'matched');
-    const md = waitFor(d, 'matched');
-    assertAccepted(await join(c, 'C'));
-    assertAccepted(await join(d, 'D'));
-    assertPair(await mc, await md, c, d);
+    await pair(c, d, 'C', 'D');
     await barrier(a);
     assert.deepEqual(logA.map((e) => e.event), ['matched'], JSON.stringify(logA));
   });
@@ -251,11 +240,7 @@ eachMode((mode) => {
     assertPair(mb2, mc2, b, c);
     assert.equal(mb2.isInitiator, true, 'B waited longer');
     // A is not queued any more: D and E are matched with each other
-    const md = waitFor(d, 'matched');
-    const me = waitFor(e, 'matched');
-    assertAccepted(await join(d, 'D'));
-    assertAccepted(await join(e, 'E'));
-    assertPair(await md, await me, d, e);
+    await pair(d, e, 'D', 'E');
     await barrier(a);
     assert.deepEqual(logA, [], `the leaver gets no event: ${JSON.stringify(logA)}`);
     // a second leave-queue has nothing to do
@@ -281,10 +266,7 @@ eachMode((mode) => {
     const plB = waitFor(b, 'partner-left');
     a.close();
     assert.deepEqual(await plB, { reason: 'disconnect' });
-    const mb = waitFor(b, 'matched');
-    const mc = waitFor(c, 'matched');
-    assertAccepted(await join(c, 'C'));
-    assertPair(await mb, await mc, b, c);
+    await joinPairs(b, c, 'C');
   });
 
   ztest(mode, 'a queued user who disconnects is never matched', async (ctx) => {
@@ -325,10 +307,7 @@ eachMode((mode) => {
       const [m1, m2] = await Promise.all([mp, mc]);
       assertPair(m1, m2, presser, c);
       assert.equal(m1.isInitiator, true);
-      const mo = waitFor(other, 'matched');
-      const md = waitFor(d, 'matched');
-      assertAccepted(await join(d, 'D'));
-      assertPair(await mo, await md, other, d);
+      await joinPairs(other, d, 'D');
     });
   }
 
@@ -344,14 +323,8 @@ eachMode((mode) => {
     // Negative window, as above: a rematch would follow the join at once.
     await negativeWindow(600);
     assert.deepEqual(logA.concat(logB).filter((e) => e.event === 'matched'), [], 'B remembers A: no rematch');
-    const mb = waitFor(b, 'matched');
-    const mc = waitFor(c, 'matched');
-    assertAccepted(await join(c, 'C'));
-    assertPair(await mb, await mc, b, c);
-    const ma = waitFor(a, 'matched');
-    const md = waitFor(d, 'matched');
-    assertAccepted(await join(d, 'D'));
-    assertPair(await ma, await md, a, d);
+    await joinPairs(b, c, 'C');
+    await joinPairs(a, d, 'D');
   });
 
   ztest(mode, 'REMATCH_WINDOW_MS=1500: two users who skipped each other are matched again after the window, with a new roomId', { env: { REMATCH_WINDOW_MS: '1500' } }, async (ctx) => {

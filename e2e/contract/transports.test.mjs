@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { waitFor, emitAck } from '../lib/harness.mjs';
 import {
-  eachMode, ztest, join, pair, assertPair, assertAccepted,
+  eachMode, ztest, join, pair, joinPairs, assertAccepted,
 } from '../lib/contract.mjs';
 
 /** signal and chat both ways between a and b (already paired). */
@@ -105,9 +105,6 @@ eachMode((mode) => {
     assert.deepEqual(await pl, { reason: 'disconnect' });
     await ghost.closed;
     const b = await ctx.client({ transports: ['websocket'] });
-    const ma2 = waitFor(a, 'matched');
-    const mb = waitFor(b, 'matched');
-    assertAccepted(await join(b, 'B'));
-    assertPair(await ma2, await mb, a, b);
+    await joinPairs(a, b, 'B');
   });
 });

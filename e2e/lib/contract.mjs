@@ -132,6 +132,16 @@ export async function pair(a, b, nameA = 'Alice', nameB = 'Bob') {
   return { ma, mb };
 }
 
+/** `waiting` is queued already: `joiner` joins and the two are paired. */
+export async function joinPairs(waiting, joiner, name) {
+  const pw = waitFor(waiting, 'matched');
+  const pj = waitFor(joiner, 'matched');
+  assertAccepted(await join(joiner, name), `join-queue(${name})`);
+  const [mw, mj] = await Promise.all([pw, pj]);
+  assertPair(mw, mj, waiting, joiner);
+  return { mw, mj };
+}
+
 /** ma/mb are the matched payloads of sockets a and b, paired together. */
 export function assertPair(ma, mb, a, b) {
   assert.equal(ma.partnerId, b.id, `matched.partnerId for ${a.id}: expected ${b.id}, got ${JSON.stringify(ma)}`);
