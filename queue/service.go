@@ -64,6 +64,10 @@ func (c Config) withDefaults() Config {
 
 // session is what this instance knows of one of its connected users.
 type session struct {
+	// tried is set by any join, even one that failed: a join whose answer
+	// was lost (a timeout) may still have queued the user, so its
+	// disconnect must still reach the store.
+	tried   bool
 	profile *Profile // set by a successful join, cleared by leave
 	partner string   // current partner as announced, "" when none
 	// pending counts this user's own next/leave requests whose EventDone has
@@ -130,6 +134,11 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 	if err := s.checkReady(); err != nil {
 		return fmt.Errorf("join %s: %w", id, err)
 	}
+	s.mu.Lock()
+	if sess, ok := s.sessions[id]; ok {
+		sess.tried = true
+	}
+	s.mu.Unlock()
 	if err := s.store.Join(ctx, id, p); err != nil {
 		return fmt.Errorf("join %s: %w", id, err)
 	}
@@ -163,7 +172,7 @@ func (s *Service) Leave(ctx context.Context, id string) error {
 func (s *Service) Disconnect(ctx context.Context, id string) error {
 	s.mu.Lock()
 	sess, ok := s.sessions[id]
-	joined := ok && (sess.profile != nil || sess.partner != "")
+	joined := ok && sess.tried
 	s.mu.Unlock()
 	var err error
 	if joined {

@@ -435,3 +435,48 @@ func TestRedisRestartWhileUsersWait(t *testing.T) {
 	})
 	waitPairs(t, h.rec, []string{"a", "b"}, 1)
 }
+
+// lostReply is a store whose joins take effect but whose answers are lost,
+// as when the client's deadline passes just after Redis ran the script.
+type lostReply struct{ queue.Store }
+
+func (s lostReply) Join(ctx context.Context, id string, p queue.Profile) error {
+	if err := s.Store.Join(ctx, id, p); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
+}
+
+func TestDisconnectAfterALostJoinReplyLeavesNoGhost(t *testing.T) {
+	rec := newRecorder()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := queue.NewService(lostReply{memory.New(store.Options{})}, rec, log, queue.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		_ = svc.Run(ctx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	<-svc.Ready()
+
+	svc.Connect("ghost")
+	if err := svc.Join(context.Background(), "ghost", queue.Profile{Name: "n-ghost"}); err == nil {
+		t.Fatal("join reported success; the test needs a lost reply")
+	}
+	if err := svc.Disconnect(context.Background(), "ghost"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"b", "c"} {
+		svc.Connect(id)
+		_ = svc.Join(context.Background(), id, queue.Profile{Name: "n-" + id})
+	}
+	// Had the ghost stayed queued, b would have been paired with it.
+	waitPairs(t, rec, []string{"b", "c"}, 1)
+	if got := rec.of("ghost"); len(got) != 0 {
+		t.Fatalf("the disconnected user was announced %+v", got)
+	}
+}
