@@ -6,6 +6,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/zivro/zivro/queue"
 )
 
@@ -16,7 +18,7 @@ const (
 	maxGenderLen  = 20
 	maxRegionLen  = 40
 	maxChatLen    = 500
-	maxSignalSize = 32 << 10 // bytes of the signal's data, as JSON would count them
+	maxSignalSize = 32 << 10 // bytes of the signal's data, as the client encoded it
 	maxSocketID   = 64
 	defaultName   = "Stranger"
 )
@@ -31,29 +33,32 @@ func refuse(format string, args ...any) error {
 	return refusal{reason: fmt.Sprintf(format, args...)}
 }
 
-// object returns the event's first argument as a JSON object.
-func object(args []any) (map[string]any, error) {
+// object returns the fields of the event's first argument, which must be a
+// JSON object. Of a field given twice, the last counts, as in JavaScript.
+func object(args []gjson.Result) (map[string]gjson.Result, error) {
 	if len(args) == 0 {
 		return nil, refuse("payload missing")
 	}
-	obj, ok := args[0].(map[string]any)
-	if !ok {
+	if !args[0].IsObject() {
 		return nil, refuse("payload must be an object")
 	}
+	obj := make(map[string]gjson.Result, 4)
+	args[0].ForEach(func(key, value gjson.Result) bool {
+		obj[key.Str] = value
+		return true
+	})
 	return obj, nil
 }
 
 // optionalString returns field as a string; a missing or null field is "".
-func optionalString(obj map[string]any, field string) (string, error) {
-	v, ok := obj[field]
-	if !ok || v == nil {
+func optionalString(obj map[string]gjson.Result, field string) (string, error) {
+	switch v := obj[field]; v.Type {
+	case gjson.Null:
 		return "", nil
+	case gjson.String:
+		return v.Str, nil
 	}
-	s, ok := v.(string)
-	if !ok {
-		return "", refuse("%s must be a string", field)
-	}
-	return s, nil
+	return "", refuse("%s must be a string", field)
 }
 
 // clean trims s, removes control characters and keeps at most max characters.
@@ -73,7 +78,7 @@ func clean(s string, max int) string {
 
 // decodeProfile checks a join-queue payload: an object whose fields, when
 // present, are strings.
-func decodeProfile(args []any) (queue.Profile, error) {
+func decodeProfile(args []gjson.Result) (queue.Profile, error) {
 	obj, err := object(args)
 	if err != nil {
 		return queue.Profile{}, err
@@ -98,42 +103,41 @@ func decodeProfile(args []any) (queue.Profile, error) {
 // signal is a decoded signal event.
 type signal struct {
 	to   string
-	data any
+	data string // JSON, as the client sent it: relayed untouched
 }
 
 // decodeSignal checks a signal payload: { to: socket id, data: any JSON up to
 // maxSignalSize }.
-func decodeSignal(args []any) (signal, error) {
+func decodeSignal(args []gjson.Result) (signal, error) {
 	obj, err := object(args)
 	if err != nil {
 		return signal{}, err
 	}
-	to, ok := obj["to"].(string)
-	if !ok || to == "" || len(to) > maxSocketID {
+	to := obj["to"]
+	if to.Type != gjson.String || to.Str == "" || len(to.Str) > maxSocketID {
 		return signal{}, refuse("to must be a socket id")
 	}
-	data, ok := obj["data"]
-	if !ok || data == nil {
+	data := obj["data"]
+	if data.Type == gjson.Null {
 		return signal{}, refuse("data missing")
 	}
-	if jsonSize(data, maxSignalSize) > maxSignalSize {
+	if len(data.Raw) > maxSignalSize {
 		return signal{}, refuse("data larger than %d bytes", maxSignalSize)
 	}
-	return signal{to: to, data: data}, nil
+	return signal{to: to.Str, data: data.Raw}, nil
 }
 
 // decodeChat checks a chat-message payload and returns the message trimmed
 // and capped; an empty message is refused.
-func decodeChat(args []any) (string, error) {
+func decodeChat(args []gjson.Result) (string, error) {
 	obj, err := object(args)
 	if err != nil {
 		return "", err
 	}
-	msg, ok := obj["message"].(string)
-	if !ok {
+	if obj["message"].Type != gjson.String {
 		return "", refuse("message must be a string")
 	}
-	msg = strings.TrimSpace(msg)
+	msg := strings.TrimSpace(obj["message"].Str)
 	if msg == "" {
 		return "", refuse("message empty")
 	}
@@ -141,33 +145,4 @@ func decodeChat(args []any) (string, error) {
 		msg = string([]rune(msg)[:maxChatLen])
 	}
 	return msg, nil
-}
-
-// jsonSize estimates the size of v encoded as JSON, and stops counting once
-// it passes limit: cheaper than encoding on the relay's hot path.
-func jsonSize(v any, limit int) int {
-	switch v := v.(type) {
-	case string:
-		return len(v) + 2
-	case map[string]any:
-		n := 2
-		for k, e := range v {
-			n += len(k) + 4 + jsonSize(e, limit-n)
-			if n > limit {
-				return n
-			}
-		}
-		return n
-	case []any:
-		n := 2
-		for _, e := range v {
-			n += jsonSize(e, limit-n) + 1
-			if n > limit {
-				return n
-			}
-		}
-		return n
-	default: // numbers, booleans, null
-		return 24
-	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/zivro/zivro/queue"
 )
 
@@ -32,7 +34,7 @@ func TestDecodeProfile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeProfile(tt.args)
+			got, err := decodeProfile(rawArgs(t, tt.args))
 			checkErr(t, err, tt.wantErr)
 			if err == nil && got != tt.want {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
@@ -52,6 +54,7 @@ func TestDecodeSignal(t *testing.T) {
 		{"candidate", []any{map[string]any{"to": "abc", "data": map[string]any{"candidate": map[string]any{"sdpMid": "0", "sdpMLineIndex": 0.0}}}}, ""},
 		{"data at the cap", []any{map[string]any{"to": "abc", "data": strings.Repeat("x", maxSignalSize-2)}}, ""},
 		{"data over the cap", []any{map[string]any{"to": "abc", "data": strings.Repeat("x", maxSignalSize)}}, "data larger than"},
+		{"data over the cap by one byte", []any{map[string]any{"to": "abc", "data": strings.Repeat("x", maxSignalSize-1)}}, "data larger than"},
 		{"nested data over the cap", []any{map[string]any{"to": "abc", "data": []any{map[string]any{"sdp": strings.Repeat("x", maxSignalSize)}}}}, "data larger than"},
 		{"no payload", nil, "payload missing"},
 		{"null", []any{nil}, "payload must be an object"},
@@ -61,15 +64,44 @@ func TestDecodeSignal(t *testing.T) {
 		{"huge to", []any{map[string]any{"to": strings.Repeat("a", 1000), "data": offer}}, "to must be a socket id"},
 		{"missing data", []any{map[string]any{"to": "abc"}}, "data missing"},
 		{"null data", []any{map[string]any{"to": "abc", "data": nil}}, "data missing"},
+		{"TO is not to", []any{map[string]any{"TO": "abc", "data": offer}}, "to must be a socket id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeSignal(tt.args)
+			got, err := decodeSignal(rawArgs(t, tt.args))
 			checkErr(t, err, tt.wantErr)
-			if err == nil && got.to != "abc" {
-				t.Fatalf("to = %q", got.to)
+			if err != nil {
+				return
+			}
+			// The data is relayed as the client encoded it.
+			want, _ := json.Marshal(tt.args[0].(map[string]any)["data"])
+			if got.to != "abc" || got.data != string(want) {
+				t.Fatalf("got to %q, data %s; want abc, %s", got.to, got.data, want)
 			}
 		})
+	}
+}
+
+func TestSignalFieldsAsJavaScriptReadsThem(t *testing.T) {
+	tests := []struct {
+		frame, wantTo, wantData string
+	}{
+		{`2["signal",{"\u0074o":"abc","data":1}]`, "abc", "1"},
+		{`2["signal",{"to":"x","to":"abc","data":1,"data":{"a":[2]}}]`, "abc", `{"a":[2]}`},
+		{`2["signal",{ "to" : "abc" , "data" : "\u00e9" }]`, "abc", `"\u00e9"`},
+	}
+	for _, tt := range tests {
+		ev, err := decodeEvent([]byte(tt.frame))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.frame, err)
+		}
+		sig, err := decodeSignal(ev.args)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.frame, err)
+		}
+		if sig.to != tt.wantTo || sig.data != tt.wantData {
+			t.Errorf("%s: to %q data %s, want %q %s", tt.frame, sig.to, sig.data, tt.wantTo, tt.wantData)
+		}
 	}
 }
 
@@ -92,7 +124,7 @@ func TestDecodeChat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeChat(tt.args)
+			got, err := decodeChat(rawArgs(t, tt.args))
 			checkErr(t, err, tt.wantErr)
 			if got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
@@ -101,24 +133,15 @@ func TestDecodeChat(t *testing.T) {
 	}
 }
 
-func TestJSONSizeBoundsEncoding(t *testing.T) {
-	// The estimate may be generous, never short: a payload that encodes
-	// larger than the cap must be counted larger too.
-	values := []any{
-		"plain",
-		map[string]any{"type": "offer", "sdp": strings.Repeat("a=candidate\r\n", 50)},
-		[]any{1.0, true, nil, "x", map[string]any{"k": []any{"v"}}},
-		map[string]any{"candidate": map[string]any{"candidate": "candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host", "sdpMid": "0", "sdpMLineIndex": 0.0}},
+// rawArgs encodes event arguments as a client sends them, and takes them
+// as the decoder does.
+func rawArgs(t *testing.T, args []any) []gjson.Result {
+	t.Helper()
+	b, err := json.Marshal(append([]any{"event"}, args...))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, v := range values {
-		enc, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := jsonSize(v, 1<<20); got < len(enc)-2*strings.Count(string(enc), `\`) {
-			t.Fatalf("jsonSize(%s) = %d, encoding is %d bytes", enc, got, len(enc))
-		}
-	}
+	return gjson.ParseBytes(b).Array()[1:]
 }
 
 func checkErr(t *testing.T, err error, want string) {

@@ -5,11 +5,17 @@ package handler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/tidwall/gjson"
+	"github.com/zishang520/engine.io-go-parser/packet"
+	"github.com/zishang520/engine.io/v2/types"
 	"github.com/zishang520/socket.io/v2/socket"
 	"golang.org/x/time/rate"
 
@@ -66,20 +72,18 @@ func ServeSockets(base context.Context, out *Announcer, svc *queue.Service, log 
 	return h
 }
 
-// conn is one client connection. Its events are handled one at a time in
-// arrival order (an offer before its ICE candidates, a join before a leave);
-// relays are done at once, store commands queue behind each other so that
-// a slow store delays no relay.
+// conn is one client connection. Its events are handled one at a time, in
+// the order they arrived, on the connection's reading goroutine (see
+// wire.go): relays are done at once, store commands queue behind each other
+// so that a slow store delays no relay and no reading.
 type conn struct {
 	running *sync.WaitGroup
+	sock    *socket.Socket
 	id      string
 	limiter *rate.Limiter
-
-	// order takes events in the order they arrived (see wire.go).
-	order    sync.Mutex
-	next     seq           // the stamp of the next event to handle
-	overtook map[seq][]any // events that arrived before an earlier one
-	taking   bool          // a goroutine is handling events in order
+	// from is the start of every payload relayed from this connection:
+	// {"from":"<id>",
+	from []byte
 
 	mu       sync.Mutex
 	closed   bool // disconnected: later events are dropped
@@ -90,18 +94,25 @@ type conn struct {
 }
 
 func (h *Sockets) connect(sock *socket.Socket) {
+	l, ok := takeLink(sock.Handshake().Auth)
+	if !ok {
+		h.log.Error("socket without event link: is handler.Parser installed?", "socket", sock.Id())
+		sock.Disconnect(true)
+		return
+	}
 	c := &conn{
 		running: &h.running,
+		sock:    sock,
 		id:      string(sock.Id()),
 		limiter: rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
-		next:    1,
 	}
+	id, _ := json.Marshal(c.id)
+	c.from = append(append([]byte(`{"from":`), id...), ',')
 	h.svc.Connect(c.id)
-	sock.OnAny(func(args ...any) { h.arrive(c, args) })
-	_ = sock.On("disconnect", func(...any) {
-		// Queued after the connection's pending commands, and never refused;
-		// events still on their way are dropped: a join must not outlive
-		// the connection.
+	// Queued after the connection's pending commands, and never refused;
+	// events still on their way are dropped: a join must not outlive the
+	// connection. Once, whichever of the two calls below comes first.
+	disconnect := sync.OnceFunc(func() {
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
@@ -113,89 +124,57 @@ func (h *Sockets) connect(sock *socket.Socket) {
 			}
 		}, false)
 	})
+	_ = sock.On("disconnect", func(...any) { disconnect() })
+	if !sock.Connected() {
+		// Gone before the listener above was in place.
+		disconnect()
+		return
+	}
+	l.attach(func(ev event) { h.onEvent(c, ev) })
 }
 
-// arrive takes an event from the library, which may deliver the events of
-// one connection in any order, and handles the events in their stamps' order.
-func (h *Sockets) arrive(c *conn, args []any) {
-	n, args, ok := takeSeq(args)
-	if !ok {
-		h.log.Error("event without sequence stamp: is handler.Parser installed?", "socket", c.id)
+func (h *Sockets) onEvent(c *conn, ev event) {
+	if c.isClosed() {
 		return
 	}
-	c.order.Lock()
-	if c.taking || n != c.next {
-		// Another goroutine is handling events, or an earlier event is
-		// still on its way: whoever handles that one takes this one next.
-		if c.overtook == nil {
-			c.overtook = make(map[seq][]any)
-		}
-		c.overtook[n] = args
-		c.order.Unlock()
+	if ev.refusal != nil {
+		h.refuse(c, ev, ev.refusal)
 		return
-	}
-	c.taking = true
-	for {
-		c.next++
-		c.order.Unlock()
-		h.onEvent(c, args)
-		c.order.Lock()
-		var ok bool
-		if args, ok = c.overtook[c.next]; !ok {
-			c.taking = false
-			c.order.Unlock()
-			return
-		}
-		delete(c.overtook, c.next)
-	}
-}
-
-func (h *Sockets) onEvent(c *conn, args []any) {
-	if len(args) == 0 || c.isClosed() {
-		return
-	}
-	name, _ := args[0].(string)
-	args = args[1:]
-	var ack socket.Ack
-	if n := len(args); n > 0 {
-		if a, ok := args[n-1].(socket.Ack); ok {
-			ack, args = a, args[:n-1]
-		}
 	}
 	if !c.limiter.Allow() {
-		h.refuse(c, name, ack, refuse("too many events"))
+		h.refuse(c, ev, refuse("too many events"))
 		return
 	}
-	switch name {
+	switch ev.name {
 	case "join-queue":
-		p, err := decodeProfile(args)
+		p, err := decodeProfile(ev.args)
 		if err != nil {
-			h.refuse(c, name, ack, err)
+			h.refuse(c, ev, err)
 			return
 		}
-		h.command(c, name, ack, func(ctx context.Context) error { return h.svc.Join(ctx, c.id, p) })
+		h.command(c, ev, func(ctx context.Context) error { return h.svc.Join(ctx, c.id, p) })
 	case "next":
-		h.command(c, name, ack, func(ctx context.Context) error { return h.svc.Next(ctx, c.id) })
+		h.command(c, ev, func(ctx context.Context) error { return h.svc.Next(ctx, c.id) })
 	case "leave-queue":
-		h.command(c, name, ack, func(ctx context.Context) error { return h.svc.Leave(ctx, c.id) })
+		h.command(c, ev, func(ctx context.Context) error { return h.svc.Leave(ctx, c.id) })
 	case "signal":
-		h.reply(c, name, ack, h.relaySignal(c, args))
+		h.reply(c, ev, h.relaySignal(c, ev.args))
 	case "chat-message":
-		h.reply(c, name, ack, h.relayChat(c, args))
+		h.reply(c, ev, h.relayChat(c, ev.args))
 	default:
-		h.refuse(c, name, ack, refuse("unknown event"))
+		h.refuse(c, ev, refuse("unknown event"))
 	}
 }
 
 // command runs a store command after the connection's earlier ones.
-func (h *Sockets) command(c *conn, name string, ack socket.Ack, run func(context.Context) error) {
+func (h *Sockets) command(c *conn, ev event, run func(context.Context) error) {
 	ok := c.enqueue(func() {
 		ctx, cancel := context.WithTimeout(h.base, h.cfg.OpTimeout)
 		defer cancel()
-		h.reply(c, name, ack, run(ctx))
+		h.reply(c, ev, run(ctx))
 	}, true)
 	if !ok {
-		h.refuse(c, name, ack, refuse("too many pending requests"))
+		h.refuse(c, ev, refuse("too many pending requests"))
 	}
 }
 
@@ -248,7 +227,7 @@ func (c *conn) drain() {
 	}
 }
 
-func (h *Sockets) relaySignal(c *conn, args []any) error {
+func (h *Sockets) relaySignal(c *conn, args []gjson.Result) error {
 	sig, err := decodeSignal(args)
 	if err != nil {
 		return err
@@ -256,11 +235,16 @@ func (h *Sockets) relaySignal(c *conn, args []any) error {
 	if partner, ok := h.svc.Partner(c.id); !ok || partner != sig.to {
 		return refuse("not your partner")
 	}
-	h.out.deliver(sig.to, "signal", signalPayload{From: c.id, Data: sig.data})
+	// {"from":"<id>","data":<data as sent>}
+	payload := make([]byte, 0, len(c.from)+len(sig.data)+8)
+	payload = append(payload, c.from...)
+	payload = append(payload, `"data":`...)
+	payload = append(append(payload, sig.data...), '}')
+	h.out.deliver(sig.to, "signal", payload)
 	return nil
 }
 
-func (h *Sockets) relayChat(c *conn, args []any) error {
+func (h *Sockets) relayChat(c *conn, args []gjson.Result) error {
 	msg, err := decodeChat(args)
 	if err != nil {
 		return err
@@ -269,22 +253,38 @@ func (h *Sockets) relayChat(c *conn, args []any) error {
 	if !ok {
 		return refuse("no partner")
 	}
-	h.out.deliver(partner, "chat-message", chatPayload{From: c.id, Message: msg, Timestamp: time.Now().UnixMilli()})
+	text, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("encode chat message: %w", err)
+	}
+	// {"from":"<id>","message":"<message>","timestamp":<ms>}
+	payload := make([]byte, 0, len(c.from)+len(text)+48)
+	payload = append(payload, c.from...)
+	payload = append(payload, `"message":`...)
+	payload = append(payload, text...)
+	payload = append(payload, `,"timestamp":`...)
+	payload = strconv.AppendInt(payload, time.Now().UnixMilli(), 10)
+	payload = append(payload, '}')
+	h.out.deliver(partner, "chat-message", payload)
 	return nil
 }
 
-// reply answers the client's ack, if it asked for one, and logs refusals.
-func (h *Sockets) reply(c *conn, name string, ack socket.Ack, err error) {
-	if err == nil {
-		if ack != nil {
-			ack([]any{map[string]any{"ok": true}}, nil)
-		}
-		return
-	}
-	h.refuse(c, name, ack, err)
+// ackReply is what an acknowledgement carries.
+type ackReply struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
 }
 
-func (h *Sockets) refuse(c *conn, name string, ack socket.Ack, err error) {
+// reply answers the client's ack, if it asked for one, and logs refusals.
+func (h *Sockets) reply(c *conn, ev event, err error) {
+	if err == nil {
+		c.ack(ev, ackReply{OK: true})
+		return
+	}
+	h.refuse(c, ev, err)
+}
+
+func (h *Sockets) refuse(c *conn, ev event, err error) {
 	msg := "temporarily unavailable"
 	var r refusal
 	switch {
@@ -295,11 +295,9 @@ func (h *Sockets) refuse(c *conn, name string, ack socket.Ack, err error) {
 	case errors.Is(err, queue.ErrNotJoined):
 		msg = queue.ErrNotJoined.Error()
 	default:
-		h.log.Error("request failed", "socket", c.id, "event", name, "err", err)
+		h.log.Error("request failed", "socket", c.id, "event", ev.name, "err", err)
 	}
-	if ack != nil {
-		ack([]any{map[string]any{"ok": false, "error": msg}}, nil)
-	}
+	c.ack(ev, ackReply{Error: msg})
 	c.mu.Lock()
 	now := time.Now()
 	logIt := now.Sub(c.lastRefusalLog) >= time.Second
@@ -308,32 +306,37 @@ func (h *Sockets) refuse(c *conn, name string, ack socket.Ack, err error) {
 	}
 	c.mu.Unlock()
 	if logIt {
-		h.log.Warn("input refused", "socket", c.id, "event", name, "reason", msg)
+		h.log.Warn("input refused", "socket", c.id, "event", ev.name, "reason", msg)
 	}
 }
 
-// The payloads the server emits. Structs, not maps: encoding/json sorts a
-// map's keys and reflects on every value, which made map payloads the
-// relay's largest cost. The msgpack tags name the fields for the Redis
-// adapter, which carries relays to sockets on other instances.
+// ack answers ev's acknowledgement, if the client asked for one.
+func (c *conn) ack(ev event, r ackReply) {
+	if !ev.wantsAck {
+		return
+	}
+	payload, _ := json.Marshal(r) // a struct of a bool and a string: never fails
+	write(c.sock, ackFrame(ev.ackID, payload))
+}
+
+// write sends one encoded Socket.IO packet to the socket's connection. The
+// library's Emit would encode the payload again through reflection, and
+// copy it once more on its way to the connection.
+func write(sock *socket.Socket, frame []byte) {
+	sock.Conn().Write(types.NewStringBuffer(frame), &packet.Options{}, nil)
+}
+
+// The payloads the server announces. Structs, not maps: encoding/json sorts
+// a map's keys and reflects on every value.
 type (
 	matchedPayload struct {
-		RoomID      string `json:"roomId" msgpack:"roomId"`
-		PartnerID   string `json:"partnerId" msgpack:"partnerId"`
-		PartnerName string `json:"partnerName" msgpack:"partnerName"`
-		IsInitiator bool   `json:"isInitiator" msgpack:"isInitiator"`
+		RoomID      string `json:"roomId"`
+		PartnerID   string `json:"partnerId"`
+		PartnerName string `json:"partnerName"`
+		IsInitiator bool   `json:"isInitiator"`
 	}
 	partnerLeftPayload struct {
-		Reason string `json:"reason" msgpack:"reason"`
-	}
-	signalPayload struct {
-		From string `json:"from" msgpack:"from"`
-		Data any    `json:"data" msgpack:"data"`
-	}
-	chatPayload struct {
-		From      string `json:"from" msgpack:"from"`
-		Message   string `json:"message" msgpack:"message"`
-		Timestamp int64  `json:"timestamp" msgpack:"timestamp"`
+		Reason string `json:"reason"`
 	}
 )
 
@@ -348,28 +351,39 @@ func NewAnnouncer(io *socket.Server) *Announcer { return &Announcer{io: io} }
 
 // Matched emits "matched" to the user.
 func (a *Announcer) Matched(to string, m queue.Match) {
-	a.emit(to, "matched", matchedPayload{RoomID: m.RoomID, PartnerID: m.PartnerID, PartnerName: m.PartnerName, IsInitiator: m.Initiator})
+	a.announce(to, "matched", matchedPayload{RoomID: m.RoomID, PartnerID: m.PartnerID, PartnerName: m.PartnerName, IsInitiator: m.Initiator})
 }
 
 // PartnerLeft emits "partner-left" to the user.
 func (a *Announcer) PartnerLeft(to string, reason queue.Reason) {
-	a.emit(to, "partner-left", partnerLeftPayload{Reason: string(reason)})
+	a.announce(to, "partner-left", partnerLeftPayload{Reason: string(reason)})
 }
 
-// emit sends to a socket connected here; announcements only concern those.
-func (a *Announcer) emit(to, event string, payload any) bool {
-	sock, ok := a.io.Sockets().Sockets().Load(socket.SocketId(to))
-	if ok {
-		_ = sock.Emit(event, payload)
+// announce emits to a socket connected here; announcements only concern those.
+func (a *Announcer) announce(to, event string, payload any) {
+	if sock, ok := a.local(to); ok {
+		b, _ := json.Marshal(payload) // structs of strings and bools: never fails
+		write(sock, eventFrame(event, b))
 	}
-	return ok
 }
 
-// deliver emits to a socket: directly when it is connected here, through
-// the adapter (Redis, with several instances) when it is elsewhere.
-func (a *Announcer) deliver(to, event string, payload any) {
-	if !a.emit(to, event, payload) {
-		_ = a.io.To(socket.Room(to)).Emit(event, payload)
+func (a *Announcer) local(id string) (*socket.Socket, bool) {
+	return a.io.Sockets().Sockets().Load(socket.SocketId(id))
+}
+
+// deliver emits an event whose payload is encoded JSON to a socket:
+// directly when it is connected here, through the adapter (Redis, with
+// several instances) when it is elsewhere.
+func (a *Announcer) deliver(to, event string, payload []byte) {
+	if sock, ok := a.local(to); ok {
+		write(sock, eventFrame(event, payload))
+		return
+	}
+	// The adapter encodes what it carries itself (MessagePack over Redis):
+	// hand it the decoded value, not JSON bytes.
+	var v any
+	if err := json.Unmarshal(payload, &v); err == nil {
+		_ = a.io.To(socket.Room(to)).Emit(event, v)
 	}
 }
 

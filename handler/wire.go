@@ -1,94 +1,329 @@
 package handler
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/zishang520/engine.io/v2/events"
+	"github.com/zishang520/engine.io/v2/types"
 	"github.com/zishang520/socket.io-go-parser/v2/parser"
 )
 
-// The library hands every decoded packet to a goroutine of its own, so the
+// The library hands every decoded event to a goroutine of its own, so the
 // events of one connection reach the handlers in any order (an ICE candidate
-// before its offer, a disconnect before the join that preceded it), and it
+// before its offer, a disconnect before the join that preceded it); it
+// decodes arguments into maps that a relay must encode again; and it
 // type-asserts an event's arguments without checking them (the two bytes
-// `42` would panic the whole process). Its decoding, though, runs in order on
-// the connection's reader: wrapping the parser there restores both.
+// `42` would panic the whole process). Its decoding, though, runs in order
+// on the connection's reader. So the parser below takes the events of the
+// default namespace there, as JSON that is checked but not decoded into
+// values (gjson), and hands them to the handler in
+// order on that same goroutine; the library only sees the connect, the
+// disconnect and acks. The goroutine per event, the event emitter and the
+// decode-then-encode of every relayed payload were most of a relay's cost.
+
+// event is one client event of the default namespace, as the handler takes it.
+type event struct {
+	name string
+	args []gjson.Result // the arguments after the name, as the client sent them
+	// ackID is the id of the acknowledgement the client asked for, if wantsAck.
+	ackID    uint64
+	wantsAck bool
+	// refusal, when set, is why the event can't be handled (binary payloads).
+	refusal error
+}
+
+// maxEarlyEvents bounds the events a client may send before the server has
+// finished connecting it to the namespace (they wait for the handler).
+const maxEarlyEvents = 64
+
+// linkKey is where the decoder leaves the connection's link in the
+// namespace connect's auth payload, for the handler to pick up. A client
+// sending this key itself gets it overwritten.
+const linkKey = "\x00zivro.link"
+
+// link hands one connection's events from its decoder to the handler. Events
+// that arrive before the handler has attached wait, in order, and are handed
+// over by attach.
+type link struct {
+	mu      sync.Mutex
+	take    func(event) // nil until attached
+	pending []event
+	closed  bool
+}
+
+// deliver hands ev to the handler, or keeps it until the handler attaches.
+// It refuses an event beyond maxEarlyEvents waiting ones.
+func (l *link) deliver(ev event) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	take := l.take
+	if take == nil {
+		if len(l.pending) >= maxEarlyEvents {
+			l.mu.Unlock()
+			return errors.New("too many events before the namespace connect completed")
+		}
+		l.pending = append(l.pending, ev)
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	take(ev)
+	return nil
+}
+
+// attach hands the waiting events to take, in order, then every later one.
+func (l *link) attach(take func(event)) {
+	l.mu.Lock()
+	for len(l.pending) > 0 && !l.closed {
+		early := l.pending
+		l.pending = nil
+		l.mu.Unlock()
+		for _, ev := range early {
+			take(ev)
+		}
+		l.mu.Lock()
+	}
+	if !l.closed {
+		l.take = take
+	}
+	l.mu.Unlock()
+}
+
+// close drops the waiting events and every later one.
+func (l *link) close() {
+	l.mu.Lock()
+	l.closed, l.pending, l.take = true, nil, nil
+	l.mu.Unlock()
+}
+
+// takeLink returns the link the decoder left in a socket's auth payload,
+// and removes it from there.
+func takeLink(auth any) (*link, bool) {
+	m, ok := auth.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	l, ok := m[linkKey].(*link)
+	delete(m, linkKey)
+	return l, ok
+}
 
 // Parser returns the Socket.IO parser this server uses: the library's,
-// with malformed packets refused (the sender's connection is closed, nothing
-// else happens) and every event stamped with its place in the connection's
-// stream, which the handler uses to take events in arrival order.
-func Parser() parser.Parser { return orderedParser{Parser: parser.NewParser()} }
+// except that the events of the default namespace go to the handler through
+// the connection's link, and malformed packets are refused (the library then
+// closes the sender's connection; nothing else happens).
+func Parser() parser.Parser { return eventParser{Parser: parser.NewParser()} }
 
-type orderedParser struct{ parser.Parser }
+type eventParser struct{ parser.Parser }
 
-func (p orderedParser) NewDecoder() parser.Decoder {
-	d := &orderedDecoder{EventEmitter: events.New(), inner: p.Parser.NewDecoder()}
+func (p eventParser) NewDecoder() parser.Decoder {
+	d := &eventDecoder{EventEmitter: events.New(), inner: p.Parser.NewDecoder(), link: &link{}}
 	_ = d.inner.On("decoded", d.decoded)
 	return d
 }
 
-// seq is the stamp appended to an event's arguments: its 1-based position
-// among the events of its connection.
-type seq uint64
-
-// orderedDecoder is used by one connection, from its reading goroutine.
-type orderedDecoder struct {
+// eventDecoder decodes one connection's packets, from its reading goroutine.
+type eventDecoder struct {
 	events.EventEmitter // the library listens here for "decoded"
 	inner               parser.Decoder
-	count               seq   // events stamped so far
-	refused             error // set by decoded, returned by Add
+	link                *link
+
+	// mu keeps the decoder's state and its events in order should a
+	// transport ever call Add from two goroutines at once.
+	mu        sync.Mutex
+	connected bool  // the namespace connect was decoded
+	refused   error // set by decoded, returned by Add
 }
 
 // Add decodes data; the library closes the connection when it fails.
-func (d *orderedDecoder) Add(data any) error {
+func (d *eventDecoder) Add(data any) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if frame, ok := textFrame(data); ok && isDefaultEvent(frame) {
+		ev, err := decodeEvent(frame)
+		if err != nil {
+			return err
+		}
+		return d.take(ev)
+	}
 	err := d.inner.Add(data)
-	if err == nil && d.refused != nil {
+	if d.refused != nil {
 		err, d.refused = d.refused, nil
 	}
 	return err
 }
 
-func (d *orderedDecoder) Destroy() {
+func (d *eventDecoder) take(ev event) error {
+	if !d.connected {
+		return errors.New("event before the namespace connect")
+	}
+	return d.link.deliver(ev)
+}
+
+func (d *eventDecoder) Destroy() {
 	d.inner.Destroy()
+	d.link.close()
 	d.EventEmitter.RemoveAllListeners("decoded")
 }
 
-func (d *orderedDecoder) decoded(args ...any) {
+// decoded sees the packets the library's decoder made: the connect, the
+// disconnect, acks, binary events and events in a spelled-out namespace.
+func (d *eventDecoder) decoded(args ...any) {
 	packet, ok := args[0].(*parser.Packet)
 	if !ok {
 		return
 	}
-	switch packet.Type {
-	case parser.EVENT, parser.BINARY_EVENT:
-		data, ok := packet.Data.([]any)
-		if !ok || len(data) == 0 {
-			d.refused = errors.New("event packet without arguments")
-			return
-		}
-		if _, ok := data[0].(string); !ok {
-			d.refused = fmt.Errorf("event name of type %T", data[0])
-			return
-		}
-		d.count++
-		packet.Data = append(data, d.count)
-	case parser.ACK, parser.BINARY_ACK:
-		if _, ok := packet.Data.([]any); !ok {
-			d.refused = errors.New("ack packet without arguments")
+	if packet.Nsp == "/" {
+		switch packet.Type {
+		case parser.CONNECT:
+			if d.connected {
+				d.refused = errors.New("second connect to the namespace")
+				return
+			}
+			d.connected = true
+			auth, _ := packet.Data.(map[string]any)
+			if auth == nil {
+				auth = map[string]any{}
+			}
+			auth[linkKey] = d.link
+			packet.Data = auth
+		case parser.DISCONNECT:
+			d.link.close()
+		case parser.ACK, parser.BINARY_ACK:
+			// The library would type-assert the arguments unchecked.
+			if _, ok := packet.Data.([]any); !ok {
+				d.refused = errors.New("ack packet without arguments")
+				return
+			}
+		case parser.EVENT, parser.BINARY_EVENT:
+			ev, err := eventFromPacket(packet)
+			if err == nil {
+				err = d.take(ev)
+			}
+			d.refused = err
 			return
 		}
 	}
 	d.Emit("decoded", packet)
 }
 
-// takeSeq removes the stamp from an event's arguments (the last one, or the
-// one before the ack the library appends).
-func takeSeq(args []any) (seq, []any, bool) {
-	for i := len(args) - 1; i >= 0 && i >= len(args)-2; i-- {
-		if n, ok := args[i].(seq); ok {
-			return n, append(args[:i:i], args[i+1:]...), true
-		}
+// textFrame returns the bytes of a text message.
+func textFrame(data any) ([]byte, bool) {
+	switch data := data.(type) {
+	case *types.StringBuffer:
+		return data.Bytes(), true
+	case string:
+		return []byte(data), true
 	}
-	return 0, args, false
+	return nil, false
+}
+
+// isDefaultEvent reports whether frame is an event packet of the default
+// namespace: "2", then an optional ack id, then the JSON arguments.
+func isDefaultEvent(frame []byte) bool {
+	return len(frame) > 0 && frame[0] == byte(parser.EVENT) && (len(frame) == 1 || frame[1] != '/')
+}
+
+// reserved reports whether name is one the protocol keeps for itself.
+func reserved(name string) bool {
+	switch name {
+	case "connect", "connect_error", "disconnect", "disconnecting":
+		return true
+	}
+	return false
+}
+
+// decodeEvent decodes an event packet of the default namespace.
+func decodeEvent(frame []byte) (event, error) {
+	rest := frame[1:]
+	digits := 0
+	for digits < len(rest) && '0' <= rest[digits] && rest[digits] <= '9' {
+		digits++
+	}
+	var ev event
+	if digits > 0 {
+		id, err := strconv.ParseUint(string(rest[:digits]), 10, 64)
+		if err != nil {
+			return event{}, fmt.Errorf("event packet: ack id: %w", err)
+		}
+		ev.ackID, ev.wantsAck = id, true
+		rest = rest[digits:]
+	}
+	// Relayed payloads go out as they came in: they must be JSON that the
+	// partner's client can parse, in a frame its browser accepts as text.
+	if !utf8.Valid(rest) || !gjson.ValidBytes(rest) {
+		return event{}, errors.New("event packet: arguments are not JSON")
+	}
+	return ev, ev.setArgs(gjson.ParseBytes(rest))
+}
+
+// eventFromPacket takes an event the library's decoder made (in a
+// spelled-out default namespace, or with binary attachments, which this
+// server refuses) into an event.
+func eventFromPacket(packet *parser.Packet) (event, error) {
+	var ev event
+	if packet.Id != nil {
+		ev.ackID, ev.wantsAck = *packet.Id, true
+	}
+	if packet.Type == parser.BINARY_EVENT {
+		data, _ := packet.Data.([]any)
+		name, _ := json.Marshal(data[:min(1, len(data))])
+		ev.refusal = refuse("binary payloads are not supported")
+		return ev, ev.setArgs(gjson.ParseBytes(name))
+	}
+	raw, err := json.Marshal(packet.Data)
+	if err != nil {
+		return event{}, fmt.Errorf("event arguments: %w", err)
+	}
+	return ev, ev.setArgs(gjson.ParseBytes(raw))
+}
+
+// setArgs takes the event's name and arguments from a JSON array.
+func (ev *event) setArgs(array gjson.Result) error {
+	if !array.IsArray() {
+		return errors.New("event packet without arguments")
+	}
+	args := array.Array()
+	if len(args) == 0 {
+		return errors.New("event packet without arguments")
+	}
+	if args[0].Type != gjson.String {
+		return errors.New("event name is not a string")
+	}
+	if reserved(args[0].Str) {
+		return fmt.Errorf("reserved event name %q", args[0].Str)
+	}
+	ev.name, ev.args = args[0].Str, args[1:]
+	return nil
+}
+
+// eventFrame encodes an event of the default namespace as the client
+// decodes it: 2["name",payload]. Names are the server's own, plain ASCII.
+func eventFrame(name string, payload []byte) []byte {
+	b := make([]byte, 0, len(name)+len(payload)+6)
+	b = append(b, byte(parser.EVENT), '[', '"')
+	b = append(b, name...)
+	b = append(b, '"', ',')
+	b = append(b, payload...)
+	return append(b, ']')
+}
+
+// ackFrame encodes the acknowledgement id of an event: 3<id>[payload].
+func ackFrame(id uint64, payload []byte) []byte {
+	b := make([]byte, 0, len(payload)+24)
+	b = append(b, byte(parser.ACK))
+	b = strconv.AppendUint(b, id, 10)
+	b = append(b, '[')
+	b = append(b, payload...)
+	return append(b, ']')
 }

@@ -1,97 +1,188 @@
 package handler
 
 import (
-	"io"
-	"log/slog"
-	"math/rand/v2"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/zishang520/socket.io-go-parser/v2/parser"
-	"github.com/zishang520/socket.io/v2/socket"
-	"golang.org/x/time/rate"
 )
 
-func TestDecoderStampsEventsAndRefusesMalformedPackets(t *testing.T) {
+// decoderUnderTest is a decoder with the library's side recorded: the
+// packets it passes on, and the events it hands to the handler.
+type decoderUnderTest struct {
+	parser.Decoder
+	library []*parser.Packet
+	events  []event
+}
+
+func newDecoderUnderTest(t *testing.T, connect bool) *decoderUnderTest {
+	t.Helper()
+	d := &decoderUnderTest{Decoder: Parser().NewDecoder()}
+	_ = d.On("decoded", func(args ...any) { d.library = append(d.library, args[0].(*parser.Packet)) })
+	if connect {
+		if err := d.Add(`0`); err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		l, ok := takeLink(d.library[0].Data)
+		if !ok {
+			t.Fatalf("the connect carries no link: %+v", d.library[0].Data)
+		}
+		l.attach(func(ev event) { d.events = append(d.events, ev) })
+		d.library = nil
+	}
+	return d
+}
+
+func TestDecoderHandsEventsOverAndRefusesMalformedPackets(t *testing.T) {
 	tests := []struct {
-		frame   string
-		wantErr bool
-		wantSeq seq // 0: no stamp expected
+		frame string
+		// wantEvent is the event handed to the handler (name, ack id if
+		// any, arguments as JSON); "" when none.
+		wantEvent   string
+		wantLibrary bool // the packet goes to the library
+		wantErr     bool
 	}{
 		// Socket.IO packets, as they are inside Engine.IO's message "4".
-		{`2["join-queue",{"name":"a"}]`, false, 1},
-		{`2["next"]`, false, 2},
-		{`21["signal",{}]`, false, 3},
-		{`2`, true, 0},
-		{`21`, true, 0},
-		{`2[]`, true, 0},
-		{`2[7,"x"]`, true, 0},
-		{`31`, true, 0},
-		{`2["chat-message",{"message":"hi"}]`, false, 4},
+		{frame: `2["join-queue",{"name":"a"}]`, wantEvent: `join-queue [{"name":"a"}]`},
+		{frame: `2["next"]`, wantEvent: `next []`},
+		{frame: `21["signal",{"to":"x","data":{"sdp":"v=0"}}]`, wantEvent: `signal ack 1 [{"to":"x","data":{"sdp":"v=0"}}]`},
+		{frame: `2/,7["chat-message",{"message":"hi"}]`, wantEvent: `chat-message ack 7 [{"message":"hi"}]`},
+		{frame: `2["probe",1,"two",null]`, wantEvent: `probe [1,"two",null]`},
+		{frame: `2/other,["next"]`, wantLibrary: true},
+		{frame: `30[{"ok":true}]`, wantLibrary: true},
+		{frame: `2`, wantErr: true},
+		{frame: `21`, wantErr: true},
+		{frame: `2[]`, wantErr: true},
+		{frame: `2null`, wantErr: true},
+		{frame: `2{"a":1}`, wantErr: true},
+		{frame: `2[7,"x"]`, wantErr: true},
+		{frame: `2[null]`, wantErr: true},
+		{frame: `2["disconnect"]`, wantErr: true},
+		{frame: `2["next"`, wantErr: true},
+		{frame: `299999999999999999999["next"]`, wantErr: true},
+		{frame: "2[\"signal\",{\"data\":\"\xff\"}]", wantErr: true}, // not UTF-8: no browser would take it as text
+		{frame: `2["signal",{"data":{]`, wantErr: true},
+		{frame: `31`, wantErr: true},
+		{frame: `0`, wantErr: true}, // a second connect
 	}
-	d := Parser().NewDecoder()
-	var got []*parser.Packet
-	_ = d.On("decoded", func(args ...any) { got = append(got, args[0].(*parser.Packet)) })
+	d := newDecoderUnderTest(t, true)
 	for _, tt := range tests {
 		t.Run(tt.frame, func(t *testing.T) {
-			got = nil
+			d.library, d.events = nil, nil
 			err := d.Add(tt.frame)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("error %v, want error %v", err, tt.wantErr)
 			}
-			if tt.wantErr {
-				if len(got) != 0 {
-					t.Fatalf("a refused packet reached the library: %+v", got)
+			if got := len(d.library) > 0; got != tt.wantLibrary {
+				t.Fatalf("passed to the library: %v, want %v (%+v)", got, tt.wantLibrary, d.library)
+			}
+			if tt.wantEvent == "" {
+				if len(d.events) != 0 && d.events[0].refusal == nil {
+					t.Fatalf("an event reached the handler: %+v", d.events)
 				}
 				return
 			}
-			if len(got) != 1 {
-				t.Fatalf("%d packets decoded", len(got))
+			if len(d.events) != 1 {
+				t.Fatalf("%d events handed over, want 1", len(d.events))
 			}
-			n, _, ok := takeSeq(got[0].Data.([]any))
-			if !ok || n != tt.wantSeq {
-				t.Fatalf("stamp %d (%v), want %d", n, ok, tt.wantSeq)
+			if got := describe(d.events[0]); got != tt.wantEvent {
+				t.Fatalf("handed over %s, want %s", got, tt.wantEvent)
 			}
 		})
 	}
 }
 
-func TestArriveRestoresTheConnectionsOrder(t *testing.T) {
-	h := &Sockets{log: slog.New(slog.NewTextHandler(io.Discard, nil)), cfg: SocketConfig{}.withDefaults()}
-	c := &conn{id: "c", limiter: rate.NewLimiter(rate.Inf, 0), next: 1}
+func TestDecoderRefusesBinaryEvents(t *testing.T) {
+	d := newDecoderUnderTest(t, true)
+	if err := d.Add(`51-3["signal",{"_placeholder":true,"num":0}]`); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Add([]byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.events) != 1 || d.events[0].refusal == nil || !d.events[0].wantsAck || d.events[0].ackID != 3 {
+		t.Fatalf("want one refused event with ack 3, got %+v", d.events)
+	}
+}
 
-	const events = 500
-	var mu sync.Mutex
-	var handled []int
-	frames := make([][]any, events)
-	for i := range frames {
-		// Unknown events are refused at once: their acks are answered in
-		// the order the handler takes them.
-		ack := socket.Ack(func([]any, error) {
-			mu.Lock()
-			handled = append(handled, i)
-			mu.Unlock()
+func TestDecoderRefusesEventsBeforeTheConnect(t *testing.T) {
+	d := newDecoderUnderTest(t, false)
+	if err := d.Add(`2["next"]`); err == nil {
+		t.Fatal("an event before the namespace connect was taken")
+	}
+}
+
+func TestLinkHandsEarlyEventsOverInOrder(t *testing.T) {
+	// The decoder delivers while the handler attaches from another
+	// goroutine: every event is handled once, in the order delivered.
+	for round := range 50 {
+		l := &link{}
+		const events = 60 // below maxEarlyEvents: none may be refused
+		var got []string
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for i := range events {
+				if err := l.deliver(event{name: fmt.Sprint(i)}); err != nil {
+					t.Errorf("deliver %d: %v", i, err)
+				}
+			}
 		})
-		frames[i] = []any{"probe", i, seq(i + 1), ack}
-	}
-	// The library delivers each packet from a goroutine of its own.
-	order := rand.Perm(events)
-	var wg sync.WaitGroup
-	for _, i := range order {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h.arrive(c, frames[i])
-		}()
-	}
-	wg.Wait()
-
-	if len(handled) != events {
-		t.Fatalf("%d events handled, want %d", len(handled), events)
-	}
-	for i, got := range handled {
-		if got != i {
-			t.Fatalf("event %d handled at position %d: %v...", got, i, handled[:min(i+5, len(handled))])
+		wg.Go(func() { l.attach(func(ev event) { got = append(got, ev.name) }) })
+		wg.Wait()
+		if len(got) != events {
+			t.Fatalf("round %d: %d events handled, want %d", round, len(got), events)
+		}
+		for i, name := range got {
+			if name != fmt.Sprint(i) {
+				t.Fatalf("round %d: event %s handled at position %d", round, name, i)
+			}
 		}
 	}
+}
+
+func TestLinkRefusesAFloodBeforeAttach(t *testing.T) {
+	l := &link{}
+	for i := range maxEarlyEvents {
+		if err := l.deliver(event{name: fmt.Sprint(i)}); err != nil {
+			t.Fatalf("event %d refused: %v", i, err)
+		}
+	}
+	if err := l.deliver(event{name: "one too many"}); err == nil {
+		t.Fatal("an event beyond maxEarlyEvents was kept")
+	}
+	l.close()
+	if err := l.deliver(event{name: "after close"}); err != nil {
+		t.Fatalf("an event after close: %v, want it dropped silently", err)
+	}
+	handled := 0
+	l.attach(func(event) { handled++ })
+	if handled != 0 {
+		t.Fatalf("%d events handled after close", handled)
+	}
+}
+
+func TestFrames(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{string(eventFrame("matched", []byte(`{"roomId":"r"}`))), `2["matched",{"roomId":"r"}]`},
+		{string(ackFrame(12, []byte(`{"ok":true}`))), `312[{"ok":true}]`},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %s, want %s", tt.got, tt.want)
+		}
+	}
+}
+
+func describe(ev event) string {
+	s := ev.name
+	if ev.wantsAck {
+		s += fmt.Sprintf(" ack %d", ev.ackID)
+	}
+	raw := make([]string, len(ev.args))
+	for i, a := range ev.args {
+		raw[i] = a.Raw
+	}
+	return s + " [" + strings.Join(raw, ",") + "]"
 }

@@ -266,8 +266,13 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 		}
 	}()
 
+	// A connection of its own: through the pool, every XREAD would queue
+	// behind the script calls waiting for a connection, and a burst of joins
+	// would hold back every announcement until the burst is through.
+	conn, release := s.listenConn()
+	defer func() { release() }()
 	for ctx.Err() == nil {
-		streams, err := s.client.XRead(ctx, &redis.XReadArgs{
+		streams, err := conn.XRead(ctx, &redis.XReadArgs{
 			// The wake stream is read from its start: an entry added
 			// before this XREAD must still end it at once.
 			Streams: []string{EventsKey, wake, last, "0-0"},
@@ -278,6 +283,9 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 			continue // nothing new within listenBlock
 		}
 		if err != nil {
+			// The connection may be the broken part: take a new one.
+			release()
+			conn, release = s.listenConn()
 			if ctx.Err() != nil || !pause() {
 				break
 			}
@@ -297,6 +305,17 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 		}
 	}
 	return ctx.Err()
+}
+
+// listenConn returns a connection of its own for the blocking reads of
+// Listen, where the client can give one (a cluster client can't: it pools
+// per node), and how to give it back.
+func (s *Store) listenConn() (redis.Cmdable, func()) {
+	if c, ok := s.client.(interface{ Conn() *redis.Conn }); ok {
+		conn := c.Conn()
+		return conn, func() { _ = conn.Close() }
+	}
+	return s.client, func() {}
 }
 
 // streamEnd is the id of the last event in the stream, "0-0" when empty.
