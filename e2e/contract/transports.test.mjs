@@ -55,6 +55,42 @@ eachMode((mode) => {
     await relayBothWays(a, b);
   });
 
+  ztest(mode, 'events sent right behind the namespace connect are handled in order, none refused and the socket kept (10 rounds)', async (ctx) => {
+    // The client does not wait for the connect reply before its events.
+    // They reach the server while it is still setting the socket up; they
+    // must wait for it, not close the connection or get lost.
+    for (let round = 0; round < 10; round++) {
+      let r;
+      for (let attempt = 0; ; attempt++) {
+        r = await ctx.raw({ answerPings: true, handshake: false });
+        await r.opened;
+        await r.next((f) => f.startsWith('0'), { what: 'open packet' });
+        r.send('40');
+        r.send(`421["join-queue",{"name":"Early${round}"}]`);
+        r.send('422["leave-queue"]');
+        try {
+          await r.next((f) => f.startsWith('40'), { what: 'CONNECT reply', timeout: 2000 });
+          break;
+        } catch (e) {
+          // The library's own lost-connect race (see RawClient.handshake).
+          if (attempt >= 2) throw e;
+          r.terminate();
+        }
+      }
+      const acks = [];
+      for (const id of [1, 2]) {
+        const f = await r.next((x) => x.startsWith('43'), { what: `ack ${id}`, timeout: 3000 });
+        acks.push(f);
+      }
+      assert.deepEqual(acks, ['431[{"ok":true}]', '432[{"ok":true}]'], `round ${round}`);
+      assert.equal(r.isClosed, false, `round ${round}: the server closed the socket`);
+      r.close();
+    }
+    // Every early join was left again: two users who join now meet each other.
+    const [a, b] = await Promise.all([ctx.client(), ctx.client()]);
+    await pair(a, b, 'A', 'B');
+  });
+
   ztest(mode, 'default heartbeat: the open packet advertises pingInterval + pingTimeout ≤ 30000 ms', async (ctx) => {
     const r = await ctx.raw({ answerPings: true });
     const { pingInterval, pingTimeout } = r.open;
