@@ -16,7 +16,7 @@ local USER_PREFIX = ARGV[6]
 local LAST_PREFIX = ARGV[7]
 
 -- Status codes the Go side maps to the queue package's errors.
-local OK, BUSY, NOT_JOINED = 0, 1, 2
+local OK, BUSY, NOT_JOINED, UNKNOWN_OP = 0, 1, 2, 3
 
 local function xadd(...)
   redis.call('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*', ...)

@@ -59,12 +59,8 @@ const (
 var (
 	//go:embed lib.lua
 	libLua string
-	//go:embed join.lua
-	joinLua string
-	//go:embed next.lua
-	nextLua string
-	//go:embed leave.lua
-	leaveLua string
+	//go:embed batch.lua
+	batchLua string
 	//go:embed match.lua
 	matchLua string
 	//go:embed sweep.lua
@@ -78,8 +74,10 @@ type Store struct {
 	client redis.UniversalClient
 	opts   store.Options
 
-	join, next, leave, match, sweep *redis.Script
-	incarnation                     *redis.Script
+	batch, match, sweep *redis.Script
+	incarnation         *redis.Script
+	// changes sends joins, nexts and leaves to the batch script.
+	changes *batcher
 }
 
 // New returns a store using client; zero options take the defaults. The
@@ -87,27 +85,26 @@ type Store struct {
 // must not be a Redis Cluster client.
 func New(client redis.UniversalClient, opts store.Options) *Store {
 	script := func(body string) *redis.Script { return redis.NewScript(libLua + "\n" + body) }
-	return &Store{
+	s := &Store{
 		client: client,
 		opts:   opts.WithDefaults(),
-		join:   script(joinLua),
-		next:   script(nextLua),
-		leave:  script(leaveLua),
+		batch:  script(batchLua),
 		match:  script(matchLua),
 		sweep:  script(sweepLua),
 		// Not a state change of the queue: it needs none of lib.lua.
 		incarnation: redis.NewScript(incarnationLua),
 	}
+	s.changes = &batcher{run: s.runBatch}
+	return s
 }
 
 var _ queue.Store = (*Store)(nil)
 
 var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsKey}
 
-// run runs one script: EVALSHA, or EVAL when Redis does not know it yet
-// (after a restart), and maps its status to the queue package's errors.
-func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) error {
-	argv := append([]any{
+// argv is the arguments every script takes (see lib.lua), then args.
+func (s *Store) argv(args ...any) []any {
+	return append([]any{
 		store.Nonce(),
 		ms(s.opts.ProfileTTL),
 		ms(s.opts.RematchWindow),
@@ -116,10 +113,33 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) error {
 		UserKeyPrefix,
 		LastPartnerKeyPrefix,
 	}, args...)
-	status, err := sc.Run(ctx, s.client, keys, argv...).Int()
+}
+
+// run runs one script: EVALSHA, or EVAL when Redis does not know it yet
+// (after a restart), and maps its status to the queue package's errors.
+func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) error {
+	status, err := sc.Run(ctx, s.client, keys, s.argv(args...)...).Int64()
 	if err != nil {
 		return err
 	}
+	return statusErr(status)
+}
+
+// runBatch runs the batch script on ARGV triples (see batch.lua).
+func (s *Store) runBatch(ctx context.Context, triples []any) ([]int64, error) {
+	return s.batch.Run(ctx, s.client, keys, s.argv(triples...)...).Int64Slice()
+}
+
+// change applies one join, next or leave through the batcher.
+func (s *Store) change(ctx context.Context, op, id, arg string) error {
+	status, err := s.changes.do(ctx, op, id, arg)
+	if err != nil {
+		return err
+	}
+	return statusErr(status)
+}
+
+func statusErr(status int64) error {
 	switch status {
 	case statusOK:
 		return nil
@@ -152,17 +172,17 @@ func (s *Store) Join(ctx context.Context, id string, p queue.Profile) error {
 	if err != nil {
 		return fmt.Errorf("redisstore: join %s: %w", id, err)
 	}
-	return wrap(s.run(ctx, s.join, id, raw), "join "+id)
+	return wrap(s.change(ctx, "j", id, string(raw)), "join "+id)
 }
 
 // Next implements queue.Store.
 func (s *Store) Next(ctx context.Context, id string) error {
-	return wrap(s.run(ctx, s.next, id), "next "+id)
+	return wrap(s.change(ctx, "n", id, ""), "next "+id)
 }
 
 // Leave implements queue.Store.
 func (s *Store) Leave(ctx context.Context, id string, reason queue.Reason) error {
-	return wrap(s.run(ctx, s.leave, id, string(reason)), "leave "+id)
+	return wrap(s.change(ctx, "l", id, string(reason)), "leave "+id)
 }
 
 // Match implements queue.Store.

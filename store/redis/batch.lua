@@ -1,0 +1,69 @@
+-- Batch: the joins, nexts and leaves that callers asked for while another
+-- call was under way, applied one after the other as if each had its own
+-- call. ARGV from ARGV[8] holds triples: operation ('j' join, 'n' next,
+-- 'l' leave), user id, argument (join: profile JSON; leave: reason; next:
+-- unused). Returns one status per triple, in order.
+
+local function op_join(id, profile)
+  if queued(id) or redis.call('HEXISTS', K_ROOMS, id) == 1 then
+    return BUSY
+  end
+  redis.call('SET', USER_PREFIX .. id, profile, 'PX', PROFILE_TTL)
+  enqueue(id)
+  match()
+  return OK
+end
+
+local function op_next(id)
+  local partner = redis.call('HGET', K_ROOMS, id)
+  if partner then
+    dissolve(id, partner)
+    emit_done(id)
+    emit_left(partner, 'next')
+    enqueue(id)
+    enqueue(partner)
+  else
+    if not queued(id) and not has_profile(id) then
+      return NOT_JOINED
+    end
+    emit_done(id)
+    enqueue(id)
+  end
+  match()
+  return OK
+end
+
+local function op_leave(id, why)
+  local partner = redis.call('HGET', K_ROOMS, id)
+  local was_queued = queued(id)
+  -- DEL both checks and removes the profile; when it finds none and id is
+  -- neither queued nor paired, nothing has changed.
+  local had_profile = redis.call('DEL', USER_PREFIX .. id) == 1
+  if not partner and not was_queued and not had_profile then
+    return NOT_JOINED
+  end
+  dequeue(id)
+  emit_done(id)
+  if partner then
+    dissolve(id, partner)
+    emit_left(partner, why)
+    enqueue(partner)
+  end
+  match()
+  return OK
+end
+
+local statuses = {}
+for i = 8, #ARGV - 2, 3 do
+  local op, id, arg = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local status = UNKNOWN_OP
+  if op == 'j' then
+    status = op_join(id, arg)
+  elseif op == 'n' then
+    status = op_next(id)
+  elseif op == 'l' then
+    status = op_leave(id, arg)
+  end
+  statuses[#statuses + 1] = status
+end
+return statuses
