@@ -5,11 +5,12 @@
 -- unused). Returns one status per triple, in order.
 
 local function op_join(id, profile)
-  if queued(id) or redis.call('HEXISTS', K_ROOMS, id) == 1 then
+  -- SADD is the "already queued?" check too.
+  if redis.call('HEXISTS', K_ROOMS, id) == 1 or redis.call('SADD', K_SET, id) == 0 then
     return BUSY
   end
   redis.call('SET', USER_PREFIX .. id, profile, 'PX', PROFILE_TTL)
-  enqueue(id)
+  redis.call('RPUSH', K_LIST, id)
   match()
   return OK
 end

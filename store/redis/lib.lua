@@ -146,12 +146,17 @@ local function match()
     else
       room_seq = room_seq + 1
       local room = NONCE .. '-' .. room_seq
-      dequeue(a.id)
-      dequeue(b.id)
+      redis.call('SREM', K_SET, a.id, b.id)
+      redis.call('LREM', K_LIST, 0, a.id)
+      redis.call('LREM', K_LIST, 0, b.id)
       redis.call('HSET', K_ROOMS, a.id, b.id, b.id, a.id)
       redis.call('HSET', K_DETAILS, a.id, room, b.id, room)
       emit_matched(b.id, a.id, a.name, room, false)
       emit_matched(a.id, b.id, b.name, room, true)
+      -- The window held the whole queue, and fewer than two are left.
+      if n < SCAN and n - 2 - #ghosts < 2 then
+        return
+      end
     end
   end
 end
