@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -171,5 +173,51 @@ func TestRunServesHealthAndStopsCleanly(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("server did not stop within 15 s")
+	}
+}
+
+// The Socket.IO endpoint gets a trimmed request (handler.slimRequest): the
+// CORS check still runs on the request as it came, a websocket opens, and
+// the polling transport's answers keep their CORS and security headers.
+func TestSocketIOEndpointOriginsAndHeaders(t *testing.T) {
+	url, stop, done := startRun(t, map[string]string{"NODE_ENV": "test", "CLIENT_URL": "http://allowed.test"})
+	defer func() { stop(); <-done }()
+	ws := "ws" + strings.TrimPrefix(url, "http") + "/socket.io/?EIO=4&transport=websocket"
+
+	for _, tt := range []struct {
+		origin string
+		want   int
+	}{{"http://allowed.test", http.StatusSwitchingProtocols}, {"http://evil.test", http.StatusForbidden}} {
+		conn, res, err := websocket.DefaultDialer.Dial(ws, http.Header{"Origin": {tt.origin}, "Cookie": {"a=b"}})
+		if res == nil || res.StatusCode != tt.want {
+			t.Fatalf("websocket from %s: %v %v, want status %d", tt.origin, res, err, tt.want)
+		}
+		if conn == nil {
+			continue
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, msg, err := conn.ReadMessage()
+		if err != nil || !strings.HasPrefix(string(msg), "0{") {
+			t.Fatalf("open packet: %q %v", msg, err)
+		}
+		_ = conn.Close()
+	}
+
+	req, _ := http.NewRequest(http.MethodGet, url+"/socket.io/?EIO=4&transport=polling", nil)
+	req.Header.Set("Origin", "http://allowed.test")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), "0{") {
+		t.Fatalf("polling handshake: %d %q", res.StatusCode, body)
+	}
+	if got := res.Header.Get("Access-Control-Allow-Origin"); got != "http://allowed.test" {
+		t.Fatalf("polling ACAO %q", got)
+	}
+	if res.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatal("polling: security headers missing")
 	}
 }

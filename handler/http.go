@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,11 +35,43 @@ func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Lo
 	r.Use(gin.Recovery(), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)))
 
 	r.GET("/health", health(cfg, store))
-	r.Any("/socket.io/*any", gin.WrapH(socketIO))
+	r.Any("/socket.io/*any", gin.WrapH(slimRequest(socketIO)))
 	if cfg.StaticDir != "" {
 		r.NoRoute(spa(cfg.StaticDir))
 	}
 	return r
+}
+
+// slimRequest hands the library a copy of the request with only the headers
+// it reads (the websocket handshake, Origin, and the polling transport's
+// Content-Type and Accept-Encoding), and a websocket upgrade without the
+// response headers the middleware set. The library keeps a connection's
+// handshake request, a copy of its headers and one of the response headers
+// for as long as the connection lasts: a browser's cookies, user agent and
+// languages, and a dozen security headers, would stay with every idle
+// connection. CORS was settled before, on the request as it came.
+func slimRequest(next http.Handler) http.Handler {
+	kept := []string{
+		"Origin", "Content-Type", "Accept-Encoding",
+		"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
+		"Sec-Websocket-Extensions", "Sec-Websocket-Protocol",
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := make(http.Header, len(kept))
+		for _, k := range kept {
+			if v, ok := r.Header[k]; ok {
+				h[k] = slices.Clone(v)
+			}
+		}
+		slim := r.WithContext(r.Context())
+		slim.Header = h
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			// Security and CORS headers are for documents and XHR, not
+			// for a 101 answer.
+			clear(w.Header())
+		}
+		next.ServeHTTP(w, slim)
+	})
 }
 
 func corsConfig(origins []string) cors.Config {
