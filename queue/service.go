@@ -335,20 +335,33 @@ func (s *Service) every(d time.Duration, work func(context.Context)) func(contex
 	}
 }
 
+// matchRetry is how soon a matching run that failed is tried again.
+const matchRetry = time.Second
+
 func (s *Service) rematchLoop(ctx context.Context) {
+	failing := false
 	for {
 		if err := s.rematch.wait(ctx); err != nil {
 			return
 		}
-		s.runMatch(ctx)
-	}
-}
-
-func (s *Service) runMatch(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := s.store.Match(ctx); err != nil {
-		s.log.Warn("matching failed", "err", err)
+		mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := s.store.Match(mctx)
+		cancel()
+		switch {
+		case err == nil:
+			if failing {
+				s.log.Info("matching works again")
+			}
+			failing = false
+		case ctx.Err() == nil:
+			// The users whose windows expired still wait for this run:
+			// nothing else would start it if no one acts.
+			s.rematch.schedule(time.Now().Add(matchRetry))
+			if !failing {
+				s.log.Warn("matching failed, retrying", "err", err)
+			}
+			failing = true
+		}
 	}
 }
 
@@ -443,4 +456,7 @@ func (s *Service) recover(ctx context.Context) {
 		}
 	}
 	s.log.Info("requeued waiting users after outage", "users", len(waiting))
+	// Users still queued were refused as busy above, which runs no
+	// matching; a window may also have expired during the outage.
+	s.rematch.schedule(time.Now())
 }

@@ -2,11 +2,13 @@ package queue_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -438,6 +440,55 @@ func TestRedisRestartWhileUsersWait(t *testing.T) {
 
 // lostReply is a store whose joins take effect but whose answers are lost,
 // as when the client's deadline passes just after Redis ran the script.
+// failingMatch fails the first matching run without running it.
+type failingMatch struct {
+	queue.Store
+	failed *atomic.Bool
+}
+
+func (s failingMatch) Match(ctx context.Context) error {
+	if s.failed.CompareAndSwap(false, true) {
+		return errors.New("injected failure")
+	}
+	return s.Store.Match(ctx)
+}
+
+func TestRematchAfterAFailedMatchingRun(t *testing.T) {
+	// Only the run at the window's end can pair a and b again: when it
+	// fails, it must be tried again, not forgotten.
+	const window = 200 * time.Millisecond
+	rec := newRecorder()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st := failingMatch{Store: memory.New(store.Options{RematchWindow: window}), failed: &atomic.Bool{}}
+	svc := queue.NewService(st, rec, log, queue.Config{RematchWindow: window})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		_ = svc.Run(ctx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	<-svc.Ready()
+	h := &harness{svc: svc, rec: rec}
+	h.join(t, "a")
+	h.join(t, "b")
+	rec.waitUntil(t, "a and b matched", func() bool { _, ok := rec.lastMatch("a"); return ok })
+	first, _ := rec.lastMatch("a")
+	if err := svc.Next(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitUntil(t, "a and b matched again after the window and a failed run", func() bool {
+		m, ok := rec.lastMatch("a")
+		return ok && m.RoomID != first.RoomID
+	})
+	if !st.failed.Load() {
+		t.Fatal("no matching run failed: the test did not test the retry")
+	}
+}
+
 type lostReply struct{ queue.Store }
 
 func (s lostReply) Join(ctx context.Context, id string, p queue.Profile) error {
