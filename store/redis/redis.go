@@ -1,8 +1,9 @@
 // Package redisstore is the queue.Store that several server instances share
 // through one Redis, with the key names of the original Node.js server. Each
-// state change is one Lua script (one round trip), which makes it atomic
-// across instances; the script appends its events to a stream, in order, and
-// Listen reads that stream on every instance.
+// state change runs inside one Lua script call, which makes it atomic across
+// instances (joins, nexts and leaves that arrive together share a call, see
+// batch.go); the script appends its events to a stream, in order, and Listen
+// reads that stream on every instance.
 package redisstore
 
 import (
