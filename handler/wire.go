@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
-
 	"github.com/zishang520/engine.io/v2/events"
 	"github.com/zishang520/engine.io/v2/types"
 	"github.com/zishang520/socket.io-go-parser/v2/parser"
@@ -18,15 +17,16 @@ import (
 // The library hands every decoded event to a goroutine of its own, so the
 // events of one connection reach the handlers in any order (an ICE candidate
 // before its offer, a disconnect before the join that preceded it); it
-// decodes arguments into maps that a relay must encode again; and it
+// decodes arguments into maps that a relay must encode again; it
 // type-asserts an event's arguments without checking them (the two bytes
-// `42` would panic the whole process). Its decoding, though, runs in order
-// on the connection's reader. So the parser below takes the events of the
-// default namespace there, as JSON that is checked but not decoded into
-// values (gjson), and hands them to the handler in
-// order on that same goroutine; the library only sees the connect, the
-// disconnect and acks. The goroutine per event, the event emitter and the
-// decode-then-encode of every relayed payload were most of a relay's cost.
+// `42` would panic the whole process); and it closes a client whose event
+// arrives before it has finished the namespace connect. Its decoding, though,
+// runs in order on the connection's reader. So the parser below takes the
+// events of the default namespace there, as JSON that is checked but not
+// decoded into values (gjson), and hands them to the handler in order on that
+// same goroutine; the library only sees the connect, the disconnect and acks.
+// The goroutine per event, the event emitter and the decode-then-encode of
+// every relayed payload were most of a relay's cost.
 
 // event is one client event of the default namespace, as the handler takes it.
 type event struct {
