@@ -120,9 +120,17 @@ type harness struct {
 func start(t *testing.T, b backend, window time.Duration) *harness {
 	t.Helper()
 	st, srv := b.new(t, store.Options{RematchWindow: window})
+	h := serve(t, st, queue.Config{RematchWindow: window, HealthEvery: 50 * time.Millisecond})
+	h.redis = srv
+	return h
+}
+
+// serve runs a service on st until the test ends, and waits until it listens.
+func serve(t *testing.T, st queue.Store, cfg queue.Config) *harness {
+	t.Helper()
 	rec := newRecorder()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := queue.NewService(st, rec, log, queue.Config{RematchWindow: window, HealthEvery: 50 * time.Millisecond})
+	svc := queue.NewService(st, rec, log, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -138,7 +146,27 @@ func start(t *testing.T, b backend, window time.Duration) *harness {
 	case <-time.After(10 * time.Second):
 		t.Fatal("service not listening to the store after 10 s")
 	}
-	return &harness{svc: svc, rec: rec, redis: srv}
+	return &harness{svc: svc, rec: rec}
+}
+
+// pairNextAndRematch joins a and b, waits until they are matched, makes a
+// press Next, and returns a's next match: only the run after the no-rematch
+// window can make it.
+func (h *harness) pairNextAndRematch(t *testing.T) queue.Match {
+	t.Helper()
+	h.join(t, "a")
+	h.join(t, "b")
+	h.rec.waitUntil(t, "a and b matched", func() bool { _, ok := h.rec.lastMatch("a"); return ok })
+	first, _ := h.rec.lastMatch("a")
+	if err := h.svc.Next(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	h.rec.waitUntil(t, "a and b matched again after the window", func() bool {
+		m, ok := h.rec.lastMatch("a")
+		return ok && m.RoomID != first.RoomID
+	})
+	again, _ := h.rec.lastMatch("a")
+	return again
 }
 
 func (h *harness) join(t *testing.T, id string) {
@@ -357,18 +385,7 @@ func TestRematchAfterWindowWithoutAnyAction(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			h := start(t, b, 300*time.Millisecond)
-			h.join(t, "a")
-			h.join(t, "b")
-			h.rec.waitUntil(t, "a and b matched", func() bool { _, ok := h.rec.lastMatch("a"); return ok })
-			first, _ := h.rec.lastMatch("a")
-			if err := h.svc.Next(context.Background(), "a"); err != nil {
-				t.Fatal(err)
-			}
-			h.rec.waitUntil(t, "a and b matched again after the window", func() bool {
-				m, ok := h.rec.lastMatch("a")
-				return ok && m.RoomID != first.RoomID
-			})
-			again, _ := h.rec.lastMatch("a")
+			again := h.pairNextAndRematch(t)
 			if again.PartnerID != "b" {
 				t.Fatalf("a rematched with %s, want b", again.PartnerID)
 			}
@@ -457,33 +474,9 @@ func TestRematchAfterAFailedMatchingRun(t *testing.T) {
 	// Only the run at the window's end can pair a and b again: when it
 	// fails, it must be tried again, not forgotten.
 	const window = 200 * time.Millisecond
-	rec := newRecorder()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := failingMatch{Store: memory.New(store.Options{RematchWindow: window}), failed: &atomic.Bool{}}
-	svc := queue.NewService(st, rec, log, queue.Config{RematchWindow: window})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		_ = svc.Run(ctx)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	<-svc.Ready()
-	h := &harness{svc: svc, rec: rec}
-	h.join(t, "a")
-	h.join(t, "b")
-	rec.waitUntil(t, "a and b matched", func() bool { _, ok := rec.lastMatch("a"); return ok })
-	first, _ := rec.lastMatch("a")
-	if err := svc.Next(context.Background(), "a"); err != nil {
-		t.Fatal(err)
-	}
-	rec.waitUntil(t, "a and b matched again after the window and a failed run", func() bool {
-		m, ok := rec.lastMatch("a")
-		return ok && m.RoomID != first.RoomID
-	})
+	h := serve(t, st, queue.Config{RematchWindow: window})
+	h.pairNextAndRematch(t)
 	if !st.failed.Load() {
 		t.Fatal("no matching run failed: the test did not test the retry")
 	}
@@ -499,20 +492,8 @@ func (s lostReply) Join(ctx context.Context, id string, p queue.Profile) error {
 }
 
 func TestDisconnectAfterALostJoinReplyLeavesNoGhost(t *testing.T) {
-	rec := newRecorder()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := queue.NewService(lostReply{memory.New(store.Options{})}, rec, log, queue.Config{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		_ = svc.Run(ctx)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	<-svc.Ready()
+	h := serve(t, lostReply{memory.New(store.Options{})}, queue.Config{})
+	svc, rec := h.svc, h.rec
 
 	svc.Connect("ghost")
 	if err := svc.Join(context.Background(), "ghost", queue.Profile{Name: "n-ghost"}); err == nil {
