@@ -83,7 +83,7 @@ type conn struct {
 	limiter *rate.Limiter
 	// from is the start of every payload relayed from this connection:
 	// {"from":"<id>",
-	from []byte
+	from string
 
 	mu       sync.Mutex
 	closed   bool // disconnected: later events are dropped
@@ -107,7 +107,7 @@ func (h *Sockets) connect(sock *socket.Socket) {
 		limiter: rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
 	}
 	id, _ := json.Marshal(c.id)
-	c.from = append(append([]byte(`{"from":`), id...), ',')
+	c.from = `{"from":` + string(id) + ","
 	h.svc.Connect(c.id)
 	// Queued after the connection's pending commands, and never refused;
 	// events still on their way are dropped: a join must not outlive the
@@ -236,11 +236,7 @@ func (h *Sockets) relaySignal(c *conn, args []gjson.Result) error {
 		return refuse("not your partner")
 	}
 	// {"from":"<id>","data":<data as sent>}
-	payload := make([]byte, 0, len(c.from)+len(sig.data)+8)
-	payload = append(payload, c.from...)
-	payload = append(payload, `"data":`...)
-	payload = append(append(payload, sig.data...), '}')
-	h.out.deliver(sig.to, "signal", payload)
+	h.out.deliver(sig.to, "signal", eventFrame("signal", c.from, `"data":`, sig.data, "}"))
 	return nil
 }
 
@@ -258,14 +254,8 @@ func (h *Sockets) relayChat(c *conn, args []gjson.Result) error {
 		return fmt.Errorf("encode chat message: %w", err)
 	}
 	// {"from":"<id>","message":"<message>","timestamp":<ms>}
-	payload := make([]byte, 0, len(c.from)+len(text)+48)
-	payload = append(payload, c.from...)
-	payload = append(payload, `"message":`...)
-	payload = append(payload, text...)
-	payload = append(payload, `,"timestamp":`...)
-	payload = strconv.AppendInt(payload, time.Now().UnixMilli(), 10)
-	payload = append(payload, '}')
-	h.out.deliver(partner, "chat-message", payload)
+	h.out.deliver(partner, "chat-message", eventFrame("chat-message",
+		c.from, `"message":`, string(text), `,"timestamp":`, strconv.FormatInt(time.Now().UnixMilli(), 10), "}"))
 	return nil
 }
 
@@ -315,7 +305,10 @@ func (c *conn) ack(ev event, r ackReply) {
 	if !ev.wantsAck {
 		return
 	}
-	payload, _ := json.Marshal(r) // a struct of a bool and a string: never fails
+	payload := []byte(`{"ok":true}`)
+	if !r.OK {
+		payload, _ = json.Marshal(r) // a struct of a bool and a string: never fails
+	}
 	write(c.sock, ackFrame(ev.ackID, payload))
 }
 
@@ -363,7 +356,7 @@ func (a *Announcer) PartnerLeft(to string, reason queue.Reason) {
 func (a *Announcer) announce(to, event string, payload any) {
 	if sock, ok := a.local(to); ok {
 		b, _ := json.Marshal(payload) // structs of strings and bools: never fails
-		write(sock, eventFrame(event, b))
+		write(sock, eventFrame(event, string(b)))
 	}
 }
 
@@ -371,18 +364,18 @@ func (a *Announcer) local(id string) (*socket.Socket, bool) {
 	return a.io.Sockets().Sockets().Load(socket.SocketId(id))
 }
 
-// deliver emits an event whose payload is encoded JSON to a socket:
-// directly when it is connected here, through the adapter (Redis, with
-// several instances) when it is elsewhere.
-func (a *Announcer) deliver(to, event string, payload []byte) {
+// deliver emits an event, encoded by eventFrame, to a socket: directly when
+// it is connected here, through the adapter (Redis, with several instances)
+// when it is elsewhere.
+func (a *Announcer) deliver(to, event string, frame []byte) {
 	if sock, ok := a.local(to); ok {
-		write(sock, eventFrame(event, payload))
+		write(sock, frame)
 		return
 	}
 	// The adapter encodes what it carries itself (MessagePack over Redis):
 	// hand it the decoded value, not JSON bytes.
 	var v any
-	if err := json.Unmarshal(payload, &v); err == nil {
+	if err := json.Unmarshal(eventPayload(event, frame), &v); err == nil {
 		_ = a.io.To(socket.Room(to)).Emit(event, v)
 	}
 }

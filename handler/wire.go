@@ -308,14 +308,26 @@ func (ev *event) setArgs(array gjson.Result) error {
 }
 
 // eventFrame encodes an event of the default namespace as the client
-// decodes it: 2["name",payload]. Names are the server's own, plain ASCII.
-func eventFrame(name string, payload []byte) []byte {
-	b := make([]byte, 0, len(name)+len(payload)+6)
+// decodes it: 2["name",payload], the payload given as parts (one copy of a
+// relayed payload, not two). Names are the server's own, plain ASCII.
+func eventFrame(name string, payload ...string) []byte {
+	n := len(name) + 6
+	for _, part := range payload {
+		n += len(part)
+	}
+	b := make([]byte, 0, n)
 	b = append(b, byte(parser.EVENT), '[', '"')
 	b = append(b, name...)
 	b = append(b, '"', ',')
-	b = append(b, payload...)
+	for _, part := range payload {
+		b = append(b, part...)
+	}
 	return append(b, ']')
+}
+
+// eventPayload is the payload of a frame eventFrame made for name.
+func eventPayload(name string, frame []byte) []byte {
+	return frame[len(name)+5 : len(frame)-1]
 }
 
 // ackFrame encodes the acknowledgement id of an event: 3<id>[payload].

@@ -165,7 +165,10 @@ func TestLinkRefusesAFloodBeforeAttach(t *testing.T) {
 
 func TestFrames(t *testing.T) {
 	tests := []struct{ got, want string }{
-		{string(eventFrame("matched", []byte(`{"roomId":"r"}`))), `2["matched",{"roomId":"r"}]`},
+		{string(eventFrame("matched", `{"roomId":"r"}`)), `2["matched",{"roomId":"r"}]`},
+		{string(eventFrame("signal", `{"from":"x",`, `"data":`, `[1]`, `}`)), `2["signal",{"from":"x","data":[1]}]`},
+		{string(eventPayload("signal", eventFrame("signal", `{"from":"x",`, `"data":`, `[1]`, `}`))), `{"from":"x","data":[1]}`},
+		{string(ackFrame(12, []byte(`{"ok":false,"error":"no"}`))), `312[{"ok":false,"error":"no"}]`},
 		{string(ackFrame(12, []byte(`{"ok":true}`))), `312[{"ok":true}]`},
 	}
 	for _, tt := range tests {
