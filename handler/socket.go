@@ -158,9 +158,9 @@ func (h *Sockets) onEvent(c *conn, ev event) {
 	case "leave-queue":
 		h.command(c, ev, func(ctx context.Context) error { return h.svc.Leave(ctx, c.id) })
 	case "signal":
-		h.reply(c, ev, h.relaySignal(c, ev.args))
+		h.relay(c, ev, h.relaySignal)
 	case "chat-message":
-		h.reply(c, ev, h.relayChat(c, ev.args))
+		h.relay(c, ev, h.relayChat)
 	default:
 		h.refuse(c, ev, refuse("unknown event"))
 	}
@@ -174,6 +174,22 @@ func (h *Sockets) command(c *conn, ev event, run func(context.Context) error) {
 		h.reply(c, ev, run(ctx))
 	}, true)
 	if !ok {
+		h.refuse(c, ev, refuse("too many pending requests"))
+	}
+}
+
+// relay runs a relay at once when no store command of the connection is
+// queued or running, which is nearly always, and otherwise behind them: one
+// connection's events take effect in the order they were sent, so a signal
+// or message sent after a join or a Next is checked against the partner
+// that the join or Next left, and an acked relay acknowledges every earlier
+// event of its sender.
+func (h *Sockets) relay(c *conn, ev event, send func(*conn, []gjson.Result) error) {
+	run := func() { h.reply(c, ev, send(c, ev.args)) }
+	switch c.runOrEnqueue(run) {
+	case ranNow:
+		run()
+	case refused:
 		h.refuse(c, ev, refuse("too many pending requests"))
 	}
 }
@@ -208,6 +224,33 @@ func (c *conn) enqueue(cmd func(), bounded bool) bool {
 	// A goroutine only while there is work: idle connections cost none.
 	go c.drain()
 	return true
+}
+
+// What runOrEnqueue did with a piece of work.
+type placement uint8
+
+const (
+	ranNow  placement = iota // nothing was queued: the caller runs it
+	queued                   // queued behind the connection's commands
+	refused                  // the queue is full
+)
+
+// runOrEnqueue queues work behind the connection's commands when any are
+// queued or running, and otherwise leaves it to the caller to run at once
+// (the caller is the connection's reader, the only one that queues
+// commands, so none can slip in before it). Work for a closed connection is
+// reported as queued and dropped.
+func (c *conn) runOrEnqueue(work func()) placement {
+	c.mu.Lock()
+	idle := !c.busy && !c.closed
+	c.mu.Unlock()
+	if idle {
+		return ranNow
+	}
+	if !c.enqueue(work, true) {
+		return refused
+	}
+	return queued
 }
 
 func (c *conn) drain() {

@@ -228,12 +228,14 @@ func (s *Service) own(id string, change func() error) error {
 	return nil
 }
 
-// Partner returns the user's current partner, as announced to it.
+// Partner returns the user's current partner, as announced to it. A user
+// whose own next or leave is under way has none: that call is ending, even if
+// the store's word of it has not come through the stream yet.
 func (s *Service) Partner(id string) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	sess, ok := s.sessions[id]
-	if !ok || sess.partner == "" {
+	if !ok || sess.partner == "" || sess.pending > 0 {
 		return "", false
 	}
 	return sess.partner, true

@@ -512,3 +512,58 @@ func TestDisconnectAfterALostJoinReplyLeavesNoGhost(t *testing.T) {
 		t.Fatalf("the disconnected user was announced %+v", got)
 	}
 }
+
+// heldStream is a store whose event stream can be held back, to see what
+// the service does between a state change and the stream's word of it.
+type heldStream struct {
+	queue.Store
+	hold sync.RWMutex // write-locked: events wait
+}
+
+func (h *heldStream) Listen(ctx context.Context, ready func(), handle func(queue.Event)) error {
+	return h.Store.Listen(ctx, ready, func(e queue.Event) {
+		h.hold.RLock()
+		defer h.hold.RUnlock()
+		handle(e)
+	})
+}
+
+func TestNoPartnerWhileOwnNextIsUnderWay(t *testing.T) {
+	// After a user's own Next or leave, relays from it must not reach the
+	// old partner, even while the store's EventDone is still on its way.
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			inner, _ := b.new(t, store.Options{RematchWindow: time.Minute})
+			st := &heldStream{Store: inner}
+			h := serve(t, st, queue.Config{RematchWindow: time.Minute})
+			h.join(t, "a")
+			h.join(t, "b")
+			waitPairs(t, h.rec, []string{"a", "b"}, 1)
+			if p, ok := h.svc.Partner("a"); !ok || p != "b" {
+				t.Fatalf("a's partner %q %v before next, want b", p, ok)
+			}
+			st.hold.Lock()
+			held := true
+			defer func() {
+				if held {
+					st.hold.Unlock()
+				}
+			}()
+			if err := h.svc.Next(context.Background(), "a"); err != nil {
+				t.Fatal(err)
+			}
+			if p, ok := h.svc.Partner("a"); ok {
+				t.Fatalf("a's partner %q while its next is under way, want none", p)
+			}
+			st.hold.Unlock()
+			held = false
+			h.rec.waitUntil(t, "b told a left", func() bool {
+				seen := h.rec.of("b")
+				return len(seen) > 0 && !seen[len(seen)-1].matched
+			})
+			if p, ok := h.svc.Partner("a"); ok {
+				t.Fatalf("a's partner %q after its next, want none", p)
+			}
+		})
+	}
+}

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { waitFor, collect, emitAck } from '../lib/harness.mjs';
 import {
-  eachMode, ztest, join, pair, assertAccepted, assertRefused, assertAckShape, barrier,
+  eachMode, ztest, join, pair, joinPairs, assertAccepted, assertRefused, assertAckShape, barrier,
 } from '../lib/contract.mjs';
 
 const EVENTS = ['matched', 'partner-left', 'signal', 'chat-message'];
@@ -152,6 +152,38 @@ eachMode((mode) => {
     assertRefused(await emitAck(b, 'leave-queue'), 'leave-queue again');
     assertRefused(await emitAck(b, 'next'), 'next after leaving');
     assertAccepted(await emitAck(a, 'leave-queue'), 'leave-queue while queued');
+  });
+
+  ztest(mode, 'one sender\'s events take effect in order: a relay right behind a join or Next is acked after it, and never reaches the partner that the Next left', async (ctx) => {
+    for (let round = 0; round < 5; round++) {
+      const [a, b] = await Promise.all([ctx.client(), ctx.client()]);
+      const acks = [];
+      const acked = (what, event, payload) => emitAck(a, event, payload).then((ack) => { acks.push(what); return ack; });
+      // a queues and, without waiting, relays: the relay's ack comes second
+      const joined = acked('join', 'join-queue', { name: `A${round}`, gender: 'male', region: 'asia' });
+      const beforeMatch = acked('signal', 'signal', { to: 'no-such-socket-id', data: {} });
+      assertAccepted(await joined, 'join-queue');
+      assertRefused(await beforeMatch, 'signal to nobody');
+      assert.deepEqual(acks.splice(0), ['join', 'signal'], `round ${round}: acks out of order`);
+      await joinPairs(a, b, `B${round}`);
+      const logB = collect(b, EVENTS);
+      // Next, then at once a signal and a chat line to the partner just left
+      const left = waitFor(b, 'partner-left');
+      const next = acked('next', 'next');
+      const signal = acked('signal', 'signal', { to: b.id, data: { type: 'offer', sdp: 'late' } });
+      const chat = acked('chat', 'chat-message', { message: 'late' });
+      assertAccepted(await next, 'next');
+      assertRefused(await signal, 'signal to the partner just left');
+      assertAckShape(await chat, 'chat-message right after next');
+      assert.deepEqual(acks.splice(0), ['next', 'signal', 'chat'], `round ${round}: acks out of order`);
+      await left;
+      await barrier(b);
+      assert.deepEqual(logB.map((e) => e.event), ['partner-left'], `round ${round}: b got ${JSON.stringify(logB)}`);
+      assertAccepted(await emitAck(a, 'leave-queue'), 'leave-queue at the end of a round');
+      assertAccepted(await emitAck(b, 'leave-queue'), 'leave-queue at the end of a round');
+      a.close();
+      b.close();
+    }
   });
 
   for (const transports of [['websocket'], ['polling']]) {
