@@ -166,7 +166,8 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 }
 
 // connectTimeout is how long a connection may stay without joining the
-// namespace; a client on a slow network sends its connect well within it.
+// namespace, holding its memory; a client sends its connect right after the
+// open packet, and one on a slow network well within this.
 const connectTimeout = 8 * time.Second
 
 // maxMessageSize caps one client message on every transport. It stays below
@@ -185,12 +186,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := socket.DefaultServerOptions()
 	opts.SetServeClient(false)
 	opts.SetParser(handler.Parser())
-	// The library reads a websocket client's first message before Socket.IO
-	// listens for it (engine.io's handshake starts the reader, sends the
-	// open packet, and only then announces the connection), so a namespace
-	// connect sent at once is lost now and then. The client reconnects by
-	// itself when the server gives up on it: give up after seconds, not the
-	// default 45.
 	opts.SetConnectTimeout(connectTimeout)
 	opts.SetPingInterval(cfg.pingInterval)
 	opts.SetPingTimeout(cfg.pingTimeout)
@@ -233,12 +228,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer cancelBase()
 	sockets := handler.ServeSockets(base, out, svc, log, handler.SocketConfig{})
 
+	socketIO := io.ServeHandler(opts)
+	handler.OpenReadGates(io)
 	router := handler.NewRouter(handler.HTTPConfig{
 		Env:            cfg.env,
 		AllowedOrigins: cfg.clientURLs,
 		StaticDir:      cfg.staticDir,
 		Started:        time.Now(),
-	}, svc, io.ServeHandler(opts), log)
+	}, svc, socketIO, log)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))
 	if err != nil {

@@ -63,13 +63,15 @@ func slimRequest(next http.Handler) http.Handler {
 				h[k] = slices.Clone(v)
 			}
 		}
-		slim := r.WithContext(r.Context())
-		slim.Header = h
+		ctx := r.Context()
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			// Security and CORS headers are for documents and XHR, not
 			// for a 101 answer.
 			clear(w.Header())
+			w, ctx = gateReads(w, r)
 		}
+		slim := r.WithContext(ctx)
+		slim.Header = h
 		next.ServeHTTP(w, slim)
 	})
 }

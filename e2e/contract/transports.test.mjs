@@ -60,23 +60,13 @@ eachMode((mode) => {
     // They reach the server while it is still setting the socket up; they
     // must wait for it, not close the connection or get lost.
     for (let round = 0; round < 10; round++) {
-      let r;
-      for (let attempt = 0; ; attempt++) {
-        r = await ctx.raw({ answerPings: true, handshake: false });
-        await r.opened;
-        await r.next((f) => f.startsWith('0'), { what: 'open packet' });
-        r.send('40');
-        r.send(`421["join-queue",{"name":"Early${round}"}]`);
-        r.send('422["leave-queue"]');
-        try {
-          await r.next((f) => f.startsWith('40'), { what: 'CONNECT reply', timeout: 2000 });
-          break;
-        } catch (e) {
-          // The library's own lost-connect race (see RawClient.handshake).
-          if (attempt >= 2) throw e;
-          r.terminate();
-        }
-      }
+      const r = await ctx.raw({ answerPings: true, handshake: false });
+      await r.opened;
+      await r.next((f) => f.startsWith('0'), { what: 'open packet' });
+      r.send('40');
+      r.send(`421["join-queue",{"name":"Early${round}"}]`);
+      r.send('422["leave-queue"]');
+      await r.next((f) => f.startsWith('40'), { what: 'CONNECT reply' });
       const acks = [];
       for (const id of [1, 2]) {
         const f = await r.next((x) => x.startsWith('43'), { what: `ack ${id}`, timeout: 3000 });
@@ -89,6 +79,30 @@ eachMode((mode) => {
     // Every early join was left again: two users who join now meet each other.
     const [a, b] = await Promise.all([ctx.client(), ctx.client()]);
     await pair(a, b, 'A', 'B');
+  });
+
+  ztest(mode, 'a namespace connect is never lost, however early it comes: 500 websocket clients at once, each sending it as soon as the socket opens, 3 times', { timeout: 60000 }, async (ctx) => {
+    // The library starts reading a new websocket before Socket.IO listens
+    // to it; a connect read in that gap used to be dropped (about 1 in 300
+    // clients that answer the open packet at once under load; most that
+    // send it before the open packet arrives), leaving the client waiting
+    // for the connect timeout.
+    for (let round = 0; round < 3; round++) {
+      const raws = await Promise.all(Array.from({ length: 500 }, () => ctx.raw({ handshake: false })));
+      const unanswered = (await Promise.all(raws.map(async (r) => {
+        await r.opened;
+        r.send('40');
+        await r.next((f) => f.startsWith('0'), { what: 'open packet' });
+        try {
+          await r.next((f) => f.startsWith('40'), { what: 'CONNECT reply', timeout: 5000 });
+          return 0;
+        } catch {
+          return 1;
+        }
+      }))).reduce((a, b) => a + b, 0);
+      for (const r of raws) r.terminate();
+      assert.equal(unanswered, 0, `round ${round}: ${unanswered} of ${raws.length} connects got no reply`);
+    }
   });
 
   ztest(mode, 'default heartbeat: the open packet advertises pingInterval + pingTimeout ≤ 30000 ms', async (ctx) => {

@@ -272,22 +272,9 @@ export async function startServer({ redisUrl, env = {}, unsetEnv = [], files = {
 /**
  * io(url) with forceNew and no reconnection, resolved when connected.
  * Sends Origin: CLIENT_ORIGIN by default like the browser client would;
- * opts.timeout is the connect deadline (default 5000 ms).
+ * opts.connectTimeout is the connect deadline (default 5000 ms).
  */
-export async function connect(url, opts = {}) {
-  // A connect the server's library lost (see RawClient.handshake) shows as a
-  // timeout; dial again, as the official client does when it may reconnect.
-  // A refusal (connect_error) is final.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await connectOnce(url, opts);
-    } catch (e) {
-      if (!e.timedOut || attempt >= 2) throw e;
-    }
-  }
-}
-
-function connectOnce(url, opts) {
+export function connect(url, opts = {}) {
   const { connectTimeout = 5000, ...rest } = opts;
   const socket = io(url, {
     forceNew: true,
@@ -299,7 +286,7 @@ function connectOnce(url, opts) {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       socket.close();
-      reject(Object.assign(new Error(`connect to ${url} timed out after ${connectTimeout} ms`), { timedOut: true }));
+      reject(new Error(`connect to ${url} timed out after ${connectTimeout} ms`));
     }, connectTimeout + 500);
     socket.once('connect', () => { clearTimeout(t); socket.off('connect_error'); resolve(socket); });
     socket.once('connect_error', (err) => {
@@ -374,11 +361,6 @@ export class RawClient {
     this.url = wsUrl;
     this.origin = origin;
     this.answerPings = answerPings;
-    this.redials = 0;
-    this.dial();
-  }
-
-  dial() {
     this.ws = new WebSocket(this.url, { headers: this.origin ? { Origin: this.origin } : {} });
     this.frames = [];
     this.waiters = [];
@@ -432,32 +414,15 @@ export class RawClient {
 
   send(frame) { this.ws.send(frame); }
 
-  /**
-   * Opens, reads the Engine.IO open packet, connects to "/"; returns {open, sid}.
-   * The server's Socket.IO library (zishang520 v2.5.0) sometimes loses a
-   * connect sent right after the open packet: it starts reading the websocket
-   * before it listens (a known defect, see the README's notes). Like the
-   * official client, which reconnects when its connect goes unanswered, this
-   * one dials again, at most twice, and counts it in `redials`.
-   */
+  /** Opens, reads the Engine.IO open packet, connects to "/"; returns {open, sid}. */
   async handshake() {
-    for (let attempt = 0; ; attempt++) {
-      await this.opened;
-      const openFrame = await this.next((f) => f.startsWith('0'), { what: 'open packet' });
-      this.open = JSON.parse(openFrame.slice(1));
-      this.send('40');
-      try {
-        const con = await this.next((f) => f.startsWith('40'), { what: 'CONNECT reply', timeout: 2000 });
-        this.sid = JSON.parse(con.slice(2)).sid;
-        return { open: this.open, sid: this.sid };
-      } catch (e) {
-        if (attempt >= 2) throw e;
-        this.terminate();
-        await this.closed;
-        this.redials++;
-        this.dial();
-      }
-    }
+    await this.opened;
+    const openFrame = await this.next((f) => f.startsWith('0'), { what: 'open packet' });
+    this.open = JSON.parse(openFrame.slice(1));
+    this.send('40');
+    const con = await this.next((f) => f.startsWith('40'), { what: 'CONNECT reply' });
+    this.sid = JSON.parse(con.slice(2)).sid;
+    return { open: this.open, sid: this.sid };
   }
 
   /** Socket.IO EVENT frame: 42["event", ...args] */

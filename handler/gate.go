@@ -1,0 +1,106 @@
+package handler
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zishang520/engine.io/v2/engine"
+	"github.com/zishang520/socket.io/v2/socket"
+)
+
+// The library's websocket handshake starts reading the connection and sends
+// the open packet before Socket.IO has attached to the new engine socket
+// (engine.io announces the connection only afterwards). A client that
+// answers the open packet at once, as every client does, now and then has
+// its namespace connect read in that gap, where nobody listens for it: the
+// packet is dropped and the client waits for the connect timeout. The read
+// gate closes the gap without touching the library: a new websocket
+// connection's reads wait until Socket.IO has taken the engine socket.
+
+// readGate is opened once Socket.IO listens to a new connection.
+type readGate struct {
+	opened atomic.Bool
+	open   chan struct{}
+	once   sync.Once
+}
+
+func newReadGate() *readGate { return &readGate{open: make(chan struct{})} }
+
+func (g *readGate) release() {
+	g.once.Do(func() {
+		g.opened.Store(true)
+		close(g.open)
+	})
+}
+
+type readGateKey struct{}
+
+// gateReads makes the connection of a websocket handshake request wait
+// with its reads until OpenReadGates sees Socket.IO take it; it returns the
+// writer to upgrade with and the request context that carries the gate.
+// Upgrades of a polling session (they carry its sid) are left alone:
+// Socket.IO listens to that session already.
+func gateReads(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, context.Context) {
+	hj, ok := w.(http.Hijacker)
+	if !ok || strings.Contains(r.URL.RawQuery, "sid=") {
+		return w, r.Context()
+	}
+	g := newReadGate()
+	return gatedWriter{ResponseWriter: w, hijacker: hj, gate: g}, context.WithValue(r.Context(), readGateKey{}, g)
+}
+
+// OpenReadGates opens a new connection's read gate once Socket.IO has
+// taken it. It must be called after io's engine exists (io.ServeHandler), so
+// that this listener runs after Socket.IO's own.
+func OpenReadGates(io *socket.Server) {
+	_ = io.Engine().On("connection", func(args ...any) {
+		conn, ok := args[0].(engine.Socket)
+		if !ok {
+			return
+		}
+		if g, ok := conn.Request().Request().Context().Value(readGateKey{}).(*readGate); ok {
+			g.release()
+		}
+	})
+}
+
+// gatedWriter hands the websocket library a connection behind the gate.
+type gatedWriter struct {
+	http.ResponseWriter
+	hijacker http.Hijacker
+	gate     *readGate
+}
+
+func (w gatedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := w.hijacker.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &gatedConn{Conn: conn, gate: w.gate}, rw, nil
+}
+
+// gatedConn's reads wait for the gate. Closing it opens the gate too (a
+// handshake refused after the upgrade never would), and the waiting read
+// then fails on the closed connection.
+type gatedConn struct {
+	net.Conn
+	gate *readGate
+}
+
+func (c *gatedConn) Read(p []byte) (int, error) {
+	if !c.gate.opened.Load() {
+		<-c.gate.open
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *gatedConn) Close() error {
+	err := c.Conn.Close()
+	c.gate.release()
+	return err
+}
