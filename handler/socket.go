@@ -236,10 +236,11 @@ const (
 )
 
 // runOrEnqueue queues work behind the connection's commands when any are
-// queued or running, and otherwise leaves it to the caller to run at once
-// (the caller is the connection's reader, the only one that queues
-// commands, so none can slip in before it). Work for a closed connection is
-// reported as queued and dropped.
+// queued or running, and otherwise leaves it to the caller to run at once.
+// No command can slip in before it: only onEvent queues commands, and a
+// connection's events reach onEvent one at a time (the disconnect, queued
+// from elsewhere, may, and ends everything anyway). Work for a closed
+// connection is reported as queued and dropped.
 func (c *conn) runOrEnqueue(work func()) placement {
 	c.mu.Lock()
 	idle := !c.busy && !c.closed
