@@ -83,10 +83,11 @@ eachMode((mode) => {
 
   ztest(mode, 'a namespace connect is never lost, however early it comes: 500 websocket clients at once, each sending it as soon as the socket opens, 3 times', { timeout: 60000 }, async (ctx) => {
     // The library starts reading a new websocket before Socket.IO listens
-    // to it; a connect read in that gap used to be dropped (about 1 in 300
-    // clients that answer the open packet at once under load; most that
-    // send it before the open packet arrives), leaving the client waiting
-    // for the connect timeout.
+    // to it; a connect read in that gap used to be dropped (up to 1 in 300
+    // clients that answer the open packet at once, under load), leaving the
+    // client waiting for the connect timeout. The gap is short: this test
+    // sends as early as a client can, but only handler/gate_test.go holds it
+    // open so that every connect falls into it.
     for (let round = 0; round < 3; round++) {
       const raws = await Promise.all(Array.from({ length: 500 }, () => ctx.raw({ handshake: false })));
       const unanswered = (await Promise.all(raws.map(async (r) => {
