@@ -224,8 +224,21 @@ func (s *Service) own(id string, change func() error) error {
 	}
 	// The pairing just dissolved blocks a rematch of the two for the
 	// window: matching must run again when it expires.
-	s.rematch.schedule(time.Now().Add(s.cfg.RematchWindow))
+	s.rematchAfterWindow()
 	return nil
+}
+
+// windowSlack is how long after a no-rematch window the matching run that
+// it calls for comes. Redis counts a key's expiry in whole milliseconds and
+// expires it only once its clock is past that millisecond: a run in the
+// very millisecond would find the pair still blocked, and with nobody
+// acting, no other run would come.
+const windowSlack = 20 * time.Millisecond
+
+// rematchAfterWindow asks for a matching run once a window that starts
+// now has expired.
+func (s *Service) rematchAfterWindow() {
+	s.rematch.schedule(time.Now().Add(s.cfg.RematchWindow + windowSlack))
 }
 
 // Partner returns the user's current partner, as announced to it. A user
@@ -282,7 +295,7 @@ func (s *Service) handle(e Event) {
 		s.notify.PartnerLeft(e.User, e.Reason)
 		// The user's old partner is blocked for the window: run matching
 		// when it expires.
-		s.rematch.schedule(time.Now().Add(s.cfg.RematchWindow))
+		s.rematchAfterWindow()
 	default:
 		s.mu.Unlock()
 	}

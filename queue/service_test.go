@@ -393,6 +393,31 @@ func TestRematchAfterWindowWithoutAnyAction(t *testing.T) {
 	}
 }
 
+func TestRematchFollowsEveryWindow(t *testing.T) {
+	// Redis expires a key only once its clock is past the expiry
+	// millisecond: a matching run in that very millisecond still finds the
+	// pair blocked, and nothing else would run matching again. Many short
+	// windows make such a run likely, if the service schedules one.
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			h := start(t, b, 10*time.Millisecond)
+			h.join(t, "a")
+			h.join(t, "b")
+			h.rec.waitUntil(t, "a and b matched", func() bool { _, ok := h.rec.lastMatch("a"); return ok })
+			for i := range 150 {
+				before, _ := h.rec.lastMatch("a")
+				if err := h.svc.Next(context.Background(), []string{"a", "b"}[i%2]); err != nil {
+					t.Fatal(err)
+				}
+				h.rec.waitUntil(t, fmt.Sprintf("rematch %d after the window", i), func() bool {
+					m, ok := h.rec.lastMatch("a")
+					return ok && m.RoomID != before.RoomID
+				})
+			}
+		})
+	}
+}
+
 func TestOwnNextDropsStaleAnnouncements(t *testing.T) {
 	// Random Next presses on every user, many times a second: each user's
 	// announcements must read as a coherent story, whatever the interleaving.
