@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/zishang520/engine.io/v2/engine"
@@ -22,20 +21,19 @@ import (
 // gate closes the gap without touching the library: a new websocket
 // connection's reads wait until Socket.IO has taken the engine socket.
 
-// readGate is opened once Socket.IO listens to a new connection.
+// readGate is opened once Socket.IO listens to a new connection. opened
+// spares every later read a channel receive.
 type readGate struct {
 	opened atomic.Bool
 	open   chan struct{}
-	once   sync.Once
 }
 
 func newReadGate() *readGate { return &readGate{open: make(chan struct{})} }
 
 func (g *readGate) release() {
-	g.once.Do(func() {
-		g.opened.Store(true)
+	if g.opened.CompareAndSwap(false, true) {
 		close(g.open)
-	})
+	}
 }
 
 type readGateKey struct{}

@@ -57,9 +57,9 @@ func slimRequest(next http.Handler) http.Handler {
 		"Sec-Websocket-Extensions", "Sec-Websocket-Protocol",
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A map sized for eight is one small group, half the size of one
-		// sized for all nine; no request brings more than eight of these
-		// (a browser's websocket handshake brings six or seven).
+		// A map sized for eight is one small group; sized for all nine, it
+		// would be a full table. No request brings more than eight of
+		// these (a browser's websocket handshake brings six or seven).
 		h := make(http.Header, 8)
 		for _, k := range kept {
 			if v, ok := r.Header[k]; ok {

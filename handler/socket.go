@@ -168,14 +168,11 @@ func (h *Sockets) onEvent(c *conn, ev event) {
 
 // command runs a store command after the connection's earlier ones.
 func (h *Sockets) command(c *conn, ev event, run func(context.Context) error) {
-	ok := c.enqueue(func() {
+	h.behind(c, ev, func() {
 		ctx, cancel := context.WithTimeout(h.base, h.cfg.OpTimeout)
 		defer cancel()
 		h.reply(c, ev, run(ctx))
-	}, true)
-	if !ok {
-		h.refuse(c, ev, refuse("too many pending requests"))
-	}
+	})
 }
 
 // relay runs a relay at once when no store command of the connection is
@@ -183,13 +180,22 @@ func (h *Sockets) command(c *conn, ev event, run func(context.Context) error) {
 // connection's events take effect in the order they were sent, so a signal
 // or message sent after a join or a Next is checked against the partner
 // that the join or Next left, and an acked relay acknowledges every earlier
-// event of its sender.
+// event of its sender. No command can slip in between the check and the
+// run: only onEvent queues commands, and a connection's events reach it
+// one at a time.
 func (h *Sockets) relay(c *conn, ev event, send func(*conn, []gjson.Result) error) {
 	run := func() { h.reply(c, ev, send(c, ev.args)) }
-	switch c.runOrEnqueue(run) {
-	case ranNow:
+	if c.idle() {
 		run()
-	case refused:
+		return
+	}
+	h.behind(c, ev, run)
+}
+
+// behind queues work after the connection's earlier commands, or refuses
+// ev when too many wait.
+func (h *Sockets) behind(c *conn, ev event, work func()) {
+	if !c.enqueue(work, true) {
 		h.refuse(c, ev, refuse("too many pending requests"))
 	}
 }
@@ -226,32 +232,12 @@ func (c *conn) enqueue(cmd func(), bounded bool) bool {
 	return true
 }
 
-// What runOrEnqueue did with a piece of work.
-type placement uint8
-
-const (
-	ranNow  placement = iota // nothing was queued: the caller runs it
-	queued                   // queued behind the connection's commands
-	refused                  // the queue is full
-)
-
-// runOrEnqueue queues work behind the connection's commands when any are
-// queued or running, and otherwise leaves it to the caller to run at once.
-// No command can slip in before it: only onEvent queues commands, and a
-// connection's events reach onEvent one at a time (the disconnect, queued
-// from elsewhere, may, and ends everything anyway). Work for a closed
-// connection is reported as queued and dropped.
-func (c *conn) runOrEnqueue(work func()) placement {
+// idle reports whether no command of the open connection is queued or
+// running.
+func (c *conn) idle() bool {
 	c.mu.Lock()
-	idle := !c.busy && !c.closed
-	c.mu.Unlock()
-	if idle {
-		return ranNow
-	}
-	if !c.enqueue(work, true) {
-		return refused
-	}
-	return queued
+	defer c.mu.Unlock()
+	return !c.busy && !c.closed
 }
 
 func (c *conn) drain() {

@@ -567,21 +567,16 @@ func TestNoPartnerWhileOwnNextIsUnderWay(t *testing.T) {
 			if p, ok := h.svc.Partner("a"); !ok || p != "b" {
 				t.Fatalf("a's partner %q %v before next, want b", p, ok)
 			}
-			st.hold.Lock()
-			held := true
-			defer func() {
-				if held {
-					st.hold.Unlock()
+			func() {
+				st.hold.Lock()
+				defer st.hold.Unlock()
+				if err := h.svc.Next(context.Background(), "a"); err != nil {
+					t.Fatal(err)
+				}
+				if p, ok := h.svc.Partner("a"); ok {
+					t.Fatalf("a's partner %q while its next is under way, want none", p)
 				}
 			}()
-			if err := h.svc.Next(context.Background(), "a"); err != nil {
-				t.Fatal(err)
-			}
-			if p, ok := h.svc.Partner("a"); ok {
-				t.Fatalf("a's partner %q while its next is under way, want none", p)
-			}
-			st.hold.Unlock()
-			held = false
 			h.rec.waitUntil(t, "b told a left", func() bool {
 				seen := h.rec.of("b")
 				return len(seen) > 0 && !seen[len(seen)-1].matched

@@ -358,10 +358,8 @@ export function closeAll(...sockets) {
  */
 export class RawClient {
   constructor(wsUrl, { origin = CLIENT_ORIGIN, answerPings = false } = {}) {
-    this.url = wsUrl;
-    this.origin = origin;
     this.answerPings = answerPings;
-    this.ws = new WebSocket(this.url, { headers: this.origin ? { Origin: this.origin } : {} });
+    this.ws = new WebSocket(wsUrl, { headers: origin ? { Origin: origin } : {} });
     this.frames = [];
     this.waiters = [];
     this.isClosed = false;
