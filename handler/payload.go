@@ -2,6 +2,7 @@ package handler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,6 +18,7 @@ const (
 	maxNameLen    = 20
 	maxGenderLen  = 20
 	maxRegionLen  = 40
+	maxTagLen     = 24 // characters of one interest
 	maxChatLen    = 500
 	maxSignalSize = 32 << 10 // bytes of the signal's data, as the client encoded it
 	maxSocketID   = 64
@@ -97,7 +99,37 @@ func decodeProfile(args []gjson.Result) (queue.Profile, error) {
 	if p.Name == "" {
 		p.Name = defaultName
 	}
+	if p.Interests, err = decodeInterests(obj["interests"]); err != nil {
+		return queue.Profile{}, err
+	}
 	return p, nil
+}
+
+// decodeInterests checks the optional interests of a join: an array of
+// strings, each cleaned like a name and lower-cased (tags compare without
+// case); empty and repeated tags are dropped, and only the first
+// queue.MaxInterests are kept.
+func decodeInterests(v gjson.Result) ([]string, error) {
+	if v.Type == gjson.Null {
+		return nil, nil
+	}
+	if !v.IsArray() {
+		return nil, refuse("interests must be an array of strings")
+	}
+	var tags []string
+	var err error
+	v.ForEach(func(_, t gjson.Result) bool {
+		if t.Type != gjson.String {
+			err = refuse("interests must be an array of strings")
+			return false
+		}
+		tag := strings.ToLower(clean(t.Str, maxTagLen))
+		if tag != "" && !slices.Contains(tags, tag) && len(tags) < queue.MaxInterests {
+			tags = append(tags, tag)
+		}
+		return true
+	})
+	return tags, err
 }
 
 // signal is a decoded signal event.

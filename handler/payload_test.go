@@ -3,6 +3,7 @@ package handler
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -31,12 +32,19 @@ func TestDecodeProfile(t *testing.T) {
 		{"array payload", []any{[]any{"Ana"}}, queue.Profile{}, "payload must be an object"},
 		{"number name", []any{map[string]any{"name": 42.0}}, queue.Profile{}, "name must be a string"},
 		{"object region", []any{map[string]any{"name": "Ana", "region": map[string]any{}}}, queue.Profile{}, "region must be a string"},
+		{"interests", []any{map[string]any{"name": "Ana", "interests": []any{"Music", " chess\n"}}}, queue.Profile{Name: "Ana", Interests: []string{"music", "chess"}}, ""},
+		{"interests cleaned, repeats and empties dropped, five kept", []any{map[string]any{"interests": []any{"a", "A", " ", "b", "c", "d", "e", "f", strings.Repeat("x", 30)}}}, queue.Profile{Name: "Stranger", Interests: []string{"a", "b", "c", "d", "e"}}, ""},
+		{"long interest truncated", []any{map[string]any{"interests": []any{strings.Repeat("X", 30)}}}, queue.Profile{Name: "Stranger", Interests: []string{strings.Repeat("x", 24)}}, ""},
+		{"null interests", []any{map[string]any{"interests": nil}}, queue.Profile{Name: "Stranger"}, ""},
+		{"empty interests", []any{map[string]any{"interests": []any{}}}, queue.Profile{Name: "Stranger"}, ""},
+		{"string interests", []any{map[string]any{"interests": "music"}}, queue.Profile{}, "interests must be an array of strings"},
+		{"number in interests", []any{map[string]any{"interests": []any{"music", 1.0}}}, queue.Profile{}, "interests must be an array of strings"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := decodeProfile(rawArgs(t, tt.args))
 			checkErr(t, err, tt.wantErr)
-			if err == nil && got != tt.want {
+			if err == nil && !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})

@@ -2,17 +2,18 @@ package queue
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
 
-// rematchTimer remembers when no-rematch windows expire, so that matching runs
-// again then. Windows all have the same length, so deadlines arrive in order;
-// deadlines closer than coalesce to the last one share its run, which keeps
-// the timer to a handful of entries however fast users press Next.
+// rematchTimer remembers when matching must run again although nobody acts
+// (a no-rematch window or an interest wait expires). Deadlines closer than
+// coalesce to an earlier one share its run, which keeps the timer to a
+// handful of entries however fast users press Next or join.
 type rematchTimer struct {
 	mu        sync.Mutex
-	deadlines []time.Time
+	deadlines []time.Time // sorted
 	wake      chan struct{}
 }
 
@@ -26,19 +27,20 @@ func newRematchTimer() *rematchTimer {
 // schedule asks for a matching run at (or shortly after) at.
 func (r *rematchTimer) schedule(at time.Time) {
 	r.mu.Lock()
-	n := len(r.deadlines)
-	if n > 0 && at.Sub(r.deadlines[n-1]) < coalesce {
-		if at.After(r.deadlines[n-1]) {
-			r.deadlines[n-1] = at
-		}
+	i, _ := slices.BinarySearchFunc(r.deadlines, at, time.Time.Compare)
+	if i > 0 && at.Sub(r.deadlines[i-1]) < coalesce {
+		// Moved to at, it still comes before deadlines[i].
+		r.deadlines[i-1] = at
 		r.mu.Unlock()
 		return
 	}
-	r.deadlines = append(r.deadlines, at)
+	r.deadlines = slices.Insert(r.deadlines, i, at)
 	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
+	if i == 0 {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -20,6 +20,8 @@ type Match struct {
 	PartnerID   string
 	PartnerName string
 	Initiator   bool
+	// CommonInterests are the interests the two share, maybe none.
+	CommonInterests []string
 }
 
 // Notifier delivers announcements to users connected to this instance. The
@@ -44,6 +46,10 @@ type Config struct {
 	// HealthEvery is how often the store is pinged to notice an outage and
 	// the recovery after it. Default 1 s.
 	HealthEvery time.Duration
+	// InterestWait is the store's interest wait: matching runs again when
+	// a user with interests has waited that long, so that it is paired
+	// with anyone open even if no one acts. Default 5 s.
+	InterestWait time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -59,6 +65,9 @@ func (c Config) withDefaults() Config {
 	if c.HealthEvery <= 0 {
 		c.HealthEvery = time.Second
 	}
+	if c.InterestWait <= 0 {
+		c.InterestWait = 5 * time.Second
+	}
 	return c
 }
 
@@ -69,7 +78,17 @@ type session struct {
 	// disconnect must still reach the store.
 	tried   bool
 	profile *Profile // set by a successful join, cleared by leave
+	addr    string   // the address key of the last join, kept after a leave
 	partner string   // current partner as announced, "" when none
+	// partnerAddr is the current partner's address key; reported is set
+	// once the user has reported the current partner.
+	partnerAddr string
+	reported    bool
+	// last is the partner before, for a report or block just after it
+	// left; lastAt is when it left.
+	last         Peer
+	lastAt       time.Time
+	lastReported bool
 	// pending counts this user's own next/leave requests whose EventDone has
 	// not come through the stream yet. Announcements before it are stale:
 	// they concern a pairing the user's own action already ended.
@@ -88,6 +107,8 @@ type Service struct {
 	mu       sync.RWMutex
 	sessions map[string]*session
 
+	// rematch times the matching runs that nobody's action would start:
+	// after a no-rematch window, after an interest wait.
 	rematch *rematchTimer
 	// listening is closed once the store's events reach this service.
 	listening chan struct{}
@@ -145,8 +166,10 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 	s.mu.Lock()
 	if sess, ok := s.sessions[id]; ok {
 		sess.profile = &p
+		sess.addr = p.Addr
 	}
 	s.mu.Unlock()
+	s.afterInterestWait(p)
 	return nil
 }
 
@@ -159,6 +182,86 @@ func (s *Service) Next(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+}
+
+// recentPartner is how long after a partner left a user may still report
+// or block it: the time to find the button after the call ended.
+const recentPartner = 2 * time.Minute
+
+// target returns the user's current partner, or the one that just left;
+// reported says whether the user reported it already. Called with s.mu held.
+func (s *Service) target(id string) (p Peer, reported bool, sess *session, err error) {
+	sess, ok := s.sessions[id]
+	switch {
+	case !ok:
+		return Peer{}, false, nil, ErrNoPartner
+	case sess.partner != "":
+		return Peer{ID: sess.partner, Addr: sess.partnerAddr}, sess.reported, sess, nil
+	case sess.last.ID != "" && time.Since(sess.lastAt) < recentPartner:
+		return sess.last, sess.lastReported, sess, nil
+	}
+	return Peer{}, false, nil, ErrNoPartner
+}
+
+// Block ends the user's call as Next does, and keeps the user and its
+// current (or just-left) partner apart from then on. ErrNoPartner when
+// there is neither; ErrNotJoined as for Next.
+func (s *Service) Block(ctx context.Context, id string) error {
+	s.mu.Lock()
+	target, _, sess, err := s.target(id)
+	var by Peer
+	if err == nil {
+		by = Peer{ID: id, Addr: sess.addr}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("block by %s: %w", id, err)
+	}
+	return s.own(id, func() error {
+		if err := s.store.Block(ctx, by, target); err != nil {
+			return fmt.Errorf("block %s by %s: %w", target.ID, id, err)
+		}
+		s.log.Info("block", "socket", id, "addr", by.Addr, "blocked", target.ID, "blocked_addr", target.Addr)
+		return nil
+	})
+}
+
+// Report files the user's report about its current (or just-left)
+// partner, for moderators. A second report about the same partner is
+// acknowledged but not filed again. ErrNoPartner when there is none.
+func (s *Service) Report(ctx context.Context, id, reason string) error {
+	s.mu.Lock()
+	target, reported, sess, err := s.target(id)
+	var by Peer
+	if err == nil {
+		by = Peer{ID: id, Addr: sess.addr}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("report by %s: %w", id, err)
+	}
+	if reported {
+		return nil
+	}
+	cooling, err := s.store.Report(ctx, Report{Reporter: by, Reported: target, Reason: reason, At: time.Now()})
+	if err != nil {
+		return fmt.Errorf("report %s by %s: %w", target.ID, id, err)
+	}
+	s.mu.Lock()
+	if sess, ok := s.sessions[id]; ok {
+		switch target.ID {
+		case sess.partner:
+			sess.reported = true
+		case sess.last.ID:
+			sess.lastReported = true
+		}
+	}
+	s.mu.Unlock()
+	s.log.Info("report", "socket", id, "addr", by.Addr, "reported", target.ID, "reported_addr", target.Addr, "reason", reason)
+	if cooling {
+		s.log.Warn("cool-down started", "addr", target.Addr, "socket", target.ID)
+	}
+	return nil
 }
 
 // Leave takes the user out of the queue and its call; the partner is told and
@@ -225,6 +328,15 @@ func (s *Service) own(id string, change func() error) error {
 	// The pairing just dissolved blocks a rematch of the two for the
 	// window: matching must run again when it expires.
 	s.rematchAfterWindow()
+	s.mu.RLock()
+	var p *Profile
+	if sess, ok := s.sessions[id]; ok {
+		p = sess.profile
+	}
+	s.mu.RUnlock()
+	if p != nil {
+		s.afterInterestWait(*p)
+	}
 	return nil
 }
 
@@ -239,6 +351,15 @@ const windowSlack = 20 * time.Millisecond
 // now has expired.
 func (s *Service) rematchAfterWindow() {
 	s.rematch.schedule(time.Now().Add(s.cfg.RematchWindow + windowSlack))
+}
+
+// afterInterestWait asks for a matching run once a user with interests
+// who is queued now has waited the interest wait, so that it falls back to
+// anyone open then.
+func (s *Service) afterInterestWait(p Profile) {
+	if len(p.Interests) > 0 {
+		s.rematch.schedule(time.Now().Add(s.cfg.InterestWait + windowSlack))
+	}
 }
 
 // Partner returns the user's current partner, as announced to it. A user
@@ -275,30 +396,45 @@ func (s *Service) handle(e Event) {
 		if sess.pending > 0 {
 			sess.pending--
 		}
-		sess.partner = ""
+		sess.endCall()
 		s.mu.Unlock()
 	case EventMatched:
 		if sess.pending > 0 {
 			s.mu.Unlock()
 			return
 		}
-		sess.partner = e.Partner
+		sess.partner, sess.partnerAddr, sess.reported = e.Partner, e.PartnerAddr, false
 		s.mu.Unlock()
-		s.notify.Matched(e.User, Match{RoomID: e.Room, PartnerID: e.Partner, PartnerName: e.PartnerName, Initiator: e.Initiator})
+		s.notify.Matched(e.User, Match{RoomID: e.Room, PartnerID: e.Partner, PartnerName: e.PartnerName, Initiator: e.Initiator, CommonInterests: e.Common})
 	case EventPartnerLeft:
 		if sess.pending > 0 {
 			s.mu.Unlock()
 			return
 		}
-		sess.partner = ""
+		sess.endCall()
+		p := sess.profile
 		s.mu.Unlock()
 		s.notify.PartnerLeft(e.User, e.Reason)
 		// The user's old partner is blocked for the window: run matching
 		// when it expires.
 		s.rematchAfterWindow()
+		if p != nil {
+			s.afterInterestWait(*p) // requeued
+		}
 	default:
 		s.mu.Unlock()
 	}
+}
+
+// endCall forgets the current partner, keeping it as the one that just left.
+func (sess *session) endCall() {
+	if sess.partner == "" {
+		return
+	}
+	sess.last = Peer{ID: sess.partner, Addr: sess.partnerAddr}
+	sess.lastAt = time.Now()
+	sess.lastReported = sess.reported
+	sess.partner, sess.partnerAddr, sess.reported = "", "", false
 }
 
 // Run delivers announcements and keeps the store in shape (profile refresh,

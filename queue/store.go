@@ -3,15 +3,29 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 )
 
-// Profile is what a user tells strangers about themselves. The handler has
-// already cleaned it (trimmed, control characters removed, truncated).
+// Profile is what the store keeps about a user who joined: what the user
+// tells strangers (name, gender, region, interests) and the key of the
+// address it connects from. The handler has already cleaned it (trimmed,
+// control characters removed, truncated; interests lower-cased, without
+// duplicates).
 type Profile struct {
 	Name   string `json:"name"`
 	Gender string `json:"gender"`
 	Region string `json:"region"`
+	// Interests are at most MaxInterests tags: the user is paired first
+	// with someone sharing one (see Store).
+	Interests []string `json:"interests,omitempty"`
+	// Addr is the hashed client address: blocks and cool-downs key on it,
+	// so that a reload does not escape them. Never shown to anyone.
+	Addr string `json:"addr,omitempty"`
 }
+
+// MaxInterests bounds the tags of one profile.
+const MaxInterests = 5
 
 // Reason says why a partner left a call; its string is what the wire carries.
 type Reason string
@@ -48,6 +62,12 @@ type Event struct {
 	Room        string // EventMatched: unique for every pairing
 	Initiator   bool   // EventMatched: User creates the WebRTC offer
 	Reason      Reason // EventPartnerLeft
+	// PartnerAddr is the partner's address key (EventMatched), for a
+	// report or block after the partner has gone.
+	PartnerAddr string
+	// Common is the interests the two share (EventMatched), the same list
+	// for both.
+	Common []string
 }
 
 // Errors a Store returns for requests it refuses; the state is unchanged.
@@ -59,20 +79,62 @@ var (
 	// ErrNotReady: the service is not listening to the store's events yet,
 	// so a state change now could go unannounced.
 	ErrNotReady = errors.New("not listening to the store yet")
+	// ErrNoPartner: a report or block from a user with no current or
+	// recent partner.
+	ErrNoPartner = errors.New("no partner to report or block")
 )
+
+// CoolDownError refuses a join from an address that several users reported
+// (see Store.Report); Is(ErrCoolDown) holds for it.
+type CoolDownError struct {
+	// Remaining is how long the cool-down still lasts.
+	Remaining time.Duration
+}
+
+// ErrCoolDown is what every CoolDownError is.
+var ErrCoolDown = errors.New("cooling down after reports")
+
+func (e *CoolDownError) Error() string {
+	return fmt.Sprintf("%v: try again in %d s", ErrCoolDown, int((e.Remaining+time.Second-1)/time.Second))
+}
+
+// Is makes errors.Is(err, ErrCoolDown) hold.
+func (e *CoolDownError) Is(target error) bool { return target == ErrCoolDown }
+
+// Peer names a user for a block or a report: its socket id and address key.
+type Peer struct {
+	ID, Addr string
+}
+
+// Report is one user's report about a partner, kept for moderators.
+type Report struct {
+	Reporter, Reported Peer
+	Reason             string
+	At                 time.Time
+}
 
 // Store keeps the queue, the rooms and the profiles. Every method that changes
 // state is one atomic step, also when several server instances share the
-// store, and every step that pairs users runs the matching rules to the end:
-// FIFO, never pairing a user with its last partner inside the rematch window
-// (checked in both directions), never pairing a user whose profile is gone,
-// until fewer than two eligible users wait. When a step pairs two users it
-// emits EventMatched to the responder first, then to the initiator (the one who
-// waited longer), both with the same fresh Room.
+// store, and every step that pairs users runs the matching rules to the end,
+// until no eligible pair is left:
+//   - the user who has waited longest is paired first: with the earliest
+//     later user who shares an interest with it; failing that, if it is
+//     open, with the earliest later user who is open. A user is open when it
+//     has no interests, or has waited the interest wait since it was last
+//     queued: nobody waits long for a rare tag, and users without interests
+//     pair FIFO at once, as in the original;
+//   - never with its last partner inside the rematch window (checked in both
+//     directions), nor with a user it blocked or that blocked it, while both
+//     keep their addresses;
+//   - never with a user whose profile is gone.
+//
+// When a step pairs two users it emits EventMatched to the responder first,
+// then to the initiator (the one who waited longer), both with the same
+// fresh Room and their common interests.
 type Store interface {
 	// Join saves the profile (kept for the profile TTL), enqueues id at the
 	// back of the queue and runs matching. ErrBusy when id is already queued
-	// or paired.
+	// or paired; a *CoolDownError when p.Addr is cooling down.
 	Join(ctx context.Context, id string, p Profile) error
 
 	// Next ends id's call, if any: EventDone for id, then EventPartnerLeft
@@ -87,6 +149,20 @@ type Store interface {
 	// remembers id as last partner; then matching runs. ErrNotJoined when id
 	// has no profile, no queue place and no call.
 	Leave(ctx context.Context, id string, reason Reason) error
+
+	// Block is Next for by.ID, and keeps by and target apart from then on,
+	// in both directions, for as long as both keep their addresses (the
+	// block TTL bounds how long a block is kept, and each address keeps a
+	// bounded number). Users of one address are told apart by socket id.
+	// ErrNotJoined as for Next.
+	Block(ctx context.Context, by, target Peer) error
+
+	// Report keeps r for moderators and counts it: when reporters from
+	// the report threshold's number of distinct addresses reported
+	// r.Reported.Addr within the report window, that address cools down
+	// (its joins are refused) for the cool-down time, and Report returns
+	// true. A reporter's address counts once however often it reports.
+	Report(ctx context.Context, r Report) (coolingDown bool, err error)
 
 	// Match runs matching alone (for example when a rematch window expires).
 	Match(ctx context.Context) error

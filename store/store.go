@@ -8,6 +8,7 @@ package store
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"time"
 )
 
@@ -16,6 +17,20 @@ const (
 	DefaultProfileTTL    = 10 * time.Minute
 	DefaultRematchWindow = 120 * time.Second
 )
+
+// Defaults of the rules this server adds: interests, blocks, reports.
+const (
+	DefaultInterestWait    = 5 * time.Second
+	DefaultBlockTTL        = 7 * 24 * time.Hour
+	DefaultReportWindow    = 10 * time.Minute
+	DefaultReportThreshold = 3
+	DefaultCoolDown        = 15 * time.Minute
+)
+
+// MaxBlocks bounds the blocks kept for one address: beyond it, a new block
+// pushes out one of the others. A user has to be paired with someone to
+// block them, so this is only reached by someone blocking all day.
+const MaxBlocks = 500
 
 // ScanWindow bounds how many queue entries from the head one matching round
 // looks at, so that a long queue does not make every state change slow. Both
@@ -28,6 +43,18 @@ type Options struct {
 	ProfileTTL time.Duration
 	// RematchWindow is how long two users who were paired are kept apart.
 	RematchWindow time.Duration
+	// InterestWait is how long a user with interests waits for someone
+	// sharing one before being paired with anyone.
+	InterestWait time.Duration
+	// BlockTTL is how long a block is kept after the last block of its
+	// address.
+	BlockTTL time.Duration
+	// ReportWindow, ReportThreshold and CoolDown: reporters from
+	// ReportThreshold distinct addresses within ReportWindow put the
+	// reported address in a cool-down of CoolDown.
+	ReportWindow    time.Duration
+	ReportThreshold int
+	CoolDown        time.Duration
 }
 
 // WithDefaults returns o with every zero or negative field set to its default.
@@ -37,6 +64,21 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.RematchWindow <= 0 {
 		o.RematchWindow = DefaultRematchWindow
+	}
+	if o.InterestWait <= 0 {
+		o.InterestWait = DefaultInterestWait
+	}
+	if o.BlockTTL <= 0 {
+		o.BlockTTL = DefaultBlockTTL
+	}
+	if o.ReportWindow <= 0 {
+		o.ReportWindow = DefaultReportWindow
+	}
+	if o.ReportThreshold <= 0 {
+		o.ReportThreshold = DefaultReportThreshold
+	}
+	if o.CoolDown <= 0 {
+		o.CoolDown = DefaultCoolDown
 	}
 	return o
 }
@@ -51,4 +93,29 @@ func Nonce() string {
 	// program instead when the system has no randomness).
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// Common returns the tags of a that b has too, in a's order. Tags are
+// already lower-cased and unique (the handler cleans them).
+func Common(a, b []string) []string {
+	var common []string
+	for _, t := range a {
+		if slices.Contains(b, t) {
+			common = append(common, t)
+		}
+	}
+	return common
+}
+
+// BlockMember is what a block of a and b is kept as in the blocks of a's
+// address: b's address, or, when both share one, the two socket ids (in
+// order, so that either side finds it).
+func BlockMember(a, aAddr, b, bAddr string) string {
+	if aAddr != bAddr {
+		return bAddr
+	}
+	if b < a {
+		a, b = b, a
+	}
+	return "=" + a + " " + b
 }

@@ -22,13 +22,24 @@ type Store struct {
 	incarnation string
 
 	mu          sync.Mutex
-	queue       []string            // FIFO, head first
-	queued      map[string]bool     // de-dup guard for queue
-	rooms       map[string]string   // user → partner, both ways
-	roomIDs     map[string]string   // user → room id, both ways
-	profiles    map[string]profile  // expired entries count as missing
-	lastPartner map[string]lastSeen // expired entries count as missing
+	queue       []string                        // FIFO, head first
+	queued      map[string]bool                 // de-dup guard for queue
+	rooms       map[string]string               // user → partner, both ways
+	roomIDs     map[string]string               // user → room id, both ways
+	profiles    map[string]profile              // expired entries count as missing
+	lastPartner map[string]lastSeen             // expired entries count as missing
+	since       map[string]time.Time            // queued user → when it was queued
+	blocks      map[string]*blockSet            // address → its blocks
+	reports     map[string]map[string]time.Time // reported address → reporter address → when
+	coolDowns   map[string]time.Time            // address → end of its cool-down
 	listeners   map[*listener]struct{}
+}
+
+// blockSet is the blocks of one address: members as store.BlockMember
+// makes them, all expiring together (a Redis set with a TTL).
+type blockSet struct {
+	members map[string]struct{}
+	expires time.Time
 }
 
 type profile struct {
@@ -58,6 +69,10 @@ func New(opts store.Options) *Store {
 		roomIDs:     make(map[string]string),
 		profiles:    make(map[string]profile),
 		lastPartner: make(map[string]lastSeen),
+		since:       make(map[string]time.Time),
+		blocks:      make(map[string]*blockSet),
+		reports:     make(map[string]map[string]time.Time),
+		coolDowns:   make(map[string]time.Time),
 		listeners:   make(map[*listener]struct{}),
 	}
 }
@@ -68,15 +83,18 @@ var _ queue.Store = (*Store)(nil)
 func (s *Store) Join(ctx context.Context, id string, p queue.Profile) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.queued[id] {
-		return queue.ErrBusy
-	}
 	if _, ok := s.rooms[id]; ok {
 		return queue.ErrBusy
 	}
 	now := time.Now()
+	if end, ok := s.coolDowns[p.Addr]; ok && now.Before(end) {
+		return &queue.CoolDownError{Remaining: end.Sub(now)}
+	}
+	if s.queued[id] {
+		return queue.ErrBusy
+	}
 	s.profiles[id] = profile{p: p, expires: now.Add(s.opts.ProfileTTL)}
-	s.enqueue(id)
+	s.enqueue(id, now)
 	s.match(now)
 	return nil
 }
@@ -85,19 +103,22 @@ func (s *Store) Join(ctx context.Context, id string, p queue.Profile) error {
 func (s *Store) Next(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	return s.next(id, time.Now())
+}
+
+func (s *Store) next(id string, now time.Time) error {
 	if partner, ok := s.rooms[id]; ok {
 		s.dissolve(id, partner, now)
 		s.emit(queue.Event{Kind: queue.EventDone, User: id})
 		s.emit(queue.Event{Kind: queue.EventPartnerLeft, User: partner, Reason: queue.ReasonNext})
-		s.enqueue(id)
-		s.enqueue(partner)
+		s.enqueue(id, now)
+		s.enqueue(partner, now)
 	} else {
 		if !s.queued[id] && !s.hasProfile(id, now) {
 			return queue.ErrNotJoined
 		}
 		s.emit(queue.Event{Kind: queue.EventDone, User: id})
-		s.enqueue(id)
+		s.enqueue(id, now)
 	}
 	s.match(now)
 	return nil
@@ -118,10 +139,74 @@ func (s *Store) Leave(ctx context.Context, id string, reason queue.Reason) error
 	if paired {
 		s.dissolve(id, partner, now)
 		s.emit(queue.Event{Kind: queue.EventPartnerLeft, User: partner, Reason: reason})
-		s.enqueue(partner)
+		s.enqueue(partner, now)
 	}
 	s.match(now)
 	return nil
+}
+
+// Block implements queue.Store.
+func (s *Store) Block(ctx context.Context, by, target queue.Peer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	_, paired := s.rooms[by.ID]
+	if !paired && !s.queued[by.ID] && !s.hasProfile(by.ID, now) {
+		return queue.ErrNotJoined
+	}
+	s.addBlock(by.Addr, store.BlockMember(by.ID, by.Addr, target.ID, target.Addr), now)
+	s.addBlock(target.Addr, store.BlockMember(target.ID, target.Addr, by.ID, by.Addr), now)
+	return s.next(by.ID, now)
+}
+
+func (s *Store) addBlock(addr, member string, now time.Time) {
+	b := s.blocks[addr]
+	if b == nil || !now.Before(b.expires) {
+		b = &blockSet{members: make(map[string]struct{})}
+		s.blocks[addr] = b
+	}
+	if _, ok := b.members[member]; !ok && len(b.members) >= store.MaxBlocks {
+		for m := range b.members { // a random one, as SPOP
+			delete(b.members, m)
+			break
+		}
+	}
+	b.members[member] = struct{}{}
+	b.expires = now.Add(s.opts.BlockTTL)
+}
+
+func (s *Store) blocked(c, d *candidate, now time.Time) bool {
+	b := s.blocks[c.addr]
+	if b == nil || !now.Before(b.expires) {
+		return false
+	}
+	_, ok := b.members[store.BlockMember(c.id, c.addr, d.id, d.addr)]
+	return ok
+}
+
+// Report implements queue.Store. The memory store keeps no reports: the
+// service's log line is their record.
+func (s *Store) Report(ctx context.Context, r queue.Report) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	by := s.reports[r.Reported.Addr]
+	if by == nil {
+		by = make(map[string]time.Time)
+		s.reports[r.Reported.Addr] = by
+	}
+	for a, at := range by {
+		if now.Sub(at) >= s.opts.ReportWindow {
+			delete(by, a)
+		}
+	}
+	by[r.Reporter.Addr] = now
+	if len(by) < s.opts.ReportThreshold {
+		return false, nil
+	}
+	delete(s.reports, r.Reported.Addr)
+	s.coolDowns[r.Reported.Addr] = now.Add(s.opts.CoolDown)
+	return true, nil
 }
 
 // Match implements queue.Store.
@@ -169,7 +254,7 @@ func (s *Store) Sweep(ctx context.Context) error {
 		s.dissolve(u, partner, now)
 		if s.hasProfile(partner, now) {
 			s.emit(queue.Event{Kind: queue.EventPartnerLeft, User: partner, Reason: queue.ReasonDisconnect})
-			s.enqueue(partner)
+			s.enqueue(partner, now)
 		}
 	}
 	for id, p := range s.profiles {
@@ -180,6 +265,26 @@ func (s *Store) Sweep(ctx context.Context) error {
 	for id, l := range s.lastPartner {
 		if !now.Before(l.expires) {
 			delete(s.lastPartner, id)
+		}
+	}
+	for addr, b := range s.blocks {
+		if !now.Before(b.expires) {
+			delete(s.blocks, addr)
+		}
+	}
+	for addr, end := range s.coolDowns {
+		if !now.Before(end) {
+			delete(s.coolDowns, addr)
+		}
+	}
+	for addr, by := range s.reports {
+		for a, at := range by {
+			if now.Sub(at) >= s.opts.ReportWindow {
+				delete(by, a)
+			}
+		}
+		if len(by) == 0 {
+			delete(s.reports, addr)
 		}
 	}
 	s.match(now)
@@ -244,11 +349,13 @@ func (s *Store) hasProfile(id string, now time.Time) bool {
 	return ok && now.Before(p.expires)
 }
 
-func (s *Store) enqueue(id string) {
+// enqueue puts id at the back of the queue; its interest wait starts now.
+func (s *Store) enqueue(id string, now time.Time) {
 	if s.queued[id] {
 		return
 	}
 	s.queued[id] = true
+	s.since[id] = now
 	s.queue = append(s.queue, id)
 }
 
@@ -257,6 +364,7 @@ func (s *Store) enqueue(id string) {
 // could not make match loop on an entry it cannot remove.
 func (s *Store) dequeue(id string) {
 	delete(s.queued, id)
+	delete(s.since, id)
 	s.queue = slices.DeleteFunc(s.queue, func(q string) bool { return q == id })
 }
 
@@ -282,15 +390,19 @@ func (s *Store) lastPartnerOf(id string, now time.Time) string {
 
 // candidate is what one matching round knows about a queued user.
 type candidate struct {
-	id, name, last string
-	ghost          bool
+	id, name, last, addr string
+	interests            []string
+	open                 bool // paired with anyone, not only on a shared interest
+	ghost                bool
 }
 
 // match pairs waiting users until no eligible pair is left in the scanned
-// head of the queue: the earliest user A with the earliest later user B that
-// neither has as unexpired last partner. Users without a profile are dropped
-// from the queue as they are scanned. This is the algorithm of match in
-// ../redis/lib.lua; keep the two in step.
+// head of the queue (see queue.Store for the rules): the earliest user A
+// with the earliest later user B that shares an interest with A, or else,
+// when A is open, the earliest later open B; neither may have the other as
+// unexpired last partner, nor a block of the other. Users without a profile
+// are dropped from the queue as they are scanned. This is the algorithm of
+// match in ../redis/lib.lua; keep the two in step.
 func (s *Store) match(now time.Time) {
 	nonce, seq := "", 0
 	for {
@@ -309,7 +421,11 @@ func (s *Store) match(now time.Time) {
 					if c.name == "" {
 						c.name = "Stranger"
 					}
+					c.addr = p.p.Addr
+					c.interests = p.p.Interests
 					c.last = s.lastPartnerOf(id, now)
+					since, ok := s.since[id]
+					c.open = len(c.interests) == 0 || !ok || !now.Before(since.Add(s.opts.InterestWait))
 				} else {
 					c.ghost = true
 					ghosts = append(ghosts, id)
@@ -318,12 +434,27 @@ func (s *Store) match(now time.Time) {
 			}
 			return window[i]
 		}
+		eligible := func(c, d *candidate) bool {
+			return !d.ghost && d.id != c.id && c.last != d.id && d.last != c.id && !s.blocked(c, d, now)
+		}
 		var a, b *candidate
 	scan:
 		for i := 0; i < n-1; i++ {
-			if c := look(i); !c.ghost {
+			c := look(i)
+			if c.ghost {
+				continue
+			}
+			if len(c.interests) > 0 {
 				for j := i + 1; j < n; j++ {
-					if d := look(j); !d.ghost && d.id != c.id && c.last != d.id && d.last != c.id {
+					if d := look(j); len(store.Common(c.interests, d.interests)) > 0 && eligible(c, d) {
+						a, b = c, d
+						break scan
+					}
+				}
+			}
+			if c.open {
+				for j := i + 1; j < n; j++ {
+					if d := look(j); d.open && eligible(c, d) {
 						a, b = c, d
 						break scan
 					}
@@ -344,11 +475,12 @@ func (s *Store) match(now time.Time) {
 		}
 		seq++
 		room := nonce + "-" + strconv.Itoa(seq)
+		common := store.Common(a.interests, b.interests)
 		s.dequeue(a.id)
 		s.dequeue(b.id)
 		s.rooms[a.id], s.rooms[b.id] = b.id, a.id
 		s.roomIDs[a.id], s.roomIDs[b.id] = room, room
-		s.emit(queue.Event{Kind: queue.EventMatched, User: b.id, Partner: a.id, PartnerName: a.name, Room: room})
-		s.emit(queue.Event{Kind: queue.EventMatched, User: a.id, Partner: b.id, PartnerName: b.name, Room: room, Initiator: true})
+		s.emit(queue.Event{Kind: queue.EventMatched, User: b.id, Partner: a.id, PartnerName: a.name, PartnerAddr: a.addr, Room: room, Common: common})
+		s.emit(queue.Event{Kind: queue.EventMatched, User: a.id, Partner: b.id, PartnerName: b.name, PartnerAddr: b.addr, Room: room, Initiator: true, Common: common})
 	}
 }

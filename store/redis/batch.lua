@@ -1,16 +1,28 @@
 -- Batch: the joins, nexts and leaves that callers asked for while another
 -- call was under way, applied one after the other as if each had its own
--- call. ARGV from ARGV[8] holds triples: operation ('j' join, 'n' next,
--- 'l' leave), user id, argument (join: profile JSON; leave: reason; next:
--- unused). Returns one status per triple, in order.
+-- call. ARGV from ARGV[FIRST_ARG] holds triples: operation ('j' join, 'n'
+-- next, 'l' leave, 'b' block), user id, argument (join: profile JSON;
+-- leave: reason; block: JSON {addr, target, targetAddr}; next: unused).
+-- Returns one status per triple, in order.
 
-local function op_join(id, profile)
-  -- SADD is the "already queued?" check too.
-  if redis.call('HEXISTS', K_ROOMS, id) == 1 or redis.call('SADD', K_SET, id) == 0 then
+local function op_join(id, raw)
+  if redis.call('HEXISTS', K_ROOMS, id) == 1 then
     return BUSY
   end
-  redis.call('SET', USER_PREFIX .. id, profile, 'PX', PROFILE_TTL)
+  local ok, p = pcall(cjson.decode, raw)
+  if ok and type(p) == 'table' and type(p.addr) == 'string' then
+    local ttl = cooling_down(p.addr)
+    if ttl > 0 then
+      return -ttl
+    end
+  end
+  -- SADD is the "already queued?" check too.
+  if redis.call('SADD', K_SET, id) == 0 then
+    return BUSY
+  end
+  redis.call('SET', USER_PREFIX .. id, raw, 'PX', PROFILE_TTL)
   redis.call('RPUSH', K_LIST, id)
+  redis.call('HSET', K_SINCE, id, now())
   match()
   return OK
 end
@@ -54,8 +66,19 @@ local function op_leave(id, why)
   return OK
 end
 
+local function op_block(id, raw)
+  local partner = redis.call('HGET', K_ROOMS, id)
+  if not partner and not queued(id) and not has_profile(id) then
+    return NOT_JOINED
+  end
+  local b = cjson.decode(raw)
+  add_block(b.addr, block_member(id, b.addr, b.target, b.targetAddr))
+  add_block(b.targetAddr, block_member(b.target, b.targetAddr, id, b.addr))
+  return op_next(id)
+end
+
 local statuses = {}
-for i = 8, #ARGV - 2, 3 do
+for i = FIRST_ARG, #ARGV - 2, 3 do
   local op, id, arg = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local status = UNKNOWN_OP
   if op == 'j' then
@@ -64,6 +87,8 @@ for i = 8, #ARGV - 2, 3 do
     status = op_next(id)
   elseif op == 'l' then
     status = op_leave(id, arg)
+  elseif op == 'b' then
+    status = op_block(id, arg)
   end
   statuses[#statuses + 1] = status
 end

@@ -2,11 +2,15 @@
 -- that matching and the data model are written once. Keep match in step with
 -- match in ../memory/memory.go.
 --
--- KEYS: queue list, queue set, rooms, room details, events stream.
+-- KEYS: queue list, queue set, rooms, room details, events stream, queued
+--       since (hash: user -> ms when last queued).
 -- ARGV: nonce, profile TTL (ms), rematch window (ms), scan window, stream
---       max length, user key prefix, last partner key prefix, then the
---       script's own arguments from ARGV[8].
+--       max length, user key prefix, last partner key prefix, interest
+--       wait (ms), block key prefix, block TTL (ms), max blocks per
+--       address, cool-down key prefix, then the script's own arguments from
+--       ARGV[FIRST_ARG].
 local K_LIST, K_SET, K_ROOMS, K_DETAILS, K_EVENTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local K_SINCE = KEYS[6]
 local NONCE = ARGV[1]
 local PROFILE_TTL = ARGV[2]
 local REMATCH_WINDOW = ARGV[3]
@@ -14,9 +18,27 @@ local SCAN = tonumber(ARGV[4])
 local MAXLEN = ARGV[5]
 local USER_PREFIX = ARGV[6]
 local LAST_PREFIX = ARGV[7]
+local INTEREST_WAIT = tonumber(ARGV[8])
+local BLOCK_PREFIX = ARGV[9]
+local BLOCK_TTL = ARGV[10]
+local MAX_BLOCKS = tonumber(ARGV[11])
+local COOLDOWN_PREFIX = ARGV[12]
+local FIRST_ARG = 13
 
--- Status codes the Go side maps to the queue package's errors.
+-- Status codes the Go side maps to the queue package's errors. A negative
+-- status is a cool-down: minus the milliseconds it still lasts.
 local OK, BUSY, NOT_JOINED, UNKNOWN_OP = 0, 1, 2, 3
+
+-- Redis's clock in ms, read once per call: every step of a call happens at
+-- the same instant, as under the memory store's lock.
+local now_ms
+local function now()
+  if not now_ms then
+    local t = redis.call('TIME')
+    now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now_ms
+end
 
 local function xadd(...)
   redis.call('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*', ...)
@@ -30,26 +52,92 @@ local function emit_left(u, why)
   xadd('k', 'l', 'u', u, 'why', why)
 end
 
-local function emit_matched(u, p, n, r, initiator)
-  xadd('k', 'm', 'u', u, 'p', p, 'n', n, 'r', r, 'i', initiator and '1' or '0')
+-- common: the shared interests, JSON (nil when none).
+local function emit_matched(u, p, n, r, initiator, addr, common)
+  if common then
+    xadd('k', 'm', 'u', u, 'p', p, 'n', n, 'r', r, 'i', initiator and '1' or '0', 'a', addr, 'c', common)
+  else
+    xadd('k', 'm', 'u', u, 'p', p, 'n', n, 'r', r, 'i', initiator and '1' or '0', 'a', addr)
+  end
 end
 
 local function has_profile(id)
   return redis.call('EXISTS', USER_PREFIX .. id) == 1
 end
 
--- The name strangers see: nil when the profile is gone, "Stranger" when it
--- has no usable name.
-local function profile_name(id)
+-- What matching needs of a profile: nil when it is gone; else the name
+-- strangers see ("Stranger" when it has no usable name), the address key
+-- ('' when none) and the interests (a list of strings, maybe empty).
+local function profile(id)
   local raw = redis.call('GET', USER_PREFIX .. id)
   if not raw then
     return nil
   end
   local ok, p = pcall(cjson.decode, raw)
-  if ok and type(p) == 'table' and type(p.name) == 'string' and p.name ~= '' then
-    return p.name
+  if not ok or type(p) ~= 'table' then
+    p = {}
   end
-  return 'Stranger'
+  local name = 'Stranger'
+  if type(p.name) == 'string' and p.name ~= '' then
+    name = p.name
+  end
+  local addr = ''
+  if type(p.addr) == 'string' then
+    addr = p.addr
+  end
+  local interests = {}
+  if type(p.interests) == 'table' then
+    for _, t in ipairs(p.interests) do
+      if type(t) == 'string' then
+        interests[#interests + 1] = t
+      end
+    end
+  end
+  return name, addr, interests
+end
+
+-- The interests of a that b has too, in a's order (store.Common).
+local function common(a, b)
+  local out = {}
+  for _, t in ipairs(a) do
+    for _, u in ipairs(b) do
+      if t == u then
+        out[#out + 1] = t
+        break
+      end
+    end
+  end
+  return out
+end
+
+-- What the blocks of a's address hold for a block of a and b
+-- (store.BlockMember).
+local function block_member(a, a_addr, b, b_addr)
+  if a_addr ~= b_addr then
+    return b_addr
+  end
+  if b < a then
+    a, b = b, a
+  end
+  return '=' .. a .. ' ' .. b
+end
+
+local function add_block(addr, member)
+  local key = BLOCK_PREFIX .. addr
+  if redis.call('SISMEMBER', key, member) == 0 and redis.call('SCARD', key) >= MAX_BLOCKS then
+    redis.call('SPOP', key)
+  end
+  redis.call('SADD', key, member)
+  redis.call('PEXPIRE', key, BLOCK_TTL)
+end
+
+-- 0 when addr may join, else how many ms its cool-down still lasts.
+local function cooling_down(addr)
+  local ttl = redis.call('PTTL', COOLDOWN_PREFIX .. addr)
+  if ttl > 0 then
+    return ttl
+  end
+  return 0
 end
 
 local function last_partner(id)
@@ -64,9 +152,11 @@ local function queued(id)
   return redis.call('SISMEMBER', K_SET, id) == 1
 end
 
+-- Puts id at the back of the queue; its interest wait starts now.
 local function enqueue(id)
   if redis.call('SADD', K_SET, id) == 1 then
     redis.call('RPUSH', K_LIST, id)
+    redis.call('HSET', K_SINCE, id, now())
   end
 end
 
@@ -76,6 +166,7 @@ end
 local function dequeue(id)
   redis.call('SREM', K_SET, id)
   redis.call('LREM', K_LIST, 0, id)
+  redis.call('HDEL', K_SINCE, id)
 end
 
 -- Ends the pairing of a and b and keeps them apart for the rematch window.
@@ -89,10 +180,12 @@ end
 local room_seq = 0
 
 -- Pairs waiting users until no eligible pair is left in the scanned head of
--- the queue: the earliest user A with the earliest later user B that neither
--- has as unexpired last partner. Users without a profile are dropped from the
--- queue as they are scanned. Only a bounded window is read per round so that
--- a long queue does not make every state change slow.
+-- the queue (the rules are queue.Store's): the earliest user A with the
+-- earliest later user B that shares an interest with A, or else, when A is
+-- open, the earliest later open B; neither may have the other as unexpired
+-- last partner, nor a block of the other. Users without a profile are
+-- dropped from the queue as they are scanned. Only a bounded window is read
+-- per round so that a long queue does not make every state change slow.
 local function match()
   while true do
     local window = redis.call('LRANGE', K_LIST, 0, SCAN - 1)
@@ -103,31 +196,51 @@ local function match()
     local seen = {}
     local ghosts = {}
     -- What a round knows about window[i]: false for a ghost, else its
-    -- name and last partner. Read lazily: most rounds pair the first two.
+    -- name, address, interests, last partner and whether it is open. Read
+    -- lazily: most rounds pair the first two.
     local function look(i)
       local c = seen[i]
       if c == nil then
         local id = window[i]
-        local name = profile_name(id)
+        local name, addr, interests = profile(id)
         if name == nil then
           c = false
           ghosts[#ghosts + 1] = id
         else
-          c = { id = id, name = name, last = last_partner(id) }
+          c = { id = id, name = name, addr = addr, interests = interests, last = last_partner(id), open = true }
+          if #interests > 0 then
+            local since = tonumber(redis.call('HGET', K_SINCE, id))
+            c.open = since == nil or now() >= since + INTEREST_WAIT
+          end
         end
         seen[i] = c
       end
       return c
     end
+    local function eligible(c, d)
+      return d and d.id ~= c.id and c.last ~= d.id and d.last ~= c.id
+        and redis.call('SISMEMBER', BLOCK_PREFIX .. c.addr, block_member(c.id, c.addr, d.id, d.addr)) == 0
+    end
     local a, b
     for i = 1, n - 1 do
       local c = look(i)
       if c then
-        for j = i + 1, n do
-          local d = look(j)
-          if d and d.id ~= c.id and c.last ~= d.id and d.last ~= c.id then
-            a, b = c, d
-            break
+        if #c.interests > 0 then
+          for j = i + 1, n do
+            local d = look(j)
+            if d and #common(c.interests, d.interests) > 0 and eligible(c, d) then
+              a, b = c, d
+              break
+            end
+          end
+        end
+        if not a and c.open then
+          for j = i + 1, n do
+            local d = look(j)
+            if d and d.open and eligible(c, d) then
+              a, b = c, d
+              break
+            end
           end
         end
       end
@@ -146,13 +259,20 @@ local function match()
     else
       room_seq = room_seq + 1
       local room = NONCE .. '-' .. room_seq
+      local shared = common(a.interests, b.interests)
+      if #shared > 0 then
+        shared = cjson.encode(shared)
+      else
+        shared = nil
+      end
       redis.call('SREM', K_SET, a.id, b.id)
       redis.call('LREM', K_LIST, 0, a.id)
       redis.call('LREM', K_LIST, 0, b.id)
+      redis.call('HDEL', K_SINCE, a.id, b.id)
       redis.call('HSET', K_ROOMS, a.id, b.id, b.id, a.id)
       redis.call('HSET', K_DETAILS, a.id, room, b.id, room)
-      emit_matched(b.id, a.id, a.name, room, false)
-      emit_matched(a.id, b.id, b.name, room, true)
+      emit_matched(b.id, a.id, a.name, room, false, a.addr, shared)
+      emit_matched(a.id, b.id, b.name, room, true, b.addr, shared)
       -- The window held the whole queue, and fewer than two are left.
       if n < SCAN and n - 2 - #ghosts < 2 then
         return

@@ -31,12 +31,28 @@ const (
 	LastPartnerKeyPrefix = "zivro:last_partner:"
 	EventsKey            = "zivro:events"
 	IncarnationKey       = "zivro:incarnation"
+	// QueueSinceKey is a hash: queued user → when it was queued (ms), for
+	// the interest wait.
+	QueueSinceKey = "zivro:queue:since"
+	// BlockKeyPrefix + address key is a set of the address's blocks (see
+	// store.BlockMember), expiring BlockTTL after the last.
+	BlockKeyPrefix = "zivro:blocks:"
+	// ReportsKey is the stream of reports kept for moderators.
+	ReportsKey = "zivro:reports"
+	// ReportersKeyPrefix + address key is a sorted set of the addresses
+	// that recently reported it, by time.
+	ReportersKeyPrefix = "zivro:reporters:"
+	// CoolDownKeyPrefix + address key exists while the address cools down.
+	CoolDownKeyPrefix = "zivro:cooldown:"
 )
 
 const (
 	// streamMaxLen caps the event stream (approximately, which is cheap); a
 	// listener more than this many events behind loses the oldest.
 	streamMaxLen = 10000
+	// reportsMaxLen caps the reports stream (approximately): moderators
+	// read it sooner than that fills.
+	reportsMaxLen = 10000
 	// listenBlock is how long one XREAD waits for new events.
 	listenBlock = 2 * time.Second
 	// listenBatch is how many events one XREAD returns at most.
@@ -68,6 +84,8 @@ var (
 	sweepLua string
 	//go:embed incarnation.lua
 	incarnationLua string
+	//go:embed report.lua
+	reportLua string
 )
 
 // Store is a queue.Store in Redis.
@@ -76,7 +94,7 @@ type Store struct {
 	opts   store.Options
 
 	batch, match, sweep *redis.Script
-	incarnation         *redis.Script
+	incarnation, report *redis.Script
 	// changes sends joins, nexts and leaves to the batch script.
 	changes *batcher
 }
@@ -94,6 +112,7 @@ func New(client redis.UniversalClient, opts store.Options) *Store {
 		sweep:  script(sweepLua),
 		// Not a state change of the queue: it needs none of lib.lua.
 		incarnation: redis.NewScript(incarnationLua),
+		report:      redis.NewScript(reportLua),
 	}
 	s.changes = &batcher{run: s.runBatch}
 	return s
@@ -101,7 +120,7 @@ func New(client redis.UniversalClient, opts store.Options) *Store {
 
 var _ queue.Store = (*Store)(nil)
 
-var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsKey}
+var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsKey, QueueSinceKey}
 
 // argv is the arguments every script takes (see lib.lua), then args.
 func (s *Store) argv(args ...any) []any {
@@ -113,6 +132,11 @@ func (s *Store) argv(args ...any) []any {
 		streamMaxLen,
 		UserKeyPrefix,
 		LastPartnerKeyPrefix,
+		ms(s.opts.InterestWait),
+		BlockKeyPrefix,
+		ms(s.opts.BlockTTL),
+		store.MaxBlocks,
+		CoolDownKeyPrefix,
 	}, args...)
 }
 
@@ -141,12 +165,14 @@ func (s *Store) change(ctx context.Context, op, id, arg string) error {
 }
 
 func statusErr(status int64) error {
-	switch status {
-	case statusOK:
+	switch {
+	case status < 0:
+		return &queue.CoolDownError{Remaining: time.Duration(-status) * time.Millisecond}
+	case status == statusOK:
 		return nil
-	case statusBusy:
+	case status == statusBusy:
 		return queue.ErrBusy
-	case statusNotJoined:
+	case status == statusNotJoined:
 		return queue.ErrNotJoined
 	default:
 		return fmt.Errorf("script returned unknown status %d", status)
@@ -161,7 +187,7 @@ func ms(d time.Duration) int64 {
 // wrap adds context to Redis errors and passes the queue package's
 // sentinel errors through as they are.
 func wrap(err error, op string) error {
-	if err == nil || errors.Is(err, queue.ErrBusy) || errors.Is(err, queue.ErrNotJoined) {
+	if err == nil || errors.Is(err, queue.ErrBusy) || errors.Is(err, queue.ErrNotJoined) || errors.Is(err, queue.ErrCoolDown) {
 		return err
 	}
 	return fmt.Errorf("redisstore: %s: %w", op, err)
@@ -184,6 +210,31 @@ func (s *Store) Next(ctx context.Context, id string) error {
 // Leave implements queue.Store.
 func (s *Store) Leave(ctx context.Context, id string, reason queue.Reason) error {
 	return wrap(s.change(ctx, "l", id, string(reason)), "leave "+id)
+}
+
+// Block implements queue.Store: a change of its own in the batch script.
+func (s *Store) Block(ctx context.Context, by, target queue.Peer) error {
+	raw, err := json.Marshal(struct {
+		Addr       string `json:"addr"`
+		Target     string `json:"target"`
+		TargetAddr string `json:"targetAddr"`
+	}{by.Addr, target.ID, target.Addr})
+	if err != nil {
+		return fmt.Errorf("redisstore: block %s: %w", by.ID, err)
+	}
+	return wrap(s.change(ctx, "b", by.ID, string(raw)), "block "+by.ID)
+}
+
+// Report implements queue.Store with one call of report.lua.
+func (s *Store) Report(ctx context.Context, r queue.Report) (bool, error) {
+	started, err := s.report.Run(ctx, s.client, []string{ReportsKey},
+		r.Reporter.ID, r.Reporter.Addr, r.Reported.ID, r.Reported.Addr, r.Reason,
+		ms(s.opts.ReportWindow), s.opts.ReportThreshold, ms(s.opts.CoolDown),
+		reportsMaxLen, ReportersKeyPrefix, CoolDownKeyPrefix).Int64()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: report %s by %s: %w", r.Reported.ID, r.Reporter.ID, err)
+	}
+	return started == 1, nil
 }
 
 // Match implements queue.Store.
@@ -367,6 +418,12 @@ func decode(v map[string]any) (queue.Event, bool) {
 		e.PartnerName = str("n")
 		e.Room = str("r")
 		e.Initiator = str("i") == "1"
+		e.PartnerAddr = str("a")
+		if c := str("c"); c != "" {
+			// Written by cjson.encode of a list of strings; anything else
+			// is an older or foreign entry: no common interests.
+			_ = json.Unmarshal([]byte(c), &e.Common)
+		}
 	case "l":
 		e.Kind = queue.EventPartnerLeft
 		e.Reason = queue.Reason(str("why"))

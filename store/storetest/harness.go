@@ -173,8 +173,9 @@ func (h *harness) expect(step string, want ...queue.Event) []queue.Event {
 
 func sameEvents(got, want []queue.Event) bool {
 	return slices.EqualFunc(got, want, func(g, w queue.Event) bool {
-		g.Room, w.Room = "", ""
-		return g == w
+		return g.Kind == w.Kind && g.User == w.User && g.Partner == w.Partner &&
+			g.PartnerName == w.PartnerName && g.PartnerAddr == w.PartnerAddr &&
+			g.Initiator == w.Initiator && g.Reason == w.Reason && slices.Equal(g.Common, w.Common)
 	})
 }
 
@@ -246,15 +247,31 @@ func waitUntilExpired(since time.Time, ttl time.Duration) {
 
 func nameOf(id string) string { return "name of " + id }
 
-func profileOf(id string) queue.Profile {
-	return queue.Profile{Name: nameOf(id), Gender: "other", Region: "EU"}
+// addrOf is the address key of a test user: each has its own, unless its
+// id says which one it shares ("a@x" is at x).
+func addrOf(id string) string {
+	if _, at, ok := strings.Cut(id, "@"); ok {
+		return "addr " + at
+	}
+	return "addr of " + id
 }
+
+func profileOf(id string, interests ...string) queue.Profile {
+	return queue.Profile{Name: nameOf(id), Gender: "other", Region: "EU", Addr: addrOf(id), Interests: interests}
+}
+
+func peer(id string) queue.Peer { return queue.Peer{ID: id, Addr: addrOf(id)} }
 
 // matchedPair is the two events of a pairing: the responder's first.
 func matchedPair(initiator, responder string) []queue.Event {
+	return matchedOn(initiator, responder)
+}
+
+// matchedOn is matchedPair for two users sharing the interests common.
+func matchedOn(initiator, responder string, common ...string) []queue.Event {
 	return []queue.Event{
-		{Kind: queue.EventMatched, User: responder, Partner: initiator, PartnerName: nameOf(initiator)},
-		{Kind: queue.EventMatched, User: initiator, Partner: responder, PartnerName: nameOf(responder), Initiator: true},
+		{Kind: queue.EventMatched, User: responder, Partner: initiator, PartnerName: nameOf(initiator), PartnerAddr: addrOf(initiator), Common: common},
+		{Kind: queue.EventMatched, User: initiator, Partner: responder, PartnerName: nameOf(responder), PartnerAddr: addrOf(responder), Initiator: true, Common: common},
 	}
 }
 
@@ -286,7 +303,7 @@ func format(evs []queue.Event) string {
 	for _, e := range evs {
 		switch e.Kind {
 		case queue.EventMatched:
-			fmt.Fprintf(&b, "\tmatched %s with %s (%q) room %q initiator %v\n", e.User, e.Partner, e.PartnerName, e.Room, e.Initiator)
+			fmt.Fprintf(&b, "\tmatched %s with %s (%q, %q) room %q initiator %v common %q\n", e.User, e.Partner, e.PartnerName, e.PartnerAddr, e.Room, e.Initiator, e.Common)
 		case queue.EventPartnerLeft:
 			fmt.Fprintf(&b, "\tpartner-left to %s (%s)\n", e.User, e.Reason)
 		case queue.EventDone:

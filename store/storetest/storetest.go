@@ -43,6 +43,18 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ConcurrentJoins", store.Options{}, testConcurrentJoins},
 		{"ConcurrentNext", store.Options{}, testConcurrentNext},
 		{"LeaveRacesJoin", store.Options{}, testLeaveRacesJoin},
+		{"InterestsShared", store.Options{InterestWait: longWait}, testInterestsShared},
+		{"InterestsCommonOrder", store.Options{InterestWait: longWait}, testInterestsCommonOrder},
+		{"NoInterestsFIFO", store.Options{InterestWait: longWait}, testNoInterestsFIFO},
+		{"InterestFallback", store.Options{InterestWait: 300 * time.Millisecond}, testInterestFallback},
+		{"SharedBeforeOpen", store.Options{InterestWait: 300 * time.Millisecond}, testSharedBeforeOpen},
+		{"InterestWaitRestarts", store.Options{InterestWait: 300 * time.Millisecond}, testInterestWaitRestarts},
+		{"Block", store.Options{RematchWindow: 10 * time.Millisecond}, testBlock},
+		{"BlockSameAddress", store.Options{RematchWindow: 10 * time.Millisecond}, testBlockSameAddress},
+		{"BlockAfterPartnerLeft", store.Options{RematchWindow: 10 * time.Millisecond}, testBlockAfterPartnerLeft},
+		{"ReportCoolDown", store.Options{CoolDown: 500 * time.Millisecond}, testReportCoolDown},
+		{"ReportWindow", store.Options{ReportWindow: 300 * time.Millisecond}, testReportWindow},
+		{"CoolDownOnlyThatAddress", store.Options{}, testCoolDownOnlyThatAddress},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,7 +104,7 @@ func testUnknownName(t *testing.T, h *harness) {
 	h.join("b")
 	h.expect("partner without a name",
 		queue.Event{Kind: queue.EventMatched, User: "b", Partner: "a", PartnerName: "Stranger"},
-		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), Initiator: true},
+		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), PartnerAddr: addrOf("b"), Initiator: true},
 	)
 }
 
@@ -360,7 +372,7 @@ func testRefreshRestores(t *testing.T, h *harness) {
 	h.join("b")
 	h.expect("restored user", done("a"), done("a"),
 		queue.Event{Kind: queue.EventMatched, User: "b", Partner: "a", PartnerName: "restored"},
-		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), Initiator: true},
+		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), PartnerAddr: addrOf("b"), Initiator: true},
 	)
 	h.leave("x", queue.ReasonLeave) // x had a profile only: it counts as joined
 	h.expect("profile only", done("x"))

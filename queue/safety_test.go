@@ -1,0 +1,143 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/zivro/zivro/queue"
+	"github.com/zivro/zivro/store"
+)
+
+// joinAt joins id from address addr with interests.
+func (h *harness) joinAt(t *testing.T, id, addr string, interests ...string) error {
+	t.Helper()
+	h.svc.Connect(id)
+	return h.svc.Join(context.Background(), id, queue.Profile{Name: "n-" + id, Addr: addr, Interests: interests})
+}
+
+func (h *harness) mustJoinAt(t *testing.T, id, addr string, interests ...string) {
+	t.Helper()
+	if err := h.joinAt(t, id, addr, interests...); err != nil {
+		t.Fatalf("join %s: %v", id, err)
+	}
+}
+
+func TestInterestFallbackWithoutAnyAction(t *testing.T) {
+	// Only the run after a's interest wait can pair a and x: nobody acts.
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			const wait = 200 * time.Millisecond
+			st, _ := b.new(t, store.Options{InterestWait: wait})
+			h := serve(t, st, queue.Config{InterestWait: wait})
+			h.mustJoinAt(t, "a", "1", "rare")
+			h.mustJoinAt(t, "x", "2")
+			h.rec.waitUntil(t, "a matched with x after the interest wait", func() bool {
+				m, ok := h.rec.lastMatch("a")
+				return ok && m.PartnerID == "x" && len(m.CommonInterests) == 0
+			})
+		})
+	}
+}
+
+func TestSharedInterestsAnnounced(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			st, _ := b.new(t, store.Options{InterestWait: time.Minute})
+			h := serve(t, st, queue.Config{InterestWait: time.Minute})
+			h.mustJoinAt(t, "a", "1", "music", "chess")
+			h.mustJoinAt(t, "b", "2", "chess")
+			waitPairs(t, h.rec, []string{"a", "b"}, 1)
+			for _, id := range []string{"a", "b"} {
+				if m, _ := h.rec.lastMatch(id); !slices.Equal(m.CommonInterests, []string{"chess"}) {
+					t.Fatalf("%s: common interests %q, want [chess]", id, m.CommonInterests)
+				}
+			}
+		})
+	}
+}
+
+func TestBlockEndsTheCallForGood(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			const window = 50 * time.Millisecond
+			st, _ := b.new(t, store.Options{RematchWindow: window})
+			h := serve(t, st, queue.Config{RematchWindow: window})
+			if err := h.svc.Block(context.Background(), "nobody"); !errors.Is(err, queue.ErrNoPartner) {
+				t.Fatalf("block without a partner = %v, want ErrNoPartner", err)
+			}
+			h.mustJoinAt(t, "a", "1")
+			h.mustJoinAt(t, "b", "2")
+			waitPairs(t, h.rec, []string{"a", "b"}, 1)
+			if err := h.svc.Block(context.Background(), "a"); err != nil {
+				t.Fatal(err)
+			}
+			h.rec.waitUntil(t, "b told a left", func() bool {
+				seen := h.rec.of("b")
+				return len(seen) == 2 && seen[1].reason == queue.ReasonNext
+			})
+			if _, ok := h.svc.Partner("a"); ok {
+				t.Fatal("a still has a partner after its block")
+			}
+			// Past the rematch window only c can be paired, with one of them.
+			time.Sleep(2 * window) // the window must pass for the test to mean anything
+			h.mustJoinAt(t, "c", "3")
+			h.rec.waitUntil(t, "c matched", func() bool { _, ok := h.rec.lastMatch("c"); return ok })
+			for _, id := range []string{"a", "b"} {
+				if n := len(h.rec.of(id)); n > 2 {
+					if m, _ := h.rec.lastMatch(id); m.PartnerID != "c" {
+						t.Fatalf("%s matched again with %s", id, m.PartnerID)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestReportsStartACoolDown(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			const coolDown = 300 * time.Millisecond
+			st, _ := b.new(t, store.Options{CoolDown: coolDown, RematchWindow: time.Minute})
+			h := serve(t, st, queue.Config{RematchWindow: time.Minute})
+			if err := h.svc.Report(context.Background(), "nobody", "spam"); !errors.Is(err, queue.ErrNoPartner) {
+				t.Fatalf("report without a partner = %v, want ErrNoPartner", err)
+			}
+			h.mustJoinAt(t, "bad", "x")
+			for i, r := range []string{"r1", "r2", "r3"} {
+				h.mustJoinAt(t, r, r)
+				waitPairs(t, h.rec, []string{"bad", r}, 1)
+				if i == 1 {
+					// r2 reports just after leaving the call.
+					if err := h.svc.Next(context.Background(), r); err != nil {
+						t.Fatal(err)
+					}
+					h.rec.waitUntil(t, "bad told r2 left", func() bool { _, ok := h.rec.lastMatch("bad"); return !ok })
+				}
+				// Twice: the second is acknowledged and not counted.
+				for range 2 {
+					if err := h.svc.Report(context.Background(), r, "spam"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if i < 2 {
+					if err := h.svc.Disconnect(context.Background(), r); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := h.svc.Leave(context.Background(), "bad"); err != nil {
+				t.Fatal(err)
+			}
+			began := time.Now()
+			err := h.joinAt(t, "bad2", "x")
+			if !errors.Is(err, queue.ErrCoolDown) {
+				t.Fatalf("join from a cooling address = %v, want ErrCoolDown", err)
+			}
+			time.Sleep(time.Until(began.Add(coolDown + 20*time.Millisecond)))
+			h.mustJoinAt(t, "bad2", "x")
+		})
+	}
+}
