@@ -175,6 +175,11 @@ const connectTimeout = 8 * time.Second
 // above what a capped signal (32 KB of data) needs.
 const maxMessageSize = 48 << 10
 
+// maxHeaderBytes caps a request's line and headers (431 beyond): a browser's
+// handshake needs 1 to 3 KB; the library would keep the rest for the life of
+// the connection.
+const maxHeaderBytes = 16 << 10
+
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -235,13 +240,27 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		AllowedOrigins: cfg.clientURLs,
 		StaticDir:      cfg.staticDir,
 		Started:        time.Now(),
+		MaxBody:        maxMessageSize,
+		BodyTimeout:    cfg.pingTimeout,
 	}, svc, socketIO, log)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	// A heartbeat (ping interval + timeout) is how long the server waits
+	// for a silent client; it waits as long for a request to arrive whole
+	// and for the next request on an idle keep-alive connection. Websockets
+	// leave these timeouts behind at the upgrade, long polls at their start
+	// (handler.limitBodies), and a polling POST's body has the ping timeout.
+	heartbeat := cfg.pingInterval + cfg.pingTimeout
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: min(10*time.Second, heartbeat),
+		ReadTimeout:       heartbeat,
+		IdleTimeout:       heartbeat,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
 
 	if cfg.pprofAddr != "" {
 		// Profiling on a listener of its own (keep it on loopback), never on

@@ -21,6 +21,10 @@ type HTTPConfig struct {
 	AllowedOrigins []string  // CLIENT_URL, split on commas
 	StaticDir      string    // a built client to serve, "" for none
 	Started        time.Time // for /health's uptime
+	// MaxBody caps every request body (413 beyond); BodyTimeout bounds
+	// the reading of a polling POST's body (408 beyond). See limitBodies.
+	MaxBody     int64
+	BodyTimeout time.Duration
 }
 
 // Pinger reports whether the store can be reached.
@@ -32,10 +36,11 @@ type Pinger interface {
 // /health, the Socket.IO endpoint and, when configured, the client.
 func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Logger) *gin.Engine {
 	r := gin.New()
-	r.Use(gin.Recovery(), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)))
+	r.Use(gin.Recovery(), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
+		limitBodies(cfg.MaxBody, cfg.BodyTimeout))
 
 	r.GET("/health", health(cfg, store))
-	r.Any("/socket.io/*any", gin.WrapH(slimRequest(socketIO)))
+	r.Any("/socket.io/*any", gin.WrapH(engineQuery(slimRequest(socketIO))))
 	if cfg.StaticDir != "" {
 		r.NoRoute(spa(cfg.StaticDir))
 	}
