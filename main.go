@@ -242,6 +242,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Started:        time.Now(),
 		MaxBody:        maxMessageSize,
 		BodyTimeout:    cfg.pingTimeout,
+		Counts:         svc,
 	}, svc, socketIO, log)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))

@@ -25,6 +25,9 @@ type HTTPConfig struct {
 	// the reading of a polling POST's body (408 beyond). See limitBodies.
 	MaxBody     int64
 	BodyTimeout time.Duration
+
+	Counts     Counter       // for /stats
+	StatsEvery time.Duration // how long /stats serves the same figures; 0: DefaultStatsEvery
 }
 
 // Pinger reports whether the store can be reached.
@@ -33,13 +36,14 @@ type Pinger interface {
 }
 
 // NewRouter builds the Gin engine: security headers, request logs, CORS,
-// /health, the Socket.IO endpoint and, when configured, the client.
+// /health, /stats, the Socket.IO endpoint and, when configured, the client.
 func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Logger) *gin.Engine {
 	r := gin.New()
 	r.Use(gin.Recovery(), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
 		limitBodies(cfg.MaxBody, cfg.BodyTimeout))
 
 	r.GET("/health", health(cfg, store))
+	r.GET("/stats", newStatsCache(cfg.Counts, cfg.StatsEvery, log).serve)
 	r.Any("/socket.io/*any", gin.WrapH(engineQuery(slimRequest(socketIO))))
 	if cfg.StaticDir != "" {
 		r.NoRoute(spa(cfg.StaticDir))

@@ -7,6 +7,7 @@ package queue
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,10 @@ type Config struct {
 	// a user with interests has waited that long, so that it is paired
 	// with anyone open even if no one acts. Default 5 s.
 	InterestWait time.Duration
+	// CensusEvery is how often this instance reports its number of
+	// connected users to the store (see Counts); a report lapses after
+	// three of these. Default 5 s.
+	CensusEvery time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -67,6 +72,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InterestWait <= 0 {
 		c.InterestWait = 5 * time.Second
+	}
+	if c.CensusEvery <= 0 {
+		c.CensusEvery = 5 * time.Second
 	}
 	return c
 }
@@ -107,6 +115,9 @@ type Service struct {
 	mu       sync.RWMutex
 	sessions map[string]*session
 
+	// instance names this service in the store's census.
+	instance string
+
 	// rematch times the matching runs that nobody's action would start:
 	// after a no-rematch window, after an interest wait.
 	rematch *rematchTimer
@@ -124,6 +135,7 @@ func NewService(store Store, notify Notifier, log *slog.Logger, cfg Config) *Ser
 		log:       log,
 		cfg:       cfg,
 		sessions:  make(map[string]*session),
+		instance:  rand.Text(),
 		rematch:   newRematchTimer(),
 		listening: make(chan struct{}),
 	}
@@ -383,6 +395,33 @@ func (s *Service) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Counts reports this instance's connected users to the store and returns
+// the figures across every instance: one store round trip.
+func (s *Service) Counts(ctx context.Context) (Counts, error) {
+	c, err := s.store.Census(ctx, s.instance, s.online(), 3*s.cfg.CensusEvery)
+	if err != nil {
+		return Counts{}, fmt.Errorf("counts: %w", err)
+	}
+	return c, nil
+}
+
+// online is the number of users connected to this instance.
+func (s *Service) online() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions)
+}
+
+// census keeps this instance's figure in the store's online count, also
+// when nobody asks this instance for Counts.
+func (s *Service) census(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CensusEvery)
+	defer cancel()
+	if _, err := s.Counts(ctx); err != nil {
+		s.log.Debug("census failed", "err", err)
+	}
+}
+
 // handle turns one store event into at most one announcement.
 func (s *Service) handle(e Event) {
 	s.mu.Lock()
@@ -458,6 +497,7 @@ func (s *Service) Run(ctx context.Context) error {
 		s.rematchLoop,
 		s.every(s.cfg.RefreshEvery, s.refresh),
 		s.every(s.cfg.SweepEvery, s.sweep),
+		s.every(s.cfg.CensusEvery, s.census),
 		func(ctx context.Context) { s.healthLoop(ctx, incarnation) },
 	}
 	for _, loop := range loops {

@@ -70,6 +70,18 @@ type Event struct {
 	Common []string
 }
 
+// Counts are the figures the public /stats reports, across every instance
+// sharing the store.
+type Counts struct {
+	// Online is the number of connected users: the sum of the figures the
+	// instances reported through Census, leaving out those that lapsed.
+	Online int `json:"online"`
+	// Waiting is the number of users in the queue.
+	Waiting int `json:"waiting"`
+	// InCall is the number of users in a call (twice the number of pairs).
+	InCall int `json:"inCall"`
+}
+
 // Errors a Store returns for requests it refuses; the state is unchanged.
 var (
 	// ErrBusy: a join from a user who is already queued or in a call.
@@ -184,6 +196,11 @@ type Store interface {
 	// store may have lost its data (a restarted Redis), however briefly it
 	// was away, so that the users who were waiting can join again.
 	Incarnation(ctx context.Context) (string, error)
+
+	// Census records that instance has online users connected, a figure
+	// that lapses after ttl unless recorded again, and returns the Counts
+	// across every instance, this report included. One round trip.
+	Census(ctx context.Context, instance string, online int, ttl time.Duration) (Counts, error)
 
 	// Listen calls ready once it is listening, then handle for every event of
 	// every state change made after that, in order, from one goroutine, until

@@ -33,6 +33,12 @@ type Store struct {
 	reports     map[string]map[string]time.Time // reported address → reporter address → when
 	coolDowns   map[string]time.Time            // address → end of its cool-down
 	listeners   map[*listener]struct{}
+	online      map[string]census // instance → its last Census report
+}
+
+type census struct {
+	online  int
+	expires time.Time
 }
 
 // blockSet is the blocks of one address: members as store.BlockMember
@@ -74,6 +80,7 @@ func New(opts store.Options) *Store {
 		reports:     make(map[string]map[string]time.Time),
 		coolDowns:   make(map[string]time.Time),
 		listeners:   make(map[*listener]struct{}),
+		online:      make(map[string]census),
 	}
 }
 
@@ -289,6 +296,23 @@ func (s *Store) Sweep(ctx context.Context) error {
 	}
 	s.match(now)
 	return nil
+}
+
+// Census implements queue.Store.
+func (s *Store) Census(ctx context.Context, instance string, online int, ttl time.Duration) (queue.Counts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	s.online[instance] = census{online: online, expires: now.Add(ttl)}
+	c := queue.Counts{Waiting: len(s.queue), InCall: len(s.rooms)}
+	for id, r := range s.online {
+		if !now.Before(r.expires) {
+			delete(s.online, id)
+			continue
+		}
+		c.Online += r.online
+	}
+	return c, nil
 }
 
 // Ping implements queue.Store; memory is always reachable.

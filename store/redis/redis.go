@@ -20,8 +20,8 @@ import (
 	"github.com/zivro/zivro/store"
 )
 
-// Key names, as the original server used them (EventsKey and IncarnationKey
-// are new).
+// Key names, as the original server used them (those from EventsKey on are
+// new).
 const (
 	QueueListKey         = "zivro:queue:list"
 	QueueSetKey          = "zivro:queue:set"
@@ -44,6 +44,9 @@ const (
 	ReportersKeyPrefix = "zivro:reporters:"
 	// CoolDownKeyPrefix + address key exists while the address cools down.
 	CoolDownKeyPrefix = "zivro:cooldown:"
+	// OnlineKey is a hash: instance → its connected users and when that
+	// figure lapses (see census.lua).
+	OnlineKey = "zivro:online"
 )
 
 const (
@@ -86,6 +89,8 @@ var (
 	incarnationLua string
 	//go:embed report.lua
 	reportLua string
+	//go:embed census.lua
+	censusLua string
 )
 
 // Store is a queue.Store in Redis.
@@ -95,6 +100,7 @@ type Store struct {
 
 	batch, match, sweep *redis.Script
 	incarnation, report *redis.Script
+	census              *redis.Script
 	// changes sends joins, nexts and leaves to the batch script.
 	changes *batcher
 }
@@ -113,6 +119,7 @@ func New(client redis.UniversalClient, opts store.Options) *Store {
 		// Not a state change of the queue: it needs none of lib.lua.
 		incarnation: redis.NewScript(incarnationLua),
 		report:      redis.NewScript(reportLua),
+		census:      redis.NewScript(censusLua),
 	}
 	s.changes = &batcher{run: s.runBatch}
 	return s
@@ -276,6 +283,18 @@ func (s *Store) Incarnation(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("redisstore: incarnation: %w", err)
 	}
 	return v, nil
+}
+
+// Census implements queue.Store with one script call.
+func (s *Store) Census(ctx context.Context, instance string, online int, ttl time.Duration) (queue.Counts, error) {
+	v, err := s.census.Run(ctx, s.client, []string{OnlineKey, QueueSetKey, RoomsKey}, instance, online, ms(ttl)).Int64Slice()
+	if err != nil {
+		return queue.Counts{}, fmt.Errorf("redisstore: census: %w", err)
+	}
+	if len(v) != 3 {
+		return queue.Counts{}, fmt.Errorf("redisstore: census: %d figures, want 3", len(v))
+	}
+	return queue.Counts{Online: int(v[0]), Waiting: int(v[1]), InCall: int(v[2])}, nil
 }
 
 // Ping implements queue.Store.
