@@ -7,14 +7,24 @@ import (
 	"time"
 )
 
-// rematchTimer remembers when matching must run again although nobody acts
-// (a no-rematch window or an interest wait expires). Deadlines closer than
-// coalesce to an earlier one share its run, which keeps the timer to a
-// handful of entries however fast users press Next or join.
+// rematchTimer remembers when matching must run again although nobody acts:
+// a no-rematch window or an interest wait expires, a failed run is retried,
+// an outage has ended. Deadlines are kept in order; one that comes less
+// than coalesce after the first deadline of a run is served by that run,
+// which is pushed back to it: that keeps the timer to a handful of entries
+// however fast users press Next or join, and no deadline waits more than
+// coalesce (a run pushed back by each new deadline would wait for ever
+// while they keep coming). A deadline is never folded into a later one.
 type rematchTimer struct {
-	mu        sync.Mutex
-	deadlines []time.Time // sorted
-	wake      chan struct{}
+	mu   sync.Mutex
+	runs []rematchRun // ordered by at
+	wake chan struct{}
+}
+
+// rematchRun is one matching run to come: at, for the deadlines from first
+// to at.
+type rematchRun struct {
+	first, at time.Time
 }
 
 // coalesce is how late a rematch may run after its window expired.
@@ -27,32 +37,40 @@ func newRematchTimer() *rematchTimer {
 // schedule asks for a matching run at (or shortly after) at.
 func (r *rematchTimer) schedule(at time.Time) {
 	r.mu.Lock()
-	i, _ := slices.BinarySearchFunc(r.deadlines, at, time.Time.Compare)
-	if i > 0 && at.Sub(r.deadlines[i-1]) < coalesce {
-		// Moved to at, it still comes before deadlines[i].
-		r.deadlines[i-1] = at
-		r.mu.Unlock()
-		return
-	}
-	r.deadlines = slices.Insert(r.deadlines, i, at)
-	r.mu.Unlock()
-	if i == 0 {
-		select {
-		case r.wake <- struct{}{}:
-		default:
+	// The first run at or after at.
+	i, _ := slices.BinarySearchFunc(r.runs, at, func(run rematchRun, t time.Time) int { return run.at.Compare(t) })
+	switch {
+	case i < len(r.runs) && r.runs[i].at.Sub(at) < coalesce:
+		// Served by a run that comes soon enough after it.
+	case i > 0 && at.Sub(r.runs[i-1].first) < coalesce:
+		// Close behind the run before it: push that run back to at. It
+		// stays before runs[i], and none of its deadlines waits more than
+		// coalesce.
+		r.runs[i-1].at = at
+	default:
+		r.runs = slices.Insert(r.runs, i, rematchRun{first: at, at: at})
+		if i == 0 {
+			// A new earliest run: wait must hear of it.
+			r.mu.Unlock()
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
+			return
 		}
 	}
+	r.mu.Unlock()
 }
 
-// wait blocks until the earliest deadline has passed and removes it.
+// wait blocks until the earliest run is due and removes it.
 func (r *rematchTimer) wait(ctx context.Context) error {
 	for {
 		r.mu.Lock()
 		var next time.Time
-		if len(r.deadlines) > 0 {
-			next = r.deadlines[0]
+		if len(r.runs) > 0 {
+			next = r.runs[0].at
 			if !time.Now().Before(next) {
-				r.deadlines = r.deadlines[1:]
+				r.runs = slices.Delete(r.runs, 0, 1)
 				r.mu.Unlock()
 				return nil
 			}
