@@ -94,6 +94,9 @@ var (
 	// ErrNoPartner: a report or block from a user with no current or
 	// recent partner.
 	ErrNoPartner = errors.New("no partner to report or block")
+	// ErrStoreFull: the store is out of memory and refused the change
+	// before applying any of it.
+	ErrStoreFull = errors.New("store out of memory, nothing changed")
 )
 
 // CoolDownError refuses a join from an address that several users reported

@@ -105,21 +105,46 @@ type Store struct {
 	changes *batcher
 }
 
+// Each script starts with a shebang line declaring its flags (Redis 7). A
+// script without one is checked command by command: under maxmemory with
+// noeviction, Redis refuses its first write that may add memory when the
+// script has written nothing yet, and lets everything through once it has
+// (a leave's first write is a DEL), so whether a state change runs, and how
+// far Redis grows past its limit, depends on its order of commands. A
+// script that declares its flags and does not allow OOM is refused whole,
+// before it runs, whenever Redis is over its limit: a state change is then
+// applied whole or not at all, and its caller gets ErrStoreFull.
+const (
+	// mayWrite declares a script that writes and is refused when Redis is
+	// out of memory.
+	mayWrite = "#!lua\n"
+	// mayWriteWhenFull declares a script that may also run when Redis is
+	// out of memory.
+	mayWriteWhenFull = "#!lua flags=allow-oom\n"
+)
+
 // New returns a store using client; zero options take the defaults. The
 // scripts address keys they compute (profiles, last partners), so client
-// must not be a Redis Cluster client.
+// must not be a Redis Cluster client. Redis must be version 7 or later (the
+// scripts declare their flags).
 func New(client redis.UniversalClient, opts store.Options) *Store {
-	script := func(body string) *redis.Script { return redis.NewScript(libLua + "\n" + body) }
+	script := func(body string) *redis.Script { return redis.NewScript(mayWrite + libLua + "\n" + body) }
 	s := &Store{
 		client: client,
 		opts:   opts.WithDefaults(),
 		batch:  script(batchLua),
 		match:  script(matchLua),
 		sweep:  script(sweepLua),
-		// Not a state change of the queue: it needs none of lib.lua.
-		incarnation: redis.NewScript(incarnationLua),
-		report:      redis.NewScript(reportLua),
-		census:      redis.NewScript(censusLua),
+		// Not a state change of the queue: it needs none of lib.lua. It
+		// writes only when the key is missing, that is when Redis has lost
+		// its data, and must answer while Redis is full: a refusal would
+		// read as an outage and requeue every waiting user at its end.
+		incarnation: redis.NewScript(mayWriteWhenFull + incarnationLua),
+		// A report is refused when Redis is full, as a state change is.
+		report: redis.NewScript(mayWrite + reportLua),
+		// Overwrites one small field per instance: the figures stay
+		// readable while Redis is full.
+		census: redis.NewScript(mayWriteWhenFull + censusLua),
 	}
 	s.changes = &batcher{run: s.runBatch}
 	return s
@@ -192,10 +217,14 @@ func ms(d time.Duration) int64 {
 }
 
 // wrap adds context to Redis errors and passes the queue package's
-// sentinel errors through as they are.
+// sentinel errors through as they are. Redis's refusal of a script for
+// lack of memory becomes queue.ErrStoreFull.
 func wrap(err error, op string) error {
 	if err == nil || errors.Is(err, queue.ErrBusy) || errors.Is(err, queue.ErrNotJoined) || errors.Is(err, queue.ErrCoolDown) {
 		return err
+	}
+	if redis.HasErrorPrefix(err, "OOM") {
+		return fmt.Errorf("redisstore: %s: %w (%w)", op, queue.ErrStoreFull, err)
 	}
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }
