@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -65,7 +64,7 @@ func main() {
 type config struct {
 	port          string
 	redisURL      string
-	clientURLs    []string
+	clientURLs    handler.Origins
 	env           string
 	staticDir     string
 	logLevel      slog.Level
@@ -107,10 +106,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		redisURL: get("REDIS_URL", ""),
 		env:      get("NODE_ENV", "development"),
 	}
-	for _, u := range strings.Split(get("CLIENT_URL", "http://localhost:5173"), ",") {
-		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
-			c.clientURLs = append(c.clientURLs, u)
-		}
+	allowAny, err := strconv.ParseBool(get("ALLOW_ANY_ORIGIN", "false"))
+	if err != nil {
+		return config{}, fmt.Errorf("ALLOW_ANY_ORIGIN: %w", err)
+	}
+	if c.clientURLs, err = handler.ParseOrigins(get("CLIENT_URL", "http://localhost:5173"), allowAny); err != nil {
+		return config{}, err
 	}
 	c.pprofAddr = get("PPROF_ADDR", "")
 	c.staticDir = get("STATIC_DIR", "")
@@ -280,7 +281,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", storeSource, "env", cfg.env,
-		"static", cfg.staticDir, "origins", cfg.clientURLs,
+		"static", cfg.staticDir, "origins", cfg.clientURLs.String(),
 		"ping_interval_ms", cfg.pingInterval.Milliseconds(), "ping_timeout_ms", cfg.pingTimeout.Milliseconds())
 
 	select {

@@ -34,8 +34,15 @@ func TestLoadConfig(t *testing.T) {
 			}
 		}, ""},
 		{"origins list", map[string]string{"CLIENT_URL": " https://a.example/ ,https://b.example,, "}, func(t *testing.T, c config) {
-			if strings.Join(c.clientURLs, " ") != "https://a.example https://b.example" {
+			if c.clientURLs.String() != "https://a.example,https://b.example" {
 				t.Fatalf("origins %q", c.clientURLs)
+			}
+		}, ""},
+		{"origin without scheme", map[string]string{"CLIENT_URL": "zivro.vercel.app"}, nil, "CLIENT_URL"},
+		{"allow any without opt-in", map[string]string{"CLIENT_URL": "*"}, nil, "ALLOW_ANY_ORIGIN"},
+		{"allow any, meant", map[string]string{"CLIENT_URL": "*", "ALLOW_ANY_ORIGIN": "true"}, func(t *testing.T, c config) {
+			if !c.clientURLs.Any() {
+				t.Fatalf("origins %q: want any", c.clientURLs)
 			}
 		}, ""},
 		{"timings", map[string]string{"PING_INTERVAL_MS": "300", "PING_TIMEOUT_MS": "400", "REMATCH_WINDOW_MS": "1500"}, func(t *testing.T, c config) {
@@ -77,6 +84,47 @@ func TestDotEnvFillsWhatTheEnvironmentLeavesUnset(t *testing.T) {
 	}
 	if c.port != "6123" || c.env != "production" {
 		t.Fatalf("port %s env %s: want 6123 from .env and production from the environment", c.port, c.env)
+	}
+}
+
+// A CLIENT_URL the CORS middleware cannot take stops the start with an
+// error that names it, never a panic.
+func TestRunRefusesABadClientURL(t *testing.T) {
+	t.Chdir(t.TempDir())
+	env := map[string]string{"PORT": "0", "CLIENT_URL": "zivro.vercel.app"}
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("run panicked: %v", p)
+			}
+		}()
+		err = run(t.Context(), func(k string) string { return env[k] }, io.Discard)
+	}()
+	if err == nil || !strings.Contains(err.Error(), "CLIENT_URL") || !strings.Contains(err.Error(), "zivro.vercel.app") {
+		t.Fatalf("run = %v, want an error naming CLIENT_URL and the entry", err)
+	}
+}
+
+// A wildcard in CLIENT_URL is meant: a preview deployment's origin is
+// allowed, another site is not.
+func TestRunAllowsWildcardOrigins(t *testing.T) {
+	url, stop, done := startRun(t, map[string]string{"CLIENT_URL": "https://zivro-*.vercel.app"})
+	defer func() { stop(); <-done }()
+	for origin, want := range map[string]int{
+		"https://zivro-git-main-me.vercel.app": http.StatusOK,
+		"https://evil.vercel.app":              http.StatusForbidden,
+	} {
+		req, _ := http.NewRequest(http.MethodGet, url+"/health", nil)
+		req.Header.Set("Origin", origin)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("Origin %s: status %d, want %d", origin, res.StatusCode, want)
+		}
 	}
 }
 

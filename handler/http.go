@@ -18,7 +18,7 @@ import (
 // HTTPConfig describes the HTTP side of the server.
 type HTTPConfig struct {
 	Env            string    // reported by /health (NODE_ENV)
-	AllowedOrigins []string  // CLIENT_URL, split on commas
+	AllowedOrigins Origins   // CLIENT_URL
 	StaticDir      string    // a built client to serve, "" for none
 	Started        time.Time // for /health's uptime
 	// MaxBody caps every request body (413 beyond); BodyTimeout bounds
@@ -88,15 +88,15 @@ func slimRequest(next http.Handler) http.Handler {
 	})
 }
 
-func corsConfig(origins []string) cors.Config {
+// corsConfig answers as the original did (credentials allowed, the origin
+// echoed), for the origins of CLIENT_URL. Same-origin requests are let
+// through by the middleware itself. The middleware's own origin list is
+// not used: it reads an entry between slashes as a regular expression and
+// panics on some malformed ones.
+func corsConfig(origins Origins) cors.Config {
 	c := cors.DefaultConfig()
 	c.AllowCredentials = true
-	c.AllowOrigins = origins
-	if len(origins) == 0 {
-		// Nothing configured: only same-origin requests (which the
-		// middleware lets through by itself) are served.
-		c.AllowOriginFunc = func(string) bool { return false }
-	}
+	c.AllowOriginFunc = origins.Allows
 	return c
 }
 

@@ -38,7 +38,7 @@ func (f *fakeCounter) Counts(ctx context.Context) (queue.Counts, error) {
 
 func statsRouter(c Counter, every time.Duration) http.Handler {
 	return NewRouter(HTTPConfig{
-		AllowedOrigins: []string{"http://allowed.test"},
+		AllowedOrigins: mustOrigins("http://allowed.test"),
 		Counts:         c,
 		StatsEvery:     every,
 	}, nopPinger{}, http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
