@@ -63,14 +63,15 @@ func optionalString(obj map[string]gjson.Result, field string) (string, error) {
 	return "", refuse("%s must be a string", field)
 }
 
-// clean trims s, removes control characters and keeps at most max characters.
+// clean trims s, removes control characters and format characters (see
+// stripFormat) and keeps at most max characters.
 func clean(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == utf8.RuneError {
 			return -1
 		}
 		return r
-	}, s)
+	}, stripFormat(s))
 	s = strings.TrimSpace(s)
 	if utf8.RuneCountInString(s) > max {
 		s = strings.TrimSpace(string([]rune(s)[:max]))
@@ -169,7 +170,7 @@ func decodeChat(args []gjson.Result) (string, error) {
 	if obj["message"].Type != gjson.String {
 		return "", refuse("message must be a string")
 	}
-	msg := strings.TrimSpace(obj["message"].Str)
+	msg := strings.TrimSpace(stripFormat(obj["message"].Str))
 	if msg == "" {
 		return "", refuse("message empty")
 	}
