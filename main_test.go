@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/zivro/zivro/internal/redisproc"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -125,6 +128,39 @@ func TestRunAllowsWildcardOrigins(t *testing.T) {
 		if res.StatusCode != want {
 			t.Errorf("Origin %s: status %d, want %d", origin, res.StatusCode, want)
 		}
+	}
+}
+
+// The platform's health check (render.yaml) passes while Redis is down,
+// which the server rides out; /health, for operators, says Redis is down.
+func TestPlatformHealthCheckPassesWhileRedisIsDown(t *testing.T) {
+	blueprint, err := os.ReadFile("render.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*healthCheckPath:\s*(\S+)`).FindSubmatch(blueprint)
+	if m == nil {
+		t.Fatal("render.yaml has no healthCheckPath")
+	}
+	path := string(m[1])
+	redisSrv := redisproc.Start(t)
+	redisSrv.Stop(t)
+	url, stop, done := startRun(t, map[string]string{"REDIS_URL": redisSrv.URL()})
+	defer func() { stop(); <-done }()
+	get := func(path string) int {
+		t.Helper()
+		res, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		return res.StatusCode
+	}
+	if got := get("/health"); got != http.StatusServiceUnavailable {
+		t.Errorf("/health while Redis is down: %d, want 503", got)
+	}
+	if got := get(path); got != http.StatusOK {
+		t.Errorf("render.yaml's health check %s while Redis is down: %d, want 200", path, got)
 	}
 }
 

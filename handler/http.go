@@ -36,13 +36,15 @@ type Pinger interface {
 }
 
 // NewRouter builds the Gin engine: security headers, request logs, CORS,
-// /health, /stats, the Socket.IO endpoint and, when configured, the client.
+// /health, /livez, /stats, the Socket.IO endpoint and, when configured, the
+// client.
 func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Logger) *gin.Engine {
 	r := gin.New()
 	r.Use(gin.Recovery(), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
 		limitBodies(cfg.MaxBody, cfg.BodyTimeout))
 
 	r.GET("/health", health(cfg, store))
+	r.GET("/livez", livez)
 	r.GET("/stats", newStatsCache(cfg.Counts, cfg.StatsEvery, log).serve)
 	r.Any("/socket.io/*any", gin.WrapH(engineQuery(slimRequest(socketIO))))
 	if cfg.StaticDir != "" {
@@ -119,12 +121,13 @@ func securityHeaders(c *gin.Context) {
 }
 
 // requestLog writes one structured line per HTTP request. Socket.IO's long
-// polls are left out: they are the transport, not requests worth a line each.
+// polls are left out: they are the transport, not requests worth a line each;
+// so are the platform's health checks that pass.
 func requestLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") && c.Writer.Status() < 400 {
+		if (strings.HasPrefix(c.Request.URL.Path, "/socket.io/") || c.Request.URL.Path == "/livez") && c.Writer.Status() < 400 {
 			return
 		}
 		log.Info("http",
@@ -154,6 +157,14 @@ func health(cfg HTTPConfig, store Pinger) gin.HandlerFunc {
 		}
 		c.JSON(http.StatusOK, healthStatus{Status: "ok", Env: cfg.Env, Uptime: time.Since(cfg.Started).Seconds()})
 	}
+}
+
+// livez is the platform's health check: it answers while the process
+// serves, whatever the store's state. /health answers 503 while Redis is
+// down, which the server rides out by itself; a platform that restarted
+// every instance on it would turn a Redis outage into a full one.
+func livez(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "alive"})
 }
 
 // spa serves the built client: files as they are, any other GET path as
