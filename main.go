@@ -29,6 +29,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/zivro/zivro/handler"
+	"github.com/zivro/zivro/internal/ratelog"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store"
 	"github.com/zivro/zivro/store/memory"
@@ -186,7 +187,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+	// Every kind of line is rate-limited: a client that makes the server log
+	// a line per request cannot flood the log.
+	log := slog.New(ratelog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}), ratelog.Limits{}))
 	gin.SetMode(gin.ReleaseMode)
 
 	opts := socket.DefaultServerOptions()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,6 +169,41 @@ func TestPlatformHealthCheckPassesWhileRedisIsDown(t *testing.T) {
 // once it has said where it listens; cancelling stops it.
 func startRun(t *testing.T, env map[string]string) (string, context.CancelFunc, <-chan error) {
 	t.Helper()
+	url, stop, done, _ := startRunLogged(t, env)
+	return url, stop, done
+}
+
+// logRecorder keeps the lines a server logged, decoded.
+type logRecorder struct {
+	mu    sync.Mutex
+	lines []map[string]any
+}
+
+// count returns how many lines have msg and, when attr is not "", that
+// attribute, and the sum of attr's values over them.
+func (l *logRecorder) count(msg, attr string) (n int, sum float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if line["msg"] != msg {
+			continue
+		}
+		v, ok := line[attr].(float64)
+		if attr != "" && !ok {
+			continue
+		}
+		if attr == "" && line["suppressed"] != nil {
+			continue // a ratelog report, not a line of msg's kind
+		}
+		n++
+		sum += v
+	}
+	return n, sum
+}
+
+// startRunLogged is startRun that also records what the server logs.
+func startRunLogged(t *testing.T, env map[string]string) (string, context.CancelFunc, <-chan error, *logRecorder) {
+	t.Helper()
 	t.Chdir(t.TempDir())
 	env["PORT"] = "0"
 	ctx, cancel := context.WithCancel(context.Background())
@@ -177,26 +213,33 @@ func startRun(t *testing.T, env map[string]string) (string, context.CancelFunc, 
 		done <- run(ctx, func(k string) string { return env[k] }, w)
 		_ = w.Close()
 	}()
+	rec := &logRecorder{}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(logs)
 		for sc.Scan() {
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				addr <- line.Addr
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				continue
+			}
+			rec.mu.Lock()
+			rec.lines = append(rec.lines, line)
+			rec.mu.Unlock()
+			if a, ok := line["addr"].(string); ok && line["msg"] == "listening" {
+				addr <- a
 			}
 		}
 	}()
 	select {
 	case a := <-addr:
 		port := a[strings.LastIndex(a, ":")+1:]
-		return "http://127.0.0.1:" + port, cancel, done
+		return "http://127.0.0.1:" + port, cancel, done, rec
 	case err := <-done:
 		t.Fatalf("run returned before listening: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not start within 10 s")
 	}
-	return "", cancel, done
+	return "", cancel, done, rec
 }
 
 func TestRunServesHealthAndStopsCleanly(t *testing.T) {
