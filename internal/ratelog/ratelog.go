@@ -49,9 +49,9 @@ type state struct {
 	limits Limits
 	// root reports the suppressed counts, without the attributes of the
 	// derived handler whose line was suppressed (one connection's id, say).
-	root slog.Handler
-	mu     sync.Mutex
-	kinds  map[kind]*kindState
+	root  slog.Handler
+	mu    sync.Mutex
+	kinds map[kind]*kindState
 }
 
 type kind struct {
