@@ -22,13 +22,10 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/joho/godotenv"
 	"github.com/redis/go-redis/v9"
-	eiotypes "github.com/zishang520/engine.io/v2/types"
-	redisadapter "github.com/zishang520/socket.io-go-redis/adapter"
-	redistypes "github.com/zishang520/socket.io-go-redis/types"
-	"github.com/zishang520/socket.io/v2/socket"
 	"golang.org/x/time/rate"
 
 	"github.com/zivro/zivro/handler"
+	"github.com/zivro/zivro/handler/socketio"
 	"github.com/zivro/zivro/internal/ratelog"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store"
@@ -124,36 +121,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err := c.logLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
 		return config{}, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
-	// A silently dead client is noticed within interval + timeout: 20 s, where
-	// the original's 25 s + 60 s left it in the queue for 85 s.
-	if c.pingInterval, err = millis("PING_INTERVAL_MS", 10*time.Second); err != nil {
+	if c.pingInterval, err = millis("PING_INTERVAL_MS", socketio.DefaultPingInterval); err != nil {
 		return config{}, err
 	}
-	if c.pingTimeout, err = millis("PING_TIMEOUT_MS", 10*time.Second); err != nil {
+	if c.pingTimeout, err = millis("PING_TIMEOUT_MS", socketio.DefaultPingTimeout); err != nil {
 		return config{}, err
 	}
 	if c.rematchWindow, err = millis("REMATCH_WINDOW_MS", 120*time.Second); err != nil {
 		return config{}, err
 	}
 	return c, nil
-}
-
-// adapterClient wraps client for the Socket.IO Redis adapter. The adapter
-// retries a failed subscription at once, in a loop, and reports each failure
-// through the client's "error" event, synchronously: pausing in the handler
-// is what paces that loop while Redis is down, and the log says so once in
-// a while rather than at every turn.
-func adapterClient(ctx context.Context, client *redis.Client, log *slog.Logger) *redistypes.RedisClient {
-	rc := redistypes.NewRedisClient(ctx, client)
-	logEvery := rate.Sometimes{Interval: 10 * time.Second}
-	_ = rc.On("error", func(args ...any) {
-		logEvery.Do(func() { log.Warn("socket.io redis adapter", "err", fmt.Sprint(args...)) })
-		select {
-		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
-		}
-	})
-	return rc
 }
 
 // redisLogger takes go-redis's own messages (failed dials while Redis is
@@ -166,16 +143,6 @@ type redisLogger struct {
 func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 	l.every.Do(func() { l.log.Warn("go-redis", "msg", fmt.Sprintf(format, v...)) })
 }
-
-// connectTimeout is how long a connection may stay without joining the
-// namespace, holding its memory; a client sends its connect right after the
-// open packet, and one on a slow network well within this.
-const connectTimeout = 8 * time.Second
-
-// maxMessageSize caps one client message on every transport. It stays below
-// the 64 KiB beyond which the library's polling parser drops the session, and
-// above what a capped signal (32 KB of data) needs.
-const maxMessageSize = 48 << 10
 
 // maxHeaderBytes caps a request's line and headers (431 beyond): a browser's
 // handshake needs 1 to 3 KB; the library would keep the rest for the life of
@@ -192,15 +159,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	log := slog.New(ratelog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}), ratelog.Limits{}))
 	gin.SetMode(gin.ReleaseMode)
 
-	opts := socket.DefaultServerOptions()
-	opts.SetServeClient(false)
-	opts.SetParser(handler.Parser())
-	opts.SetConnectTimeout(connectTimeout)
-	opts.SetPingInterval(cfg.pingInterval)
-	opts.SetPingTimeout(cfg.pingTimeout)
-	opts.SetMaxHttpBufferSize(maxMessageSize)
-	opts.SetTransports(eiotypes.NewSet("polling", "websocket"))
-
+	sioOpts := socketio.Options{PingInterval: cfg.pingInterval, PingTimeout: cfg.pingTimeout, Log: log}
 	storeOpts := store.Options{RematchWindow: cfg.rematchWindow}
 	var (
 		st          queue.Store
@@ -219,35 +178,29 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		storeSource = "redis"
 		// With several instances, relays to a socket connected elsewhere go
 		// through Redis pub/sub.
-		opts.SetAdapter(&redisadapter.RedisAdapterBuilder{
-			Redis: adapterClient(ctx, client, log),
-			Opts:  &redisadapter.RedisAdapterOptions{},
-		})
+		sioOpts.Redis = client
 	} else {
 		st = memory.New(storeOpts)
 	}
 
-	io := socket.NewServer(nil, opts)
-	out := handler.NewAnnouncer(io)
-	svc := queue.NewService(st, out, log, queue.Config{RematchWindow: cfg.rematchWindow})
-
+	sio := socketio.New(ctx, sioOpts)
+	svc := queue.NewService(st, handler.NewAnnouncer(sio), log, queue.Config{RematchWindow: cfg.rematchWindow})
 	// base outlives the signal: at shutdown, the disconnect of every socket
 	// still has to reach the store.
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
-	sockets := handler.ServeSockets(base, out, svc, log, handler.SocketConfig{})
+	sockets := handler.NewSockets(base, sio, svc, log, handler.SocketConfig{})
+	sio.OnConnect(sockets.Connect)
 
-	socketIO := io.ServeHandler(opts)
-	handler.OpenReadGates(io)
 	router := handler.NewRouter(handler.HTTPConfig{
 		Env:            cfg.env,
 		AllowedOrigins: cfg.clientURLs,
 		StaticDir:      cfg.staticDir,
 		Started:        time.Now(),
-		MaxBody:        maxMessageSize,
+		MaxBody:        socketio.DefaultMaxMessageSize,
 		BodyTimeout:    cfg.pingTimeout,
 		Counts:         svc,
-	}, svc, socketIO, log)
+	}, svc, sio, log)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))
 	if err != nil {
@@ -295,7 +248,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	log.Info("shutting down")
 	// Socket.IO first: every socket is told, and leaves the queue and its call.
-	io.Close(nil)
+	sio.Close()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	sockets.Wait(shutdownCtx)

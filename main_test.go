@@ -303,7 +303,7 @@ func TestRunServesHealthAndStopsCleanly(t *testing.T) {
 	}
 }
 
-// The Socket.IO endpoint gets a trimmed request (handler.slimRequest): the
+// The Socket.IO endpoint gets a trimmed request (socketio.slimRequest): the
 // CORS check still runs on the request as it came, a websocket opens, and
 // the polling transport's answers keep their CORS and security headers.
 func TestSocketIOEndpointOriginsAndHeaders(t *testing.T) {

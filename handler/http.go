@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -46,55 +45,13 @@ func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Lo
 	r.GET("/health", health(cfg, store))
 	r.GET("/livez", livez)
 	r.GET("/stats", newStatsCache(cfg.Counts, cfg.StatsEvery, log).serve)
-	r.Any("/socket.io/*any", gin.WrapH(engineQuery(slimRequest(socketIO))))
+	r.Any("/socket.io/*any", gin.WrapH(engineQuery(socketIO)))
 	if cfg.StaticDir != "" {
 		r.NoRoute(spa(cfg.StaticDir))
 	}
 	return r
 }
 
-// slimRequest hands the library a copy of the request with only the headers
-// it reads (the websocket handshake, Origin, and the polling transport's
-// Content-Type and Accept-Encoding), and a websocket upgrade without the
-// response headers the middleware set. The library keeps a connection's
-// handshake request, a copy of its headers and one of the response headers
-// for as long as the connection lasts: a browser's cookies, user agent and
-// languages, and a dozen security headers, would stay with every idle
-// connection. CORS was settled before, on the request as it came.
-func slimRequest(next http.Handler) http.Handler {
-	kept := []string{
-		"Origin", "Content-Type", "Accept-Encoding",
-		"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
-		"Sec-Websocket-Extensions", "Sec-Websocket-Protocol",
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A map sized for eight is one small group; sized for all nine, it
-		// would be a full table. No request brings more than eight of
-		// these (a browser's websocket handshake brings six or seven).
-		h := make(http.Header, 8)
-		for _, k := range kept {
-			if v, ok := r.Header[k]; ok {
-				h[k] = slices.Clone(v)
-			}
-		}
-		ctx := r.Context()
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			// Security and CORS headers are for documents and XHR, not
-			// for a 101 answer.
-			clear(w.Header())
-			w, ctx = gateReads(w, r)
-		}
-		slim := r.WithContext(ctx)
-		slim.Header = h
-		next.ServeHTTP(w, slim)
-	})
-}
-
-// corsConfig answers as the original did (credentials allowed, the origin
-// echoed), for the origins of CLIENT_URL. Same-origin requests are let
-// through by the middleware itself. The middleware's own origin list is
-// not used: it reads an entry between slashes as a regular expression and
-// panics on some malformed ones.
 func corsConfig(origins Origins) cors.Config {
 	c := cors.DefaultConfig()
 	c.AllowCredentials = true

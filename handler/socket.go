@@ -14,11 +14,9 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
-	"github.com/zishang520/engine.io-go-parser/packet"
-	"github.com/zishang520/engine.io/v2/types"
-	"github.com/zishang520/socket.io/v2/socket"
 	"golang.org/x/time/rate"
 
+	"github.com/zivro/zivro/handler/socketio"
 	"github.com/zivro/zivro/queue"
 )
 
@@ -45,14 +43,42 @@ func (c SocketConfig) withDefaults() SocketConfig {
 	return c
 }
 
-// maxPendingCommands bounds the join/next/leave requests waiting for the
-// store on one connection; a client pressing faster than that is refused.
+// maxPendingCommands bounds the work waiting on one connection: its
+// join/next/leave requests and the relays queued behind them. A client
+// sending faster than the store answers is refused beyond it.
 const maxPendingCommands = 16
+
+// Conn is one client connection as the handler uses it (a *socketio.Conn).
+type Conn interface {
+	ID() string
+	// Ack answers the event whose ack id is id with payload (JSON).
+	Ack(id uint64, payload []byte)
+}
+
+// Sender writes events to sockets (a *socketio.Server).
+type Sender interface {
+	// Send writes f to the socket, wherever it is connected.
+	Send(to string, f socketio.Frame)
+	// SendLocal writes f to the socket if it is connected to this
+	// instance, and reports whether it was.
+	SendLocal(to string, f socketio.Frame) bool
+}
+
+// Service is the matchmaking service (a *queue.Service) as the handler uses
+// it; see queue.Service for what each method promises.
+type Service interface {
+	Connect(id string)
+	Join(ctx context.Context, id string, p queue.Profile) error
+	Next(ctx context.Context, id string) error
+	Leave(ctx context.Context, id string) error
+	Disconnect(ctx context.Context, id string) error
+	Partner(id string) (string, bool)
+}
 
 // Sockets handles the Socket.IO events of the default namespace.
 type Sockets struct {
-	out *Announcer
-	svc *queue.Service
+	out Sender
+	svc Service
 	log *slog.Logger
 	cfg SocketConfig
 	// base is cancelled at shutdown, ending store operations in flight.
@@ -61,29 +87,31 @@ type Sockets struct {
 	running sync.WaitGroup
 }
 
-// ServeSockets registers the event handlers on io.
-func ServeSockets(base context.Context, out *Announcer, svc *queue.Service, log *slog.Logger, cfg SocketConfig) *Sockets {
-	h := &Sockets{out: out, svc: svc, log: log, cfg: cfg.withDefaults(), base: base}
-	_ = out.io.On("connection", func(args ...any) {
-		if sock, ok := args[0].(*socket.Socket); ok {
-			h.connect(sock)
-		}
-	})
-	return h
+// NewSockets returns the handler of the connections' events; it relays
+// through out and runs commands on svc, with contexts derived from base.
+func NewSockets(base context.Context, out Sender, svc Service, log *slog.Logger, cfg SocketConfig) *Sockets {
+	return &Sockets{out: out, svc: svc, log: log, cfg: cfg.withDefaults(), base: base}
 }
+
+// Connect starts serving a new connection (socketio.Server.OnConnect).
+func (h *Sockets) Connect(sc *socketio.Conn) socketio.Session { return h.open(sc) }
 
 // conn is one client connection. Its events are handled one at a time, in
 // the order they arrived, on the connection's reading goroutine (see
-// wire.go): relays are done at once, store commands queue behind each other
-// so that a slow store delays no relay and no reading.
+// socketio.Session): relays are done at once unless a command of the same
+// connection is pending (they then wait behind it, see relay); commands
+// queue behind each other on a goroutine of the connection's own, so that a
+// slow store delays no reading and no other connection.
 type conn struct {
-	running *sync.WaitGroup
-	sock    *socket.Socket
+	h       *Sockets
+	conn    Conn
 	id      string
 	limiter *rate.Limiter
 	// from is the start of every payload relayed from this connection:
 	// {"from":"<id>",
 	from string
+	// disconnect runs the disconnect once (see Closed).
+	disconnect func()
 
 	mu       sync.Mutex
 	closed   bool // disconnected: later events are dropped
@@ -93,17 +121,12 @@ type conn struct {
 	lastRefusalLog time.Time
 }
 
-func (h *Sockets) connect(sock *socket.Socket) {
-	l, ok := takeLink(sock.Handshake().Auth)
-	if !ok {
-		h.log.Error("socket without event link: is handler.Parser installed?", "socket", sock.Id())
-		sock.Disconnect(true)
-		return
-	}
+// open registers a new connection with the service.
+func (h *Sockets) open(cn Conn) *conn {
 	c := &conn{
-		running: &h.running,
-		sock:    sock,
-		id:      string(sock.Id()),
+		h:       h,
+		conn:    cn,
+		id:      cn.ID(),
 		limiter: rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
 	}
 	id, _ := json.Marshal(c.id)
@@ -111,8 +134,8 @@ func (h *Sockets) connect(sock *socket.Socket) {
 	h.svc.Connect(c.id)
 	// Queued after the connection's pending commands, and never refused;
 	// events still on their way are dropped: a join must not outlive the
-	// connection. Once, whichever of the two calls below comes first.
-	disconnect := sync.OnceFunc(func() {
+	// connection.
+	c.disconnect = sync.OnceFunc(func() {
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
@@ -124,30 +147,31 @@ func (h *Sockets) connect(sock *socket.Socket) {
 			}
 		}, false)
 	})
-	_ = sock.On("disconnect", func(...any) { disconnect() })
-	if !sock.Connected() {
-		// Gone before the listener above was in place.
-		disconnect()
-		return
-	}
-	l.attach(func(ev event) { h.onEvent(c, ev) })
+	return c
 }
 
-func (h *Sockets) onEvent(c *conn, ev event) {
+// Event handles one of the connection's events.
+func (c *conn) Event(ev socketio.Event) { c.h.onEvent(c, ev) }
+
+// Closed ends the connection: later events are dropped, and the user
+// leaves the queue and its call once the pending commands have run.
+func (c *conn) Closed() { c.disconnect() }
+
+func (h *Sockets) onEvent(c *conn, ev socketio.Event) {
 	if c.isClosed() {
 		return
 	}
-	if ev.refusal != nil {
-		h.refuse(c, ev, ev.refusal)
+	if ev.Refused != "" {
+		h.refuse(c, ev, refusal{reason: ev.Refused})
 		return
 	}
 	if !c.limiter.Allow() {
 		h.refuse(c, ev, refuse("too many events"))
 		return
 	}
-	switch ev.name {
+	switch ev.Name {
 	case "join-queue":
-		p, err := decodeProfile(ev.args)
+		p, err := decodeProfile(ev.Args)
 		if err != nil {
 			h.refuse(c, ev, err)
 			return
@@ -167,7 +191,7 @@ func (h *Sockets) onEvent(c *conn, ev event) {
 }
 
 // command runs a store command after the connection's earlier ones.
-func (h *Sockets) command(c *conn, ev event, run func(context.Context) error) {
+func (h *Sockets) command(c *conn, ev socketio.Event, run func(context.Context) error) {
 	h.behind(c, ev, func() {
 		ctx, cancel := context.WithTimeout(h.base, h.cfg.OpTimeout)
 		defer cancel()
@@ -183,8 +207,8 @@ func (h *Sockets) command(c *conn, ev event, run func(context.Context) error) {
 // event of its sender. No command can slip in between the check and the
 // run: only onEvent queues commands, and a connection's events reach it
 // one at a time.
-func (h *Sockets) relay(c *conn, ev event, send func(*conn, []gjson.Result) error) {
-	run := func() { h.reply(c, ev, send(c, ev.args)) }
+func (h *Sockets) relay(c *conn, ev socketio.Event, send func(*conn, []gjson.Result) error) {
+	run := func() { h.reply(c, ev, send(c, ev.Args)) }
 	if c.idle() {
 		run()
 		return
@@ -194,7 +218,7 @@ func (h *Sockets) relay(c *conn, ev event, send func(*conn, []gjson.Result) erro
 
 // behind queues work after the connection's earlier commands, or refuses
 // ev when too many wait.
-func (h *Sockets) behind(c *conn, ev event, work func()) {
+func (h *Sockets) behind(c *conn, ev socketio.Event, work func()) {
 	if !c.enqueue(work, true) {
 		h.refuse(c, ev, refuse("too many pending requests"))
 	}
@@ -225,7 +249,7 @@ func (c *conn) enqueue(cmd func(), bounded bool) bool {
 		return true
 	}
 	c.busy = true
-	c.running.Add(1)
+	c.h.running.Add(1)
 	c.mu.Unlock()
 	// A goroutine only while there is work: idle connections cost none.
 	go c.drain()
@@ -246,7 +270,7 @@ func (c *conn) drain() {
 		if len(c.commands) == 0 {
 			c.busy = false
 			c.mu.Unlock()
-			c.running.Done()
+			c.h.running.Done()
 			return
 		}
 		cmd := c.commands[0]
@@ -266,7 +290,7 @@ func (h *Sockets) relaySignal(c *conn, args []gjson.Result) error {
 		return refuse("not your partner")
 	}
 	// {"from":"<id>","data":<data as sent>}
-	h.out.deliver(sig.to, "signal", eventFrame("signal", c.from, `"data":`, sig.data, "}"))
+	h.out.Send(sig.to, socketio.NewFrame("signal", c.from, `"data":`, sig.data, "}"))
 	return nil
 }
 
@@ -284,7 +308,7 @@ func (h *Sockets) relayChat(c *conn, args []gjson.Result) error {
 		return fmt.Errorf("encode chat message: %w", err)
 	}
 	// {"from":"<id>","message":"<message>","timestamp":<ms>}
-	h.out.deliver(partner, "chat-message", eventFrame("chat-message",
+	h.out.Send(partner, socketio.NewFrame("chat-message",
 		c.from, `"message":`, string(text), `,"timestamp":`, strconv.FormatInt(time.Now().UnixMilli(), 10), "}"))
 	return nil
 }
@@ -296,7 +320,7 @@ type ackReply struct {
 }
 
 // reply answers the client's ack, if it asked for one, and logs refusals.
-func (h *Sockets) reply(c *conn, ev event, err error) {
+func (h *Sockets) reply(c *conn, ev socketio.Event, err error) {
 	if err == nil {
 		c.ack(ev, ackReply{OK: true})
 		return
@@ -304,7 +328,7 @@ func (h *Sockets) reply(c *conn, ev event, err error) {
 	h.refuse(c, ev, err)
 }
 
-func (h *Sockets) refuse(c *conn, ev event, err error) {
+func (h *Sockets) refuse(c *conn, ev socketio.Event, err error) {
 	msg := "temporarily unavailable"
 	var r refusal
 	switch {
@@ -315,7 +339,7 @@ func (h *Sockets) refuse(c *conn, ev event, err error) {
 	case errors.Is(err, queue.ErrNotJoined):
 		msg = queue.ErrNotJoined.Error()
 	default:
-		h.log.Error("request failed", "socket", c.id, "event", ev.name, "err", err)
+		h.log.Error("request failed", "socket", c.id, "event", ev.Name, "err", err)
 	}
 	c.ack(ev, ackReply{Error: msg})
 	c.mu.Lock()
@@ -326,27 +350,20 @@ func (h *Sockets) refuse(c *conn, ev event, err error) {
 	}
 	c.mu.Unlock()
 	if logIt {
-		h.log.Warn("input refused", "socket", c.id, "event", ev.name, "reason", msg)
+		h.log.Warn("input refused", "socket", c.id, "event", ev.Name, "reason", msg)
 	}
 }
 
 // ack answers ev's acknowledgement, if the client asked for one.
-func (c *conn) ack(ev event, r ackReply) {
-	if !ev.wantsAck {
+func (c *conn) ack(ev socketio.Event, r ackReply) {
+	if !ev.WantsAck {
 		return
 	}
 	payload := []byte(`{"ok":true}`)
 	if !r.OK {
 		payload, _ = json.Marshal(r) // a struct of a bool and a string: never fails
 	}
-	write(c.sock, ackFrame(ev.ackID, payload))
-}
-
-// write sends one encoded Socket.IO packet to the socket's connection. The
-// library's Emit would encode the payload again through reflection, and
-// copy it once more on its way to the connection.
-func write(sock *socket.Socket, frame []byte) {
-	sock.Conn().Write(types.NewStringBuffer(frame), &packet.Options{}, nil)
+	c.conn.Ack(ev.AckID, payload)
 }
 
 // The payloads the server announces. Structs, not maps: encoding/json sorts
@@ -366,11 +383,11 @@ type (
 // Announcer delivers the matchmaking service's announcements as Socket.IO
 // events; it implements queue.Notifier.
 type Announcer struct {
-	io *socket.Server
+	out Sender
 }
 
-// NewAnnouncer returns an announcer emitting through io.
-func NewAnnouncer(io *socket.Server) *Announcer { return &Announcer{io: io} }
+// NewAnnouncer returns an announcer writing through out.
+func NewAnnouncer(out Sender) *Announcer { return &Announcer{out: out} }
 
 // Matched emits "matched" to the user.
 func (a *Announcer) Matched(to string, m queue.Match) {
@@ -384,30 +401,8 @@ func (a *Announcer) PartnerLeft(to string, reason queue.Reason) {
 
 // announce emits to a socket connected here; announcements only concern those.
 func (a *Announcer) announce(to, event string, payload any) {
-	if sock, ok := a.local(to); ok {
-		b, _ := json.Marshal(payload) // structs of strings and bools: never fails
-		write(sock, eventFrame(event, string(b)))
-	}
-}
-
-func (a *Announcer) local(id string) (*socket.Socket, bool) {
-	return a.io.Sockets().Sockets().Load(socket.SocketId(id))
-}
-
-// deliver emits an event, encoded by eventFrame, to a socket: directly when
-// it is connected here, through the adapter (Redis, with several instances)
-// when it is elsewhere.
-func (a *Announcer) deliver(to, event string, frame []byte) {
-	if sock, ok := a.local(to); ok {
-		write(sock, frame)
-		return
-	}
-	// The adapter encodes what it carries itself (MessagePack over Redis):
-	// hand it the decoded value, not JSON bytes.
-	var v any
-	if err := json.Unmarshal(eventPayload(event, frame), &v); err == nil {
-		_ = a.io.To(socket.Room(to)).Emit(event, v)
-	}
+	b, _ := json.Marshal(payload) // structs of strings and bools: never fails
+	a.out.SendLocal(to, socketio.NewFrame(event, string(b)))
 }
 
 // Wait blocks until the commands of every connection have run (at shutdown,

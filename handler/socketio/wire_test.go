@@ -1,4 +1,4 @@
-package handler
+package socketio
 
 import (
 	"fmt"
@@ -14,12 +14,12 @@ import (
 type decoderUnderTest struct {
 	parser.Decoder
 	library []*parser.Packet
-	events  []event
+	events  []Event
 }
 
 func newDecoderUnderTest(t *testing.T, connect bool) *decoderUnderTest {
 	t.Helper()
-	d := &decoderUnderTest{Decoder: Parser().NewDecoder()}
+	d := &decoderUnderTest{Decoder: newParser().NewDecoder()}
 	_ = d.On("decoded", func(args ...any) { d.library = append(d.library, args[0].(*parser.Packet)) })
 	if connect {
 		if err := d.Add(`0`); err != nil {
@@ -29,7 +29,7 @@ func newDecoderUnderTest(t *testing.T, connect bool) *decoderUnderTest {
 		if !ok {
 			t.Fatalf("the connect carries no link: %+v", d.library[0].Data)
 		}
-		l.attach(func(ev event) { d.events = append(d.events, ev) })
+		l.attach(func(ev Event) { d.events = append(d.events, ev) })
 		d.library = nil
 	}
 	return d
@@ -79,7 +79,7 @@ func TestDecoderHandsEventsOverAndRefusesMalformedPackets(t *testing.T) {
 				t.Fatalf("passed to the library: %v, want %v (%+v)", got, tt.wantLibrary, d.library)
 			}
 			if tt.wantEvent == "" {
-				if len(d.events) != 0 && d.events[0].refusal == nil {
+				if len(d.events) != 0 && d.events[0].Refused == "" {
 					t.Fatalf("an event reached the handler: %+v", d.events)
 				}
 				return
@@ -102,7 +102,7 @@ func TestDecoderRefusesBinaryEvents(t *testing.T) {
 	if err := d.Add([]byte{1, 2, 3}); err != nil {
 		t.Fatal(err)
 	}
-	if len(d.events) != 1 || d.events[0].refusal == nil || !d.events[0].wantsAck || d.events[0].ackID != 3 {
+	if len(d.events) != 1 || d.events[0].Refused == "" || !d.events[0].WantsAck || d.events[0].AckID != 3 {
 		t.Fatalf("want one refused event with ack 3, got %+v", d.events)
 	}
 }
@@ -124,12 +124,12 @@ func TestLinkHandsEarlyEventsOverInOrder(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			for i := range events {
-				if err := l.deliver(event{name: fmt.Sprint(i)}); err != nil {
+				if err := l.deliver(Event{Name: fmt.Sprint(i)}); err != nil {
 					t.Errorf("deliver %d: %v", i, err)
 				}
 			}
 		})
-		wg.Go(func() { l.attach(func(ev event) { got = append(got, ev.name) }) })
+		wg.Go(func() { l.attach(func(ev Event) { got = append(got, ev.Name) }) })
 		wg.Wait()
 		if len(got) != events {
 			t.Fatalf("round %d: %d events handled, want %d", round, len(got), events)
@@ -145,19 +145,19 @@ func TestLinkHandsEarlyEventsOverInOrder(t *testing.T) {
 func TestLinkRefusesAFloodBeforeAttach(t *testing.T) {
 	l := &link{}
 	for i := range maxEarlyEvents {
-		if err := l.deliver(event{name: fmt.Sprint(i)}); err != nil {
+		if err := l.deliver(Event{Name: fmt.Sprint(i)}); err != nil {
 			t.Fatalf("event %d refused: %v", i, err)
 		}
 	}
-	if err := l.deliver(event{name: "one too many"}); err == nil {
+	if err := l.deliver(Event{Name: "one too many"}); err == nil {
 		t.Fatal("an event beyond maxEarlyEvents was kept")
 	}
 	l.close()
-	if err := l.deliver(event{name: "after close"}); err != nil {
+	if err := l.deliver(Event{Name: "after close"}); err != nil {
 		t.Fatalf("an event after close: %v, want it dropped silently", err)
 	}
 	handled := 0
-	l.attach(func(event) { handled++ })
+	l.attach(func(Event) { handled++ })
 	if handled != 0 {
 		t.Fatalf("%d events handled after close", handled)
 	}
@@ -165,9 +165,10 @@ func TestLinkRefusesAFloodBeforeAttach(t *testing.T) {
 
 func TestFrames(t *testing.T) {
 	tests := []struct{ got, want string }{
-		{string(eventFrame("matched", `{"roomId":"r"}`)), `2["matched",{"roomId":"r"}]`},
-		{string(eventFrame("signal", `{"from":"x",`, `"data":`, `[1]`, `}`)), `2["signal",{"from":"x","data":[1]}]`},
-		{string(eventPayload("signal", eventFrame("signal", `{"from":"x",`, `"data":`, `[1]`, `}`))), `{"from":"x","data":[1]}`},
+		{string(NewFrame("matched", `{"roomId":"r"}`).b), `2["matched",{"roomId":"r"}]`},
+		{string(NewFrame("signal", `{"from":"x",`, `"data":`, `[1]`, `}`).b), `2["signal",{"from":"x","data":[1]}]`},
+		{string(NewFrame("signal", `{"from":"x",`, `"data":`, `[1]`, `}`).Payload()), `{"from":"x","data":[1]}`},
+		{NewFrame("signal", `{}`).Name(), `signal`},
 		{string(ackFrame(12, []byte(`{"ok":false,"error":"no"}`))), `312[{"ok":false,"error":"no"}]`},
 		{string(ackFrame(12, []byte(`{"ok":true}`))), `312[{"ok":true}]`},
 	}
@@ -178,13 +179,13 @@ func TestFrames(t *testing.T) {
 	}
 }
 
-func describe(ev event) string {
-	s := ev.name
-	if ev.wantsAck {
-		s += fmt.Sprintf(" ack %d", ev.ackID)
+func describe(ev Event) string {
+	s := ev.Name
+	if ev.WantsAck {
+		s += fmt.Sprintf(" ack %d", ev.AckID)
 	}
-	raw := make([]string, len(ev.args))
-	for i, a := range ev.args {
+	raw := make([]string, len(ev.Args))
+	for i, a := range ev.Args {
 		raw[i] = a.Raw
 	}
 	return s + " [" + strings.Join(raw, ",") + "]"

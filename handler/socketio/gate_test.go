@@ -1,7 +1,6 @@
-package handler
+package socketio
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -20,16 +19,16 @@ func TestNamespaceConnectSentBeforeSocketIOListensIsKept(t *testing.T) {
 	// listener placed ahead of Socket.IO's holds that gap open for 200 ms,
 	// so that every client's connect lands in it: without the read gate,
 	// each one would be dropped.
-	opts := socket.DefaultServerOptions()
+	opts := serverOptions(Options{}.withDefaults())
 	eio := engine.NewServer(opts)
 	_ = eio.On("connection", func(...any) { time.Sleep(200 * time.Millisecond) })
 	sio := socket.NewServer(nil, opts)
 	sio.Bind(eio)
-	OpenReadGates(sio)
-	defer sio.Close(nil)
+	s := newServer(sio, eio, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.OnConnect(func(*Conn) Session { return discard{} })
+	defer s.Close()
 
-	router := NewRouter(HTTPConfig{}, storeUp{}, eio, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv := httptest.NewServer(router)
+	srv := httptest.NewServer(s)
 	defer srv.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
 
@@ -52,9 +51,11 @@ func TestNamespaceConnectSentBeforeSocketIOListensIsKept(t *testing.T) {
 	}
 }
 
-type storeUp struct{}
+// discard is a session that ignores its connection's events.
+type discard struct{}
 
-func (storeUp) Ping(context.Context) error { return nil }
+func (discard) Event(Event) {}
+func (discard) Closed()     {}
 
 func TestGatedConnReadsWaitForTheGateOrTheClose(t *testing.T) {
 	tests := []struct {

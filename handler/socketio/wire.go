@@ -1,4 +1,4 @@
-package handler
+package socketio
 
 import (
 	"encoding/json"
@@ -27,16 +27,25 @@ import (
 // same goroutine; the library only sees the connect, the disconnect and acks.
 // The goroutine per event, the event emitter and the decode-then-encode of
 // every relayed payload were most of a relay's cost.
+//
+// To drop it: once the library hands one connection's events to its
+// listeners in order, from one goroutine, checks their arguments before
+// asserting their types, and keeps an event sent right after the connect,
+// the server can install the library's parser (no SetParser in New) and
+// listen with Socket.On; the hidden link in the auth payload (linkKey) goes
+// with it. Its cost (a goroutine and a decode into maps per event, an
+// encode per relay) would then have to be measured again with make bench.
 
-// event is one client event of the default namespace, as the handler takes it.
-type event struct {
-	name string
-	args []gjson.Result // the arguments after the name, as the client sent them
-	// ackID is the id of the acknowledgement the client asked for, if wantsAck.
-	ackID    uint64
-	wantsAck bool
-	// refusal, when set, is why the event can't be handled (binary payloads).
-	refusal error
+// Event is one client event of the default namespace.
+type Event struct {
+	Name string
+	Args []gjson.Result // the arguments after the name, as the client sent them
+	// AckID is the id of the acknowledgement the client asked for, if WantsAck.
+	AckID    uint64
+	WantsAck bool
+	// Refused, when not "", is why the event can't be handled (binary
+	// payloads); the application refuses it with that reason.
+	Refused string
 }
 
 // maxEarlyEvents bounds the events a client may send before the server has
@@ -53,14 +62,14 @@ const linkKey = "\x00zivro.link"
 // over by attach.
 type link struct {
 	mu      sync.Mutex
-	take    func(event) // nil until attached
-	pending []event
+	take    func(Event) // nil until attached
+	pending []Event
 	closed  bool
 }
 
 // deliver hands ev to the handler, or keeps it until the handler attaches.
 // It refuses an event beyond maxEarlyEvents waiting ones.
-func (l *link) deliver(ev event) error {
+func (l *link) deliver(ev Event) error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -82,7 +91,7 @@ func (l *link) deliver(ev event) error {
 }
 
 // attach hands the waiting events to take, in order, then every later one.
-func (l *link) attach(take func(event)) {
+func (l *link) attach(take func(Event)) {
 	l.mu.Lock()
 	for len(l.pending) > 0 && !l.closed {
 		early := l.pending
@@ -118,11 +127,11 @@ func takeLink(auth any) (*link, bool) {
 	return l, ok
 }
 
-// Parser returns the Socket.IO parser this server uses: the library's,
-// except that the events of the default namespace go to the handler through
-// the connection's link, and malformed packets are refused (the library then
-// closes the sender's connection; nothing else happens).
-func Parser() parser.Parser { return eventParser{Parser: parser.NewParser()} }
+// newParser returns the Socket.IO parser this server uses: the library's,
+// except that the events of the default namespace go to the application
+// through the connection's link, and malformed packets are refused (the
+// library then closes the sender's connection; nothing else happens).
+func newParser() parser.Parser { return eventParser{Parser: parser.NewParser()} }
 
 type eventParser struct{ parser.Parser }
 
@@ -163,7 +172,7 @@ func (d *eventDecoder) Add(data any) error {
 	return err
 }
 
-func (d *eventDecoder) take(ev event) error {
+func (d *eventDecoder) take(ev Event) error {
 	if !d.connected {
 		return errors.New("event before the namespace connect")
 	}
@@ -244,25 +253,25 @@ func reserved(name string) bool {
 }
 
 // decodeEvent decodes an event packet of the default namespace.
-func decodeEvent(frame []byte) (event, error) {
+func decodeEvent(frame []byte) (Event, error) {
 	rest := frame[1:]
 	digits := 0
 	for digits < len(rest) && '0' <= rest[digits] && rest[digits] <= '9' {
 		digits++
 	}
-	var ev event
+	var ev Event
 	if digits > 0 {
 		id, err := strconv.ParseUint(string(rest[:digits]), 10, 64)
 		if err != nil {
-			return event{}, fmt.Errorf("event packet: ack id: %w", err)
+			return Event{}, fmt.Errorf("event packet: ack id: %w", err)
 		}
-		ev.ackID, ev.wantsAck = id, true
+		ev.AckID, ev.WantsAck = id, true
 		rest = rest[digits:]
 	}
 	// Relayed payloads go out as they came in: they must be JSON that the
 	// partner's client can parse, in a frame its browser accepts as text.
 	if !utf8.Valid(rest) || !gjson.ValidBytes(rest) {
-		return event{}, errors.New("event packet: arguments are not JSON")
+		return Event{}, errors.New("event packet: arguments are not JSON")
 	}
 	return ev, ev.setArgs(gjson.ParseBytes(rest))
 }
@@ -270,26 +279,26 @@ func decodeEvent(frame []byte) (event, error) {
 // eventFromPacket takes an event the library's decoder made (in a
 // spelled-out default namespace, or with binary attachments, which this
 // server refuses) into an event.
-func eventFromPacket(packet *parser.Packet) (event, error) {
-	var ev event
+func eventFromPacket(packet *parser.Packet) (Event, error) {
+	var ev Event
 	if packet.Id != nil {
-		ev.ackID, ev.wantsAck = *packet.Id, true
+		ev.AckID, ev.WantsAck = *packet.Id, true
 	}
 	if packet.Type == parser.BINARY_EVENT {
 		data, _ := packet.Data.([]any)
 		name, _ := json.Marshal(data[:min(1, len(data))])
-		ev.refusal = refuse("binary payloads are not supported")
+		ev.Refused = "binary payloads are not supported"
 		return ev, ev.setArgs(gjson.ParseBytes(name))
 	}
 	raw, err := json.Marshal(packet.Data)
 	if err != nil {
-		return event{}, fmt.Errorf("event arguments: %w", err)
+		return Event{}, fmt.Errorf("event arguments: %w", err)
 	}
 	return ev, ev.setArgs(gjson.ParseBytes(raw))
 }
 
 // setArgs takes the event's name and arguments from a JSON array.
-func (ev *event) setArgs(array gjson.Result) error {
+func (ev *Event) setArgs(array gjson.Result) error {
 	if !array.IsArray() {
 		return errors.New("event packet without arguments")
 	}
@@ -303,39 +312,6 @@ func (ev *event) setArgs(array gjson.Result) error {
 	if reserved(args[0].Str) {
 		return fmt.Errorf("reserved event name %q", args[0].Str)
 	}
-	ev.name, ev.args = args[0].Str, args[1:]
+	ev.Name, ev.Args = args[0].Str, args[1:]
 	return nil
-}
-
-// eventFrame encodes an event of the default namespace as the client
-// decodes it: 2["name",payload], the payload given as parts (one copy of a
-// relayed payload, not two). Names are the server's own, plain ASCII.
-func eventFrame(name string, payload ...string) []byte {
-	n := len(name) + 6
-	for _, part := range payload {
-		n += len(part)
-	}
-	b := make([]byte, 0, n)
-	b = append(b, byte(parser.EVENT), '[', '"')
-	b = append(b, name...)
-	b = append(b, '"', ',')
-	for _, part := range payload {
-		b = append(b, part...)
-	}
-	return append(b, ']')
-}
-
-// eventPayload is the payload of a frame eventFrame made for name.
-func eventPayload(name string, frame []byte) []byte {
-	return frame[len(name)+5 : len(frame)-1]
-}
-
-// ackFrame encodes the acknowledgement id of an event: 3<id>[payload].
-func ackFrame(id uint64, payload []byte) []byte {
-	b := make([]byte, 0, len(payload)+24)
-	b = append(b, byte(parser.ACK))
-	b = strconv.AppendUint(b, id, 10)
-	b = append(b, '[')
-	b = append(b, payload...)
-	return append(b, ']')
 }

@@ -1,0 +1,91 @@
+package socketio
+
+import (
+	"strconv"
+
+	"github.com/zishang520/engine.io-go-parser/packet"
+	"github.com/zishang520/engine.io/v2/types"
+	"github.com/zishang520/socket.io-go-parser/v2/parser"
+	"github.com/zishang520/socket.io/v2/socket"
+)
+
+// Session is what the application does with one connection's events.
+type Session interface {
+	// Event receives the connection's events one at a time, in the order
+	// they were sent, on the connection's reading goroutine: it should not
+	// block for long.
+	Event(Event)
+	// Closed is called once when the connection is gone. It may run while
+	// an Event call is still under way; no Event call starts after it
+	// returns, but one already handed over may follow it.
+	Closed()
+}
+
+// Conn is one client connection to the default namespace.
+type Conn struct {
+	sock *socket.Socket
+	id   string
+}
+
+// ID is the connection's socket id, unique across instances.
+func (c *Conn) ID() string { return c.id }
+
+// Send writes an event to the connection.
+func (c *Conn) Send(f Frame) { write(c.sock, f.b) }
+
+// Ack answers the event whose ack id is id with one argument, payload (JSON).
+func (c *Conn) Ack(id uint64, payload []byte) { write(c.sock, ackFrame(id, payload)) }
+
+// Close disconnects the client; the session hears Closed.
+func (c *Conn) Close() { c.sock.Disconnect(true) }
+
+// write sends one encoded Socket.IO packet to the socket's connection. The
+// library's Emit would encode the payload again through reflection, and
+// copy it once more on its way to the connection. To drop it: once the
+// library can emit a payload encoded already (or its Emit costs what a
+// write does in make bench), emit through Socket.Emit and drop Frame's
+// encoding.
+func write(sock *socket.Socket, frame []byte) {
+	sock.Conn().Write(types.NewStringBuffer(frame), &packet.Options{}, nil)
+}
+
+// Frame is an event encoded once, for any number of writes.
+type Frame struct {
+	name string
+	b    []byte
+}
+
+// NewFrame encodes an event of the default namespace as the client decodes
+// it: 2["name",payload], the payload (JSON) given as parts that are
+// concatenated (one copy of a relayed payload, not two). Names are the
+// server's own, plain ASCII.
+func NewFrame(name string, payload ...string) Frame {
+	n := len(name) + 6
+	for _, part := range payload {
+		n += len(part)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, byte(parser.EVENT), '[', '"')
+	b = append(b, name...)
+	b = append(b, '"', ',')
+	for _, part := range payload {
+		b = append(b, part...)
+	}
+	return Frame{name: name, b: append(b, ']')}
+}
+
+// Name is the event's name.
+func (f Frame) Name() string { return f.name }
+
+// Payload is the event's payload, as JSON.
+func (f Frame) Payload() []byte { return f.b[len(f.name)+5 : len(f.b)-1] }
+
+// ackFrame encodes the acknowledgement id of an event: 3<id>[payload].
+func ackFrame(id uint64, payload []byte) []byte {
+	b := make([]byte, 0, len(payload)+24)
+	b = append(b, byte(parser.ACK))
+	b = strconv.AppendUint(b, id, 10)
+	b = append(b, '[')
+	b = append(b, payload...)
+	return append(b, ']')
+}

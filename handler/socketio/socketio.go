@@ -1,0 +1,265 @@
+// Package socketio is the wall around the Socket.IO library
+// (github.com/zishang520/socket.io and its engine, parser and Redis
+// adapter): the only package that imports it. It serves the Socket.IO
+// endpoint as an http.Handler, hands each connection's events to the
+// application in the order they were sent, and writes events and acks.
+//
+// The library needs four workarounds, each in this package with the defect
+// it answers and how to drop it once the library fixes it: the event path
+// that replaces the library's (wire.go), the read gate of new websockets
+// (gate.go), the trimmed handshake request (slimRequest) and the frames
+// written straight to a connection (conn.go). New does the library's setup
+// steps in the order they need.
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	eiotypes "github.com/zishang520/engine.io/v2/types"
+	redisadapter "github.com/zishang520/socket.io-go-redis/adapter"
+	redistypes "github.com/zishang520/socket.io-go-redis/types"
+	"github.com/zishang520/socket.io/v2/socket"
+	"golang.org/x/time/rate"
+)
+
+// Options configure the endpoint. The zero value of a field means its
+// default.
+type Options struct {
+	// PingInterval and PingTimeout: a silent client is dropped after
+	// PingInterval + PingTimeout. Defaults DefaultPingInterval and
+	// DefaultPingTimeout.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	// ConnectTimeout is how long a connection may stay without joining the
+	// namespace, holding its memory; a client sends its connect right after
+	// the open packet, and one on a slow network well within this. Default 8 s.
+	ConnectTimeout time.Duration
+	// MaxMessageSize caps one client message on every transport; a larger
+	// one closes the sender's connection. Default 48 KiB: below the 64 KiB
+	// beyond which the library's polling parser drops the session (keep it
+	// there), above what a capped signal (32 KB of data) needs.
+	MaxMessageSize int64
+	// Redis, when set, carries deliveries to sockets connected to other
+	// instances (the library's Redis adapter, over pub/sub).
+	Redis *redis.Client
+	// Log receives the package's own warnings. Default: slog.Default().
+	Log *slog.Logger
+}
+
+// A silently dead client is noticed within DefaultPingInterval +
+// DefaultPingTimeout: 20 s, where the original's 25 s + 60 s left it in the
+// queue for 85 s.
+const (
+	DefaultPingInterval = 10 * time.Second
+	DefaultPingTimeout  = 10 * time.Second
+)
+
+// DefaultMaxMessageSize is MaxMessageSize's default.
+const DefaultMaxMessageSize = 48 << 10
+
+func (o Options) withDefaults() Options {
+	if o.PingInterval <= 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = DefaultPingTimeout
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 8 * time.Second
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return o
+}
+
+// Server is the Socket.IO endpoint. It is an http.Handler for the
+// /socket.io/ path.
+type Server struct {
+	io      *socket.Server
+	handler http.Handler // the library's, behind slimRequest
+	log     *slog.Logger
+
+	// onConnect is set once by OnConnect, before the server is served.
+	mu        sync.Mutex
+	onConnect func(*Conn) Session
+}
+
+// New builds the endpoint. ctx bounds the Redis adapter's retries; the
+// endpoint serves nothing until OnConnect is called.
+func New(ctx context.Context, o Options) *Server {
+	o = o.withDefaults()
+	opts := serverOptions(o)
+	if o.Redis != nil {
+		opts.SetAdapter(&redisadapter.RedisAdapterBuilder{
+			Redis: adapterClient(ctx, o.Redis, o.Log),
+			Opts:  &redisadapter.RedisAdapterOptions{},
+		})
+	}
+	io := socket.NewServer(nil, opts)
+	// ServeHandler makes the engine: the read gates' listener must come
+	// after Socket.IO's own on it.
+	return newServer(io, io.ServeHandler(opts), o.Log)
+}
+
+// serverOptions are the library's options for o. The parser must be set
+// before socket.NewServer, which takes its decoder from there.
+func serverOptions(o Options) *socket.ServerOptions {
+	opts := socket.DefaultServerOptions()
+	opts.SetServeClient(false)
+	opts.SetParser(newParser())
+	opts.SetConnectTimeout(o.ConnectTimeout)
+	opts.SetPingInterval(o.PingInterval)
+	opts.SetPingTimeout(o.PingTimeout)
+	opts.SetMaxHttpBufferSize(o.MaxMessageSize)
+	opts.SetTransports(eiotypes.NewSet("polling", "websocket"))
+	return opts
+}
+
+// newServer wraps io, whose engine serves engine and already exists.
+func newServer(io *socket.Server, engine http.Handler, log *slog.Logger) *Server {
+	s := &Server{io: io, handler: slimRequest(engine), log: log}
+	openReadGates(io)
+	_ = io.On("connection", func(args ...any) {
+		if sock, ok := args[0].(*socket.Socket); ok {
+			s.connect(sock)
+		}
+	})
+	return s
+}
+
+// OnConnect sets the callback for every new connection; call it once,
+// before the server is served. The returned session receives the
+// connection's events.
+func (s *Server) OnConnect(fn func(*Conn) Session) {
+	s.mu.Lock()
+	s.onConnect = fn
+	s.mu.Unlock()
+}
+
+// ServeHTTP serves the Socket.IO endpoint.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Server) connect(sock *socket.Socket) {
+	s.mu.Lock()
+	onConnect := s.onConnect
+	s.mu.Unlock()
+	l, ok := takeLink(sock.Handshake().Auth)
+	if !ok || onConnect == nil {
+		s.log.Error("socket without event link or connect callback", "socket", sock.Id())
+		sock.Disconnect(true)
+		return
+	}
+	sess := onConnect(&Conn{sock: sock, id: string(sock.Id())})
+	// Once, whichever of the two calls below comes first.
+	closed := sync.OnceFunc(sess.Closed)
+	_ = sock.On("disconnect", func(...any) { closed() })
+	if !sock.Connected() {
+		// Gone before the listener above was in place.
+		closed()
+		return
+	}
+	l.attach(sess.Event)
+}
+
+// SendLocal writes f to the socket id when it is connected to this
+// instance, and reports whether it was.
+func (s *Server) SendLocal(to string, f Frame) bool {
+	sock, ok := s.io.Sockets().Sockets().Load(socket.SocketId(to))
+	if ok {
+		write(sock, f.b)
+	}
+	return ok
+}
+
+// Send writes f to the socket id: directly when it is connected here,
+// through the adapter (Redis, with several instances) when it is elsewhere.
+// A socket connected nowhere gets nothing.
+func (s *Server) Send(to string, f Frame) {
+	if s.SendLocal(to, f) {
+		return
+	}
+	// The adapter encodes what it carries itself (MessagePack over Redis):
+	// hand it the decoded value, not JSON bytes.
+	var v any
+	if err := json.Unmarshal(f.Payload(), &v); err == nil {
+		_ = s.io.To(socket.Room(to)).Emit(f.name, v)
+	}
+}
+
+// Close closes every connection (each session hears Closed) and the
+// endpoint.
+func (s *Server) Close() { s.io.Close(nil) }
+
+// slimRequest hands the library a copy of the request with only the headers
+// it reads (the websocket handshake, Origin, and the polling transport's
+// Content-Type and Accept-Encoding), and a websocket upgrade without the
+// response headers the middleware set, behind a read gate (gate.go). The
+// library keeps a connection's handshake request, a copy of its headers and
+// one of the response headers for as long as the connection lasts: a
+// browser's cookies, user agent and languages, and a dozen security
+// headers, would stay with every idle connection. CORS is settled before,
+// on the request as it came. To drop it: once the library keeps only what
+// it uses of the handshake, serve its handler as it is (keeping the gate
+// while gate.go needs it).
+func slimRequest(next http.Handler) http.Handler {
+	kept := []string{
+		"Origin", "Content-Type", "Accept-Encoding",
+		"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
+		"Sec-Websocket-Extensions", "Sec-Websocket-Protocol",
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A map sized for eight is one small group; sized for all nine, it
+		// would be a full table. No request brings more than eight of
+		// these (a browser's websocket handshake brings six or seven).
+		h := make(http.Header, 8)
+		for _, k := range kept {
+			if v, ok := r.Header[k]; ok {
+				h[k] = slices.Clone(v)
+			}
+		}
+		ctx := r.Context()
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			// Security and CORS headers are for documents and XHR, not
+			// for a 101 answer.
+			clear(w.Header())
+			w, ctx = gateReads(w, r)
+		}
+		slim := r.WithContext(ctx)
+		slim.Header = h
+		next.ServeHTTP(w, slim)
+	})
+}
+
+// adapterClient wraps client for the Socket.IO Redis adapter. The adapter
+// retries a failed subscription at once, in a loop, and reports each failure
+// through the client's "error" event, synchronously: pausing in the handler
+// is what paces that loop while Redis is down, and the log says so once in
+// a while rather than at every turn. To drop the pause: once the adapter
+// waits between retries itself, keep only the rate-limited log.
+func adapterClient(ctx context.Context, client *redis.Client, log *slog.Logger) *redistypes.RedisClient {
+	rc := redistypes.NewRedisClient(ctx, client)
+	logEvery := rate.Sometimes{Interval: 10 * time.Second}
+	_ = rc.On("error", func(args ...any) {
+		logEvery.Do(func() { log.Warn("socket.io redis adapter", "err", fmt.Sprint(args...)) })
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	})
+	return rc
+}
