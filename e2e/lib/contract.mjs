@@ -75,9 +75,9 @@ export async function withServer(mode, env, fn, serverOpts = {}) {
 /** test() that runs fn(ctx) against a fresh server in this mode. */
 export function ztest(mode, name, opts, fn) {
   if (typeof opts === 'function') { fn = opts; opts = {}; }
-  const { env = {}, timeout = 30000, only, server: serverOpts = {} } = opts;
+  const { env = {}, timeout = 30000, only, skip, server: serverOpts = {} } = opts;
   const t = only ? test.only : test;
-  t(name, { timeout }, () => withServer(mode, env, fn, serverOpts));
+  t(name, { timeout, skip }, () => withServer(mode, env, fn, serverOpts));
 }
 
 export function profile(name, gender = 'male', region = 'asia') {

@@ -25,7 +25,6 @@ type Store struct {
 	queue       []string                        // FIFO, head first
 	queued      map[string]bool                 // de-dup guard for queue
 	rooms       map[string]string               // user → partner, both ways
-	roomIDs     map[string]string               // user → room id, both ways
 	profiles    map[string]profile              // expired entries count as missing
 	lastPartner map[string]lastSeen             // expired entries count as missing
 	since       map[string]time.Time            // queued user → when it was queued
@@ -72,7 +71,6 @@ func New(opts store.Options) *Store {
 		incarnation: store.Nonce(),
 		queued:      make(map[string]bool),
 		rooms:       make(map[string]string),
-		roomIDs:     make(map[string]string),
 		profiles:    make(map[string]profile),
 		lastPartner: make(map[string]lastSeen),
 		since:       make(map[string]time.Time),
@@ -397,8 +395,6 @@ func (s *Store) dequeue(id string) {
 func (s *Store) dissolve(a, b string, now time.Time) {
 	delete(s.rooms, a)
 	delete(s.rooms, b)
-	delete(s.roomIDs, a)
-	delete(s.roomIDs, b)
 	expires := now.Add(s.opts.RematchWindow)
 	s.lastPartner[a] = lastSeen{partner: b, expires: expires}
 	s.lastPartner[b] = lastSeen{partner: a, expires: expires}
@@ -503,7 +499,6 @@ func (s *Store) match(now time.Time) {
 		s.dequeue(a.id)
 		s.dequeue(b.id)
 		s.rooms[a.id], s.rooms[b.id] = b.id, a.id
-		s.roomIDs[a.id], s.roomIDs[b.id] = room, room
 		s.emit(queue.Event{Kind: queue.EventMatched, User: b.id, Partner: a.id, PartnerName: a.name, PartnerAddr: a.addr, Room: room, Common: common})
 		s.emit(queue.Event{Kind: queue.EventMatched, User: a.id, Partner: b.id, PartnerName: b.name, PartnerAddr: b.addr, Room: room, Initiator: true, Common: common})
 	}
