@@ -51,14 +51,17 @@ func TestRepeatedLinesAreSuppressedAndCounted(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		recs := out.records(t)
-		var failed, reports, other int
+		// A report may come while the lines are still being written (a
+		// slow machine): what counts is that every suppressed line is
+		// counted once, at the line's level, without its attributes.
+		var failed, suppressed, other int
 		for _, r := range recs {
 			switch r["msg"] {
 			case "request failed":
-				if n, ok := r["suppressed"]; ok {
-					reports++
-					if n != float64(7) || r["level"] != "ERROR" || r["socket"] != nil {
-						t.Fatalf("report %v: want 7 suppressed, at ERROR, without the connection's attributes", r)
+				if n, ok := r["suppressed"].(float64); ok {
+					suppressed += int(n)
+					if r["level"] != "ERROR" || r["socket"] != nil {
+						t.Fatalf("report %v: want it at ERROR, without the connection's attributes", r)
 					}
 				} else {
 					failed++
@@ -67,10 +70,10 @@ func TestRepeatedLinesAreSuppressedAndCounted(t *testing.T) {
 				other++
 			}
 		}
-		if failed != 3 || other != 1 || reports > 1 {
-			t.Fatalf("%d lines passed, %d other, %d reports: want 3, 1, at most 1 (%v)", failed, other, reports, recs)
+		if failed != 3 || other != 1 || suppressed > 7 {
+			t.Fatalf("%d lines passed, %d other, %d reported suppressed: want 3, 1, at most 7 (%v)", failed, other, suppressed, recs)
 		}
-		if reports == 1 {
+		if suppressed == 7 {
 			return
 		}
 		if time.Now().After(deadline) {
