@@ -70,6 +70,7 @@ type config struct {
 	pingInterval  time.Duration
 	pingTimeout   time.Duration
 	rematchWindow time.Duration
+	safety        safetyConfig
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -130,6 +131,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.rematchWindow, err = millis("REMATCH_WINDOW_MS", 120*time.Second); err != nil {
 		return config{}, err
 	}
+	if c.safety, err = loadSafetyConfig(get, millis, c.redisURL); err != nil {
+		return config{}, err
+	}
 	return c, nil
 }
 
@@ -160,7 +164,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	gin.SetMode(gin.ReleaseMode)
 
 	sioOpts := socketio.Options{PingInterval: cfg.pingInterval, PingTimeout: cfg.pingTimeout, Log: log}
-	storeOpts := store.Options{RematchWindow: cfg.rematchWindow}
+	storeOpts := cfg.safety.storeOptions(store.Options{RematchWindow: cfg.rematchWindow})
 	var (
 		st          queue.Store
 		closeRedis  = func() error { return nil }
@@ -184,7 +188,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 
 	sio := socketio.New(ctx, sioOpts)
-	svc := queue.NewService(st, handler.NewAnnouncer(sio), log, queue.Config{RematchWindow: cfg.rematchWindow})
+	svc := queue.NewService(st, handler.NewAnnouncer(sio), log, queue.Config{RematchWindow: cfg.rematchWindow, InterestWait: cfg.safety.interestWait})
 	// base outlives the signal: at shutdown, the disconnect of every socket
 	// still has to reach the store.
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))

@@ -54,6 +54,20 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatalf("got %v %v %v", c.pingInterval, c.pingTimeout, c.rematchWindow)
 			}
 		}, ""},
+		{"safety", map[string]string{"INTEREST_WAIT_MS": "700", "REPORT_THRESHOLD": "2", "COOL_DOWN_MS": "900", "REPORT_WINDOW_MS": "800", "BLOCK_TTL_MS": "600"}, func(t *testing.T, c config) {
+			s := c.safety
+			if s.interestWait != 700*time.Millisecond || s.reportThreshold != 2 || s.coolDown != 900*time.Millisecond || s.reportWindow != 800*time.Millisecond || s.blockTTL != 600*time.Millisecond {
+				t.Fatalf("got %+v", s)
+			}
+		}, ""},
+		{"bad report threshold", map[string]string{"REPORT_THRESHOLD": "0"}, nil, "REPORT_THRESHOLD"},
+		{"bad interest wait", map[string]string{"INTEREST_WAIT_MS": "x"}, nil, "INTEREST_WAIT_MS"},
+		{"address key shared through the Redis URL", map[string]string{"REDIS_URL": "redis://secret@r:6379"}, func(t *testing.T, c config) {
+			again, _ := loadConfig(func(k string) string { return map[string]string{"REDIS_URL": "redis://secret@r:6379"}[k] })
+			if string(c.safety.addressSecret) != string(again.safety.addressSecret) {
+				t.Fatal("two instances on one Redis hash addresses differently")
+			}
+		}, ""},
 		{"bad timing", map[string]string{"PING_TIMEOUT_MS": "soon"}, nil, "PING_TIMEOUT_MS"},
 		{"negative timing", map[string]string{"REMATCH_WINDOW_MS": "-5"}, nil, "REMATCH_WINDOW_MS"},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, nil, "LOG_LEVEL"},

@@ -179,3 +179,20 @@ func decodeChat(args []gjson.Result) (string, error) {
 	}
 	return msg, nil
 }
+
+// reportReasons are the reasons a report may give: a fixed list, so that a
+// report carries no free text (and nothing personal) to the moderators' log.
+var reportReasons = []string{"nudity", "harassment", "spam", "underage", "other"}
+
+// decodeReport checks a report payload: { reason: one of reportReasons }.
+func decodeReport(args []gjson.Result) (string, error) {
+	obj, err := object(args)
+	if err != nil {
+		return "", err
+	}
+	reason := obj["reason"]
+	if reason.Type != gjson.String || !slices.Contains(reportReasons, reason.Str) {
+		return "", refuse("reason must be one of %s", strings.Join(reportReasons, ", "))
+	}
+	return reason.Str, nil
+}

@@ -168,3 +168,30 @@ func checkErr(t *testing.T, err error, want string) {
 		t.Fatalf("error %v, want a refusal containing %q", err, want)
 	}
 }
+
+func TestDecodeReport(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []any
+		want    string
+		wantErr string
+	}{
+		{"spam", []any{map[string]any{"reason": "spam"}}, "spam", ""},
+		{"other", []any{map[string]any{"reason": "other"}}, "other", ""},
+		{"unknown reason", []any{map[string]any{"reason": "he said my name is Bob"}}, "", "reason must be one of"},
+		{"reason of another case", []any{map[string]any{"reason": "Spam"}}, "", "reason must be one of"},
+		{"number reason", []any{map[string]any{"reason": 1.0}}, "", "reason must be one of"},
+		{"no reason", []any{map[string]any{}}, "", "reason must be one of"},
+		{"no payload", nil, "", "payload missing"},
+		{"string payload", []any{"spam"}, "", "payload must be an object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeReport(rawArgs(t, tt.args))
+			checkErr(t, err, tt.wantErr)
+			if err == nil && got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 // Renders the view for the current step of the flow.
 import Loader from './components/Loader.jsx';
 import MediaPermissionModal from './components/MediaPermissionModal.jsx';
+import Notice from './components/Notice.jsx';
 import ReconnectBanner from './components/ReconnectBanner.jsx';
 import StartChat from './components/StartChat.jsx';
 import TermsModal from './components/TermsModal.jsx';
@@ -15,9 +16,14 @@ export default function App() {
   return (
     <>
       {state.reconnected && <ReconnectBanner onDismiss={actions.dismissReconnect} />}
+      {state.notice && !state.reconnected && <Notice notice={state.notice} onDismiss={actions.dismissNotice} />}
 
       {(phase === 'idle' || phase === 'permissions' || phase === 'terms') && (
-        <StartChat online={online} initialProfile={state.profile} inert={phase !== 'idle'} onStart={actions.start} />
+        <StartChat
+          online={online}
+          initialProfile={state.profile}
+          initialInterests={state.interests}
+          inert={phase !== 'idle'} onStart={actions.start} />
       )}
       {phase === 'permissions' && (
         <MediaPermissionModal

@@ -1,5 +1,6 @@
 // The buttons at the bottom of the call.
 import { MessageSquare, Mic, MicOff, PhoneOff, SkipForward, Video, VideoOff } from 'lucide-react';
+import SafetyMenu from './SafetyMenu.jsx';
 
 const round = 'icon-btn bg-white/15 text-white backdrop-blur hover:bg-white/25';
 const off = 'icon-btn bg-white text-slate-900 hover:bg-slate-200';
@@ -21,7 +22,20 @@ function DeviceToggle({ testId, enabled, label, Icon, OffIcon, onToggle }) {
   );
 }
 
-export default function CallControls({ camera, mic, chatOpen, unread, onToggleCamera, onToggleMic, onToggleChat, onNext, onEnd }) {
+export default function CallControls({
+  camera,
+  mic,
+  chatOpen,
+  unread,
+  partnerName,
+  onToggleCamera,
+  onToggleMic,
+  onToggleChat,
+  onNext,
+  onEnd,
+  onReport,
+  onBlock,
+}) {
   return (
     <div className="flex items-center justify-center gap-3 sm:gap-4">
       <DeviceToggle
@@ -69,6 +83,7 @@ export default function CallControls({ camera, mic, chatOpen, unread, onToggleCa
         <SkipForward className="h-5 w-5" aria-hidden="true" />
         Next
       </button>
+      <SafetyMenu partnerName={partnerName} onReport={onReport} onBlock={onBlock} />
       <button
         type="button"
         data-testid="end-call"

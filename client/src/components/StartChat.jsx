@@ -2,7 +2,9 @@
 import { Globe2, MessageCircle, ShieldCheck, Video } from 'lucide-react';
 import { useId, useState } from 'react';
 import { GENDERS, NAME_MAX, REGIONS, validateProfile } from '../state/profile.js';
+import { formatInterests } from '../state/interests.js';
 import FieldError from './FieldError.jsx';
+import InterestsField from './InterestsField.jsx';
 import Logo from './Logo.jsx';
 import ServerWakingBanner from './ServerWakingBanner.jsx';
 import ThemeToggle from './ThemeToggle.jsx';
@@ -13,12 +15,13 @@ const FEATURES = [
   { icon: ShieldCheck, text: 'Anonymous: no account, nothing stored' },
 ];
 
-export default function StartChat({ online, initialProfile, inert, onStart }) {
+export default function StartChat({ online, initialProfile, initialInterests, inert, onStart }) {
   const id = useId();
   const [values, setValues] = useState({
     name: initialProfile?.name ?? '',
     gender: initialProfile?.gender ?? '',
     region: initialProfile?.region ?? '',
+    interests: formatInterests(initialInterests ?? []),
   });
   const [errors, setErrors] = useState({});
 
@@ -163,6 +166,8 @@ export default function StartChat({ online, initialProfile, inert, onStart }) {
                 <FieldError id={`${id}-region-error`} message={errors.region} />
               </div>
             </div>
+
+            <InterestsField id={`${id}-interests`} value={values.interests} onChange={update('interests')} />
           </div>
 
           <button type="submit" data-testid="start-button" className="btn-primary mt-7 w-full py-3.5 text-base" disabled={!online}>

@@ -4,6 +4,7 @@ import { isMediaFlowing } from '../state/flow.js';
 import CallControls from './CallControls.jsx';
 import CallFailed from './CallFailed.jsx';
 import ChatPanel from './ChatPanel.jsx';
+import CommonInterests from './CommonInterests.jsx';
 import ConnectingOverlay from './ConnectingOverlay.jsx';
 import LocalVideo from './LocalVideo.jsx';
 import RemoteVideo from './RemoteVideo.jsx';
@@ -36,6 +37,7 @@ export default function VideoChat({ state, actions }) {
           <p data-testid="partner-name" className="truncate text-lg font-semibold">
             {partner.name}
           </p>
+          <CommonInterests interests={partner.commonInterests} />
         </div>
         <span className="ml-auto inline-flex items-center gap-2 rounded-full bg-black/40 px-3 py-1 text-xs backdrop-blur">
           <span className={`h-2 w-2 rounded-full ${STATE_COLOURS[call.connectionState] ?? 'bg-sky-400 animate-pulse'}`} aria-hidden="true" />
@@ -77,6 +79,9 @@ export default function VideoChat({ state, actions }) {
           onToggleChat={actions.toggleChat}
           onNext={actions.next}
           onEnd={actions.goHome}
+          partnerName={partner.name}
+          onReport={actions.report}
+          onBlock={actions.block}
         />
       </div>
 

@@ -4,21 +4,25 @@
 import { CHAT_MAX, flowReducer, initialState } from '../state/flow.js';
 import { createSignalInbox } from '../webrtc/signalInbox.js';
 import { describeMediaError, setTracksEnabled, stopStream } from '../media/media.js';
+import { loadInterests, saveInterests } from '../state/interests.js';
 
 export const RECONNECT_BANNER_MS = 5000;
+export const NOTICE_MS = 5000;
 
 /**
  * socket: { getStatus, onStatus, on, emit } (socket/socket.js)
  * media: { getLocalStream } (media/media.js)
  * createPeer(options) → { handleSignal, close } (webrtc/peer.js, ICE servers bound)
+ * storage: where the interests are remembered (localStorage)
  */
-export function createSession({ socket, media, createPeer, timers = globalThis }) {
+export function createSession({ socket, media, createPeer, timers = globalThis, storage = globalThis.localStorage }) {
   let state = initialState;
   let localStream = null;
   let remoteStream = null;
   let peer = null;
   let messageSeq = 0;
   let bannerTimer = null;
+  let noticeTimer = null;
   const inbox = createSignalInbox();
   const listeners = new Set();
   const build = () => ({ ...state, localStream, remoteStream });
@@ -53,6 +57,14 @@ export function createSession({ socket, media, createPeer, timers = globalThis }
       timers.clearTimeout(bannerTimer);
       bannerTimer = timers.setTimeout(() => dispatch({ type: 'RECONNECT_BANNER_DISMISSED' }), RECONNECT_BANNER_MS);
     }
+    if (prev.interests !== next.interests) saveInterests(storage, next.interests);
+    if (prev.notice !== next.notice) {
+      timers.clearTimeout(noticeTimer);
+      // A refused join stays on the landing page until the user starts again.
+      if (next.notice && next.notice.kind !== 'refused') {
+        noticeTimer = timers.setTimeout(() => dispatch({ type: 'NOTICE_DISMISSED' }), NOTICE_MS);
+      }
+    }
   }
 
   function openPeer({ id, roomId, isInitiator }) {
@@ -80,6 +92,9 @@ export function createSession({ socket, media, createPeer, timers = globalThis }
     remoteStream = null;
   }
 
+  state = { ...state, interests: loadInterests(storage) };
+  snapshot = build();
+
   socket.onStatus((status) => dispatch({ type: status === 'connected' ? 'SOCKET_CONNECTED' : 'SOCKET_DISCONNECTED' }));
   if (socket.getStatus() === 'connected') dispatch({ type: 'SOCKET_CONNECTED' });
 
@@ -91,6 +106,9 @@ export function createSession({ socket, media, createPeer, timers = globalThis }
       partnerId: payload.partnerId,
       partnerName: typeof payload.partnerName === 'string' ? payload.partnerName : 'Stranger',
       isInitiator: payload.isInitiator === true,
+      commonInterests: Array.isArray(payload.commonInterests)
+        ? payload.commonInterests.filter((t) => typeof t === 'string')
+        : [],
     });
   });
 
@@ -140,7 +158,14 @@ export function createSession({ socket, media, createPeer, timers = globalThis }
     },
     acceptTerms() {
       if (state.phase !== 'terms') return;
-      if (!socket.emit('join-queue', state.profile)) return;
+      const joined = socket.emit('join-queue', state.profile, (reply) => {
+        // Refused (a cool-down after reports, the server unable to queue us):
+        // waiting would be for nothing. "Already queued" is no refusal.
+        if (reply?.ok === false && !/already queued/.test(reply.error ?? '')) {
+          dispatch({ type: 'JOIN_REFUSED', message: String(reply.error ?? 'refused') });
+        }
+      });
+      if (!joined) return;
       dispatch({ type: 'TERMS_ACCEPTED' });
     },
     goHome() {
@@ -152,6 +177,18 @@ export function createSession({ socket, media, createPeer, timers = globalThis }
       socket.emit('next');
       dispatch({ type: 'NEXT' });
     },
+    report(reason) {
+      if (state.phase !== 'chat') return;
+      socket.emit('report', { reason }, (reply) =>
+        dispatch({ type: reply?.ok ? 'REPORTED' : 'REPORT_FAILED' }),
+      );
+    },
+    block() {
+      if (state.phase !== 'chat') return;
+      socket.emit('block');
+      dispatch({ type: 'BLOCKED' });
+    },
+    dismissNotice: () => dispatch({ type: 'NOTICE_DISMISSED' }),
     sendChat(text) {
       const message = String(text).trim().slice(0, CHAT_MAX);
       if (state.phase !== 'chat' || !message) return false;

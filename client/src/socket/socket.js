@@ -2,6 +2,8 @@
 // for server events. Transports are Socket.IO's defaults.
 import { io } from 'socket.io-client';
 
+export const ACK_TIMEOUT_MS = 10000;
+
 /**
  * createSocket(url?) connects to `url`, or to the page's own origin when it is empty.
  * Returns { getStatus, onStatus, on, emit }.
@@ -34,10 +36,15 @@ export function createSocket(url, { connect = io } = {}) {
       socket.on(event, handler);
       return () => socket.off(event, handler);
     },
-    /** Emits only while connected: nothing stale is replayed after a reconnect. */
-    emit(event, payload) {
+    /**
+     * Emits only while connected: nothing stale is replayed after a reconnect.
+     * With ack, the server's acknowledgement ({ ok, error }) is passed to it, or
+     * null when none came within ACK_TIMEOUT_MS.
+     */
+    emit(event, payload, ack) {
       if (!socket.connected) return false;
-      if (payload === undefined) socket.emit(event);
+      if (ack) socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, reply) => ack(err ? null : reply));
+      else if (payload === undefined) socket.emit(event);
       else socket.emit(event, payload);
       return true;
     },

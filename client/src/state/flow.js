@@ -17,8 +17,10 @@ export const initialState = {
   everConnected: false,
   reconnected: false, // show the "reconnected" banner
   profile: null,
+  interests: [], // the tags the landing page offers, remembered across visits
+  notice: null, // a short message after a report, a block or a refused join
   permission: { requesting: false, error: null },
-  partner: null, // { id, name, roomId, isInitiator }
+  partner: null, // { id, name, roomId, isInitiator, commonInterests }
   call: initialCall,
   camera: true,
   mic: true,
@@ -35,6 +37,8 @@ const home = (state) => ({
   everConnected: state.everConnected,
   reconnected: state.reconnected,
   profile: state.profile,
+  interests: state.interests,
+  notice: state.notice,
 });
 
 const queued = (state) => ({
@@ -54,8 +58,18 @@ export function flowReducer(state, action) {
   switch (action.type) {
     case 'START':
       return state.phase === 'idle'
-        ? { ...state, phase: 'permissions', profile: action.profile, permission: { requesting: false, error: null } }
+        ? {
+            ...state,
+            phase: 'permissions',
+            profile: action.profile,
+            interests: action.profile.interests ?? [],
+            notice: null,
+            permission: { requesting: false, error: null },
+          }
         : state;
+
+    case 'INTERESTS_LOADED':
+      return { ...state, interests: action.interests };
 
     case 'PERMISSION_REQUESTED':
       return state.phase === 'permissions' ? { ...state, permission: { requesting: true, error: null } } : state;
@@ -86,6 +100,7 @@ export function flowReducer(state, action) {
           name: action.partnerName || 'Stranger',
           roomId: action.roomId,
           isInitiator: Boolean(action.isInitiator),
+          commonInterests: action.commonInterests ?? [],
         },
       };
 
@@ -93,6 +108,21 @@ export function flowReducer(state, action) {
     case 'NEXT':
       // The server has requeued us (partner-left), or we asked it to (next).
       return state.phase === 'chat' ? queued(state) : state;
+
+    case 'BLOCKED':
+      // A block ends the call as Next does.
+      return state.phase === 'chat' ? { ...queued(state), notice: { kind: 'blocked' } } : state;
+
+    case 'REPORTED':
+    case 'REPORT_FAILED':
+      return inCall(state) ? { ...state, notice: { kind: action.type === 'REPORTED' ? 'reported' : 'report-failed' } } : state;
+
+    case 'JOIN_REFUSED':
+      // e.g. a cool-down after reports: back to the landing page, saying why.
+      return state.phase === 'queue' ? { ...home(state), notice: { kind: 'refused', message: action.message } } : state;
+
+    case 'NOTICE_DISMISSED':
+      return { ...state, notice: null };
 
     case 'CALL_STATE':
       if (!forCurrentRoom(state, action)) return state;

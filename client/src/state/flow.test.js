@@ -49,7 +49,7 @@ describe('flow: the happy path', () => {
   it('queue → chat on MATCHED, with the partner', () => {
     const s = atChat('p1', 'r1');
     expect(s.phase).toBe('chat');
-    expect(s.partner).toEqual({ id: 'p1', name: 'Bob', roomId: 'r1', isInitiator: true });
+    expect(s.partner).toEqual({ id: 'p1', name: 'Bob', roomId: 'r1', isInitiator: true, commonInterests: [] });
     expect(s.call.connectionState).toBe('new');
   });
 
@@ -127,7 +127,7 @@ describe('flow: matches', () => {
     s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 1, from: 'p1', text: 'hey', timestamp: 1 });
     s = flowReducer(s, match('p2', 'r2', { isInitiator: false, partnerName: 'Cleo' }));
     expect(s.phase).toBe('chat');
-    expect(s.partner).toEqual({ id: 'p2', name: 'Cleo', roomId: 'r2', isInitiator: false });
+    expect(s.partner).toEqual({ id: 'p2', name: 'Cleo', roomId: 'r2', isInitiator: false, commonInterests: [] });
     expect(s.call).toEqual(initialState.call);
     expect(s.messages).toEqual([]);
     expect(s.unread).toBe(0);

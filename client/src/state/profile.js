@@ -1,5 +1,6 @@
 // The landing form's profile: the options the server and the browser tests know,
 // and the validation shown inline by StartChat.
+import { parseInterests } from './interests.js';
 
 export const NAME_MIN = 2;
 export const NAME_MAX = 20;
@@ -21,8 +22,11 @@ export const REGIONS = [
 
 const isOption = (options, value) => options.some((o) => o.value === value);
 
-/** Returns { profile, errors }: profile is the trimmed profile when errors is empty. */
-export function validateProfile({ name = '', gender = '', region = '' }) {
+/**
+ * Returns { profile, errors }: profile is the trimmed profile when errors is empty,
+ * with the interests field's text as a list of tags.
+ */
+export function validateProfile({ name = '', gender = '', region = '', interests = '' }) {
   const trimmed = String(name).trim();
   const errors = {};
   if (trimmed.length < NAME_MIN || trimmed.length > NAME_MAX) {
@@ -31,5 +35,5 @@ export function validateProfile({ name = '', gender = '', region = '' }) {
   if (!isOption(GENDERS, gender)) errors.gender = 'Choose a gender.';
   if (!isOption(REGIONS, region)) errors.region = 'Choose a region.';
   const valid = Object.keys(errors).length === 0;
-  return { profile: valid ? { name: trimmed, gender, region } : null, errors };
+  return { profile: valid ? { name: trimmed, gender, region, interests: parseInterests(interests) } : null, errors };
 }

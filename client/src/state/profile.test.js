@@ -4,9 +4,14 @@ import { validateProfile } from './profile.js';
 describe('validateProfile', () => {
   it('accepts a valid profile, trimming the name', () => {
     expect(validateProfile({ name: '  Ada ', gender: 'female', region: 'north-america' })).toEqual({
-      profile: { name: 'Ada', gender: 'female', region: 'north-america' },
+      profile: { name: 'Ada', gender: 'female', region: 'north-america', interests: [] },
       errors: {},
     });
+  });
+
+  it('turns the interests field into tags', () => {
+    const { profile } = validateProfile({ name: 'Ada', gender: 'female', region: 'asia', interests: 'Music, chess' });
+    expect(profile.interests).toEqual(['music', 'chess']);
   });
 
   it.each([

@@ -1,0 +1,26 @@
+// A short message after a report, a block or a refused join.
+import { Info, X } from 'lucide-react';
+import { NOTICES } from '../state/safety.js';
+
+export default function Notice({ notice, onDismiss }) {
+  const text = notice.kind === 'refused' ? `Could not join: ${notice.message}.` : NOTICES[notice.kind];
+  return (
+    <div
+      role="status"
+      data-testid="notice"
+      data-kind={notice.kind}
+      className="fixed inset-x-0 top-3 z-50 mx-auto flex w-fit max-w-[92vw] animate-fade-in items-center gap-3 rounded-full bg-slate-900 py-2 pl-4 pr-2 text-sm font-medium text-white shadow-lg dark:bg-slate-100 dark:text-slate-900"
+    >
+      <Info className="h-4 w-4 shrink-0" aria-hidden="true" />
+      <span>{text}</span>
+      <button
+        type="button"
+        onClick={onDismiss}
+        aria-label="Dismiss"
+        className="rounded-full p-1 hover:bg-white/20 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-white dark:hover:bg-slate-900/10"
+      >
+        <X className="h-4 w-4" aria-hidden="true" />
+      </button>
+    </div>
+  );
+}

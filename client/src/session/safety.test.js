@@ -1,0 +1,134 @@
+// The session's interests, report and block (the rest: session.test.js).
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fakeStream, fakeTimers, fakeTrack } from '../testing/fakes.js';
+import { createSession } from './session.js';
+
+function fakeSocket() {
+  const handlers = new Map();
+  const socket = {
+    emitted: [],
+    acks: [],
+    getStatus: () => 'connected',
+    onStatus: () => {},
+    on: (event, handler) => handlers.set(event, handler),
+    emit(event, payload, ack) {
+      socket.emitted.push(payload === undefined ? [event] : [event, payload]);
+      if (ack) socket.acks.push({ event, ack });
+      return true;
+    },
+    serverSends: (event, payload) => handlers.get(event)(payload),
+    serverAcks: (event, reply) => socket.acks.filter((a) => a.event === event).pop().ack(reply),
+    sent: (event) => socket.emitted.filter(([e]) => e === event).map(([, p]) => p),
+  };
+  return socket;
+}
+
+const profile = { name: 'Ada', gender: 'female', region: 'europe', interests: ['music', 'chess'] };
+
+let socket, session, actions, timers, storage;
+const state = () => session.getSnapshot();
+
+beforeEach(() => {
+  socket = fakeSocket();
+  timers = fakeTimers();
+  const items = { 'zivro-interests': '["films"]' };
+  storage = { getItem: (k) => items[k] ?? null, setItem: (k, v) => (items[k] = v), items };
+  const localStream = fakeStream(fakeTrack('audio'), fakeTrack('video'));
+  session = createSession({
+    socket,
+    media: { getLocalStream: () => Promise.resolve(localStream) },
+    createPeer: () => ({ handleSignal() {}, close() {} }),
+    timers,
+    storage,
+  });
+  actions = session.actions;
+});
+
+async function toQueue() {
+  actions.start(profile);
+  await actions.requestPermissions();
+  actions.acceptTerms();
+}
+
+async function toChat(extra = {}) {
+  await toQueue();
+  socket.serverSends('matched', { roomId: 'r1', partnerId: 'p1', partnerName: 'Bob', isInitiator: false, ...extra });
+}
+
+describe('session: interests', () => {
+  it('offers the remembered interests, sends the new ones and remembers them', async () => {
+    expect(state().interests).toEqual(['films']);
+    await toQueue();
+    expect(socket.sent('join-queue')).toEqual([profile]);
+    expect(JSON.parse(storage.items['zivro-interests'])).toEqual(['music', 'chess']);
+    actions.goHome();
+    expect(state().interests).toEqual(['music', 'chess']);
+  });
+
+  it('keeps the common interests of a match, and only strings', async () => {
+    await toChat({ commonInterests: ['music', 7, null] });
+    expect(state().partner.commonInterests).toEqual(['music']);
+  });
+
+  it('a match from a server without interests has none in common', async () => {
+    await toChat();
+    expect(state().partner.commonInterests).toEqual([]);
+  });
+});
+
+describe('session: a refused join', () => {
+  it('a cool-down sends the user home, saying why, until they start again', async () => {
+    await toQueue();
+    socket.serverAcks('join-queue', { ok: false, error: 'cooling down after reports: try again in 900 s' });
+    expect(state().phase).toBe('idle');
+    expect(state().notice).toEqual({ kind: 'refused', message: 'cooling down after reports: try again in 900 s' });
+    expect(timers.count).toBe(0); // stays until the user starts again
+    actions.start(profile);
+    expect(state().notice).toBeNull();
+  });
+
+  it('an ok join, a busy answer or no answer keep the user waiting', async () => {
+    await toQueue();
+    for (const reply of [{ ok: true }, { ok: false, error: 'already queued or in a call' }, null]) {
+      socket.serverAcks('join-queue', reply);
+      expect(state().phase).toBe('queue');
+    }
+  });
+});
+
+describe('session: report and block', () => {
+  it('report sends the reason, stays in the call and thanks the user for a while', async () => {
+    await toChat();
+    actions.report('spam');
+    expect(socket.sent('report')).toEqual([{ reason: 'spam' }]);
+    socket.serverAcks('report', { ok: true });
+    expect(state().phase).toBe('chat');
+    expect(state().notice).toEqual({ kind: 'reported' });
+    timers.flush();
+    expect(state().notice).toBeNull();
+  });
+
+  it('a refused or unanswered report says it failed', async () => {
+    await toChat();
+    actions.report('spam');
+    socket.serverAcks('report', null);
+    expect(state().notice).toEqual({ kind: 'report-failed' });
+  });
+
+  it('block ends the call as Next does and says so', async () => {
+    await toChat();
+    actions.block();
+    expect(socket.sent('block')).toEqual([undefined]);
+    expect(state().phase).toBe('queue');
+    expect(state().partner).toBeNull();
+    expect(state().notice).toEqual({ kind: 'blocked' });
+  });
+
+  it('report and block do nothing outside a call', async () => {
+    await toQueue();
+    actions.report('spam');
+    actions.block();
+    expect(socket.sent('report')).toEqual([]);
+    expect(socket.sent('block')).toEqual([]);
+  });
+});

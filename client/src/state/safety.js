@@ -1,0 +1,15 @@
+// Report and block: the reasons a user can give, as the server knows them.
+
+export const REPORT_REASONS = [
+  { value: 'nudity', label: 'Nudity or sexual content' },
+  { value: 'harassment', label: 'Harassment or hate' },
+  { value: 'spam', label: 'Spam or scam' },
+  { value: 'underage', label: 'Appears under 18' },
+  { value: 'other', label: 'Something else' },
+];
+
+export const NOTICES = {
+  reported: 'Thanks. Your report was sent to the moderators.',
+  blocked: 'Blocked. You will not be matched with them again.',
+  'report-failed': 'Your report could not be sent. Please try again.',
+};

@@ -1,0 +1,39 @@
+package handler
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
+)
+
+// AddressKeys turns client addresses into the keys that blocks and
+// cool-downs are kept under: a keyed hash, so that Redis and the logs hold
+// no address, and one that a reload or a new connection keeps. Every
+// instance sharing a store must use the same secret.
+type AddressKeys struct {
+	secret []byte
+}
+
+// NewAddressKeys returns the keys for secret.
+func NewAddressKeys(secret []byte) AddressKeys { return AddressKeys{secret: secret} }
+
+// Key returns the key of addr (an IP address, with or without a port). An
+// IPv6 address counts by its /64 prefix: that is what one subscriber
+// usually holds, and a new address inside it is one request away. What is
+// not an address is hashed as it is.
+func (k AddressKeys) Key(addr string) string {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		addr = ap.Addr().String()
+	}
+	if ip, err := netip.ParseAddr(addr); err == nil {
+		ip = ip.Unmap().WithZone("")
+		if ip.Is6() {
+			ip = netip.PrefixFrom(ip, 64).Masked().Addr()
+		}
+		addr = ip.String()
+	}
+	mac := hmac.New(sha256.New, k.secret)
+	mac.Write([]byte(addr))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
