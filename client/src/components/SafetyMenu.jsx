@@ -52,7 +52,7 @@ export default function SafetyMenu({ partnerName, onReport, onBlock }) {
         >
           <div className="mb-1 flex items-center justify-between px-1">
             <h2 id={titleId} className="text-sm font-bold">
-              Report {partnerName}
+              Report or block {partnerName}
             </h2>
             <button
               type="button"
