@@ -193,7 +193,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// still has to reach the store.
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
-	sockets := handler.NewSockets(base, sio, svc, log, handler.SocketConfig{})
+	sockets := handler.NewSockets(base, sio, svc, log, handler.SocketConfig{
+		Addresses: handler.NewAddressKeys(cfg.safety.addressSecret),
+	})
 	sio.OnConnect(sockets.Connect)
 
 	router := handler.NewRouter(handler.HTTPConfig{

@@ -4,8 +4,27 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"net/netip"
 )
+
+// withClientAddr gives the Socket.IO endpoint the request with RemoteAddr set
+// to the client's address (clientAddr): the library keeps the handshake
+// request, and Conn.Addr reads the address from it.
+func withClientAddr(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := clientAddr(r); a != r.RemoteAddr {
+			r = r.Clone(r.Context())
+			r.RemoteAddr = a
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientAddr is the address of the client that sent r. For now the peer's
+// (a placeholder): the per-IP limits' resolution behind trusted proxies
+// (X-Forwarded-For) replaces it, so that both key on the same address.
+func clientAddr(r *http.Request) string { return r.RemoteAddr }
 
 // AddressKeys turns client addresses into the keys that blocks and
 // cool-downs are kept under: a keyed hash, so that Redis and the logs hold

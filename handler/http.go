@@ -45,7 +45,7 @@ func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Lo
 	r.GET("/health", health(cfg, store))
 	r.GET("/livez", livez)
 	r.GET("/stats", newStatsCache(cfg.Counts, cfg.StatsEvery, log).serve)
-	r.Any("/socket.io/*any", gin.WrapH(engineQuery(socketIO)))
+	r.Any("/socket.io/*any", gin.WrapH(withClientAddr(engineQuery(socketIO))))
 	if cfg.StaticDir != "" {
 		r.NoRoute(spa(cfg.StaticDir))
 	}

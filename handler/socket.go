@@ -28,6 +28,8 @@ type SocketConfig struct {
 	// events beyond are refused. Defaults 500/s and 1000.
 	EventsPerSecond float64
 	EventBurst      int
+	// Addresses keys the client addresses that blocks and cool-downs use.
+	Addresses AddressKeys
 }
 
 func (c SocketConfig) withDefaults() SocketConfig {
@@ -51,6 +53,8 @@ const maxPendingCommands = 16
 // Conn is one client connection as the handler uses it (a *socketio.Conn).
 type Conn interface {
 	ID() string
+	// Addr is the client's address (see socketio.Conn.Addr).
+	Addr() string
 	// Ack answers the event whose ack id is id with payload (JSON).
 	Ack(id uint64, payload []byte)
 }
@@ -73,6 +77,8 @@ type Service interface {
 	Leave(ctx context.Context, id string) error
 	Disconnect(ctx context.Context, id string) error
 	Partner(id string) (string, bool)
+	Report(ctx context.Context, id, reason string) error
+	Block(ctx context.Context, id string) error
 }
 
 // Sockets handles the Socket.IO events of the default namespace.
@@ -110,6 +116,9 @@ type conn struct {
 	// from is the start of every payload relayed from this connection:
 	// {"from":"<id>",
 	from string
+	// addr is the key of the client's address (see AddressKeys): blocks
+	// and cool-downs follow the address, not the connection.
+	addr string
 	// disconnect runs the disconnect once (see Closed).
 	disconnect func()
 
@@ -127,6 +136,7 @@ func (h *Sockets) open(cn Conn) *conn {
 		h:       h,
 		conn:    cn,
 		id:      cn.ID(),
+		addr:    h.cfg.Addresses.Key(cn.Addr()),
 		limiter: rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
 	}
 	id, _ := json.Marshal(c.id)
@@ -176,9 +186,19 @@ func (h *Sockets) onEvent(c *conn, ev socketio.Event) {
 			h.refuse(c, ev, err)
 			return
 		}
+		p.Addr = c.addr
 		h.command(c, ev, func(ctx context.Context) error { return h.svc.Join(ctx, c.id, p) })
 	case "next":
 		h.command(c, ev, func(ctx context.Context) error { return h.svc.Next(ctx, c.id) })
+	case "report":
+		reason, err := decodeReport(ev.Args)
+		if err != nil {
+			h.refuse(c, ev, err)
+			return
+		}
+		h.command(c, ev, func(ctx context.Context) error { return h.svc.Report(ctx, c.id, reason) })
+	case "block":
+		h.command(c, ev, func(ctx context.Context) error { return h.svc.Block(ctx, c.id) })
 	case "leave-queue":
 		h.command(c, ev, func(ctx context.Context) error { return h.svc.Leave(ctx, c.id) })
 	case "signal":
@@ -331,6 +351,7 @@ func (h *Sockets) reply(c *conn, ev socketio.Event, err error) {
 func (h *Sockets) refuse(c *conn, ev socketio.Event, err error) {
 	msg := "temporarily unavailable"
 	var r refusal
+	var coolDown *queue.CoolDownError
 	switch {
 	case errors.As(err, &r):
 		msg = r.reason
@@ -338,6 +359,10 @@ func (h *Sockets) refuse(c *conn, ev socketio.Event, err error) {
 		msg = queue.ErrBusy.Error()
 	case errors.Is(err, queue.ErrNotJoined):
 		msg = queue.ErrNotJoined.Error()
+	case errors.Is(err, queue.ErrNoPartner):
+		msg = queue.ErrNoPartner.Error()
+	case errors.As(err, &coolDown):
+		msg = coolDown.Error() // says when to try again
 	default:
 		h.log.Error("request failed", "socket", c.id, "event", ev.Name, "err", err)
 	}
@@ -374,6 +399,8 @@ type (
 		PartnerID   string `json:"partnerId"`
 		PartnerName string `json:"partnerName"`
 		IsInitiator bool   `json:"isInitiator"`
+		// Always an array: [] when the two share no interest.
+		CommonInterests []string `json:"commonInterests"`
 	}
 	partnerLeftPayload struct {
 		Reason string `json:"reason"`
@@ -391,7 +418,11 @@ func NewAnnouncer(out Sender) *Announcer { return &Announcer{out: out} }
 
 // Matched emits "matched" to the user.
 func (a *Announcer) Matched(to string, m queue.Match) {
-	a.announce(to, "matched", matchedPayload{RoomID: m.RoomID, PartnerID: m.PartnerID, PartnerName: m.PartnerName, IsInitiator: m.Initiator})
+	common := m.CommonInterests
+	if common == nil {
+		common = []string{}
+	}
+	a.announce(to, "matched", matchedPayload{RoomID: m.RoomID, PartnerID: m.PartnerID, PartnerName: m.PartnerName, IsInitiator: m.Initiator, CommonInterests: common})
 }
 
 // PartnerLeft emits "partner-left" to the user.

@@ -30,6 +30,17 @@ type Conn struct {
 // ID is the connection's socket id, unique across instances.
 func (c *Conn) ID() string { return c.id }
 
+// Addr is the client's address as the Socket.IO handshake request carried
+// it (its RemoteAddr): the library keeps that request for the connection's
+// life, for a websocket too, where its own notion of the address is the TCP
+// peer's.
+func (c *Conn) Addr() string {
+	if req := c.sock.Conn().Request(); req != nil && req.Request() != nil {
+		return req.Request().RemoteAddr
+	}
+	return c.sock.Handshake().Address
+}
+
 // Send writes an event to the connection.
 func (c *Conn) Send(f Frame) { write(c.sock, f.b) }
 
