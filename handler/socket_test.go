@@ -27,6 +27,7 @@ const wait = 5 * time.Second
 // fakeConn records the acks written to a connection.
 type fakeConn struct {
 	id    string
+	addr  string // the client's address, "" unless a test sets it
 	mu    sync.Mutex
 	acks  []string // "<id> <payload>"
 	acked chan struct{}
@@ -37,6 +38,8 @@ func newFakeConn(id string) *fakeConn {
 }
 
 func (c *fakeConn) ID() string { return c.id }
+
+func (c *fakeConn) Addr() string { return c.addr }
 
 func (c *fakeConn) Ack(id uint64, payload []byte) {
 	c.mu.Lock()
@@ -110,6 +113,7 @@ type fakeService struct {
 	calls       []string
 	partners    map[string]string
 	joinPartner string
+	joined      queue.Profile // the profile of the last join
 	err         error
 	gate        chan struct{}
 	entered     chan string
@@ -145,6 +149,7 @@ func (s *fakeService) Connect(id string) { s.record("connect " + id) }
 func (s *fakeService) Join(ctx context.Context, id string, p queue.Profile) error {
 	err := s.command(ctx, "join "+id+" "+p.Name)
 	s.mu.Lock()
+	s.joined = p
 	if err == nil && s.joinPartner != "" {
 		s.partners[id] = s.joinPartner
 	}
@@ -158,6 +163,14 @@ func (s *fakeService) Next(ctx context.Context, id string) error {
 
 func (s *fakeService) Leave(ctx context.Context, id string) error {
 	return s.command(ctx, "leave "+id)
+}
+
+func (s *fakeService) Report(ctx context.Context, id, reason string) error {
+	return s.command(ctx, "report "+id+" "+reason)
+}
+
+func (s *fakeService) Block(ctx context.Context, id string) error {
+	return s.command(ctx, "block "+id)
 }
 
 func (s *fakeService) Disconnect(ctx context.Context, id string) error {
@@ -489,7 +502,7 @@ func TestAnnouncements(t *testing.T) {
 	a.Matched("me", queue.Match{RoomID: "r1", PartnerID: "you", PartnerName: "Bo", Initiator: true})
 	a.PartnerLeft("me", queue.ReasonNext)
 	want := []sent{
-		{to: "me", name: "matched", payload: `{"roomId":"r1","partnerId":"you","partnerName":"Bo","isInitiator":true}`, local: true},
+		{to: "me", name: "matched", payload: `{"roomId":"r1","partnerId":"you","partnerName":"Bo","isInitiator":true,"commonInterests":[]}`, local: true},
 		{to: "me", name: "partner-left", payload: `{"reason":"next"}`, local: true},
 	}
 	got := out.frames()
