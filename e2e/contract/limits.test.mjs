@@ -183,4 +183,40 @@ describe('[embedded store] transport limits', () => {
       s.close();
     }
   });
+
+  ztest(mode, 'a binary packet or a binary websocket message closes its sender\'s connection', async (ctx) => {
+    const frames = [
+      ['binary event', '451-["signal",{"_placeholder":true,"num":0}]'],
+      ['binary ack', '461-[{"_placeholder":true,"num":0}]'],
+      ['binary websocket message', Buffer.alloc(1024, 1)],
+    ];
+    for (const [what, frame] of frames) {
+      const r = await ctx.raw({ answerPings: true });
+      r.send(frame);
+      await within(r.closed, 5000, `${what}: connection closed`);
+    }
+    // The server is unharmed.
+    const s = await ctx.client();
+    assert.equal((await emitAck(s, 'chat-message', { message: 'hi' })).ok, false);
+  });
+
+  ztest(mode, 'JSON nested deeper than 32 levels is refused with an error ack, before any recursive check', async (ctx) => {
+    const nested = (depth) => '['.repeat(depth) + ']'.repeat(depth);
+    const r = await ctx.raw({ answerPings: true });
+    // 23,000 levels (46 KB, under the message size limit) took MBs of stack
+    // per event; 31 in data is 33 in the packet.
+    for (const [id, depth] of [[1, 23000], [2, 31]]) {
+      r.send(`42${id}["signal",{"to":"someone","data":${nested(depth)}}]`);
+      const ack = await r.next((f) => f.startsWith(`43${id}[`), { what: `ack ${id}` });
+      const [body] = JSON.parse(ack.slice(3));
+      assert.equal(body.ok, false, `depth ${depth}: ${ack}`);
+      assert.match(body.error, /nested deeper than 32/, `depth ${depth}: ${ack}`);
+    }
+    // 30 in data (32 in the packet) passes the check, and is refused only
+    // for what it is: a signal to someone who is not the sender's partner.
+    r.send(`423["signal",{"to":"someone","data":${nested(30)}}]`);
+    const ack = await r.next((f) => f.startsWith('433['), { what: 'ack 3' });
+    assert.match(JSON.parse(ack.slice(3))[0].error, /not your partner/);
+    assert.equal(r.isClosed, false);
+  });
 });

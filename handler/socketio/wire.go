@@ -43,8 +43,8 @@ type Event struct {
 	// AckID is the id of the acknowledgement the client asked for, if WantsAck.
 	AckID    uint64
 	WantsAck bool
-	// Refused, when not "", is why the event can't be handled (binary
-	// payloads); the application refuses it with that reason.
+	// Refused, when not "", is why the event can't be handled (nested
+	// too deeply); the application refuses it with that reason.
 	Refused string
 }
 
@@ -158,12 +158,22 @@ type eventDecoder struct {
 func (d *eventDecoder) Add(data any) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if frame, ok := textFrame(data); ok && isDefaultEvent(frame) {
+	frame, ok := textFrame(data)
+	if !ok {
+		return errors.New("binary message: the contract has none")
+	}
+	if len(frame) > 0 && (frame[0] == byte(parser.BINARY_EVENT) || frame[0] == byte(parser.BINARY_ACK)) {
+		return errors.New("binary packet: the contract has none")
+	}
+	if isDefaultEvent(frame) {
 		ev, err := decodeEvent(frame)
 		if err != nil {
 			return err
 		}
 		return d.take(ev)
+	}
+	if nestedDeeper(frame, maxNesting) {
+		return fmt.Errorf("packet nested deeper than %d levels", maxNesting)
 	}
 	err := d.inner.Add(data)
 	if d.refused != nil {
@@ -186,7 +196,8 @@ func (d *eventDecoder) Destroy() {
 }
 
 // decoded sees the packets the library's decoder made: the connect, the
-// disconnect, acks, binary events and events in a spelled-out namespace.
+// disconnect, acks and events in a spelled-out namespace (binary packets
+// never get there: Add refuses them).
 func (d *eventDecoder) decoded(args ...any) {
 	packet, ok := args[0].(*parser.Packet)
 	if !ok {
@@ -208,13 +219,13 @@ func (d *eventDecoder) decoded(args ...any) {
 			packet.Data = auth
 		case parser.DISCONNECT:
 			d.link.close()
-		case parser.ACK, parser.BINARY_ACK:
+		case parser.ACK:
 			// The library would type-assert the arguments unchecked.
 			if _, ok := packet.Data.([]any); !ok {
 				d.refused = errors.New("ack packet without arguments")
 				return
 			}
-		case parser.EVENT, parser.BINARY_EVENT:
+		case parser.EVENT:
 			ev, err := eventFromPacket(packet)
 			if err == nil {
 				err = d.take(ev)
@@ -252,7 +263,44 @@ func reserved(name string) bool {
 	return false
 }
 
-// decodeEvent decodes an event packet of the default namespace.
+// maxNesting bounds how deeply a client's JSON may nest arrays and objects,
+// counted from the packet's outer array: SDP and ICE need 4 or 5 levels. The
+// validation and decoding of JSON recurse, growing the goroutine's stack
+// with the nesting (signal data nested 23,000 levels deep, from 20
+// connections, took 76 MB of stack), so nestedDeeper runs before them.
+const maxNesting = 32
+
+// nestedDeeper reports whether the JSON text b nests arrays and objects
+// deeper than max. One pass, no recursion, strings skipped; it validates
+// nothing.
+func nestedDeeper(b []byte, max int) bool {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if depth++; depth > max {
+				return true
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return false
+}
+
+// decodeEvent decodes an event packet of the default namespace. One nested
+// too deeply is refused (its name unread).
 func decodeEvent(frame []byte) (Event, error) {
 	rest := frame[1:]
 	digits := 0
@@ -268,6 +316,10 @@ func decodeEvent(frame []byte) (Event, error) {
 		ev.AckID, ev.WantsAck = id, true
 		rest = rest[digits:]
 	}
+	if nestedDeeper(rest, maxNesting) {
+		ev.Refused = fmt.Sprintf("payload nested deeper than %d levels", maxNesting)
+		return ev, nil
+	}
 	// Relayed payloads go out as they came in: they must be JSON that the
 	// partner's client can parse, in a frame its browser accepts as text.
 	if !utf8.Valid(rest) || !gjson.ValidBytes(rest) {
@@ -277,18 +329,11 @@ func decodeEvent(frame []byte) (Event, error) {
 }
 
 // eventFromPacket takes an event the library's decoder made (in a
-// spelled-out default namespace, or with binary attachments, which this
-// server refuses) into an event.
+// spelled-out default namespace) into an event.
 func eventFromPacket(packet *parser.Packet) (Event, error) {
 	var ev Event
 	if packet.Id != nil {
 		ev.AckID, ev.WantsAck = *packet.Id, true
-	}
-	if packet.Type == parser.BINARY_EVENT {
-		data, _ := packet.Data.([]any)
-		name, _ := json.Marshal(data[:min(1, len(data))])
-		ev.Refused = "binary payloads are not supported"
-		return ev, ev.setArgs(gjson.ParseBytes(name))
 	}
 	raw, err := json.Marshal(packet.Data)
 	if err != nil {

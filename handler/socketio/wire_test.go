@@ -94,17 +94,70 @@ func TestDecoderHandsEventsOverAndRefusesMalformedPackets(t *testing.T) {
 	}
 }
 
-func TestDecoderRefusesBinaryEvents(t *testing.T) {
-	d := newDecoderUnderTest(t, true)
-	if err := d.Add(`51-3["signal",{"_placeholder":true,"num":0}]`); err != nil {
-		t.Fatal(err)
+func TestDecoderRefusesBinary(t *testing.T) {
+	// The library would buffer attachments until a million had arrived.
+	tests := []struct {
+		name string
+		data any
+	}{
+		{"binary event", `51-3["signal",{"_placeholder":true,"num":0}]`},
+		{"binary ack", `61-3[{"_placeholder":true,"num":0}]`},
+		{"binary event, spelled-out namespace", `51-/,["x",{"_placeholder":true,"num":0}]`},
+		{"binary message", []byte{1, 2, 3}},
 	}
-	if err := d.Add([]byte{1, 2, 3}); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDecoderUnderTest(t, true)
+			if err := d.Add(tt.data); err == nil {
+				t.Fatalf("taken: events %+v, library %+v", d.events, d.library)
+			}
+		})
 	}
-	if len(d.events) != 1 || d.events[0].Refused == "" || !d.events[0].WantsAck || d.events[0].AckID != 3 {
-		t.Fatalf("want one refused event with ack 3, got %+v", d.events)
-	}
+}
+
+func TestDecoderRefusesDeepNestingWithoutRecursing(t *testing.T) {
+	nested := func(depth int) string { return strings.Repeat("[", depth) + strings.Repeat("]", depth) }
+	t.Run("event: refused with an ack", func(t *testing.T) {
+		d := newDecoderUnderTest(t, true)
+		// 23,000 levels: the recursive validation grew stacks by MBs.
+		if err := d.Add(`27["signal",{"to":"x","data":` + nested(23000) + `}]`); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.events) != 1 || d.events[0].Refused == "" || d.events[0].AckID != 7 {
+			t.Fatalf("want one refused event with ack 7, got %+v", d.events)
+		}
+	})
+	t.Run("event: 32 levels taken, 33 refused", func(t *testing.T) {
+		d := newDecoderUnderTest(t, true)
+		// The outer array, the payload object, and data: 30 more.
+		if err := d.Add(`2["signal",{"to":"x","data":` + nested(30) + `}]`); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.events) != 1 || d.events[0].Refused != "" {
+			t.Fatalf("want one event taken, got %+v", d.events)
+		}
+		if err := d.Add(`2["signal",{"to":"x","data":` + nested(31) + `}]`); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.events) != 2 || d.events[1].Refused == "" {
+			t.Fatalf("33 levels: want a refused event, got %+v", d.events)
+		}
+	})
+	t.Run("brackets in strings do not count", func(t *testing.T) {
+		d := newDecoderUnderTest(t, true)
+		if err := d.Add(`2["chat-message",{"message":"` + strings.Repeat(`[{\"`, 40) + `"}]`); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.events) != 1 || d.events[0].Refused != "" {
+			t.Fatalf("want one event taken, got %+v", d.events)
+		}
+	})
+	t.Run("other packet: refused", func(t *testing.T) {
+		d := newDecoderUnderTest(t, true)
+		if err := d.Add(`31` + nested(100)); err == nil {
+			t.Fatalf("deep ack taken: %+v", d.library)
+		}
+	})
 }
 
 func TestDecoderRefusesEventsBeforeTheConnect(t *testing.T) {
