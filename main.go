@@ -204,7 +204,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		StaticDir:      cfg.staticDir,
 		Started:        time.Now(),
 		MaxBody:        socketio.DefaultMaxMessageSize,
-		BodyTimeout:    cfg.pingTimeout,
+		PingInterval:   cfg.pingInterval,
+		PingTimeout:    cfg.pingTimeout,
 		Counts:         svc,
 	}, svc, sio, log)
 

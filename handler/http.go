@@ -20,10 +20,11 @@ type HTTPConfig struct {
 	AllowedOrigins Origins   // CLIENT_URL
 	StaticDir      string    // a built client to serve, "" for none
 	Started        time.Time // for /health's uptime
-	// MaxBody caps every request body (413 beyond); BodyTimeout bounds
-	// the reading of a polling POST's body (408 beyond). See limitBodies.
-	MaxBody     int64
-	BodyTimeout time.Duration
+	// MaxBody caps every request body (413 beyond). The heartbeat's
+	// timing bounds how long a polling request may take. See limitBodies.
+	MaxBody      int64
+	PingInterval time.Duration
+	PingTimeout  time.Duration
 
 	Counts     Counter       // for /stats
 	StatsEvery time.Duration // how long /stats serves the same figures; 0: DefaultStatsEvery
@@ -40,7 +41,7 @@ type Pinger interface {
 func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Logger) *gin.Engine {
 	r := gin.New()
 	r.Use(gin.Recovery(), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
-		limitBodies(cfg.MaxBody, cfg.BodyTimeout))
+		limitBodies(cfg.MaxBody, cfg.PingInterval, cfg.PingTimeout))
 
 	r.GET("/health", health(cfg, store))
 	r.GET("/livez", livez)

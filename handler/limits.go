@@ -26,12 +26,12 @@ import (
 
 // limitBodies refuses, with 413, a request whose body is larger than
 // maxBody, whatever its framing. A polling POST's body is read here, whole,
-// within bodyTimeout (the session's ping timeout: a client that cannot send
-// one message in that time is gone anyway), so the library only ever gets a
-// body of known size already in memory; one that is too slow gets 408 and
-// its connection closed. Other routes read no body; theirs is capped all
-// the same.
-func limitBodies(maxBody int64, bodyTimeout time.Duration) gin.HandlerFunc {
+// within the ping timeout (a client that cannot send one message in that
+// time is gone anyway), so the library only ever gets a body of known size
+// already in memory; one that is too slow gets 408 and its connection
+// closed. Other routes read no body; theirs is capped all the same. A long
+// poll has no read deadline, and a write deadline instead.
+func limitBodies(maxBody int64, pingInterval, pingTimeout time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		r := c.Request
 		if r.ContentLength > maxBody {
@@ -40,10 +40,15 @@ func limitBodies(maxBody int64, bodyTimeout time.Duration) gin.HandlerFunc {
 		}
 		if r.Body == nil || r.Body == http.NoBody {
 			if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/socket.io/") {
-				// A long poll waits up to a heartbeat for something to
-				// send; the server's read timeout would cancel it. Its
-				// request is read already, and it has no body.
-				_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Time{})
+				// A long poll is answered at the latest with the next
+				// ping, a heartbeat after the last pong; the server's
+				// read timeout would cancel it before. Its answer must
+				// then be read within the ping timeout: the library
+				// would wait for ever on a client that does not read.
+				// (A websocket upgrade leaves both deadlines behind.)
+				rc := http.NewResponseController(c.Writer)
+				_ = rc.SetReadDeadline(time.Time{})
+				_ = rc.SetWriteDeadline(time.Now().Add(pingInterval + 2*pingTimeout))
 			}
 			c.Next()
 			return
@@ -54,7 +59,7 @@ func limitBodies(maxBody int64, bodyTimeout time.Duration) gin.HandlerFunc {
 			return
 		}
 		rc := http.NewResponseController(c.Writer)
-		_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+		_ = rc.SetReadDeadline(time.Now().Add(pingTimeout))
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):

@@ -25,7 +25,10 @@ type SocketConfig struct {
 	// OpTimeout bounds one store operation (join, next, leave). Default 3 s.
 	OpTimeout time.Duration
 	// EventsPerSecond and EventBurst bound what one connection may send;
-	// events beyond are refused. Defaults 500/s and 1000.
+	// events beyond are dropped, unacknowledged (an error ack is a write
+	// the client could make the server do as fast as it sends), and the
+	// connection is closed once more than maxOverLimit of them have been
+	// dropped (plus one a second). Defaults 500/s and 1000.
 	EventsPerSecond float64
 	EventBurst      int
 	// Addresses keys the client addresses that blocks and cool-downs use.
@@ -45,6 +48,11 @@ func (c SocketConfig) withDefaults() SocketConfig {
 	return c
 }
 
+// maxOverLimit is how many events over its rate limit a connection may send
+// before it is closed; one a second more is forgiven. A person never
+// reaches the limit at all.
+const maxOverLimit = 100
+
 // maxPendingCommands bounds the work waiting on one connection: its
 // join/next/leave requests and the relays queued behind them. A client
 // sending faster than the store answers is refused beyond it.
@@ -57,6 +65,9 @@ type Conn interface {
 	Addr() string
 	// Ack answers the event whose ack id is id with payload (JSON).
 	Ack(id uint64, payload []byte)
+	// Drop closes the connection at once, with whatever waits to be sent
+	// to it (the client may not be reading).
+	Drop()
 }
 
 // Sender writes events to sockets (a *socketio.Server).
@@ -113,6 +124,8 @@ type conn struct {
 	conn    Conn
 	id      string
 	limiter *rate.Limiter
+	// overLimit counts the events dropped by limiter, see maxOverLimit.
+	overLimit *rate.Limiter
 	// from is the start of every payload relayed from this connection:
 	// {"from":"<id>",
 	from string
@@ -133,11 +146,12 @@ type conn struct {
 // open registers a new connection with the service.
 func (h *Sockets) open(cn Conn) *conn {
 	c := &conn{
-		h:       h,
-		conn:    cn,
-		id:      cn.ID(),
-		addr:    h.cfg.Addresses.Key(cn.Addr()),
-		limiter: rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
+		h:         h,
+		conn:      cn,
+		id:        cn.ID(),
+		addr:      h.cfg.Addresses.Key(cn.Addr()),
+		limiter:   rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
+		overLimit: rate.NewLimiter(1, maxOverLimit),
 	}
 	id, _ := json.Marshal(c.id)
 	c.from = `{"from":` + string(id) + ","
@@ -176,7 +190,7 @@ func (h *Sockets) onEvent(c *conn, ev socketio.Event) {
 		return
 	}
 	if !c.limiter.Allow() {
-		h.refuse(c, ev, refuse("too many events"))
+		h.overLimit(c, ev)
 		return
 	}
 	switch ev.Name {
@@ -207,6 +221,23 @@ func (h *Sockets) onEvent(c *conn, ev socketio.Event) {
 		h.relay(c, ev, h.relayChat)
 	default:
 		h.refuse(c, ev, refuse("unknown event"))
+	}
+}
+
+// overLimit drops an event over the connection's rate limit, and closes
+// the connection when it keeps sending them.
+func (h *Sockets) overLimit(c *conn, ev socketio.Event) {
+	if c.overLimit.Allow() {
+		h.logRefusal(c, ev, "too many events")
+		return
+	}
+	c.mu.Lock()
+	closed := c.closed
+	c.closed = true // later events are dropped; the disconnect follows
+	c.mu.Unlock()
+	if !closed {
+		h.log.Warn("connection closed", "socket", c.id, "reason", "events over the rate limit")
+		c.conn.Drop()
 	}
 }
 
@@ -367,6 +398,11 @@ func (h *Sockets) refuse(c *conn, ev socketio.Event, err error) {
 		h.log.Error("request failed", "socket", c.id, "event", ev.Name, "err", err)
 	}
 	c.ack(ev, ackReply{Error: msg})
+	h.logRefusal(c, ev, msg)
+}
+
+// logRefusal logs a refused event, at most once a second per connection.
+func (h *Sockets) logRefusal(c *conn, ev socketio.Event, reason string) {
 	c.mu.Lock()
 	now := time.Now()
 	logIt := now.Sub(c.lastRefusalLog) >= time.Second
@@ -375,7 +411,7 @@ func (h *Sockets) refuse(c *conn, ev socketio.Event, err error) {
 	}
 	c.mu.Unlock()
 	if logIt {
-		h.log.Warn("input refused", "socket", c.id, "event", ev.Name, "reason", msg)
+		h.log.Warn("input refused", "socket", c.id, "event", ev.Name, "reason", reason)
 	}
 }
 

@@ -219,4 +219,45 @@ describe('[embedded store] transport limits', () => {
     assert.match(JSON.parse(ack.slice(3))[0].error, /not your partner/);
     assert.equal(r.isClosed, false);
   });
+
+  ztest(mode, 'a client that never reads is closed when its backlog passes the limit, and its partner is told', {
+    // A heartbeat of 30 s: only the backlog limit can close it in time.
+    env: { PING_INTERVAL_MS: '15000', PING_TIMEOUT_MS: '15000' },
+  }, async (ctx) => {
+    const a = await ctx.raw();
+    const b = await ctx.raw();
+    a.send('421["join-queue",{"name":"Sink"}]');
+    assert.equal(await a.next((f) => f.startsWith('431['), { what: 'join ack' }), '431[{"ok":true}]');
+    b.emit('join-queue', { name: 'Flood' });
+    const matched = await b.next((f) => f.startsWith('42["matched"'), { what: 'matched' });
+    assert.equal(JSON.parse(matched.slice(2))[1].partnerId, a.sid);
+    // A stops reading; B sends it 32 KB signals, 20 MB in all: more than
+    // loopback's socket buffers and the 1 MiB backlog limit together.
+    a.ws._socket.pause();
+    const signal = '42' + JSON.stringify(['signal', { to: a.sid, data: 'x'.repeat(32000) }]);
+    for (let i = 0; i < 640; i++) b.send(signal);
+    const left = await b.next((f) => f.startsWith('42["partner-left"'), { what: 'partner-left', timeout: 15000 });
+    assert.deepEqual(JSON.parse(left.slice(2))[1], { reason: 'disconnect' });
+    assert.equal((await httpGet(`${ctx.url}/health`)).status, 200);
+  });
+
+  ztest(mode, 'a pong that answers no ping closes the connection', async (ctx) => {
+    const r = await ctx.raw();
+    r.send('3');
+    await within(r.closed, 5000, 'connection closed after an unsolicited pong');
+  });
+
+  ztest(mode, 'events over the rate limit get no ack, and a connection that keeps sending them is closed', async (ctx) => {
+    const r = await ctx.raw({ answerPings: true });
+    // 5,000 events at once: the burst is 1,000 and the rate 500/s.
+    for (let i = 1; i <= 5000; i++) r.send(`42${i}["chat-message",{"message":"x"}]`);
+    await within(r.closed, 10000, 'connection closed');
+    // Acks still waiting when the connection closes are dropped with it.
+    const acks = r.frames.filter((f) => f.startsWith('43'));
+    assert.ok(acks.length <= 1000 + 100, `${acks.length} acks`);
+    const refusedForRate = acks.filter((f) => f.includes('too many events'));
+    assert.equal(refusedForRate.length, 0, `${refusedForRate.length} events over the limit were acked`);
+    const s = await ctx.client();
+    assert.equal((await emitAck(s, 'chat-message', { message: 'hi' })).ok, false);
+  });
 });

@@ -50,6 +50,11 @@ func (c *Conn) Ack(id uint64, payload []byte) { write(c.sock, ackFrame(id, paylo
 // Close disconnects the client; the session hears Closed.
 func (c *Conn) Close() { c.sock.Disconnect(true) }
 
+// Drop closes the connection at once, its transport discarded with
+// whatever waits to be sent to it (Close waits for that to be written, and
+// a client that does not read would hold it); the session hears Closed.
+func (c *Conn) Drop() { go c.sock.Conn().Close(true) }
+
 // write sends one encoded Socket.IO packet to the socket's connection. The
 // library's Emit would encode the payload again through reflection, and
 // copy it once more on its way to the connection. To drop it: once the

@@ -48,6 +48,10 @@ type Options struct {
 	// beyond which the library's polling parser drops the session (keep it
 	// there), above what a capped signal (32 KB of data) needs.
 	MaxMessageSize int64
+	// MaxBacklog caps the bytes waiting to be sent to one client; a client
+	// over it, or whose backlog has not been taken by the transport within
+	// PingTimeout, is disconnected (outbox.go). Default DefaultMaxBacklog.
+	MaxBacklog int64
 	// Redis, when set, carries deliveries to sockets connected to other
 	// instances (the library's Redis adapter, over pub/sub).
 	Redis *redis.Client
@@ -62,6 +66,11 @@ const (
 	DefaultPingInterval = 10 * time.Second
 	DefaultPingTimeout  = 10 * time.Second
 )
+
+// DefaultMaxBacklog is MaxBacklog's default: a few seconds of a call's
+// signalling and chat, and 20 full-size signals, at any speed a client that
+// reads can take.
+const DefaultMaxBacklog = 1 << 20
 
 // DefaultMaxMessageSize is MaxMessageSize's default.
 const DefaultMaxMessageSize = 48 << 10
@@ -78,6 +87,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.MaxBacklog <= 0 {
+		o.MaxBacklog = DefaultMaxBacklog
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -111,7 +123,9 @@ func New(ctx context.Context, o Options) *Server {
 	io := socket.NewServer(nil, opts)
 	// ServeHandler makes the engine: the read gates' listener must come
 	// after Socket.IO's own on it.
-	return newServer(io, io.ServeHandler(opts), o.Log)
+	s := newServer(io, io.ServeHandler(opts), o.Log)
+	watchOutboxes(io, outboxLimits{MaxBytes: o.MaxBacklog, MaxWait: o.PingTimeout}, o.Log)
+	return s
 }
 
 // serverOptions are the library's options for o. The parser must be set
