@@ -124,3 +124,16 @@ func TestCostRedis(t *testing.T) {
 		t.Errorf("join cost %.2f commands: the server issued no Redis command for a join", rs[1].Throughput)
 	}
 }
+
+// TestAbuse plays every attack, small, against one server: each must leave
+// it healthy and under the growth limit.
+func TestAbuse(t *testing.T) {
+	tg := startTarget(t, serverBin(t), nil)
+	for _, a := range Attacks {
+		t.Run(a, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			requireOK(t, RunAbuse(ctx, tg, a, AbuseOptions{Scale: 0.05, Tail: 100 * time.Millisecond}))
+		})
+	}
+}

@@ -25,16 +25,22 @@ type ServerOptions struct {
 	NodeEnv  string // NODE_ENV, reported by /health
 	Origin   string // when set, CLIENT_URL
 	Env      []string
+	// Pprof serves the server's net/http/pprof on a loopback port of its
+	// own (PPROF_ADDR), for ForceGC.
+	Pprof bool
 }
 
 // Server is a server process started by StartServer.
 type Server struct {
 	URL  string // http://127.0.0.1:port
 	Port int
-	cmd  *exec.Cmd
-	log  *tail
-	exit chan struct{}
-	werr error
+	// pprofURL is where the server serves net/http/pprof, if anywhere:
+	// its own port (ServerOptions.Pprof), else the main one.
+	pprofURL string
+	cmd      *exec.Cmd
+	log      *tail
+	exit     chan struct{}
+	werr     error
 }
 
 // StartServer runs the binary on a free port and waits until GET /health
@@ -64,6 +70,15 @@ func StartServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 	if opt.Origin != "" {
 		env = append(env, "CLIENT_URL="+opt.Origin)
 	}
+	pprofURL := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if opt.Pprof {
+		pp, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, fmt.Sprintf("PPROF_ADDR=127.0.0.1:%d", pp))
+		pprofURL = fmt.Sprintf("http://127.0.0.1:%d", pp)
+	}
 	cmd.Env = append(env, opt.Env...)
 	// A directory of its own, so that no .env file of the caller leaks in.
 	cmd.Dir = os.TempDir()
@@ -72,7 +87,7 @@ func StartServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start server %s: %w", opt.Bin, err)
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, cmd: cmd, log: lg, exit: make(chan struct{})}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, pprofURL: pprofURL, cmd: cmd, log: lg, exit: make(chan struct{})}
 	go func() { s.werr = cmd.Wait(); close(s.exit) }()
 	if err := s.waitHealthy(ctx); err != nil {
 		s.Stop()
@@ -101,13 +116,17 @@ func (s *Server) waitHealthy(ctx context.Context) error {
 }
 
 func (s *Server) get(ctx context.Context, cl *http.Client, path string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path, nil)
+	return s.getURL(ctx, cl, s.URL+path)
+}
+
+func (s *Server) getURL(ctx context.Context, cl *http.Client, u string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return 0, fmt.Errorf("get %s: %w", path, err)
+		return 0, fmt.Errorf("get %s: %w", u, err)
 	}
 	resp, err := cl.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("get %s: %w", path, err)
+		return 0, fmt.Errorf("get %s: %w", u, err)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
@@ -124,7 +143,7 @@ func (s *Server) Healthy(ctx context.Context) bool {
 // /debug/pprof/heap?gc=1 when it exposes net/http/pprof; it reports whether
 // that worked. Nothing depends on it.
 func (s *Server) ForceGC(ctx context.Context) bool {
-	code, err := s.get(ctx, &http.Client{Timeout: 5 * time.Second}, "/debug/pprof/heap?gc=1")
+	code, err := s.getURL(ctx, &http.Client{Timeout: 5 * time.Second}, s.pprofURL+"/debug/pprof/heap?gc=1")
 	return err == nil && code == http.StatusOK
 }
 

@@ -17,7 +17,7 @@ type Config struct {
 	ServerBin string   // the built server binary
 	RedisBin  string   // redis-server, for the redis store
 	Stores    []string // "memory", "redis"
-	Scenarios []string // "match", "relay", "churn", "idle", "cost"
+	Scenarios []string // "match", "relay", "churn", "idle", "cost", "abuse"
 	NodeEnv   string
 	Origin    string // when set: sent as Origin and given as CLIENT_URL
 
@@ -98,7 +98,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 	}()
 	// target returns a healthy server, starting a fresh one when fresh is
 	// set or the current one died.
-	target := func(fresh bool) (Target, error) {
+	target := func(fresh, pprof bool) (Target, error) {
 		if srv != nil {
 			select {
 			case <-srv.Exited():
@@ -107,7 +107,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 			default:
 			}
 		}
-		if srv != nil && fresh {
+		if srv != nil && (fresh || pprof) {
 			srv.Stop()
 			srv = nil
 		}
@@ -118,7 +118,9 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 				}
 			}
 			var err error
-			srv, err = StartServer(ctx, opt)
+			o := opt
+			o.Pprof = pprof
+			srv, err = StartServer(ctx, o)
 			if err != nil {
 				return Target{}, fmt.Errorf("store %s: %w", store, err)
 			}
@@ -133,39 +135,47 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 	type job struct {
 		name  string
 		fresh bool
+		pprof bool // a fresh server that serves pprof, for forced collections
 		run   func(Target) []Result
 	}
 	var jobs []job
 	if cfg.wants("match") {
 		for _, n := range cfg.MatchN {
-			jobs = append(jobs, job{fmt.Sprintf("match %d", n), false, func(t Target) []Result { return []Result{RunMatch(ctx, t, n)} }})
+			jobs = append(jobs, job{fmt.Sprintf("match %d", n), false, false, func(t Target) []Result { return []Result{RunMatch(ctx, t, n)} }})
 		}
 	}
 	if cfg.wants("relay") {
-		jobs = append(jobs, job{"relay", false, func(t Target) []Result {
+		jobs = append(jobs, job{"relay", false, false, func(t Target) []Result {
 			return []Result{RunRelay(ctx, t, RelayOptions{Pairs: cfg.RelayPairs, Duration: cfg.RelayDuration})}
 		}})
 	}
 	if cfg.wants("churn") {
 		for _, p := range cfg.ChurnPairs {
-			jobs = append(jobs, job{fmt.Sprintf("churn %d", p), false, func(t Target) []Result {
+			jobs = append(jobs, job{fmt.Sprintf("churn %d", p), false, false, func(t Target) []Result {
 				return []Result{RunChurn(ctx, t, ChurnOptions{Pairs: p, Duration: cfg.ChurnDuration})}
 			}})
 		}
 		if cfg.ChaosPairs > 0 {
-			jobs = append(jobs, job{"churn-chaos", false, func(t Target) []Result {
+			jobs = append(jobs, job{"churn-chaos", false, false, func(t Target) []Result {
 				return []Result{RunChurn(ctx, t, ChurnOptions{Pairs: cfg.ChaosPairs, Duration: cfg.ChurnDuration, Chaos: true, ChaosGap: cfg.ChaosGap})}
 			}})
 		}
 	}
 	if cfg.wants("cost") && rd != nil {
-		jobs = append(jobs, job{"cost", true, func(t Target) []Result {
+		jobs = append(jobs, job{"cost", true, false, func(t Target) []Result {
 			return RunCost(ctx, t, CostOptions{Pairs: cfg.CostPairs, Messages: cfg.CostMessages})
 		}})
 	}
+	if cfg.wants("abuse") {
+		for _, a := range Attacks {
+			jobs = append(jobs, job{"abuse " + a, true, true, func(t Target) []Result {
+				return []Result{RunAbuse(ctx, t, a, AbuseOptions{})}
+			}})
+		}
+	}
 	if cfg.wants("idle") {
 		for _, n := range cfg.IdleN {
-			jobs = append(jobs, job{fmt.Sprintf("idle %d", n), true, func(t Target) []Result {
+			jobs = append(jobs, job{fmt.Sprintf("idle %d", n), true, false, func(t Target) []Result {
 				return []Result{RunIdle(ctx, t, IdleOptions{N: n, Settle: cfg.IdleSettle, Hold: cfg.IdleHold})}
 			}})
 		}
@@ -175,7 +185,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 			return fmt.Errorf("store %s: %s: %w", store, j.name, ctx.Err())
 		}
 		cfg.logf("%s: %s", store, j.name)
-		t, err := target(j.fresh)
+		t, err := target(j.fresh, j.pprof)
 		if err != nil {
 			return err
 		}

@@ -82,11 +82,13 @@ func limitBodies(maxBody int64, pingInterval, pingTimeout time.Duration) gin.Han
 	}
 }
 
-// refuseBody answers status and closes the connection: the rest of the
-// body, if any, is not worth reading (the server would otherwise read on,
-// at the client's pace, to reuse the connection).
+// refuseBody answers status and closes the connection. The server reads
+// what is left of the body (up to 256 KB) before it closes, or the client's
+// kernel, on the reset that closing with unread data sends, could discard
+// the answer before the client reads it; one second is all it gets for that,
+// not the client's pace.
 func refuseBody(c *gin.Context, status int) {
-	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now())
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(time.Second))
 	c.Header("Connection", "close")
 	c.AbortWithStatus(status)
 }

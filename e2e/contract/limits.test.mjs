@@ -102,7 +102,7 @@ describe('[embedded store] transport limits', () => {
     const ok = rawHttp(ctx.server.port);
     await ok.connected;
     post(ok, ['6']);
-    const small = await ok.response();
+    const small = await ok.response().catch((e) => { throw new Error(`small chunked POST: ${e.message}`); });
     assert.equal(small.status, 200, `small chunked POST: ${small.status} ${small.body}`);
     ok.destroy();
 
@@ -110,7 +110,7 @@ describe('[embedded store] transport limits', () => {
     await big.connected;
     const chunk = 'x'.repeat(16 << 10);
     post(big, ['4', chunk, chunk, chunk, chunk]); // 64 KiB + 1 > 48 KiB
-    const res = await big.response();
+    const res = await big.response().catch((e) => { throw new Error(`chunked POST of 64 KiB: ${e.message}`); });
     assert.equal(res.status, 413, `chunked POST of 64 KiB: ${res.status} ${res.body}`);
     await within(big.closed, 5000, 'connection closed after the 413');
   });
@@ -164,15 +164,17 @@ describe('[embedded store] transport limits', () => {
   });
 
   ztest(mode, 'websockets and long polls outlive the read and idle timeouts', {
-    env: { PING_INTERVAL_MS: '1000', PING_TIMEOUT_MS: '1000' },
+    // A ping timeout three times the interval: a loaded machine's late
+    // pong must not end the connection before the timeouts are tested.
+    env: { PING_INTERVAL_MS: '1000', PING_TIMEOUT_MS: '3000' },
   }, async (ctx) => {
-    // The timeouts are one heartbeat (2 s); each client lives through
-    // three pings, then still has its events answered.
+    // The read and idle timeouts are one heartbeat (4 s); each client
+    // lives through five pings (5 s), then still has its events answered.
     for (const transports of [['websocket'], ['polling']]) {
       const s = await ctx.client({ transports });
       let reason;
       s.on('disconnect', (r) => { reason = r; });
-      for (let n = 0; n < 3; n++) {
+      for (let n = 0; n < 5; n++) {
         await waitFor(s.io.engine, 'ping', { timeout: 5000 }).catch((e) => {
           throw new Error(`${transports}: ${e.message} (disconnected: ${reason})`);
         });

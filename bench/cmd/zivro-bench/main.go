@@ -33,7 +33,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var (
 		cfg       bench.Config
 		stores    = fs.String("stores", "memory,redis", "stores to run on, comma-separated: memory, redis")
-		scenarios = fs.String("scenarios", "match,relay,churn,idle,cost", "scenarios to run, comma-separated")
+		scenarios = fs.String("scenarios", "match,relay,churn,idle,cost,abuse", "scenarios to run, comma-separated")
 		matchN    = fs.String("match-n", "200,1000,2000", "match: clients joining at once, comma-separated")
 		churnP    = fs.String("churn-pairs", "3,50", "churn: pairs pressing next, comma-separated")
 		idleN     = fs.String("idle-n", "1000,5000", "idle: idle connections, comma-separated")
