@@ -26,15 +26,28 @@ const wait = 5 * time.Second
 
 // fakeConn records the acks written to a connection.
 type fakeConn struct {
-	id    string
-	addr  string // the client's address, "" unless a test sets it
-	mu    sync.Mutex
-	acks  []string // "<id> <payload>"
-	acked chan struct{}
+	id      string
+	addr    string // the client's address, "" unless a test sets it
+	mu      sync.Mutex
+	acks    []string // "<id> <payload>"
+	acked   chan struct{}
+	dropped chan struct{} // closed by Drop
+	drop    sync.Once
 }
 
 func newFakeConn(id string) *fakeConn {
-	return &fakeConn{id: id, acked: make(chan struct{}, 1000)}
+	return &fakeConn{id: id, acked: make(chan struct{}, 1000), dropped: make(chan struct{})}
+}
+
+func (c *fakeConn) Drop() { c.drop.Do(func() { close(c.dropped) }) }
+
+func (c *fakeConn) isDropped() bool {
+	select {
+	case <-c.dropped:
+		return true
+	default:
+		return false
+	}
 }
 
 func (c *fakeConn) ID() string { return c.id }
@@ -434,18 +447,31 @@ func TestPendingCap(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	// A burst of 3 and next to no refill: the fourth event is refused,
-	// whatever it is, and never reaches the service.
+	// A burst of 3 and next to no refill: the events beyond are dropped
+	// unacknowledged (an error ack would be a write the client could
+	// make the server do as fast as it sends) and never reach the
+	// service; once maxOverLimit of them have been dropped (plus one a
+	// second), the connection is.
 	f := newFixture(t, SocketConfig{EventsPerSecond: 1e-6, EventBurst: 3})
 	for i := range 3 {
 		f.sess.Event(event("chat-message", uint64(i+1), `{"message":"hi"}`))
 	}
-	f.sess.Event(event("join-queue", 4, `{}`))
-	acks := f.conn.waitAcks(t, 4)
-	if want := `4 {"ok":false,"error":"too many events"}`; acks[3] != want {
-		t.Fatalf("ack %s, want %s", acks[3], want)
+	f.conn.waitAcks(t, 3)
+	over := 0
+	for ; over < 2*maxOverLimit && !f.conn.isDropped(); over++ {
+		f.sess.Event(event("join-queue", uint64(4+over), `{}`))
 	}
-	for _, a := range acks[:3] {
+	if !f.conn.isDropped() {
+		t.Fatalf("not dropped after %d events over the limit", over)
+	}
+	if over <= maxOverLimit {
+		t.Fatalf("dropped after %d events over the limit, want more than %d", over, maxOverLimit)
+	}
+	acks := f.conn.ackList()
+	if len(acks) != 3 {
+		t.Fatalf("acks %q, want the 3 within the burst only", acks)
+	}
+	for _, a := range acks {
 		if strings.Contains(a, "too many") {
 			t.Fatalf("an event within the burst was refused: %q", acks)
 		}
