@@ -108,7 +108,7 @@ func TestCostRedis(t *testing.T) {
 	bin := serverBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	rd, err := StartRedis(ctx, rbin)
+	rd, err := StartRedis(rbin)
 	if err != nil {
 		t.Fatalf("start redis: %v", err)
 	}

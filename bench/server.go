@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/zivro/zivro/internal/redisproc"
 )
 
 // ServerOptions tells StartServer how to run the server binary.
@@ -198,48 +200,22 @@ func (s *Server) Stop() {
 	}
 }
 
-// Redis is a private redis-server started by StartRedis: no persistence,
-// bound to loopback.
+// Redis is a private redis-server started by StartRedis (internal/redisproc,
+// the tests' helper): no persistence, bound to loopback.
 type Redis struct {
 	Addr string
 	URL  string
-	cmd  *exec.Cmd
-	log  *tail
-	exit chan struct{}
+	proc *redisproc.Server
 }
 
 // StartRedis runs bin (redis-server) on a free loopback port and waits until
 // it answers PING.
-func StartRedis(ctx context.Context, bin string) (*Redis, error) {
-	port, err := FreePort()
+func StartRedis(bin string) (*Redis, error) {
+	p, err := redisproc.Run(bin)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no")
-	lg := &tail{max: 16 << 10}
-	cmd.Stdout, cmd.Stderr = lg, lg
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	r := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, log: lg, exit: make(chan struct{})}
-	r.URL = "redis://" + r.Addr
-	go func() { _ = cmd.Wait(); close(r.exit) }()
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	for {
-		if v, err := r.Do(wctx, "PING"); err == nil && v == "PONG" {
-			return r, nil
-		}
-		select {
-		case <-r.exit:
-			return nil, fmt.Errorf("redis-server exited; log:\n%s", lg.String())
-		case <-wctx.Done():
-			r.Stop()
-			return nil, fmt.Errorf("wait for redis PING: %w", wctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return &Redis{Addr: p.Addr(), URL: p.URL(), proc: p}, nil
 }
 
 // Do sends one command on a fresh connection and returns the reply as text
@@ -320,21 +296,8 @@ func (r *Redis) CommandStats(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-// Stop sends SIGTERM and waits up to 5 s, then kills.
-func (r *Redis) Stop() {
-	select {
-	case <-r.exit:
-		return
-	default:
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exit:
-	case <-time.After(5 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.exit
-	}
-}
+// Stop stops the server and waits until it has exited.
+func (r *Redis) Stop() { r.proc.Close() }
 
 // FreePort asks the kernel for a free loopback TCP port.
 func FreePort() (int, error) {

@@ -67,7 +67,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 	case "memory":
 	case "redis":
 		var err error
-		rd, err = StartRedis(ctx, cfg.RedisBin)
+		rd, err = StartRedis(cfg.RedisBin)
 		if err != nil {
 			return fmt.Errorf("store redis: %w", err)
 		}

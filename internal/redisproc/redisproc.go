@@ -1,6 +1,7 @@
-// Package redisproc starts throwaway redis-server processes for tests, so that
-// the Redis store and the server are tested against the real thing rather
-// than a fake that might disagree with it on Lua, streams or expiry.
+// Package redisproc starts throwaway redis-server processes for tests and the
+// benchmark, so that the Redis store and the server are tested against the
+// real thing rather than a fake that might disagree with it on Lua, streams
+// or expiry.
 package redisproc
 
 import (
@@ -8,6 +9,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -21,6 +23,7 @@ const startTimeout = 10 * time.Second
 
 // Server is one redis-server child process listening on 127.0.0.1.
 type Server struct {
+	bin  string
 	port int
 	dir  string
 
@@ -38,8 +41,39 @@ func Start(t testing.TB) *Server {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redisproc: redis-server not found in PATH: install redis-server (apt-get install redis-server): %v", err)
 	}
-	s := &Server{dir: t.TempDir()}
-	t.Cleanup(func() { s.kill() })
+	s, err := run("redis-server", t.TempDir())
+	if err != nil {
+		t.Fatalf("redisproc: %v", err)
+	}
+	t.Cleanup(s.kill)
+	return s
+}
+
+// Run runs bin (a redis-server) on a free port, without persistence, and
+// waits until it answers PING; Close stops it. For programs (the
+// benchmark); tests use Start.
+func Run(bin string) (*Server, error) {
+	dir, err := os.MkdirTemp("", "redisproc-")
+	if err != nil {
+		return nil, fmt.Errorf("redisproc: %w", err)
+	}
+	s, err := run(bin, dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("redisproc: %w", err)
+	}
+	return s, nil
+}
+
+// Close kills a server that Run started, waits until it has exited and
+// removes its directory.
+func (s *Server) Close() {
+	s.kill()
+	_ = os.RemoveAll(s.dir)
+}
+
+func run(bin, dir string) (*Server, error) {
+	s := &Server{bin: bin, dir: dir}
 	// A port picked by the kernel can be taken by someone else before
 	// redis-server binds it; try a few.
 	var err error
@@ -49,11 +83,10 @@ func Start(t testing.TB) *Server {
 			continue
 		}
 		if err = s.start(); err == nil {
-			return s
+			return s, nil
 		}
 	}
-	t.Fatalf("redisproc: %v", err)
-	return nil
+	return nil, err
 }
 
 // Addr is the host:port to dial.
@@ -95,7 +128,7 @@ func (s *Server) Restart(t testing.TB) {
 
 func (s *Server) start() error {
 	out := &syncBuffer{}
-	cmd := exec.Command("redis-server",
+	cmd := exec.Command(s.bin,
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -106,7 +139,7 @@ func (s *Server) start() error {
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start redis-server: %w", err)
+		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
 	exited := make(chan struct{})
 	go func() {
