@@ -6,9 +6,10 @@ import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { freePort, startRedis, startServer, until } from '../lib/harness.mjs';
+import { redisCommand } from '../lib/redis.mjs';
 import {
   DENY_MEDIA, T, assertNoStalePeers, assertPaintedTheme, buildClient, chatTexts, hidden, join, launchBrowser, newUser, openChat, openLanding,
-  partnerNameOf, quiesce, redisCmd, sendChat, startStatic, visible, waitChat, waitMatched,
+  partnerNameOf, quiesce, sendChat, startStatic, visible, waitChat, waitMatched,
   waitMediaFlowing, waitSawView, waitTheme, withFailureShots,
 } from './support.mjs';
 
@@ -244,7 +245,7 @@ test('Cancel in the queue returns home and leaves the queue', { timeout: 90_000 
     await openLanding(a, staticSrv.url);
     await join(a);
     await visible(a, 'queue-view');
-    await until(async () => (await redisCmd(redis.port, 'LLEN zivro:queue:list')) === ':1',
+    await until(async () => (await redisCommand(redis.port, 'LLEN', 'zivro:queue:list')) === 1,
       { timeout: 5_000, what: 'A never appeared in zivro:queue:list' });
     await a.shot('01-queue');
     await a.tid('queue-cancel').click();
@@ -252,7 +253,7 @@ test('Cancel in the queue returns home and leaves the queue', { timeout: 90_000 
     await hidden(a, 'queue-view');
     await a.shot('02-home');
     let q;
-    await until(async () => (q = await redisCmd(redis.port, 'LLEN zivro:queue:list')) === ':0',
+    await until(async () => (q = await redisCommand(redis.port, 'LLEN', 'zivro:queue:list')) === 0,
       { timeout: 5_000, what: () => `after Cancel the server still queues A (LLEN zivro:queue:list = ${q})` });
   });
 });
@@ -294,7 +295,7 @@ test('Landing form validation, refused camera, declined terms: nobody is queued'
     await visible(b, 'start-view');
     await hidden(b, 'terms-modal');
     await hidden(b, 'queue-view');
-    assert.equal(await redisCmd(redis.port, 'LLEN zivro:queue:list'), ':0', 'someone was queued without accepting the terms');
+    assert.equal(await redisCommand(redis.port, 'LLEN', 'zivro:queue:list'), 0, 'someone was queued without accepting the terms');
   });
 });
 

@@ -5,11 +5,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { repoRoot, run, until } from '../lib/harness.mjs';
+import { redisCommand } from '../lib/redis.mjs';
 
 export const clientDir = path.join(repoRoot, 'client');
 export const artifactsDir = path.join(repoRoot, 'e2e', 'artifacts');
@@ -116,23 +116,6 @@ export function startStatic(dir, port) {
   });
 }
 
-/** One inline Redis command over RESP; resolves the reply line (e.g. ":0"). */
-export function redisCmd(port, line, timeout = 1000) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    let buf = '';
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`redis ${line}: no reply in ${timeout} ms`)); }, timeout);
-    s.on('connect', () => s.write(line + '\r\n'));
-    s.on('data', (d) => {
-      buf += d;
-      const i = buf.indexOf('\r\n');
-      if (i >= 0) { clearTimeout(t); s.destroy(); resolve(buf.slice(0, i)); }
-    });
-    s.on('error', (e) => { clearTimeout(t); reject(e); });
-  });
-}
-
-
 /**
  * Waits until the server's Redis shows no queued user and no room (the
  * contract's key names), so that users of one test never meet the next test's.
@@ -140,10 +123,10 @@ export function redisCmd(port, line, timeout = 1000) {
 export async function quiesce(redisPort, timeout = 15_000) {
   let state = '';
   await until(async () => {
-    const q = await redisCmd(redisPort, 'LLEN zivro:queue:list');
-    const r = await redisCmd(redisPort, 'HLEN zivro:rooms');
+    const q = await redisCommand(redisPort, 'LLEN', 'zivro:queue:list');
+    const r = await redisCommand(redisPort, 'HLEN', 'zivro:rooms');
     state = `queue ${q}, rooms ${r}`;
-    return q === ':0' && r === ':0';
+    return q === 0 && r === 0;
   }, { timeout, what: () => `server state did not drain (zivro:queue:list / zivro:rooms): ${state}` });
 }
 

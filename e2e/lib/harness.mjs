@@ -9,6 +9,9 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
+import { redisPing } from './redis.mjs';
+
+export { redisCommand } from './redis.mjs';
 
 /** Absolute path of the repository root (…/e2e/lib/harness.mjs → …). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -91,20 +94,6 @@ export function buildServer() {
     })();
   }
   return buildPromise;
-}
-
-/** Sends a raw "PING\r\n" and resolves true when "+PONG" comes back. */
-function redisPing(port, timeout = 500) {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    let buf = '';
-    const done = (v) => { clearTimeout(t); s.destroy(); resolve(v); };
-    const t = setTimeout(() => done(false), timeout);
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => { buf += d; if (buf.includes('\r\n')) done(buf.startsWith('+PONG')); });
-    s.on('error', () => done(false));
-    s.on('close', () => done(false));
-  });
 }
 
 function waitExit(child, timeout, what) {
@@ -434,63 +423,6 @@ export class RawClient {
 /** ws:// URL of the Engine.IO websocket endpoint of a server url. */
 export function wsUrl(url) {
   return url.replace(/^http/, 'ws') + '/socket.io/?EIO=4&transport=websocket';
-}
-
-/**
- * One Redis command over a raw RESP connection; resolves the decoded reply
- * (string, number, null, array; an error reply rejects).
- */
-export function redisCommand(port, ...args) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    let buf = Buffer.alloc(0);
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`redis ${args[0]}: no reply within 3 s`)); }, 3000);
-    const finish = (err, v) => { clearTimeout(t); s.destroy(); if (err) reject(err); else resolve(v); };
-    s.on('error', (e) => finish(e));
-    s.on('connect', () => {
-      let cmd = `*${args.length}\r\n`;
-      for (const a of args) cmd += `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`;
-      s.write(cmd);
-    });
-    // parse(pos) → [value, nextPos] or undefined when incomplete
-    const parse = (pos) => {
-      const eol = buf.indexOf('\r\n', pos);
-      if (eol < 0) return undefined;
-      const type = String.fromCharCode(buf[pos]);
-      const line = buf.toString('utf8', pos + 1, eol);
-      const after = eol + 2;
-      if (type === '+') return [line, after];
-      if (type === '-') return [new Error(line), after];
-      if (type === ':') return [Number(line), after];
-      if (type === '$') {
-        const n = Number(line);
-        if (n < 0) return [null, after];
-        if (buf.length < after + n + 2) return undefined;
-        return [buf.toString('utf8', after, after + n), after + n + 2];
-      }
-      if (type === '*') {
-        const n = Number(line);
-        if (n < 0) return [null, after];
-        const arr = [];
-        let p = after;
-        for (let i = 0; i < n; i++) {
-          const r = parse(p);
-          if (!r) return undefined;
-          arr.push(r[0]);
-          p = r[1];
-        }
-        return [arr, p];
-      }
-      return [new Error(`unknown RESP type ${type}`), after];
-    };
-    s.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      const r = parse(0);
-      if (!r) return;
-      if (r[0] instanceof Error) finish(r[0]);
-      else finish(null, r[0]);
-    });
-  });
 }
 
 /**
