@@ -128,7 +128,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.pingTimeout, err = millis("PING_TIMEOUT_MS", socketio.DefaultPingTimeout); err != nil {
 		return config{}, err
 	}
-	if c.rematchWindow, err = millis("REMATCH_WINDOW_MS", 120*time.Second); err != nil {
+	if c.rematchWindow, err = millis("REMATCH_WINDOW_MS", store.DefaultRematchWindow); err != nil {
 		return config{}, err
 	}
 	if c.safety, err = loadSafetyConfig(get, millis, c.redisURL); err != nil {
@@ -188,7 +188,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 
 	sio := socketio.New(ctx, sioOpts)
-	svc := queue.NewService(st, handler.NewAnnouncer(sio), log, queue.Config{RematchWindow: cfg.rematchWindow, InterestWait: cfg.safety.interestWait})
+	svc := queue.NewService(st, handler.NewAnnouncer(sio), log, queue.Config{})
 	// base outlives the signal: at shutdown, the disconnect of every socket
 	// still has to reach the store.
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))

@@ -31,7 +31,7 @@ func TestInterestFallbackWithoutAnyAction(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			const wait = 200 * time.Millisecond
 			st, _ := b.new(t, store.Options{InterestWait: wait})
-			h := serve(t, st, queue.Config{InterestWait: wait})
+			h := serve(t, st, queue.Config{})
 			h.mustJoinAt(t, "a", "1", "rare")
 			h.mustJoinAt(t, "x", "2")
 			h.rec.waitUntil(t, "a matched with x after the interest wait", func() bool {
@@ -46,7 +46,7 @@ func TestSharedInterestsAnnounced(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			st, _ := b.new(t, store.Options{InterestWait: time.Minute})
-			h := serve(t, st, queue.Config{InterestWait: time.Minute})
+			h := serve(t, st, queue.Config{})
 			h.mustJoinAt(t, "a", "1", "music", "chess")
 			h.mustJoinAt(t, "b", "2", "chess")
 			waitPairs(t, h.rec, []string{"a", "b"}, 1)
@@ -64,7 +64,7 @@ func TestBlockEndsTheCallForGood(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			const window = 50 * time.Millisecond
 			st, _ := b.new(t, store.Options{RematchWindow: window})
-			h := serve(t, st, queue.Config{RematchWindow: window})
+			h := serve(t, st, queue.Config{})
 			if err := h.svc.Block(context.Background(), "nobody"); !errors.Is(err, queue.ErrNoPartner) {
 				t.Fatalf("block without a partner = %v, want ErrNoPartner", err)
 			}
@@ -101,7 +101,7 @@ func TestReportsStartACoolDown(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			const coolDown = 300 * time.Millisecond
 			st, _ := b.new(t, store.Options{CoolDown: coolDown, RematchWindow: time.Minute})
-			h := serve(t, st, queue.Config{RematchWindow: time.Minute})
+			h := serve(t, st, queue.Config{})
 			if err := h.svc.Report(context.Background(), "nobody", "spam"); !errors.Is(err, queue.ErrNoPartner) {
 				t.Fatalf("report without a partner = %v, want ErrNoPartner", err)
 			}

@@ -32,12 +32,10 @@ type Notifier interface {
 	PartnerLeft(to string, reason Reason)
 }
 
-// Config holds the service's timings; zero values take the defaults.
+// Config holds the service's timings; zero values take the defaults. The
+// store's own windows (no rematch, interest wait) come from the store
+// (Store.Windows), which enforces them.
 type Config struct {
-	// RematchWindow is the store's no-rematch window: matching runs again
-	// when one expires, so that two users who skipped each other do not wait
-	// for ever. Default 120 s.
-	RematchWindow time.Duration
 	// RefreshEvery is how often the profiles of connected users are
 	// rewritten, well inside the store's profile TTL. Default 2 min.
 	RefreshEvery time.Duration
@@ -47,10 +45,6 @@ type Config struct {
 	// HealthEvery is how often the store is pinged to notice an outage and
 	// the recovery after it. Default 1 s.
 	HealthEvery time.Duration
-	// InterestWait is the store's interest wait: matching runs again when
-	// a user with interests has waited that long, so that it is paired
-	// with anyone open even if no one acts. Default 5 s.
-	InterestWait time.Duration
 	// CensusEvery is how often this instance reports its number of
 	// connected users to the store (see Counts); a report lapses after
 	// three of these. Default 5 s.
@@ -58,9 +52,6 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.RematchWindow <= 0 {
-		c.RematchWindow = 120 * time.Second
-	}
 	if c.RefreshEvery <= 0 {
 		c.RefreshEvery = 2 * time.Minute
 	}
@@ -69,9 +60,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HealthEvery <= 0 {
 		c.HealthEvery = time.Second
-	}
-	if c.InterestWait <= 0 {
-		c.InterestWait = 5 * time.Second
 	}
 	if c.CensusEvery <= 0 {
 		c.CensusEvery = 5 * time.Second
@@ -109,6 +97,8 @@ type Service struct {
 	notify Notifier
 	log    *slog.Logger
 	cfg    Config
+	// windows are the store's; matching runs again when one lapses.
+	windows Windows
 
 	// mu guards sessions; relays read partners under RLock on every signal
 	// and chat message, so they do not wait for each other.
@@ -134,6 +124,7 @@ func NewService(store Store, notify Notifier, log *slog.Logger, cfg Config) *Ser
 		notify:    notify,
 		log:       log,
 		cfg:       cfg,
+		windows:   store.Windows(),
 		sessions:  make(map[string]*session),
 		instance:  rand.Text(),
 		rematch:   newRematchTimer(),
@@ -362,7 +353,7 @@ const windowSlack = 20 * time.Millisecond
 // rematchAfterWindow asks for a matching run once a window that starts
 // now has expired.
 func (s *Service) rematchAfterWindow() {
-	s.rematch.schedule(time.Now().Add(s.cfg.RematchWindow + windowSlack))
+	s.rematch.schedule(time.Now().Add(s.windows.RematchWindow + windowSlack))
 }
 
 // afterInterestWait asks for a matching run once a user with interests
@@ -370,7 +361,7 @@ func (s *Service) rematchAfterWindow() {
 // anyone open then.
 func (s *Service) afterInterestWait(p Profile) {
 	if len(p.Interests) > 0 {
-		s.rematch.schedule(time.Now().Add(s.cfg.InterestWait + windowSlack))
+		s.rematch.schedule(time.Now().Add(s.windows.InterestWait + windowSlack))
 	}
 }
 

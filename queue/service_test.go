@@ -120,7 +120,7 @@ type harness struct {
 func start(t *testing.T, b backend, window time.Duration) *harness {
 	t.Helper()
 	st, srv := b.new(t, store.Options{RematchWindow: window})
-	h := serve(t, st, queue.Config{RematchWindow: window, HealthEvery: 50 * time.Millisecond})
+	h := serve(t, st, queue.Config{HealthEvery: 50 * time.Millisecond})
 	h.redis = srv
 	return h
 }
@@ -500,7 +500,7 @@ func TestRematchAfterAFailedMatchingRun(t *testing.T) {
 	// fails, it must be tried again, not forgotten.
 	const window = 200 * time.Millisecond
 	st := failingMatch{Store: memory.New(store.Options{RematchWindow: window}), failed: &atomic.Bool{}}
-	h := serve(t, st, queue.Config{RematchWindow: window})
+	h := serve(t, st, queue.Config{})
 	h.pairNextAndRematch(t)
 	if !st.failed.Load() {
 		t.Fatal("no matching run failed: the test did not test the retry")
@@ -560,7 +560,7 @@ func TestNoPartnerWhileOwnNextIsUnderWay(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			inner, _ := b.new(t, store.Options{RematchWindow: time.Minute})
 			st := &heldStream{Store: inner}
-			h := serve(t, st, queue.Config{RematchWindow: time.Minute})
+			h := serve(t, st, queue.Config{})
 			h.join(t, "a")
 			h.join(t, "b")
 			waitPairs(t, h.rec, []string{"a", "b"}, 1)

@@ -195,6 +195,10 @@ type Store interface {
 	// Ping reports whether the store can be reached.
 	Ping(ctx context.Context) error
 
+	// Windows returns the windows this store enforces, after which a
+	// matching run may pair users it could not pair before.
+	Windows() Windows
+
 	// Incarnation identifies the store's current life. It changes when the
 	// store may have lost its data (a restarted Redis), however briefly it
 	// was away, so that the users who were waiting can join again.
@@ -210,4 +214,14 @@ type Store interface {
 	// ctx is done. It rides out store outages by itself (ready may wait for
 	// the store to be reachable) and returns ctx.Err().
 	Listen(ctx context.Context, ready func(), handle func(Event)) error
+}
+
+// Windows are the store's timed matching rules that the service must know
+// of, to run matching when one lapses (nobody else may act then).
+type Windows struct {
+	// RematchWindow: two users who were paired are kept apart this long.
+	RematchWindow time.Duration
+	// InterestWait: a user with interests waits this long for someone
+	// sharing one, then is paired with anyone.
+	InterestWait time.Duration
 }

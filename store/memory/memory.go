@@ -316,6 +316,11 @@ func (s *Store) Census(ctx context.Context, instance string, online int, ttl tim
 // Ping implements queue.Store; memory is always reachable.
 func (s *Store) Ping(ctx context.Context) error { return nil }
 
+// Windows returns the rematch window and interest wait this store enforces.
+func (s *Store) Windows() queue.Windows {
+	return queue.Windows{RematchWindow: s.opts.RematchWindow, InterestWait: s.opts.InterestWait}
+}
+
 // Incarnation implements queue.Store: a memory store keeps its data as long
 // as it lives, and a new one (a new process) is a new incarnation.
 func (s *Store) Incarnation(ctx context.Context) (string, error) {

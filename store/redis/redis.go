@@ -327,6 +327,11 @@ func (s *Store) Census(ctx context.Context, instance string, online int, ttl tim
 }
 
 // Ping implements queue.Store.
+// Windows returns the rematch window and interest wait this store enforces.
+func (s *Store) Windows() queue.Windows {
+	return queue.Windows{RematchWindow: s.opts.RematchWindow, InterestWait: s.opts.InterestWait}
+}
+
 func (s *Store) Ping(ctx context.Context) error {
 	return wrap(s.client.Ping(ctx).Err(), "ping")
 }
