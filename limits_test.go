@@ -95,7 +95,11 @@ func (s *rawSocket) call(event, payload string) map[string]any {
 func TestRepeatedLogLinesAreBounded(t *testing.T) {
 	redisSrv := redisproc.Start(t)
 	redisSrv.Stop(t)
-	url, stop, done, logs := startRunLogged(t, map[string]string{"REDIS_URL": redisSrv.URL()})
+	url, stop, done, logs := startRunLogged(t, map[string]string{
+		"REDIS_URL": redisSrv.URL(),
+		// All from one address: lift the per-address budgets.
+		"MAX_CONNS_PER_IP": "1000", "NEW_CONNS_PER_IP_PER_MINUTE": "1000",
+	})
 	defer func() { stop(); <-done }()
 	const joins = 150
 	for i := range joins {
@@ -121,5 +125,179 @@ func TestRepeatedLogLinesAreBounded(t *testing.T) {
 			t.Fatalf("%d lines logged, %v reported suppressed: want %d in all", passed, suppressed, joins)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// handshakeStatus opens a websocket handshake with header and returns its
+// HTTP status (101 when it opened); the socket stays open until the test
+// ends or close is called.
+func handshakeStatus(t *testing.T, url string, header http.Header) (status int, close func()) {
+	t.Helper()
+	ws := "ws" + strings.TrimPrefix(url, "http") + "/socket.io/?EIO=4&transport=websocket"
+	conn, res, err := websocket.DefaultDialer.Dial(ws, header)
+	if res == nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	if conn == nil {
+		return res.StatusCode, func() {}
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return res.StatusCode, func() { _ = conn.Close() }
+}
+
+func xff(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+
+func TestConnectionsPerAddressAreCapped(t *testing.T) {
+	url, stop, done := startRun(t, map[string]string{"MAX_CONNS_PER_IP": "3"})
+	defer func() { stop(); <-done }()
+	var closers []func()
+	for i := range 3 {
+		status, closeIt := handshakeStatus(t, url, nil)
+		if status != http.StatusSwitchingProtocols {
+			t.Fatalf("connection %d: status %d", i, status)
+		}
+		closers = append(closers, closeIt)
+	}
+	if status, _ := handshakeStatus(t, url, nil); status != http.StatusTooManyRequests {
+		t.Fatalf("fourth websocket: status %d, want 429", status)
+	}
+	res, err := http.Get(url + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("polling handshake over the limit: status %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	// A connection that ends gives its place back.
+	closers[0]()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		status, _ := handshakeStatus(t, url, nil)
+		if status == http.StatusSwitchingProtocols {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a connection closed, a new one still gets %d", status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestNewConnectionsPerAddressPerMinute(t *testing.T) {
+	url, stop, done := startRun(t, map[string]string{"NEW_CONNS_PER_IP_PER_MINUTE": "3"})
+	defer func() { stop(); <-done }()
+	for i := range 3 {
+		status, closeIt := handshakeStatus(t, url, nil)
+		if status != http.StatusSwitchingProtocols {
+			t.Fatalf("connection %d: status %d", i, status)
+		}
+		closeIt()
+	}
+	if status, _ := handshakeStatus(t, url, nil); status != http.StatusTooManyRequests {
+		t.Fatalf("fourth connection within the minute: status %d, want 429", status)
+	}
+}
+
+// The client's address comes from X-Forwarded-For only when the peer is a
+// trusted proxy, or from the platform's header when one is configured.
+func TestClientAddressBehindProxies(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		header func(addr string) http.Header
+		// apart: two clients with different forwarded addresses count
+		// separately.
+		apart bool
+	}{
+		{"no trusted proxy: X-Forwarded-For ignored", map[string]string{}, xff, false},
+		{"trusted proxy: X-Forwarded-For believed", map[string]string{"TRUSTED_PROXIES": "127.0.0.0/8"}, xff, true},
+		{"trusted proxy: the client's own X-Forwarded-For entries are not", map[string]string{"TRUSTED_PROXIES": "127.0.0.1"},
+			func(addr string) http.Header { return xff(addr + ", 198.51.100.7") }, false},
+		{"platform header", map[string]string{"CLIENT_IP_HEADER": "X-Real-IP"},
+			func(addr string) http.Header { return http.Header{"X-Real-Ip": {addr}} }, true},
+		{"IPv6 addresses of one /64 count as one", map[string]string{"TRUSTED_PROXIES": "127.0.0.1"},
+			func(addr string) http.Header {
+				return xff(map[string]string{"203.0.113.1": "2001:db8::1", "203.0.113.2": "2001:db8::2"}[addr])
+			}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["MAX_CONNS_PER_IP"] = "1"
+			url, stop, done := startRun(t, tt.env)
+			defer func() { stop(); <-done }()
+			if status, _ := handshakeStatus(t, url, tt.header("203.0.113.1")); status != http.StatusSwitchingProtocols {
+				t.Fatalf("first client: status %d", status)
+			}
+			status, _ := handshakeStatus(t, url, tt.header("203.0.113.2"))
+			if want := map[bool]int{true: http.StatusSwitchingProtocols, false: http.StatusTooManyRequests}[tt.apart]; status != want {
+				t.Fatalf("second client: status %d, want %d", status, want)
+			}
+			if tt.apart {
+				if status, _ := handshakeStatus(t, url, tt.header("203.0.113.1")); status != http.StatusTooManyRequests {
+					t.Fatalf("first client again: status %d, want 429", status)
+				}
+			}
+		})
+	}
+}
+
+// A handshake the Socket.IO library refuses takes no place.
+func TestRefusedHandshakeTakesNoPlace(t *testing.T) {
+	url, stop, done := startRun(t, map[string]string{"MAX_CONNS_PER_IP": "1"})
+	defer func() { stop(); <-done }()
+	for range 3 {
+		res, err := http.Get(url + "/socket.io/?EIO=3&transport=polling")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("Engine.IO 3 handshake: status %d, want 400", res.StatusCode)
+		}
+	}
+	if status, _ := handshakeStatus(t, url, nil); status != http.StatusSwitchingProtocols {
+		t.Fatalf("after refused handshakes: status %d", status)
+	}
+}
+
+// Joins, Nexts and leaves have a budget of their own, far below the
+// events': beyond it they are refused with an error ack, and never reach
+// the store.
+func TestStateChangesHaveTheirOwnBudget(t *testing.T) {
+	url, stop, done := startRun(t, map[string]string{})
+	defer func() { stop(); <-done }()
+	s, _, err := dialSocket(t, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply := s.call("join-queue", `{"name":"x"}`); reply["ok"] != true {
+		t.Fatalf("join: %v", reply)
+	}
+	const nexts = 40
+	for i := range nexts {
+		s.write(fmt.Sprintf(`42%d["next"]`, 100+i))
+	}
+	var ok, refused int
+	for ok+refused < nexts {
+		frame := s.read()
+		if !strings.HasPrefix(frame, "43") {
+			continue
+		}
+		switch {
+		case strings.Contains(frame, `"ok":true`):
+			ok++
+		case strings.Contains(frame, `"error":"too many state changes`):
+			refused++
+		default:
+			t.Fatalf("ack %q", frame)
+		}
+	}
+	if refused == 0 {
+		t.Fatalf("%d Nexts in a burst all taken", nexts)
+	}
+	// Relays are not held back by the spent budget.
+	if reply := s.call("chat-message", `{"message":"hi"}`); reply["error"] != "no partner" {
+		t.Fatalf("chat after the burst: %v", reply)
 	}
 }

@@ -71,6 +71,10 @@ type config struct {
 	pingTimeout   time.Duration
 	rematchWindow time.Duration
 	safety        safetyConfig
+	clientAddr    handler.ClientAddrConfig
+	addrLimits    handler.AddrLimits
+	// commandsPerSecond is each connection's budget of state changes.
+	commandsPerSecond int
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -98,6 +102,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return 0, fmt.Errorf("%s=%q: want a positive number of milliseconds", key, v)
 		}
 		return time.Duration(ms) * time.Millisecond, nil
+	}
+
+	// count reads a positive number; 0 when unset, for the default.
+	count := func(key string) (int, error) {
+		v := get(key, "")
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%s=%q: want a positive number", key, v)
+		}
+		return n, nil
 	}
 
 	c := config{
@@ -129,6 +146,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return config{}, err
 	}
 	if c.rematchWindow, err = millis("REMATCH_WINDOW_MS", store.DefaultRematchWindow); err != nil {
+		return config{}, err
+	}
+	if c.clientAddr, err = handler.ParseClientAddrConfig(get("TRUSTED_PROXIES", ""), get("CLIENT_IP_HEADER", "")); err != nil {
+		return config{}, err
+	}
+	if c.addrLimits.MaxConns, err = count("MAX_CONNS_PER_IP"); err != nil {
+		return config{}, err
+	}
+	if c.addrLimits.NewConnsPerMinute, err = count("NEW_CONNS_PER_IP_PER_MINUTE"); err != nil {
+		return config{}, err
+	}
+	if c.commandsPerSecond, err = count("COMMANDS_PER_SECOND"); err != nil {
 		return config{}, err
 	}
 	if c.safety, err = loadSafetyConfig(get, millis, c.redisURL); err != nil {
@@ -194,7 +223,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	sockets := handler.NewSockets(base, sio, svc, log, handler.SocketConfig{
-		Addresses: handler.NewAddressKeys(cfg.safety.addressSecret),
+		Addresses:         handler.NewAddressKeys(cfg.safety.addressSecret),
+		CommandsPerSecond: float64(cfg.commandsPerSecond),
 	})
 	sio.OnConnect(sockets.Connect)
 
@@ -207,6 +237,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		PingInterval:   cfg.pingInterval,
 		PingTimeout:    cfg.pingTimeout,
 		Counts:         svc,
+		ClientAddr:     cfg.clientAddr,
+		AddrLimits:     cfg.addrLimits,
 	}, svc, sio, log)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))

@@ -9,22 +9,19 @@ import (
 )
 
 // withClientAddr gives the Socket.IO endpoint the request with RemoteAddr set
-// to the client's address (clientAddr): the library keeps the handshake
-// request, and Conn.Addr reads the address from it.
+// to the client's address (ClientAddr, resolved by the middleware): the
+// library keeps the handshake request, and Conn.Addr reads the address
+// from it, so that blocks and cool-downs key on the address that the
+// per-address limits count.
 func withClientAddr(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a := clientAddr(r); a != r.RemoteAddr {
+		if a, ok := ClientAddr(r.Context()); ok && a.String() != r.RemoteAddr {
 			r = r.Clone(r.Context())
-			r.RemoteAddr = a
+			r.RemoteAddr = a.String()
 		}
 		next.ServeHTTP(w, r)
 	})
 }
-
-// clientAddr is the address of the client that sent r. For now the peer's
-// (a placeholder): the per-IP limits' resolution behind trusted proxies
-// (X-Forwarded-For) replaces it, so that both key on the same address.
-func clientAddr(r *http.Request) string { return r.RemoteAddr }
 
 // AddressKeys turns client addresses into the keys that blocks and
 // cool-downs are kept under: a keyed hash, so that Redis and the logs hold

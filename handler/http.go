@@ -26,6 +26,11 @@ type HTTPConfig struct {
 	PingInterval time.Duration
 	PingTimeout  time.Duration
 
+	// ClientAddr says whom to believe about a client's address;
+	// AddrLimits bound the connections of one address (429 beyond).
+	ClientAddr ClientAddrConfig
+	AddrLimits AddrLimits
+
 	Counts     Counter       // for /stats
 	StatsEvery time.Duration // how long /stats serves the same figures; 0: DefaultStatsEvery
 }
@@ -40,19 +45,25 @@ type Pinger interface {
 // client.
 func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Logger) *gin.Engine {
 	r := gin.New()
+	cfg.ClientAddr.trustClients(r)
 	r.Use(gin.Recovery(), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
-		limitBodies(cfg.MaxBody, cfg.PingInterval, cfg.PingTimeout))
+		limitBodies(cfg.MaxBody, cfg.PingInterval, cfg.PingTimeout), resolveClientAddr)
 
 	r.GET("/health", health(cfg, store))
 	r.GET("/livez", livez)
 	r.GET("/stats", newStatsCache(cfg.Counts, cfg.StatsEvery, log).serve)
-	r.Any("/socket.io/*any", gin.WrapH(withClientAddr(engineQuery(socketIO))))
+	r.Any("/socket.io/*any", admitConnections(newAddrLimiter(cfg.AddrLimits), log), gin.WrapH(withClientAddr(engineQuery(socketIO))))
 	if cfg.StaticDir != "" {
 		r.NoRoute(spa(cfg.StaticDir))
 	}
 	return r
 }
 
+// corsConfig answers as the original did (credentials allowed, the origin
+// echoed), for the origins of CLIENT_URL. Same-origin requests are let
+// through by the middleware itself. The middleware's own origin list is
+// not used: it reads an entry between slashes as a regular expression and
+// panics on some malformed ones.
 func corsConfig(origins Origins) cors.Config {
 	c := cors.DefaultConfig()
 	c.AllowCredentials = true

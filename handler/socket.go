@@ -33,6 +33,11 @@ type SocketConfig struct {
 	EventBurst      int
 	// Addresses keys the client addresses that blocks and cool-downs use.
 	Addresses AddressKeys
+	// CommandsPerSecond and CommandBurst bound the state changes (join,
+	// Next, leave) within those: each costs a store call, and a person
+	// presses Next a few times a second at most. Defaults 5/s and 10.
+	CommandsPerSecond float64
+	CommandBurst      int
 }
 
 func (c SocketConfig) withDefaults() SocketConfig {
@@ -45,6 +50,12 @@ func (c SocketConfig) withDefaults() SocketConfig {
 	if c.EventBurst <= 0 {
 		c.EventBurst = 1000
 	}
+	if c.CommandsPerSecond <= 0 {
+		c.CommandsPerSecond = 5
+	}
+	if c.CommandBurst <= 0 {
+		c.CommandBurst = max(10, int(2*c.CommandsPerSecond))
+	}
 	return c
 }
 
@@ -52,6 +63,10 @@ func (c SocketConfig) withDefaults() SocketConfig {
 // before it is closed; one a second more is forgiven. A person never
 // reaches the limit at all.
 const maxOverLimit = 100
+
+// errTooManyCommands is the ack's error for a join, Next or leave over the
+// connection's budget of state changes.
+const errTooManyCommands = "too many state changes: wait a moment"
 
 // maxPendingCommands bounds the work waiting on one connection: its
 // join/next/leave requests and the relays queued behind them. A client
@@ -126,6 +141,8 @@ type conn struct {
 	limiter *rate.Limiter
 	// overLimit counts the events dropped by limiter, see maxOverLimit.
 	overLimit *rate.Limiter
+	// commandBudget bounds its state changes, within limiter's budget.
+	commandBudget *rate.Limiter
 	// from is the start of every payload relayed from this connection:
 	// {"from":"<id>",
 	from string
@@ -146,12 +163,13 @@ type conn struct {
 // open registers a new connection with the service.
 func (h *Sockets) open(cn Conn) *conn {
 	c := &conn{
-		h:         h,
-		conn:      cn,
-		id:        cn.ID(),
-		addr:      h.cfg.Addresses.Key(cn.Addr()),
-		limiter:   rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
-		overLimit: rate.NewLimiter(1, maxOverLimit),
+		h:             h,
+		conn:          cn,
+		id:            cn.ID(),
+		addr:          h.cfg.Addresses.Key(cn.Addr()),
+		limiter:       rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
+		overLimit:     rate.NewLimiter(1, maxOverLimit),
+		commandBudget: rate.NewLimiter(rate.Limit(h.cfg.CommandsPerSecond), h.cfg.CommandBurst),
 	}
 	id, _ := json.Marshal(c.id)
 	c.from = `{"from":` + string(id) + ","
@@ -241,8 +259,13 @@ func (h *Sockets) overLimit(c *conn, ev socketio.Event) {
 	}
 }
 
-// command runs a store command after the connection's earlier ones.
+// command runs a store command after the connection's earlier ones, or
+// refuses it when the connection has used its budget of state changes.
 func (h *Sockets) command(c *conn, ev socketio.Event, run func(context.Context) error) {
+	if !c.commandBudget.Allow() {
+		h.refuse(c, ev, refuse(errTooManyCommands))
+		return
+	}
 	h.behind(c, ev, func() {
 		ctx, cancel := context.WithTimeout(h.base, h.cfg.OpTimeout)
 		defer cancel()

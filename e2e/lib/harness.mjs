@@ -172,6 +172,13 @@ export async function httpGet(url, headers = {}, timeout = 5000) {
   }
 }
 
+/** Budgets far above what any test uses; a test of a limit sets its own. */
+export const TEST_BUDGETS = {
+  MAX_CONNS_PER_IP: '100000',
+  NEW_CONNS_PER_IP_PER_MINUTE: '1000000',
+  COMMANDS_PER_SECOND: '100000',
+};
+
 /**
  * Starts the server binary on a free port and waits until GET /health is 200.
  * Returns { port, url, stop(), logs(), exitCode, process }.
@@ -184,6 +191,10 @@ export async function startServer({ redisUrl, env = {}, unsetEnv = [], files = {
     PORT: String(port),
     NODE_ENV: 'test',
     CLIENT_URL: CLIENT_ORIGIN,
+    // Every test client comes from 127.0.0.1, and many drive the protocol
+    // faster than a person: the per-address and per-connection budgets of
+    // real users (README, Limits) are lifted unless a test sets them.
+    ...TEST_BUDGETS,
     ...env,
   };
   delete childEnv.REDIS_URL;

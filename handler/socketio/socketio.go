@@ -146,6 +146,7 @@ func serverOptions(o Options) *socket.ServerOptions {
 func newServer(io *socket.Server, engine http.Handler, log *slog.Logger) *Server {
 	s := &Server{io: io, handler: slimRequest(engine), log: log}
 	openReadGates(io)
+	watchSessionEnds(io)
 	_ = io.On("connection", func(args ...any) {
 		if sock, ok := args[0].(*socket.Socket); ok {
 			s.connect(sock)
@@ -165,7 +166,7 @@ func (s *Server) OnConnect(fn func(*Conn) Session) {
 
 // ServeHTTP serves the Socket.IO endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.handler.ServeHTTP(w, r)
+	serveEnded(s.handler, w, r)
 }
 
 func (s *Server) connect(sock *socket.Socket) {
