@@ -45,6 +45,16 @@ type Server struct {
 	werr     error
 }
 
+// liftedBudgets lift the per-address and per-connection budgets of real
+// users (README, Limits): the load comes from one address, loopback, and
+// drives the protocol as fast as it can. A scenario that measures a budget
+// sets it in ServerOptions.Env.
+var liftedBudgets = []string{
+	"MAX_CONNS_PER_IP=1000000",
+	"NEW_CONNS_PER_IP_PER_MINUTE=100000000",
+	"COMMANDS_PER_SECOND=1000000",
+}
+
 // StartServer runs the binary on a free port and waits until GET /health
 // answers 200, the process exits, or ctx is done.
 func StartServer(ctx context.Context, opt ServerOptions) (*Server, error) {
@@ -81,6 +91,8 @@ func StartServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 		env = append(env, fmt.Sprintf("PPROF_ADDR=127.0.0.1:%d", pp))
 		pprofURL = fmt.Sprintf("http://127.0.0.1:%d", pp)
 	}
+	// Later entries win: opt.Env may set the budgets again.
+	env = append(env, liftedBudgets...)
 	cmd.Env = append(env, opt.Env...)
 	// A directory of its own, so that no .env file of the caller leaks in.
 	cmd.Dir = os.TempDir()
