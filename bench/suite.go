@@ -175,7 +175,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 	}
 	if cfg.wants("idle") {
 		for _, n := range cfg.IdleN {
-			jobs = append(jobs, job{fmt.Sprintf("idle %d", n), true, false, func(t Target) []Result {
+			jobs = append(jobs, job{fmt.Sprintf("idle %d", n), true, true, func(t Target) []Result {
 				return []Result{RunIdle(ctx, t, IdleOptions{N: n, Settle: cfg.IdleSettle, Hold: cfg.IdleHold})}
 			}})
 		}
