@@ -28,9 +28,8 @@ import (
 	"github.com/zivro/zivro/handler/socketio"
 	"github.com/zivro/zivro/internal/ratelog"
 	"github.com/zivro/zivro/queue"
-	"github.com/zivro/zivro/store"
 	"github.com/zivro/zivro/store/memory"
-	redisstore "github.com/zivro/zivro/store/redis"
+	"github.com/zivro/zivro/store/redisstore"
 )
 
 // gcHeapTarget is the heap size below which the garbage collector is not
@@ -145,7 +144,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.pingTimeout, err = millis("PING_TIMEOUT_MS", socketio.DefaultPingTimeout); err != nil {
 		return config{}, err
 	}
-	if c.rematchWindow, err = millis("REMATCH_WINDOW_MS", store.DefaultRematchWindow); err != nil {
+	if c.rematchWindow, err = millis("REMATCH_WINDOW_MS", queue.DefaultRematchWindow); err != nil {
 		return config{}, err
 	}
 	if c.clientAddr, err = handler.ParseClientAddrConfig(get("TRUSTED_PROXIES", ""), get("CLIENT_IP_HEADER", "")); err != nil {
@@ -193,7 +192,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	gin.SetMode(gin.ReleaseMode)
 
 	sioOpts := socketio.Options{PingInterval: cfg.pingInterval, PingTimeout: cfg.pingTimeout, Log: log}
-	storeOpts := cfg.safety.storeOptions(store.Options{RematchWindow: cfg.rematchWindow})
+	storeOpts := cfg.safety.storeOptions(queue.StoreOptions{RematchWindow: cfg.rematchWindow})
 	var (
 		st          queue.Store
 		closeRedis  = func() error { return nil }

@@ -4,10 +4,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"github.com/zivro/zivro/queue"
 	"strconv"
 	"time"
-
-	"github.com/zivro/zivro/store"
 )
 
 // safetyConfig is the configuration of interests, blocks and reports.
@@ -32,16 +31,16 @@ func loadSafetyConfig(get func(key, fallback string) string, millis func(string,
 		to       *time.Duration
 		fallback time.Duration
 	}{
-		{"INTEREST_WAIT_MS", &c.interestWait, store.DefaultInterestWait},
-		{"BLOCK_TTL_MS", &c.blockTTL, store.DefaultBlockTTL},
-		{"REPORT_WINDOW_MS", &c.reportWindow, store.DefaultReportWindow},
-		{"COOL_DOWN_MS", &c.coolDown, store.DefaultCoolDown},
+		{"INTEREST_WAIT_MS", &c.interestWait, queue.DefaultInterestWait},
+		{"BLOCK_TTL_MS", &c.blockTTL, queue.DefaultBlockTTL},
+		{"REPORT_WINDOW_MS", &c.reportWindow, queue.DefaultReportWindow},
+		{"COOL_DOWN_MS", &c.coolDown, queue.DefaultCoolDown},
 	} {
 		if *d.to, err = millis(d.key, d.fallback); err != nil {
 			return safetyConfig{}, err
 		}
 	}
-	v := get("REPORT_THRESHOLD", strconv.Itoa(store.DefaultReportThreshold))
+	v := get("REPORT_THRESHOLD", strconv.Itoa(queue.DefaultReportThreshold))
 	if c.reportThreshold, err = strconv.Atoi(v); err != nil || c.reportThreshold < 1 {
 		return safetyConfig{}, fmt.Errorf("REPORT_THRESHOLD=%q: want a positive number of reporters", v)
 	}
@@ -62,7 +61,7 @@ func loadSafetyConfig(get func(key, fallback string) string, millis func(string,
 }
 
 // storeOptions adds the safety settings to the store's options.
-func (c safetyConfig) storeOptions(o store.Options) store.Options {
+func (c safetyConfig) storeOptions(o queue.StoreOptions) queue.StoreOptions {
 	o.InterestWait = c.interestWait
 	o.BlockTTL = c.blockTTL
 	o.ReportWindow = c.reportWindow

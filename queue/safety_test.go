@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/zivro/zivro/queue"
-	"github.com/zivro/zivro/store"
 )
 
 // joinAt joins id from address addr with interests.
@@ -30,7 +29,7 @@ func TestInterestFallbackWithoutAnyAction(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			const wait = 200 * time.Millisecond
-			st, _ := b.new(t, store.Options{InterestWait: wait})
+			st, _ := b.new(t, queue.StoreOptions{InterestWait: wait})
 			h := serve(t, st, queue.Config{})
 			h.mustJoinAt(t, "a", "1", "rare")
 			h.mustJoinAt(t, "x", "2")
@@ -45,7 +44,7 @@ func TestInterestFallbackWithoutAnyAction(t *testing.T) {
 func TestSharedInterestsAnnounced(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
-			st, _ := b.new(t, store.Options{InterestWait: time.Minute})
+			st, _ := b.new(t, queue.StoreOptions{InterestWait: time.Minute})
 			h := serve(t, st, queue.Config{})
 			h.mustJoinAt(t, "a", "1", "music", "chess")
 			h.mustJoinAt(t, "b", "2", "chess")
@@ -63,7 +62,7 @@ func TestBlockEndsTheCallForGood(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			const window = 50 * time.Millisecond
-			st, _ := b.new(t, store.Options{RematchWindow: window})
+			st, _ := b.new(t, queue.StoreOptions{RematchWindow: window})
 			h := serve(t, st, queue.Config{})
 			if err := h.svc.Block(context.Background(), "nobody"); !errors.Is(err, queue.ErrNoPartner) {
 				t.Fatalf("block without a partner = %v, want ErrNoPartner", err)
@@ -100,7 +99,7 @@ func TestReportsStartACoolDown(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			const coolDown = 300 * time.Millisecond
-			st, _ := b.new(t, store.Options{CoolDown: coolDown, RematchWindow: time.Minute})
+			st, _ := b.new(t, queue.StoreOptions{CoolDown: coolDown, RematchWindow: time.Minute})
 			h := serve(t, st, queue.Config{})
 			if err := h.svc.Report(context.Background(), "nobody", "spam"); !errors.Is(err, queue.ErrNoPartner) {
 				t.Fatalf("report without a partner = %v, want ErrNoPartner", err)

@@ -16,9 +16,8 @@ import (
 
 	"github.com/zivro/zivro/internal/redisproc"
 	"github.com/zivro/zivro/queue"
-	"github.com/zivro/zivro/store"
 	"github.com/zivro/zivro/store/memory"
-	redisstore "github.com/zivro/zivro/store/redis"
+	"github.com/zivro/zivro/store/redisstore"
 )
 
 // announcement is one thing a user was told.
@@ -94,15 +93,15 @@ func (r *recorder) lastMatch(id string) (queue.Match, bool) {
 
 type backend struct {
 	name string
-	new  func(t *testing.T, opts store.Options) (queue.Store, *redisproc.Server)
+	new  func(t *testing.T, opts queue.StoreOptions) (queue.Store, *redisproc.Server)
 }
 
 func backends() []backend {
 	return []backend{
-		{"memory", func(t *testing.T, opts store.Options) (queue.Store, *redisproc.Server) {
+		{"memory", func(t *testing.T, opts queue.StoreOptions) (queue.Store, *redisproc.Server) {
 			return memory.New(opts), nil
 		}},
-		{"redis", func(t *testing.T, opts store.Options) (queue.Store, *redisproc.Server) {
+		{"redis", func(t *testing.T, opts queue.StoreOptions) (queue.Store, *redisproc.Server) {
 			srv := redisproc.Start(t)
 			client := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 			t.Cleanup(func() { _ = client.Close() })
@@ -119,7 +118,7 @@ type harness struct {
 
 func start(t *testing.T, b backend, window time.Duration) *harness {
 	t.Helper()
-	st, srv := b.new(t, store.Options{RematchWindow: window})
+	st, srv := b.new(t, queue.StoreOptions{RematchWindow: window})
 	h := serve(t, st, queue.Config{HealthEvery: 50 * time.Millisecond})
 	h.redis = srv
 	return h
@@ -499,7 +498,7 @@ func TestRematchAfterAFailedMatchingRun(t *testing.T) {
 	// Only the run at the window's end can pair a and b again: when it
 	// fails, it must be tried again, not forgotten.
 	const window = 200 * time.Millisecond
-	st := failingMatch{Store: memory.New(store.Options{RematchWindow: window}), failed: &atomic.Bool{}}
+	st := failingMatch{Store: memory.New(queue.StoreOptions{RematchWindow: window}), failed: &atomic.Bool{}}
 	h := serve(t, st, queue.Config{})
 	h.pairNextAndRematch(t)
 	if !st.failed.Load() {
@@ -517,7 +516,7 @@ func (s lostReply) Join(ctx context.Context, id string, p queue.Profile) error {
 }
 
 func TestDisconnectAfterALostJoinReplyLeavesNoGhost(t *testing.T) {
-	h := serve(t, lostReply{memory.New(store.Options{})}, queue.Config{})
+	h := serve(t, lostReply{memory.New(queue.StoreOptions{})}, queue.Config{})
 	svc, rec := h.svc, h.rec
 
 	svc.Connect("ghost")
@@ -558,7 +557,7 @@ func TestNoPartnerWhileOwnNextIsUnderWay(t *testing.T) {
 	// old partner, even while the store's EventDone is still on its way.
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
-			inner, _ := b.new(t, store.Options{RematchWindow: time.Minute})
+			inner, _ := b.new(t, queue.StoreOptions{RematchWindow: time.Minute})
 			st := &heldStream{Store: inner}
 			h := serve(t, st, queue.Config{})
 			h.join(t, "a")

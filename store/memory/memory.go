@@ -5,20 +5,20 @@ package memory
 
 import (
 	"context"
+	"crypto/rand"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/zivro/zivro/queue"
-	"github.com/zivro/zivro/store"
 )
 
 // Store is an in-memory queue.Store. Every method is one critical section
 // under a single mutex, which makes each state change atomic and orders the
 // events exactly like the changes that made them.
 type Store struct {
-	opts        store.Options
+	opts        queue.StoreOptions
 	incarnation string
 
 	mu          sync.Mutex
@@ -40,7 +40,7 @@ type census struct {
 	expires time.Time
 }
 
-// blockSet is the blocks of one address: members as store.BlockMember
+// blockSet is the blocks of one address: members as queue.BlockMember
 // makes them, all expiring together (a Redis set with a TTL).
 type blockSet struct {
 	members map[string]struct{}
@@ -65,10 +65,10 @@ type listener struct {
 }
 
 // New returns an empty store; zero options take the defaults.
-func New(opts store.Options) *Store {
+func New(opts queue.StoreOptions) *Store {
 	return &Store{
 		opts:        opts.WithDefaults(),
-		incarnation: store.Nonce(),
+		incarnation: rand.Text(),
 		queued:      make(map[string]bool),
 		rooms:       make(map[string]string),
 		profiles:    make(map[string]profile),
@@ -159,8 +159,8 @@ func (s *Store) Block(ctx context.Context, by, target queue.Peer) error {
 	if !paired && !s.queued[by.ID] && !s.hasProfile(by.ID, now) {
 		return queue.ErrNotJoined
 	}
-	s.addBlock(by.Addr, store.BlockMember(by.ID, by.Addr, target.ID, target.Addr), now)
-	s.addBlock(target.Addr, store.BlockMember(target.ID, target.Addr, by.ID, by.Addr), now)
+	s.addBlock(by.Addr, queue.BlockMember(by.ID, by.Addr, target.ID, target.Addr), now)
+	s.addBlock(target.Addr, queue.BlockMember(target.ID, target.Addr, by.ID, by.Addr), now)
 	return s.next(by.ID, now)
 }
 
@@ -170,7 +170,7 @@ func (s *Store) addBlock(addr, member string, now time.Time) {
 		b = &blockSet{members: make(map[string]struct{})}
 		s.blocks[addr] = b
 	}
-	if _, ok := b.members[member]; !ok && len(b.members) >= store.MaxBlocks {
+	if _, ok := b.members[member]; !ok && len(b.members) >= queue.MaxBlocks {
 		for m := range b.members { // a random one, as SPOP
 			delete(b.members, m)
 			break
@@ -185,7 +185,7 @@ func (s *Store) blocked(c, d *candidate, now time.Time) bool {
 	if b == nil || !now.Before(b.expires) {
 		return false
 	}
-	_, ok := b.members[store.BlockMember(c.id, c.addr, d.id, d.addr)]
+	_, ok := b.members[queue.BlockMember(c.id, c.addr, d.id, d.addr)]
 	return ok
 }
 
@@ -431,7 +431,7 @@ type candidate struct {
 func (s *Store) match(now time.Time) {
 	nonce, seq := "", 0
 	for {
-		n := min(len(s.queue), store.ScanWindow)
+		n := min(len(s.queue), queue.ScanWindow)
 		if n < 2 {
 			return
 		}
@@ -471,7 +471,7 @@ func (s *Store) match(now time.Time) {
 			}
 			if len(c.interests) > 0 {
 				for j := i + 1; j < n; j++ {
-					if d := look(j); len(store.Common(c.interests, d.interests)) > 0 && eligible(c, d) {
+					if d := look(j); len(queue.CommonInterests(c.interests, d.interests)) > 0 && eligible(c, d) {
 						a, b = c, d
 						break scan
 					}
@@ -496,11 +496,11 @@ func (s *Store) match(now time.Time) {
 			continue // the ghosts made room for users beyond the window
 		}
 		if nonce == "" {
-			nonce = store.Nonce()
+			nonce = rand.Text()
 		}
 		seq++
 		room := nonce + "-" + strconv.Itoa(seq)
-		common := store.Common(a.interests, b.interests)
+		common := queue.CommonInterests(a.interests, b.interests)
 		s.dequeue(a.id)
 		s.dequeue(b.id)
 		s.rooms[a.id], s.rooms[b.id] = b.id, a.id

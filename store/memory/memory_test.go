@@ -4,13 +4,12 @@ import (
 	"testing"
 
 	"github.com/zivro/zivro/queue"
-	"github.com/zivro/zivro/store"
 	"github.com/zivro/zivro/store/memory"
 	"github.com/zivro/zivro/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, opts store.Options) queue.Store {
+	storetest.Run(t, func(t *testing.T, opts queue.StoreOptions) queue.Store {
 		return memory.New(opts)
 	})
 }

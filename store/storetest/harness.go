@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/zivro/zivro/queue"
-	"github.com/zivro/zivro/store"
 )
 
 // waitTimeout bounds every wait for an event. It is generous because the race
@@ -25,7 +24,7 @@ const waitTimeout = 20 * time.Second
 
 // NewStore builds a fresh, empty store for one test; it registers its own
 // cleanup with t.
-type NewStore func(t *testing.T, opts store.Options) queue.Store
+type NewStore func(t *testing.T, opts queue.StoreOptions) queue.Store
 
 // harness runs one store with a Listen that records every event, and offers
 // barriers: a state change whose only effect is one known event, so that a
@@ -43,7 +42,7 @@ type harness struct {
 	barriers int
 }
 
-func start(t *testing.T, newStore NewStore, opts store.Options) *harness {
+func start(t *testing.T, newStore NewStore, opts queue.StoreOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, s: newStore(t, opts), ctx: t.Context(), wake: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/zivro/zivro/queue"
-	"github.com/zivro/zivro/store"
 )
 
 // Run runs the conformance suite against stores made by newStore, one fresh
@@ -18,44 +17,44 @@ import (
 func Run(t *testing.T, newStore NewStore) {
 	tests := []struct {
 		name string
-		opts store.Options
+		opts queue.StoreOptions
 		run  func(t *testing.T, h *harness)
 	}{
-		{"JoinPairs", store.Options{}, testJoinPairs},
-		{"UnknownName", store.Options{}, testUnknownName},
-		{"FIFO", store.Options{}, testFIFO},
-		{"JoinBusy", store.Options{}, testJoinBusy},
-		{"NextWithPartner", store.Options{}, testNextWithPartner},
-		{"NextWithoutPartner", store.Options{}, testNextWithoutPartner},
-		{"NotJoined", store.Options{}, testNotJoined},
-		{"Leave", store.Options{}, testLeave},
-		{"LeaveWhileQueued", store.Options{}, testLeaveWhileQueued},
-		{"NoRematchEarlierUsersLastPartner", store.Options{}, testNoRematchEarlier},
-		{"NoRematchLaterUsersLastPartner", store.Options{}, testNoRematchLater},
-		{"RematchAfterWindow", store.Options{RematchWindow: 300 * time.Millisecond}, testRematchAfterWindow},
-		{"RoomIDsUnique", store.Options{RematchWindow: time.Millisecond}, testRoomIDsUnique},
-		{"GhostNeverMatched", store.Options{ProfileTTL: 300 * time.Millisecond}, testGhost},
-		{"SweepDissolvesRoom", store.Options{ProfileTTL: time.Second}, testSweepDissolvesRoom},
-		{"SweepSeveralRooms", store.Options{ProfileTTL: 300 * time.Millisecond}, testSweepSeveralRooms},
-		{"RefreshKeepsProfile", store.Options{ProfileTTL: 300 * time.Millisecond}, testRefreshKeeps},
-		{"RefreshRestoresProfile", store.Options{}, testRefreshRestores},
-		{"ListenOrder", store.Options{}, testListenOrder},
-		{"ConcurrentJoins", store.Options{}, testConcurrentJoins},
-		{"ConcurrentNext", store.Options{}, testConcurrentNext},
-		{"LeaveRacesJoin", store.Options{}, testLeaveRacesJoin},
-		{"InterestsShared", store.Options{InterestWait: longWait}, testInterestsShared},
-		{"InterestsCommonOrder", store.Options{InterestWait: longWait}, testInterestsCommonOrder},
-		{"NoInterestsFIFO", store.Options{InterestWait: longWait}, testNoInterestsFIFO},
-		{"InterestFallback", store.Options{InterestWait: 300 * time.Millisecond}, testInterestFallback},
-		{"SharedBeforeOpen", store.Options{InterestWait: 300 * time.Millisecond}, testSharedBeforeOpen},
-		{"InterestWaitRestarts", store.Options{InterestWait: 300 * time.Millisecond}, testInterestWaitRestarts},
-		{"Block", store.Options{RematchWindow: 10 * time.Millisecond}, testBlock},
-		{"BlockSameAddress", store.Options{RematchWindow: 10 * time.Millisecond}, testBlockSameAddress},
-		{"BlockAfterPartnerLeft", store.Options{RematchWindow: 10 * time.Millisecond}, testBlockAfterPartnerLeft},
-		{"ReportCoolDown", store.Options{CoolDown: 500 * time.Millisecond}, testReportCoolDown},
-		{"ReportWindow", store.Options{ReportWindow: 300 * time.Millisecond}, testReportWindow},
-		{"CoolDownOnlyThatAddress", store.Options{}, testCoolDownOnlyThatAddress},
-		{"Census", store.Options{}, testCensus},
+		{"JoinPairs", queue.StoreOptions{}, testJoinPairs},
+		{"UnknownName", queue.StoreOptions{}, testUnknownName},
+		{"FIFO", queue.StoreOptions{}, testFIFO},
+		{"JoinBusy", queue.StoreOptions{}, testJoinBusy},
+		{"NextWithPartner", queue.StoreOptions{}, testNextWithPartner},
+		{"NextWithoutPartner", queue.StoreOptions{}, testNextWithoutPartner},
+		{"NotJoined", queue.StoreOptions{}, testNotJoined},
+		{"Leave", queue.StoreOptions{}, testLeave},
+		{"LeaveWhileQueued", queue.StoreOptions{}, testLeaveWhileQueued},
+		{"NoRematchEarlierUsersLastPartner", queue.StoreOptions{}, testNoRematchEarlier},
+		{"NoRematchLaterUsersLastPartner", queue.StoreOptions{}, testNoRematchLater},
+		{"RematchAfterWindow", queue.StoreOptions{RematchWindow: 300 * time.Millisecond}, testRematchAfterWindow},
+		{"RoomIDsUnique", queue.StoreOptions{RematchWindow: time.Millisecond}, testRoomIDsUnique},
+		{"GhostNeverMatched", queue.StoreOptions{ProfileTTL: 300 * time.Millisecond}, testGhost},
+		{"SweepDissolvesRoom", queue.StoreOptions{ProfileTTL: time.Second}, testSweepDissolvesRoom},
+		{"SweepSeveralRooms", queue.StoreOptions{ProfileTTL: 300 * time.Millisecond}, testSweepSeveralRooms},
+		{"RefreshKeepsProfile", queue.StoreOptions{ProfileTTL: 300 * time.Millisecond}, testRefreshKeeps},
+		{"RefreshRestoresProfile", queue.StoreOptions{}, testRefreshRestores},
+		{"ListenOrder", queue.StoreOptions{}, testListenOrder},
+		{"ConcurrentJoins", queue.StoreOptions{}, testConcurrentJoins},
+		{"ConcurrentNext", queue.StoreOptions{}, testConcurrentNext},
+		{"LeaveRacesJoin", queue.StoreOptions{}, testLeaveRacesJoin},
+		{"InterestsShared", queue.StoreOptions{InterestWait: longWait}, testInterestsShared},
+		{"InterestsCommonOrder", queue.StoreOptions{InterestWait: longWait}, testInterestsCommonOrder},
+		{"NoInterestsFIFO", queue.StoreOptions{InterestWait: longWait}, testNoInterestsFIFO},
+		{"InterestFallback", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testInterestFallback},
+		{"SharedBeforeOpen", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testSharedBeforeOpen},
+		{"InterestWaitRestarts", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testInterestWaitRestarts},
+		{"Block", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testBlock},
+		{"BlockSameAddress", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testBlockSameAddress},
+		{"BlockAfterPartnerLeft", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testBlockAfterPartnerLeft},
+		{"ReportCoolDown", queue.StoreOptions{CoolDown: 500 * time.Millisecond}, testReportCoolDown},
+		{"ReportWindow", queue.StoreOptions{ReportWindow: 300 * time.Millisecond}, testReportWindow},
+		{"CoolDownOnlyThatAddress", queue.StoreOptions{}, testCoolDownOnlyThatAddress},
+		{"Census", queue.StoreOptions{}, testCensus},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,13 +65,13 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ListenStopsBeforeReady", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		err := newStore(t, store.Options{}).Listen(ctx, func() {}, func(queue.Event) {})
+		err := newStore(t, queue.StoreOptions{}).Listen(ctx, func() {}, func(queue.Event) {})
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Listen with a cancelled context = %v, want context.Canceled", err)
 		}
 	})
 	t.Run("Incarnation", func(t *testing.T) {
-		s := newStore(t, store.Options{})
+		s := newStore(t, queue.StoreOptions{})
 		first, err := s.Incarnation(t.Context())
 		if err != nil || first == "" {
 			t.Fatalf("Incarnation = %q, %v", first, err)
@@ -85,7 +84,7 @@ func Run(t *testing.T, newStore NewStore) {
 		}
 	})
 	t.Run("Ping", func(t *testing.T) {
-		if err := newStore(t, store.Options{}).Ping(t.Context()); err != nil {
+		if err := newStore(t, queue.StoreOptions{}).Ping(t.Context()); err != nil {
 			t.Fatalf("Ping: %v", err)
 		}
 	})
@@ -397,7 +396,7 @@ func testListenOrder(t *testing.T, h *harness) {
 }
 
 func testListenStops(t *testing.T, newStore NewStore) {
-	s := newStore(t, store.Options{})
+	s := newStore(t, queue.StoreOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.Listen(ctx, func() {}, func(queue.Event) {}) }()

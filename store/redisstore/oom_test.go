@@ -13,8 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/zivro/zivro/queue"
-	"github.com/zivro/zivro/store"
-	redisstore "github.com/zivro/zivro/store/redis"
+	"github.com/zivro/zivro/store/redisstore"
 )
 
 // snapshot is the queue's state in Redis, for comparison.
@@ -44,7 +43,7 @@ func snapshot(t *testing.T, client *redis.Client) string {
 // once Redis has room again, it is applied and announced.
 func TestOutOfMemoryRefusesChangesWhole(t *testing.T) {
 	_, client := newClient(t)
-	s := redisstore.New(client, store.Options{})
+	s := redisstore.New(client, queue.StoreOptions{})
 	ctx := t.Context()
 	events, ready := listen(t, s)
 	awaitReady(t, ready)

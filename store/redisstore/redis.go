@@ -8,6 +8,7 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -17,7 +18,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/zivro/zivro/queue"
-	"github.com/zivro/zivro/store"
 )
 
 // Key names, as the original server used them (those from EventsKey on are
@@ -35,7 +35,7 @@ const (
 	// the interest wait.
 	QueueSinceKey = "zivro:queue:since"
 	// BlockKeyPrefix + address key is a set of the address's blocks (see
-	// store.BlockMember), expiring BlockTTL after the last.
+	// queue.BlockMember), expiring BlockTTL after the last.
 	BlockKeyPrefix = "zivro:blocks:"
 	// ReportsKey is the stream of reports kept for moderators.
 	ReportsKey = "zivro:reports"
@@ -96,7 +96,7 @@ var (
 // Store is a queue.Store in Redis.
 type Store struct {
 	client redis.UniversalClient
-	opts   store.Options
+	opts   queue.StoreOptions
 
 	batch, match, sweep *redis.Script
 	incarnation, report *redis.Script
@@ -127,7 +127,7 @@ const (
 // scripts address keys they compute (profiles, last partners), so client
 // must not be a Redis Cluster client. Redis must be version 7 or later (the
 // scripts declare their flags).
-func New(client redis.UniversalClient, opts store.Options) *Store {
+func New(client redis.UniversalClient, opts queue.StoreOptions) *Store {
 	script := func(body string) *redis.Script { return redis.NewScript(mayWrite + libLua + "\n" + body) }
 	s := &Store{
 		client: client,
@@ -157,17 +157,17 @@ var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsK
 // argv is the arguments every script takes (see lib.lua), then args.
 func (s *Store) argv(args ...any) []any {
 	return append([]any{
-		store.Nonce(),
+		rand.Text(),
 		ms(s.opts.ProfileTTL),
 		ms(s.opts.RematchWindow),
-		store.ScanWindow,
+		queue.ScanWindow,
 		streamMaxLen,
 		UserKeyPrefix,
 		LastPartnerKeyPrefix,
 		ms(s.opts.InterestWait),
 		BlockKeyPrefix,
 		ms(s.opts.BlockTTL),
-		store.MaxBlocks,
+		queue.MaxBlocks,
 		CoolDownKeyPrefix,
 	}, args...)
 }
@@ -307,7 +307,7 @@ func (s *Store) Refresh(ctx context.Context, profiles map[string]queue.Profile) 
 // eviction loses it with the data, while a restart that restores the data
 // from disk restores it too.
 func (s *Store) Incarnation(ctx context.Context) (string, error) {
-	v, err := s.incarnation.Run(ctx, s.client, []string{IncarnationKey}, store.Nonce()).Text()
+	v, err := s.incarnation.Run(ctx, s.client, []string{IncarnationKey}, rand.Text()).Text()
 	if err != nil {
 		return "", fmt.Errorf("redisstore: incarnation: %w", err)
 	}
@@ -372,7 +372,7 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 	backoff = 0
 	ready()
 
-	wake := wakeKeyPrefix + store.Nonce()
+	wake := wakeKeyPrefix + rand.Text()
 	woken := make(chan struct{})
 	stopWaker := context.AfterFunc(ctx, func() {
 		defer close(woken)

@@ -1,13 +1,12 @@
-// Package store holds what the two implementations of queue.Store share: their
-// options, the room id scheme, and (in storetest) the conformance suite both
-// must pass. The implementations live in store/memory (one process, tests and
-// single-instance deployments) and store/redis (several instances sharing one
-// Redis, key names compatible with the original Node.js server).
-package store
+package queue
+
+// What every Store implementation must apply the same way: its options and
+// their defaults, and the matching rules that make two stores pair the same
+// users (the scan window, common interests, how a block is kept). They live
+// beside the Store interface they tune; the implementations are in
+// store/memory and store/redisstore.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"slices"
 	"time"
 )
@@ -37,8 +36,8 @@ const MaxBlocks = 500
 // stores use the same bound so that they pair the same users.
 const ScanWindow = 200
 
-// Options tune a store. The zero value means the defaults.
-type Options struct {
+// StoreOptions tune a Store. The zero value means the defaults.
+type StoreOptions struct {
 	// ProfileTTL is how long a profile lives without Join or Refresh.
 	ProfileTTL time.Duration
 	// RematchWindow is how long two users who were paired are kept apart.
@@ -58,7 +57,7 @@ type Options struct {
 }
 
 // WithDefaults returns o with every zero or negative field set to its default.
-func (o Options) WithDefaults() Options {
+func (o StoreOptions) WithDefaults() StoreOptions {
 	if o.ProfileTTL <= 0 {
 		o.ProfileTTL = DefaultProfileTTL
 	}
@@ -83,21 +82,9 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
-// Nonce returns 16 random hex digits. A store prefixes the room ids of one
-// state change with a fresh nonce and numbers them after it, so room ids are
-// unique across instances and restarts without a shared counter or a clock;
-// the stores also use nonces to name incarnations.
-func Nonce() string {
-	var b [8]byte
-	// crypto/rand.Read never returns an error since Go 1.24 (it crashes the
-	// program instead when the system has no randomness).
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// Common returns the tags of a that b has too, in a's order. Tags are
+// CommonInterests returns the tags of a that b has too, in a's order. Tags are
 // already lower-cased and unique (the handler cleans them).
-func Common(a, b []string) []string {
+func CommonInterests(a, b []string) []string {
 	var common []string
 	for _, t := range a {
 		if slices.Contains(b, t) {

@@ -12,8 +12,7 @@ import (
 
 	"github.com/zivro/zivro/internal/redisproc"
 	"github.com/zivro/zivro/queue"
-	"github.com/zivro/zivro/store"
-	redisstore "github.com/zivro/zivro/store/redis"
+	"github.com/zivro/zivro/store/redisstore"
 	"github.com/zivro/zivro/store/storetest"
 )
 
@@ -26,7 +25,7 @@ func newClient(t *testing.T) (*redisproc.Server, *redis.Client) {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, opts store.Options) queue.Store {
+	storetest.Run(t, func(t *testing.T, opts queue.StoreOptions) queue.Store {
 		_, client := newClient(t)
 		return redisstore.New(client, opts)
 	})
@@ -82,7 +81,7 @@ func awaitMatched(t *testing.T, events <-chan queue.Event, a, b string) {
 
 func TestOutage(t *testing.T) {
 	srv, client := newClient(t)
-	s := redisstore.New(client, store.Options{})
+	s := redisstore.New(client, queue.StoreOptions{})
 	events, ready := listen(t, s)
 	awaitReady(t, ready)
 	for _, id := range []string{"before-a", "before-b"} {
@@ -150,7 +149,7 @@ func TestOutage(t *testing.T) {
 // the old Node.js server during a migration) reads the same keys.
 func TestDataModel(t *testing.T) {
 	_, client := newClient(t)
-	s := redisstore.New(client, store.Options{})
+	s := redisstore.New(client, queue.StoreOptions{})
 	ctx := t.Context()
 	for _, id := range []string{"a", "b", "c"} {
 		if err := s.Join(ctx, id, queue.Profile{Name: "N" + id, Gender: "g", Region: "r"}); err != nil {
@@ -194,7 +193,7 @@ func TestDataModel(t *testing.T) {
 // A Redis that lost its data is a new incarnation, however short the outage.
 func TestIncarnation(t *testing.T) {
 	srv, client := newClient(t)
-	s := redisstore.New(client, store.Options{})
+	s := redisstore.New(client, queue.StoreOptions{})
 	get := func(s *redisstore.Store) string {
 		t.Helper()
 		var v string
@@ -215,7 +214,7 @@ func TestIncarnation(t *testing.T) {
 		t.Fatalf("Incarnation changed from %q to %q without a restart", first, again)
 	}
 	// Another instance sharing the Redis sees the same.
-	if other := get(redisstore.New(client, store.Options{})); other != first {
+	if other := get(redisstore.New(client, queue.StoreOptions{})); other != first {
 		t.Fatalf("second store sees %q, first %q", other, first)
 	}
 	srv.Restart(t)
@@ -236,7 +235,7 @@ func TestIncarnation(t *testing.T) {
 // user with itself.
 func TestInconsistentQueue(t *testing.T) {
 	_, client := newClient(t)
-	s := redisstore.New(client, store.Options{})
+	s := redisstore.New(client, queue.StoreOptions{})
 	ctx := t.Context()
 	events, ready := listen(t, s)
 	awaitReady(t, ready)
