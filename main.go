@@ -233,8 +233,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		StaticDir:      cfg.staticDir,
 		Started:        time.Now(),
 		MaxBody:        socketio.DefaultMaxMessageSize,
-		PingInterval:   cfg.pingInterval,
-		PingTimeout:    cfg.pingTimeout,
 		Counts:         svc,
 		ClientAddr:     cfg.clientAddr,
 		AddrLimits:     cfg.addrLimits,
@@ -248,7 +246,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// for a silent client; it waits as long for a request to arrive whole
 	// and for the next request on an idle keep-alive connection. Websockets
 	// leave these timeouts behind at the upgrade, long polls at their start
-	// (handler.limitBodies), and a polling POST's body has the ping timeout.
+	// (handler/socketio, request.go), and a polling POST's body has the ping
+	// timeout.
 	heartbeat := cfg.pingInterval + cfg.pingTimeout
 	srv := &http.Server{
 		Handler:           router,

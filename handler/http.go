@@ -20,11 +20,8 @@ type HTTPConfig struct {
 	AllowedOrigins Origins   // CLIENT_URL
 	StaticDir      string    // a built client to serve, "" for none
 	Started        time.Time // for /health's uptime
-	// MaxBody caps every request body (413 beyond). The heartbeat's
-	// timing bounds how long a polling request may take. See limitBodies.
-	MaxBody      int64
-	PingInterval time.Duration
-	PingTimeout  time.Duration
+	// MaxBody caps every request body (413 beyond). See limitBodies.
+	MaxBody int64
 
 	// ClientAddr says whom to believe about a client's address;
 	// AddrLimits bound the connections of one address (429 beyond).
@@ -47,12 +44,12 @@ func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Lo
 	r := gin.New()
 	cfg.ClientAddr.trustClients(r)
 	r.Use(gin.Recovery(), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
-		limitBodies(cfg.MaxBody, cfg.PingInterval, cfg.PingTimeout), resolveClientAddr)
+		limitBodies(cfg.MaxBody), resolveClientAddr)
 
 	r.GET("/health", health(cfg, store))
 	r.GET("/livez", livez)
 	r.GET("/stats", newStatsCache(cfg.Counts, cfg.StatsEvery, log).serve)
-	r.Any("/socket.io/*any", admitConnections(newAddrLimiter(cfg.AddrLimits), log), gin.WrapH(withClientAddr(engineQuery(socketIO))))
+	r.Any("/socket.io/*any", admitConnections(newAddrLimiter(cfg.AddrLimits), log), gin.WrapH(withClientAddr(socketIO)))
 	if cfg.StaticDir != "" {
 		r.NoRoute(spa(cfg.StaticDir))
 	}

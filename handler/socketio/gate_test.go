@@ -24,7 +24,7 @@ func TestNamespaceConnectSentBeforeSocketIOListensIsKept(t *testing.T) {
 	_ = eio.On("connection", func(...any) { time.Sleep(200 * time.Millisecond) })
 	sio := socket.NewServer(nil, opts)
 	sio.Bind(eio)
-	s := newServer(sio, eio, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := newServer(sio, eio, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}.withDefaults())
 	s.OnConnect(func(*Conn) Session { return discard{} })
 	defer s.Close()
 

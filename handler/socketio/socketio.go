@@ -18,8 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -123,7 +121,7 @@ func New(ctx context.Context, o Options) *Server {
 	io := socket.NewServer(nil, opts)
 	// ServeHandler makes the engine: the read gates' listener must come
 	// after Socket.IO's own on it.
-	s := newServer(io, io.ServeHandler(opts), o.Log)
+	s := newServer(io, io.ServeHandler(opts), o)
 	watchOutboxes(io, outboxLimits{MaxBytes: o.MaxBacklog, MaxWait: o.PingTimeout}, o.Log)
 	return s
 }
@@ -143,8 +141,8 @@ func serverOptions(o Options) *socket.ServerOptions {
 }
 
 // newServer wraps io, whose engine serves engine and already exists.
-func newServer(io *socket.Server, engine http.Handler, log *slog.Logger) *Server {
-	s := &Server{io: io, handler: slimRequest(engine), log: log}
+func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
+	s := &Server{io: io, handler: boundRequests(slimRequest(engine), o), log: o.Log}
 	openReadGates(io)
 	watchSessionEnds(io)
 	_ = io.On("connection", func(args ...any) {
@@ -219,46 +217,6 @@ func (s *Server) Send(to string, f Frame) {
 // Close closes every connection (each session hears Closed) and the
 // endpoint.
 func (s *Server) Close() { s.io.Close(nil) }
-
-// slimRequest hands the library a copy of the request with only the headers
-// it reads (the websocket handshake, Origin, and the polling transport's
-// Content-Type and Accept-Encoding), and a websocket upgrade without the
-// response headers the middleware set, behind a read gate (gate.go). The
-// library keeps a connection's handshake request, a copy of its headers and
-// one of the response headers for as long as the connection lasts: a
-// browser's cookies, user agent and languages, and a dozen security
-// headers, would stay with every idle connection. CORS is settled before,
-// on the request as it came. To drop it: once the library keeps only what
-// it uses of the handshake, serve its handler as it is (keeping the gate
-// while gate.go needs it).
-func slimRequest(next http.Handler) http.Handler {
-	kept := []string{
-		"Origin", "Content-Type", "Accept-Encoding",
-		"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
-		"Sec-Websocket-Extensions", "Sec-Websocket-Protocol",
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A map sized for eight is one small group; sized for all nine, it
-		// would be a full table. No request brings more than eight of
-		// these (a browser's websocket handshake brings six or seven).
-		h := make(http.Header, 8)
-		for _, k := range kept {
-			if v, ok := r.Header[k]; ok {
-				h[k] = slices.Clone(v)
-			}
-		}
-		ctx := r.Context()
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			// Security and CORS headers are for documents and XHR, not
-			// for a 101 answer.
-			clear(w.Header())
-			w, ctx = gateReads(w, r)
-		}
-		slim := r.WithContext(ctx)
-		slim.Header = h
-		next.ServeHTTP(w, slim)
-	})
-}
 
 // adapterClient wraps client for the Socket.IO Redis adapter. The adapter
 // retries a failed subscription at once, in a loop, and reports each failure

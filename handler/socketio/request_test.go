@@ -1,4 +1,4 @@
-package handler
+package socketio
 
 import (
 	"net/http"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestEngineQueryKeepsOnlyEngineParameters(t *testing.T) {
+func TestSlimRequestKeepsOnlyEngineParameters(t *testing.T) {
 	big := strings.Repeat("x", 4096)
 	tests := []struct {
 		name, target, want string
@@ -22,7 +22,7 @@ func TestEngineQueryKeepsOnlyEngineParameters(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got *http.Request
-			h := engineQuery(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }))
+			h := slimRequest(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }))
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, tt.target, nil))
 			if got.URL.String() != tt.want || got.RequestURI != tt.want {
 				t.Errorf("library sees URL %q, RequestURI %q; want %q", got.URL, got.RequestURI, tt.want)
