@@ -98,7 +98,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 	}()
 	// target returns a healthy server, starting a fresh one when fresh is
 	// set or the current one died.
-	target := func(fresh, pprof bool) (Target, error) {
+	target := func(fresh, pprof bool, env []string) (Target, error) {
 		if srv != nil {
 			select {
 			case <-srv.Exited():
@@ -107,7 +107,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 			default:
 			}
 		}
-		if srv != nil && (fresh || pprof) {
+		if srv != nil && (fresh || pprof || env != nil) {
 			srv.Stop()
 			srv = nil
 		}
@@ -120,6 +120,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 			var err error
 			o := opt
 			o.Pprof = pprof
+			o.Env = append(slices.Clone(o.Env), env...)
 			srv, err = StartServer(ctx, o)
 			if err != nil {
 				return Target{}, fmt.Errorf("store %s: %w", store, err)
@@ -135,47 +136,48 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 	type job struct {
 		name  string
 		fresh bool
-		pprof bool // a fresh server that serves pprof, for forced collections
+		pprof bool     // a fresh server that serves pprof, for forced collections
+		env   []string // a fresh server with these variables too
 		run   func(Target) []Result
 	}
 	var jobs []job
 	if cfg.wants("match") {
 		for _, n := range cfg.MatchN {
-			jobs = append(jobs, job{fmt.Sprintf("match %d", n), false, false, func(t Target) []Result { return []Result{RunMatch(ctx, t, n)} }})
+			jobs = append(jobs, job{fmt.Sprintf("match %d", n), false, false, nil, func(t Target) []Result { return []Result{RunMatch(ctx, t, n)} }})
 		}
 	}
 	if cfg.wants("relay") {
-		jobs = append(jobs, job{"relay", false, false, func(t Target) []Result {
+		jobs = append(jobs, job{"relay", false, false, nil, func(t Target) []Result {
 			return []Result{RunRelay(ctx, t, RelayOptions{Pairs: cfg.RelayPairs, Duration: cfg.RelayDuration})}
 		}})
 	}
 	if cfg.wants("churn") {
 		for _, p := range cfg.ChurnPairs {
-			jobs = append(jobs, job{fmt.Sprintf("churn %d", p), false, false, func(t Target) []Result {
+			jobs = append(jobs, job{fmt.Sprintf("churn %d", p), false, false, nil, func(t Target) []Result {
 				return []Result{RunChurn(ctx, t, ChurnOptions{Pairs: p, Duration: cfg.ChurnDuration})}
 			}})
 		}
 		if cfg.ChaosPairs > 0 {
-			jobs = append(jobs, job{"churn-chaos", false, false, func(t Target) []Result {
+			jobs = append(jobs, job{"churn-chaos", false, false, nil, func(t Target) []Result {
 				return []Result{RunChurn(ctx, t, ChurnOptions{Pairs: cfg.ChaosPairs, Duration: cfg.ChurnDuration, Chaos: true, ChaosGap: cfg.ChaosGap})}
 			}})
 		}
 	}
 	if cfg.wants("cost") && rd != nil {
-		jobs = append(jobs, job{"cost", true, false, func(t Target) []Result {
+		jobs = append(jobs, job{"cost", true, false, nil, func(t Target) []Result {
 			return RunCost(ctx, t, CostOptions{Pairs: cfg.CostPairs, Messages: cfg.CostMessages})
 		}})
 	}
 	if cfg.wants("abuse") {
 		for _, a := range Attacks {
-			jobs = append(jobs, job{"abuse " + a, true, true, func(t Target) []Result {
+			jobs = append(jobs, job{"abuse " + a, true, true, abuseEnv, func(t Target) []Result {
 				return []Result{RunAbuse(ctx, t, a, AbuseOptions{})}
 			}})
 		}
 	}
 	if cfg.wants("idle") {
 		for _, n := range cfg.IdleN {
-			jobs = append(jobs, job{fmt.Sprintf("idle %d", n), true, true, func(t Target) []Result {
+			jobs = append(jobs, job{fmt.Sprintf("idle %d", n), true, true, nil, func(t Target) []Result {
 				return []Result{RunIdle(ctx, t, IdleOptions{N: n, Settle: cfg.IdleSettle, Hold: cfg.IdleHold})}
 			}})
 		}
@@ -185,7 +187,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 			return fmt.Errorf("store %s: %s: %w", store, j.name, ctx.Err())
 		}
 		cfg.logf("%s: %s", store, j.name)
-		t, err := target(j.fresh, j.pprof)
+		t, err := target(j.fresh, j.pprof, j.env)
 		if err != nil {
 			return err
 		}
