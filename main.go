@@ -74,7 +74,16 @@ type config struct {
 	addrLimits    handler.AddrLimits
 	// commandsPerSecond is each connection's budget of state changes.
 	commandsPerSecond int
+	// signalDelay holds a user's first signals of a pairing (SIGNAL_DELAY_MS).
+	signalDelay time.Duration
+	ice         handler.ICEConfig
 }
+
+// defaultSignalDelay gives the original client, which listens for signals
+// only once its call view has mounted after matched, time to mount before
+// an offer reaches it. Chosen from the time to first media it costs (see
+// README, Configuration).
+const defaultSignalDelay = 250 * time.Millisecond
 
 func loadConfig(getenv func(string) string) (config, error) {
 	// A .env file in the working directory fills what the environment leaves unset.
@@ -162,6 +171,27 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.safety, err = loadSafetyConfig(get, millis, c.redisURL); err != nil {
 		return config{}, err
 	}
+	// 0 turns the signal delay off.
+	c.signalDelay = defaultSignalDelay
+	if v := get("SIGNAL_DELAY_MS", ""); v != "" {
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms < 0 || ms > 5000 {
+			return config{}, fmt.Errorf("SIGNAL_DELAY_MS=%q: want a number of milliseconds from 0 to 5000", v)
+		}
+		c.signalDelay = time.Duration(ms) * time.Millisecond
+	}
+	turnTTL, err := count("TURN_TTL")
+	if err != nil {
+		return config{}, err
+	}
+	icePerMinute, err := count("ICE_SERVERS_PER_IP_PER_MINUTE")
+	if err != nil {
+		return config{}, err
+	}
+	if c.ice, err = handler.ParseICEConfig(get("STUN_URLS", handler.DefaultSTUNURL), get("TURN_URLS", ""), get("TURN_SECRET", ""),
+		time.Duration(turnTTL)*time.Second, icePerMinute); err != nil {
+		return config{}, err
+	}
 	return c, nil
 }
 
@@ -224,6 +254,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	sockets := handler.NewSockets(base, sio, svc, log, handler.SocketConfig{
 		Addresses:         handler.NewAddressKeys(cfg.safety.addressSecret),
 		CommandsPerSecond: float64(cfg.commandsPerSecond),
+		SignalDelay:       cfg.signalDelay,
 	})
 	sio.OnConnect(sockets.Connect)
 
@@ -236,6 +267,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Counts:         svc,
 		ClientAddr:     cfg.clientAddr,
 		AddrLimits:     cfg.addrLimits,
+		ICE:            cfg.ice,
 	}, svc, sio, log)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))
@@ -275,7 +307,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	go func() { srvDone <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", storeSource, "env", cfg.env,
 		"static", cfg.staticDir, "origins", cfg.clientURLs.String(),
-		"ping_interval_ms", cfg.pingInterval.Milliseconds(), "ping_timeout_ms", cfg.pingTimeout.Milliseconds())
+		"ping_interval_ms", cfg.pingInterval.Milliseconds(), "ping_timeout_ms", cfg.pingTimeout.Milliseconds(),
+		"signal_delay_ms", cfg.signalDelay.Milliseconds(), "turn", len(cfg.ice.TURNURLs) > 0)
 
 	select {
 	case <-ctx.Done():

@@ -71,6 +71,24 @@ func TestLoadConfig(t *testing.T) {
 		{"bad timing", map[string]string{"PING_TIMEOUT_MS": "soon"}, nil, "PING_TIMEOUT_MS"},
 		{"negative timing", map[string]string{"REMATCH_WINDOW_MS": "-5"}, nil, "REMATCH_WINDOW_MS"},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, nil, "LOG_LEVEL"},
+		{"signal delay and STUN by default", nil, func(t *testing.T, c config) {
+			if c.signalDelay != defaultSignalDelay || len(c.ice.TURNURLs) != 0 || len(c.ice.STUNURLs) != 1 {
+				t.Fatalf("signal delay %v, ICE %+v", c.signalDelay, c.ice)
+			}
+		}, ""},
+		{"signal delay off", map[string]string{"SIGNAL_DELAY_MS": "0"}, func(t *testing.T, c config) {
+			if c.signalDelay != 0 {
+				t.Fatalf("signal delay %v, want none", c.signalDelay)
+			}
+		}, ""},
+		{"bad signal delay", map[string]string{"SIGNAL_DELAY_MS": "-1"}, nil, "SIGNAL_DELAY_MS"},
+		{"TURN", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": "s", "TURN_TTL": "600", "ICE_SERVERS_PER_IP_PER_MINUTE": "7"}, func(t *testing.T, c config) {
+			if len(c.ice.TURNURLs) != 1 || c.ice.TURNSecret != "s" || c.ice.TURNTTL != 10*time.Minute || c.ice.PerAddrPerMinute != 7 {
+				t.Fatalf("ICE %+v", c.ice)
+			}
+		}, ""},
+		{"TURN without secret", map[string]string{"TURN_URLS": "turn:t.example:3478"}, nil, "TURN_SECRET"},
+		{"bad TURN TTL", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": "s", "TURN_TTL": "1h"}, nil, "TURN_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,7 @@ type HTTPConfig struct {
 	ClientAddr ClientAddrConfig
 	AddrLimits AddrLimits
 
+	ICE        ICEConfig     // for /ice-servers
 	Counts     Counter       // for /stats
 	StatsEvery time.Duration // how long /stats serves the same figures; 0: DefaultStatsEvery
 }
@@ -38,7 +39,7 @@ type Pinger interface {
 }
 
 // NewRouter builds the Gin engine: security headers, request logs, CORS,
-// /health, /livez, /stats, the Socket.IO endpoint and, when configured, the
+// /health, /livez, /stats, /ice-servers, the Socket.IO endpoint and, when configured, the
 // client.
 func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Logger) *gin.Engine {
 	r := gin.New()
@@ -49,6 +50,7 @@ func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Lo
 	r.GET("/health", health(cfg, store))
 	r.GET("/livez", livez)
 	r.GET("/stats", newStatsCache(cfg.Counts, cfg.StatsEvery, log).serve)
+	r.GET("/ice-servers", iceServers(cfg.ICE, log))
 	r.Any("/socket.io/*any", admitConnections(newAddrLimiter(cfg.AddrLimits), log), gin.WrapH(withClientAddr(socketIO)))
 	if cfg.StaticDir != "" {
 		r.NoRoute(spa(cfg.StaticDir))

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -38,6 +39,10 @@ type SocketConfig struct {
 	// presses Next a few times a second at most. Defaults 5/s and 10.
 	CommandsPerSecond float64
 	CommandBurst      int
+	// SignalDelay holds the signals and chat messages a user sends in a
+	// new pairing until this long after its matched was sent (see
+	// deliver). 0: none.
+	SignalDelay time.Duration
 }
 
 func (c SocketConfig) withDefaults() SocketConfig {
@@ -102,7 +107,7 @@ type Service interface {
 	Next(ctx context.Context, id string) error
 	Leave(ctx context.Context, id string) error
 	Disconnect(ctx context.Context, id string) error
-	Partner(id string) (string, bool)
+	PartnerSince(id string) (partner string, matchedAt time.Time, ok bool)
 	Report(ctx context.Context, id, reason string) error
 	Block(ctx context.Context, id string) error
 }
@@ -158,6 +163,21 @@ type conn struct {
 	busy     bool // a goroutine is draining commands
 	// lastRefusalLog rate-limits refusal logs, so a flood is not also a log flood.
 	lastRefusalLog time.Time
+	// held are the relays waiting for the start of a pairing (see
+	// deliver), all to heldFor's pairing, in the order they came.
+	held      []socketio.Frame
+	heldFor   pairing
+	holdTimer *time.Timer
+	releasing bool // releaseHeld is sending; later relays queue behind it
+	// holding is set while anything is held or being released.
+	holding atomic.Bool
+}
+
+// pairing names one pairing of a user: its partner, and when matched was
+// sent (the same two users may meet again later).
+type pairing struct {
+	partner   string
+	matchedAt time.Time
 }
 
 // open registers a new connection with the service.
@@ -180,6 +200,7 @@ func (h *Sockets) open(cn Conn) *conn {
 	c.disconnect = sync.OnceFunc(func() {
 		c.mu.Lock()
 		c.closed = true
+		c.dropHeld()
 		c.mu.Unlock()
 		c.enqueue(func() {
 			ctx, cancel := context.WithTimeout(h.base, h.cfg.OpTimeout)
@@ -360,12 +381,12 @@ func (h *Sockets) relaySignal(c *conn, args []gjson.Result) error {
 	if err != nil {
 		return err
 	}
-	if partner, ok := h.svc.Partner(c.id); !ok || partner != sig.to {
+	p, ok := h.pairing(c)
+	if !ok || p.partner != sig.to {
 		return refuse("not your partner")
 	}
 	// {"from":"<id>","data":<data as sent>}
-	h.out.Send(sig.to, socketio.NewFrame("signal", c.from, `"data":`, sig.data, "}"))
-	return nil
+	return h.deliver(c, p, socketio.NewFrame("signal", c.from, `"data":`, sig.data, "}"))
 }
 
 func (h *Sockets) relayChat(c *conn, args []gjson.Result) error {
@@ -373,7 +394,7 @@ func (h *Sockets) relayChat(c *conn, args []gjson.Result) error {
 	if err != nil {
 		return err
 	}
-	partner, ok := h.svc.Partner(c.id)
+	p, ok := h.pairing(c)
 	if !ok {
 		return refuse("no partner")
 	}
@@ -382,9 +403,106 @@ func (h *Sockets) relayChat(c *conn, args []gjson.Result) error {
 		return fmt.Errorf("encode chat message: %w", err)
 	}
 	// {"from":"<id>","message":"<message>","timestamp":<ms>}
-	h.out.Send(partner, socketio.NewFrame("chat-message",
+	return h.deliver(c, p, socketio.NewFrame("chat-message",
 		c.from, `"message":`, string(text), `,"timestamp":`, strconv.FormatInt(time.Now().UnixMilli(), 10), "}"))
+}
+
+// pairing returns the connection's current pairing.
+func (h *Sockets) pairing(c *conn) (pairing, bool) {
+	partner, matchedAt, ok := h.svc.PartnerSince(c.id)
+	return pairing{partner: partner, matchedAt: matchedAt}, ok
+}
+
+// maxHeld bounds the relays one connection may have held at the start of
+// a pairing: an offer and its ICE candidates are a dozen.
+const maxHeld = 64
+
+// errTooManyHeld is the ack's error for a relay over maxHeld.
+const errTooManyHeld = "too many messages before the call has started"
+
+// deliver relays f to p's partner: at once, or, when it comes less than
+// SignalDelay after p's matched was sent to the sender or while earlier
+// ones are held, once the delay is over, in order (see hold).
+//
+// Why: the original client listens for signals (and chat) only once its
+// call view has mounted after matched, and drops what comes earlier; the
+// call then never connects. The responder is told of a pairing before the
+// initiator (see docs/ordering.md), so holding the initiator's first
+// relays for a moment after its own matched gives the other side that
+// moment. Relays sent later go at once, as before.
+func (h *Sockets) deliver(c *conn, p pairing, f socketio.Frame) error {
+	// Only this connection's event path adds held relays, and it is
+	// here: nothing held now means nothing can be held behind.
+	if !c.holding.Load() && !time.Now().Before(p.matchedAt.Add(h.cfg.SignalDelay)) {
+		h.out.Send(p.partner, f)
+		return nil
+	}
+	return h.hold(c, p, f)
+}
+
+// hold keeps f until p's delay is over, behind the relays already held.
+func (h *Sockets) hold(c *conn, p pairing, f socketio.Frame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.heldFor != p {
+		// Relays held for a pairing that has ended are never delivered.
+		c.dropHeld()
+	}
+	wait := time.Until(p.matchedAt.Add(h.cfg.SignalDelay))
+	if wait <= 0 && len(c.held) == 0 && !c.releasing {
+		c.holding.Store(false)
+		h.out.Send(p.partner, f)
+		return nil
+	}
+	if len(c.held) >= maxHeld {
+		return refuse(errTooManyHeld)
+	}
+	c.holding.Store(true)
+	c.heldFor = p
+	c.held = append(c.held, f)
+	if c.holdTimer == nil && !c.releasing {
+		c.holdTimer = time.AfterFunc(max(wait, 0), func() { h.releaseHeld(c) })
+	}
 	return nil
+}
+
+// releaseHeld sends the held relays, in order, to the partner they were
+// sent to if the pairing still stands; relays held while it sends go out
+// after them.
+func (h *Sockets) releaseHeld(c *conn) {
+	c.mu.Lock()
+	c.holdTimer = nil
+	c.releasing = true
+	for len(c.held) > 0 && !c.closed {
+		if wait := time.Until(c.heldFor.matchedAt.Add(h.cfg.SignalDelay)); wait > 0 {
+			// A new pairing's relays, held while the last ones went out.
+			c.holdTimer = time.AfterFunc(wait, func() { h.releaseHeld(c) })
+			break
+		}
+		batch, p := c.held, c.heldFor
+		c.held = nil
+		c.mu.Unlock()
+		if now, ok := h.pairing(c); ok && now == p {
+			for _, f := range batch {
+				h.out.Send(p.partner, f)
+			}
+		}
+		c.mu.Lock()
+	}
+	c.releasing = false
+	c.holding.Store(len(c.held) > 0)
+	c.mu.Unlock()
+}
+
+// dropHeld forgets the held relays; c.mu is held.
+func (c *conn) dropHeld() {
+	if c.holdTimer != nil {
+		c.holdTimer.Stop()
+		c.holdTimer = nil
+	}
+	c.held = nil
+	c.heldFor = pairing{}
+	c.holding.Store(c.releasing)
 }
 
 // ackReply is what an acknowledgement carries.

@@ -97,17 +97,39 @@ type sent struct {
 type fakeSender struct {
 	mu   sync.Mutex
 	sent []sent
+	at   []time.Time // when each was sent
 }
 
 func (s *fakeSender) Send(to string, f socketio.Frame) {
 	s.mu.Lock()
 	s.sent = append(s.sent, sent{to: to, name: f.Name(), payload: string(f.Payload())})
+	s.at = append(s.at, time.Now())
 	s.mu.Unlock()
+}
+
+// waitFrames waits until n frames were sent, and returns them with when
+// each was sent.
+func (s *fakeSender) waitFrames(t *testing.T, n int) ([]sent, []time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		s.mu.Lock()
+		got, at := append([]sent(nil), s.sent...), append([]time.Time(nil), s.at...)
+		s.mu.Unlock()
+		if len(got) >= n {
+			return got, at
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d frames sent after %v, want %d: %+v", len(got), wait, n, got)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (s *fakeSender) SendLocal(to string, f socketio.Frame) bool {
 	s.mu.Lock()
 	s.sent = append(s.sent, sent{to: to, name: f.Name(), payload: string(f.Payload()), local: true})
+	s.at = append(s.at, time.Now())
 	s.mu.Unlock()
 	return true
 }
@@ -125,6 +147,7 @@ type fakeService struct {
 	mu          sync.Mutex
 	calls       []string
 	partners    map[string]string
+	since       map[string]time.Time // when matched was sent; zero: long ago
 	joinPartner string
 	joined      queue.Profile // the profile of the last join
 	err         error
@@ -133,7 +156,7 @@ type fakeService struct {
 }
 
 func newFakeService() *fakeService {
-	return &fakeService{partners: map[string]string{}, entered: make(chan string, 1000)}
+	return &fakeService{partners: map[string]string{}, since: map[string]time.Time{}, entered: make(chan string, 1000)}
 }
 
 func (s *fakeService) record(call string) {
@@ -191,11 +214,11 @@ func (s *fakeService) Disconnect(ctx context.Context, id string) error {
 	return nil
 }
 
-func (s *fakeService) Partner(id string) (string, bool) {
+func (s *fakeService) PartnerSince(id string) (string, time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.partners[id]
-	return p, ok
+	return p, s.since[id], ok
 }
 
 func (s *fakeService) callList() []string {

@@ -80,6 +80,9 @@ type session struct {
 	// once the user has reported the current partner.
 	partnerAddr string
 	reported    bool
+	// matchedAt is when the current pairing's matched was sent to the
+	// user (see PartnerSince), stamped as it is handed to the socket.
+	matchedAt time.Time
 	// last is the partner before, for a report or block just after it
 	// left; lastAt is when it left.
 	last         Peer
@@ -378,6 +381,18 @@ func (s *Service) Partner(id string) (string, bool) {
 	return sess.partner, true
 }
 
+// PartnerSince returns the user's current partner, as Partner does, and
+// when this pairing's matched was sent to the user.
+func (s *Service) PartnerSince(id string) (partner string, matchedAt time.Time, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sess, ok := s.sessions[id]
+	if !ok || sess.partner == "" || sess.pending > 0 {
+		return "", time.Time{}, false
+	}
+	return sess.partner, sess.matchedAt, true
+}
+
 // Ping reports whether the store answers.
 func (s *Service) Ping(ctx context.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
@@ -434,6 +449,10 @@ func (s *Service) handle(e Event) {
 			return
 		}
 		sess.partner, sess.partnerAddr, sess.reported = e.Partner, e.PartnerAddr, false
+		// Just before the announcement goes out (to this instance's own
+		// socket: no network in between), so that no relay sees the
+		// pairing without it.
+		sess.matchedAt = time.Now()
 		s.mu.Unlock()
 		s.notify.Matched(e.User, Match{RoomID: e.Room, PartnerID: e.Partner, PartnerName: e.PartnerName, Initiator: e.Initiator, CommonInterests: e.Common})
 	case EventPartnerLeft:
