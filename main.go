@@ -27,6 +27,7 @@ import (
 	"github.com/zivro/zivro/handler"
 	"github.com/zivro/zivro/handler/socketio"
 	"github.com/zivro/zivro/internal/ratelog"
+	"github.com/zivro/zivro/metrics"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store/memory"
 	"github.com/zivro/zivro/store/redisstore"
@@ -51,6 +52,13 @@ func main() {
 	gctuner.Tuning(gcHeapTarget)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		if err := healthcheck(ctx, os.Getenv); err != nil {
+			fmt.Fprintln(os.Stderr, "zivro:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "zivro:", err)
 		os.Exit(1)
@@ -59,12 +67,18 @@ func main() {
 
 // config is the server's configuration, from the environment.
 type config struct {
-	port          string
-	redisURL      string
-	clientURLs    handler.Origins
-	env           string
-	staticDir     string
-	logLevel      slog.Level
+	port       string
+	redisURL   string
+	clientURLs handler.Origins
+	env        string
+	staticDir  string
+	logLevel   slog.Level
+	logJSON    bool
+	// metricsAddr, when set, serves /metrics on a listener of its own;
+	// metricsToken, when set, is the bearer token a scrape must show.
+	// Neither: no metrics. See metricsRoute.
+	metricsAddr   string
+	metricsToken  string
 	pprofAddr     string
 	pingInterval  time.Duration
 	pingTimeout   time.Duration
@@ -147,6 +161,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err := c.logLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
 		return config{}, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
+	// JSON for a platform's log collector, text for a developer's terminal.
+	defaultFormat := "text"
+	if c.env == "production" {
+		defaultFormat = "json"
+	}
+	switch f := get("LOG_FORMAT", defaultFormat); f {
+	case "json", "text":
+		c.logJSON = f == "json"
+	default:
+		return config{}, fmt.Errorf("LOG_FORMAT=%q: want json or text", f)
+	}
+	c.metricsAddr = get("METRICS_ADDR", "")
+	c.metricsToken = get("METRICS_TOKEN", "")
 	if c.pingInterval, err = millis("PING_INTERVAL_MS", socketio.DefaultPingInterval); err != nil {
 		return config{}, err
 	}
@@ -206,6 +233,15 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 	l.every.Do(func() { l.log.Warn("go-redis", "msg", fmt.Sprintf(format, v...)) })
 }
 
+// metricsRoute is the /metrics handler of the public port: only behind a
+// token, and only when metrics have no listener of their own.
+func (c config) metricsRoute(mx *metrics.Metrics) http.Handler {
+	if c.metricsAddr != "" || c.metricsToken == "" {
+		return nil
+	}
+	return mx.Handler(c.metricsToken)
+}
+
 // maxHeaderBytes caps a request's line and headers (431 beyond): a browser's
 // handshake needs 1 to 3 KB; the library would keep the rest for the life of
 // the connection.
@@ -218,7 +254,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	// Every kind of line is rate-limited: a client that makes the server log
 	// a line per request cannot flood the log.
-	log := slog.New(ratelog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}), ratelog.Limits{}))
+	var logHandler slog.Handler = slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel})
+	if cfg.logJSON {
+		logHandler = slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel})
+	}
+	log := slog.New(ratelog.New(logHandler, ratelog.Limits{}))
+	mx := metrics.New()
 	gin.SetMode(gin.ReleaseMode)
 
 	sioOpts := socketio.Options{PingInterval: cfg.pingInterval, PingTimeout: cfg.pingTimeout, Log: log}
@@ -245,8 +286,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		st = memory.New(storeOpts)
 	}
 
+	st = mx.Store(st)
 	sio := socketio.New(ctx, sioOpts)
-	svc := queue.NewService(st, handler.NewAnnouncer(sio), log, queue.Config{})
+	svc := queue.NewService(st, handler.NewAnnouncer(sio), log, queue.Config{Observer: mx})
+	mx.WatchSockets(sio.Transports)
+	mx.WatchCounts(svc.Counts)
 	// base outlives the signal: at shutdown, the disconnect of every socket
 	// still has to reach the store.
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
@@ -255,6 +299,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Addresses:         handler.NewAddressKeys(cfg.safety.addressSecret),
 		CommandsPerSecond: float64(cfg.commandsPerSecond),
 		SignalDelay:       cfg.signalDelay,
+		Observer:          mx,
 	})
 	sio.OnConnect(sockets.Connect)
 
@@ -268,6 +313,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		ClientAddr:     cfg.clientAddr,
 		AddrLimits:     cfg.addrLimits,
 		ICE:            cfg.ice,
+		Metrics:        cfg.metricsRoute(mx),
 	}, svc, sio, log)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))
@@ -296,6 +342,25 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			log.Info("pprof listening", "addr", cfg.pprofAddr)
 			err := http.ListenAndServe(cfg.pprofAddr, http.DefaultServeMux)
 			log.Warn("pprof stopped", "err", err)
+		}()
+	}
+
+	if cfg.metricsAddr != "" {
+		// Kept off the public port: scraped over the platform's private
+		// network (see README, Metrics).
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen METRICS_ADDR: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", mx.Handler(cfg.metricsToken))
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes}
+		defer msrv.Close()
+		go func() {
+			log.Info("metrics listening", "addr", mln.Addr().String())
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("metrics stopped", "err", err)
+			}
 		}()
 	}
 

@@ -238,6 +238,9 @@ func startRunLogged(t *testing.T, env map[string]string) (string, context.Cancel
 	t.Helper()
 	t.Chdir(t.TempDir())
 	env["PORT"] = "0"
+	if env["LOG_FORMAT"] == "" {
+		env["LOG_FORMAT"] = "json" // the recorder decodes JSON lines
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs, w := io.Pipe()
 	done := make(chan error, 1)

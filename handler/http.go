@@ -31,6 +31,10 @@ type HTTPConfig struct {
 	ICE        ICEConfig     // for /ice-servers
 	Counts     Counter       // for /stats
 	StatsEvery time.Duration // how long /stats serves the same figures; 0: DefaultStatsEvery
+
+	// Metrics, when set, is served on GET /metrics (it checks its own
+	// token); nil when metrics are off or on a listener of their own.
+	Metrics http.Handler
 }
 
 // Pinger reports whether the store can be reached.
@@ -44,13 +48,16 @@ type Pinger interface {
 func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Logger) *gin.Engine {
 	r := gin.New()
 	cfg.ClientAddr.trustClients(r)
-	r.Use(gin.Recovery(), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
+	r.Use(gin.Recovery(), requestID, securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
 		limitBodies(cfg.MaxBody), resolveClientAddr)
 
 	r.GET("/health", health(cfg, store))
 	r.GET("/livez", livez)
 	r.GET("/stats", newStatsCache(cfg.Counts, cfg.StatsEvery, log).serve)
 	r.GET("/ice-servers", iceServers(cfg.ICE, log))
+	if cfg.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(cfg.Metrics))
+	}
 	r.Any("/socket.io/*any", admitConnections(newAddrLimiter(cfg.AddrLimits), log), gin.WrapH(withClientAddr(socketIO)))
 	if cfg.StaticDir != "" {
 		r.NoRoute(spa(cfg.StaticDir))
@@ -88,17 +95,22 @@ func securityHeaders(c *gin.Context) {
 	c.Next()
 }
 
-// requestLog writes one structured line per HTTP request. Socket.IO's long
+// requestLog writes one structured line per HTTP request, with its id and
+// the client's network (maskAddr), never its full address. Socket.IO's long
 // polls are left out: they are the transport, not requests worth a line each;
-// so are the platform's health checks that pass.
+// so are the platform's health checks and metrics scrapes that pass.
 func requestLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		if (strings.HasPrefix(c.Request.URL.Path, "/socket.io/") || c.Request.URL.Path == "/livez") && c.Writer.Status() < 400 {
+		p := c.Request.URL.Path
+		if (strings.HasPrefix(p, "/socket.io/") || p == "/livez" || p == "/metrics") && c.Writer.Status() < 400 {
 			return
 		}
+		addr, _ := ClientAddr(c.Request.Context())
 		log.Info("http",
+			"request_id", c.GetString(requestIDKey),
+			"client", maskAddr(addr),
 			"method", c.Request.Method,
 			"path", c.Request.URL.Path,
 			"status", c.Writer.Status(),

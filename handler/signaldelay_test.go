@@ -114,7 +114,7 @@ func TestHeldSignalsAreBounded(t *testing.T) {
 	if want := fmt.Sprintf(`%d {"ok":false,"error":%q}`, maxHeld+1, errTooManyHeld); acks[maxHeld] != want {
 		t.Fatalf("last ack %s, want %s", acks[maxHeld], want)
 	}
-	f.sess.Closed()
+	f.sess.Closed("transport close")
 	f.sess.mu.Lock()
 	defer f.sess.mu.Unlock()
 	if f.sess.holdTimer != nil || len(f.sess.held) != 0 {

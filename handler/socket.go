@@ -43,7 +43,29 @@ type SocketConfig struct {
 	// new pairing until this long after its matched was sent (see
 	// deliver). 0: none.
 	SignalDelay time.Duration
+	// Observer counts relays, refusals and disconnects (metrics); nil:
+	// nobody.
+	Observer Observer
 }
+
+// Observer is told what the connections do (a *metrics.Metrics).
+type Observer interface {
+	SignalRelayed()
+	ChatRelayed()
+	// Refused: an event was refused for reason, one of the server's own
+	// refusal messages (a bounded set).
+	Refused(reason string)
+	// Disconnected: a connection ended for reason (the library's).
+	Disconnected(reason string)
+}
+
+// noObserver is the Observer of handlers given none.
+type noObserver struct{}
+
+func (noObserver) SignalRelayed()      {}
+func (noObserver) ChatRelayed()        {}
+func (noObserver) Refused(string)      {}
+func (noObserver) Disconnected(string) {}
 
 func (c SocketConfig) withDefaults() SocketConfig {
 	if c.OpTimeout <= 0 {
@@ -61,8 +83,15 @@ func (c SocketConfig) withDefaults() SocketConfig {
 	if c.CommandBurst <= 0 {
 		c.CommandBurst = max(10, int(2*c.CommandsPerSecond))
 	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
+	}
 	return c
 }
+
+// reasonOverLimit is the refusal of an event over the connection's rate
+// limit (dropped, no ack).
+const reasonOverLimit = "too many events"
 
 // maxOverLimit is how many events over its rate limit a connection may send
 // before it is closed; one a second more is forgiven. A person never
@@ -83,6 +112,10 @@ type Conn interface {
 	ID() string
 	// Addr is the client's address (see socketio.Conn.Addr).
 	Addr() string
+	// RequestID is the id of the HTTP request that opened the connection.
+	RequestID() string
+	// Transport is the connection's transport ("polling", "websocket").
+	Transport() string
 	// Ack answers the event whose ack id is id with payload (JSON).
 	Ack(id uint64, payload []byte)
 	// Drop closes the connection at once, with whatever waits to be sent
@@ -156,6 +189,8 @@ type conn struct {
 	addr string
 	// disconnect runs the disconnect once (see Closed).
 	disconnect func()
+	// opened is when the connection was opened, for its disconnect line.
+	opened time.Time
 
 	mu       sync.Mutex
 	closed   bool // disconnected: later events are dropped
@@ -190,7 +225,10 @@ func (h *Sockets) open(cn Conn) *conn {
 		limiter:       rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
 		overLimit:     rate.NewLimiter(1, maxOverLimit),
 		commandBudget: rate.NewLimiter(rate.Limit(h.cfg.CommandsPerSecond), h.cfg.CommandBurst),
+		opened:        time.Now(),
 	}
+	// The address only as its key (a keyed hash), never as it is.
+	h.log.Info("socket connected", "socket", c.id, "request_id", cn.RequestID(), "transport", cn.Transport(), "addr", c.addr)
 	id, _ := json.Marshal(c.id)
 	c.from = `{"from":` + string(id) + ","
 	h.svc.Connect(c.id)
@@ -218,7 +256,11 @@ func (c *conn) Event(ev socketio.Event) { c.h.onEvent(c, ev) }
 
 // Closed ends the connection: later events are dropped, and the user
 // leaves the queue and its call once the pending commands have run.
-func (c *conn) Closed() { c.disconnect() }
+func (c *conn) Closed(reason string) {
+	c.h.cfg.Observer.Disconnected(reason)
+	c.h.log.Info("socket disconnected", "socket", c.id, "reason", reason, "duration_s", time.Since(c.opened).Round(time.Millisecond).Seconds())
+	c.disconnect()
+}
 
 func (h *Sockets) onEvent(c *conn, ev socketio.Event) {
 	if c.isClosed() {
@@ -267,7 +309,8 @@ func (h *Sockets) onEvent(c *conn, ev socketio.Event) {
 // the connection when it keeps sending them.
 func (h *Sockets) overLimit(c *conn, ev socketio.Event) {
 	if c.overLimit.Allow() {
-		h.logRefusal(c, ev, "too many events")
+		h.cfg.Observer.Refused(reasonOverLimit)
+		h.logRefusal(c, ev, reasonOverLimit)
 		return
 	}
 	c.mu.Lock()
@@ -386,7 +429,11 @@ func (h *Sockets) relaySignal(c *conn, args []gjson.Result) error {
 		return refuse("not your partner")
 	}
 	// {"from":"<id>","data":<data as sent>}
-	return h.deliver(c, p, socketio.NewFrame("signal", c.from, `"data":`, sig.data, "}"))
+	err = h.deliver(c, p, socketio.NewFrame("signal", c.from, `"data":`, sig.data, "}"))
+	if err == nil {
+		h.cfg.Observer.SignalRelayed()
+	}
+	return err
 }
 
 func (h *Sockets) relayChat(c *conn, args []gjson.Result) error {
@@ -403,8 +450,12 @@ func (h *Sockets) relayChat(c *conn, args []gjson.Result) error {
 		return fmt.Errorf("encode chat message: %w", err)
 	}
 	// {"from":"<id>","message":"<message>","timestamp":<ms>}
-	return h.deliver(c, p, socketio.NewFrame("chat-message",
+	err = h.deliver(c, p, socketio.NewFrame("chat-message",
 		c.from, `"message":`, string(text), `,"timestamp":`, strconv.FormatInt(time.Now().UnixMilli(), 10), "}"))
+	if err == nil {
+		h.cfg.Observer.ChatRelayed()
+	}
+	return err
 }
 
 // pairing returns the connection's current pairing.
@@ -521,7 +572,9 @@ func (h *Sockets) reply(c *conn, ev socketio.Event, err error) {
 }
 
 func (h *Sockets) refuse(c *conn, ev socketio.Event, err error) {
-	msg := "temporarily unavailable"
+	// msg is what the client reads; reason, what the metrics count: msg
+	// without what varies (a cool-down's seconds).
+	msg, reason := "temporarily unavailable", ""
 	var r refusal
 	var coolDown *queue.CoolDownError
 	switch {
@@ -535,9 +588,14 @@ func (h *Sockets) refuse(c *conn, ev socketio.Event, err error) {
 		msg = queue.ErrNoPartner.Error()
 	case errors.As(err, &coolDown):
 		msg = coolDown.Error() // says when to try again
+		reason = queue.ErrCoolDown.Error()
 	default:
 		h.log.Error("request failed", "socket", c.id, "event", ev.Name, "err", err)
 	}
+	if reason == "" {
+		reason = msg
+	}
+	h.cfg.Observer.Refused(reason)
 	c.ack(ev, ackReply{Error: msg})
 	h.logRefusal(c, ev, msg)
 }

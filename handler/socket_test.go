@@ -54,6 +54,10 @@ func (c *fakeConn) ID() string { return c.id }
 
 func (c *fakeConn) Addr() string { return c.addr }
 
+func (c *fakeConn) RequestID() string { return "req-" + c.id }
+
+func (c *fakeConn) Transport() string { return "websocket" }
+
 func (c *fakeConn) Ack(id uint64, payload []byte) {
 	c.mu.Lock()
 	c.acks = append(c.acks, fmt.Sprintf("%d %s", id, payload))
@@ -266,7 +270,7 @@ func newFixture(t *testing.T, cfg SocketConfig) *fixture {
 				close(f.svc.gate)
 			}
 		}
-		f.sess.Closed()
+		f.sess.Closed("transport close")
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		f.h.Wait(ctx)
@@ -507,8 +511,8 @@ func TestRateLimit(t *testing.T) {
 func TestNothingAfterClose(t *testing.T) {
 	f := newFixture(t, SocketConfig{})
 	f.svc.partners["me"] = "you"
-	f.sess.Closed()
-	f.sess.Closed() // a second close is the same close
+	f.sess.Closed("transport close")
+	f.sess.Closed("transport close") // a second close is the same close
 	f.sess.Event(event("join-queue", 1, `{}`))
 	f.sess.Event(event("signal", 2, `{"to":"you","data":1}`))
 	f.sess.Event(event("dance", 3, ``))
@@ -536,7 +540,7 @@ func TestCloseRunsAfterPendingCommands(t *testing.T) {
 	f.sess.Event(event("join-queue", 1, `{"name":"A"}`))
 	<-f.svc.entered
 	f.sess.Event(event("next", 2, ``))
-	f.sess.Closed()
+	f.sess.Closed("transport close")
 	f.sess.Event(event("join-queue", 3, `{"name":"B"}`))
 	close(f.svc.gate)
 	f.svc.waitCall(t, "disconnect me")

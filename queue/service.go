@@ -49,7 +49,32 @@ type Config struct {
 	// connected users to the store (see Counts); a report lapses after
 	// three of these. Default 5 s.
 	CensusEvery time.Duration
+	// Observer is told what the service's users do (metrics); nil: nobody.
+	Observer Observer
 }
+
+// Observer is told of the matches and call ends the service's users see,
+// and of their own Nexts and leaves (a *metrics.Metrics).
+type Observer interface {
+	// Matched: a user was matched after waiting waited since it was
+	// queued (0 when unknown); initiator is set for one of the two users.
+	Matched(initiator bool, waited time.Duration)
+	// CallEnded: a user's partner ended their call for reason, lasted
+	// after the match.
+	CallEnded(reason Reason, lasted time.Duration)
+	// Nexted: a user's Next (or block) took effect.
+	Nexted()
+	// Left: a user was taken out of the queue or its call, for reason.
+	Left(reason Reason)
+}
+
+// noObserver is the Observer of a service given none.
+type noObserver struct{}
+
+func (noObserver) Matched(bool, time.Duration)     {}
+func (noObserver) CallEnded(Reason, time.Duration) {}
+func (noObserver) Nexted()                         {}
+func (noObserver) Left(Reason)                     {}
 
 func (c Config) withDefaults() Config {
 	if c.RefreshEvery <= 0 {
@@ -63,6 +88,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CensusEvery <= 0 {
 		c.CensusEvery = 5 * time.Second
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 	return c
 }
@@ -88,6 +116,9 @@ type session struct {
 	last         Peer
 	lastAt       time.Time
 	lastReported bool
+	// queuedAt is when the user was last queued (join, Next, partner
+	// left), zero once matched: the metrics' time to match.
+	queuedAt time.Time
 	// pending counts this user's own next/leave requests whose EventDone has
 	// not come through the stream yet. Announcements before it are stale:
 	// they concern a pairing the user's own action already ended.
@@ -164,6 +195,9 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 	s.mu.Lock()
 	if sess, ok := s.sessions[id]; ok {
 		sess.tried = true
+		// Before the store call: its match may be announced before it
+		// returns.
+		sess.queuedAt = time.Now()
 	}
 	s.mu.Unlock()
 	if err := s.store.Join(ctx, id, p); err != nil {
@@ -186,6 +220,7 @@ func (s *Service) Next(ctx context.Context, id string) error {
 		if err := s.store.Next(ctx, id); err != nil {
 			return fmt.Errorf("next %s: %w", id, err)
 		}
+		s.cfg.Observer.Nexted()
 		return nil
 	})
 }
@@ -227,6 +262,7 @@ func (s *Service) Block(ctx context.Context, id string) error {
 		if err := s.store.Block(ctx, by, target); err != nil {
 			return fmt.Errorf("block %s by %s: %w", target.ID, id, err)
 		}
+		s.cfg.Observer.Nexted()
 		s.log.Info("block", "socket", id, "addr", by.Addr, "blocked", target.ID, "blocked_addr", target.Addr)
 		return nil
 	})
@@ -301,6 +337,7 @@ func (s *Service) leave(ctx context.Context, id string, reason Reason) error {
 		if err := s.store.Leave(ctx, id, reason); err != nil {
 			return fmt.Errorf("leave %s (%s): %w", id, reason, err)
 		}
+		s.cfg.Observer.Left(reason)
 		s.mu.Lock()
 		if sess, ok := s.sessions[id]; ok {
 			sess.profile = nil
@@ -320,6 +357,9 @@ func (s *Service) own(id string, change func() error) error {
 	s.mu.Lock()
 	if sess, ok := s.sessions[id]; ok {
 		sess.pending++
+		// A Next requeues the user (and its match may be announced before
+		// the store call returns); after a leave, nothing waits for it.
+		sess.queuedAt = time.Now()
 	}
 	s.mu.Unlock()
 	err := change()
@@ -449,20 +489,35 @@ func (s *Service) handle(e Event) {
 			return
 		}
 		sess.partner, sess.partnerAddr, sess.reported = e.Partner, e.PartnerAddr, false
+		var waited time.Duration
+		if !sess.queuedAt.IsZero() {
+			waited = time.Since(sess.queuedAt)
+		}
+		sess.queuedAt = time.Time{}
 		// Just before the announcement goes out (to this instance's own
 		// socket: no network in between), so that no relay sees the
 		// pairing without it.
 		sess.matchedAt = time.Now()
 		s.mu.Unlock()
 		s.notify.Matched(e.User, Match{RoomID: e.Room, PartnerID: e.Partner, PartnerName: e.PartnerName, Initiator: e.Initiator, CommonInterests: e.Common})
+		s.cfg.Observer.Matched(e.Initiator, waited)
 	case EventPartnerLeft:
-		if sess.pending > 0 {
-			s.mu.Unlock()
-			return
+		// The call ended whether or not the user's own Next made the
+		// announcement stale: the partner's end is the one that counts.
+		inCall, lasted := sess.partner != "", time.Since(sess.matchedAt)
+		stale := sess.pending > 0
+		if !stale {
+			sess.endCall()
+			sess.queuedAt = time.Now() // requeued
 		}
-		sess.endCall()
 		p := sess.profile
 		s.mu.Unlock()
+		if inCall {
+			s.cfg.Observer.CallEnded(e.Reason, lasted)
+		}
+		if stale {
+			return
+		}
 		s.notify.PartnerLeft(e.User, e.Reason)
 		// The user's old partner is blocked for the window: run matching
 		// when it expires.

@@ -68,6 +68,10 @@ type Event struct {
 	// Common is the interests the two share (EventMatched), the same list
 	// for both.
 	Common []string
+	// At is when the store recorded the state change, zero when the store
+	// does not say; the service's metrics take the event stream's lag
+	// from it.
+	At time.Time
 }
 
 // Counts are the figures the public /stats reports, across every instance

@@ -190,6 +190,8 @@ export async function startServer({ redisUrl, env = {}, unsetEnv = [], files = {
     ...process.env,
     PORT: String(port),
     NODE_ENV: 'test',
+    // JSON lines, as in production: tests read them.
+    LOG_FORMAT: 'json',
     CLIENT_URL: CLIENT_ORIGIN,
     // Every test client comes from 127.0.0.1, and many drive the protocol
     // faster than a person: the per-address and per-connection budgets of

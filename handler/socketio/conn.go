@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/zishang520/engine.io-go-parser/packet"
@@ -17,8 +18,9 @@ type Session interface {
 	Event(Event)
 	// Closed is called once when the connection is gone. It may run while
 	// an Event call is still under way; no Event call starts after it
-	// returns, but one already handed over may follow it.
-	Closed()
+	// returns, but one already handed over may follow it. reason is the
+	// library's ("transport close", "ping timeout", ...).
+	Closed(reason string)
 }
 
 // Conn is one client connection to the default namespace.
@@ -39,6 +41,36 @@ func (c *Conn) Addr() string {
 		return req.Request().RemoteAddr
 	}
 	return c.sock.Handshake().Address
+}
+
+// requestIDKey is the context key of WithRequestID.
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the id of the HTTP request it serves,
+// for the connection that request opens (Conn.RequestID).
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID is the id of the HTTP request that opened the connection (see
+// WithRequestID), "" when it had none.
+func (c *Conn) RequestID() string {
+	if req := c.sock.Conn().Request(); req != nil && req.Request() != nil {
+		id, _ := req.Request().Context().Value(requestIDKey{}).(string)
+		return id
+	}
+	return ""
+}
+
+// Transport is the connection's current transport: "polling" or
+// "websocket" (after an upgrade).
+func (c *Conn) Transport() string { return transportOf(c.sock) }
+
+func transportOf(sock *socket.Socket) string {
+	if t := sock.Conn().Transport(); t != nil {
+		return t.Name()
+	}
+	return ""
 }
 
 // Send writes an event to the connection.

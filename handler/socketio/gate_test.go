@@ -54,8 +54,8 @@ func TestNamespaceConnectSentBeforeSocketIOListensIsKept(t *testing.T) {
 // discard is a session that ignores its connection's events.
 type discard struct{}
 
-func (discard) Event(Event) {}
-func (discard) Closed()     {}
+func (discard) Event(Event)   {}
+func (discard) Closed(string) {}
 
 func TestGatedConnReadsWaitForTheGateOrTheClose(t *testing.T) {
 	tests := []struct {

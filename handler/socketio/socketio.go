@@ -179,14 +179,38 @@ func (s *Server) connect(sock *socket.Socket) {
 	}
 	sess := onConnect(&Conn{sock: sock, id: string(sock.Id())})
 	// Once, whichever of the two calls below comes first.
-	closed := sync.OnceFunc(sess.Closed)
-	_ = sock.On("disconnect", func(...any) { closed() })
+	var once sync.Once
+	closed := func(reason string) { once.Do(func() { sess.Closed(reason) }) }
+	_ = sock.On("disconnect", func(args ...any) {
+		reason, _ := firstString(args)
+		closed(reason)
+	})
 	if !sock.Connected() {
 		// Gone before the listener above was in place.
-		closed()
+		closed("transport close")
 		return
 	}
 	l.attach(sess.Event)
+}
+
+// firstString is args[0] when it is a string.
+func firstString(args []any) (string, bool) {
+	if len(args) == 0 {
+		return "", false
+	}
+	s, ok := args[0].(string)
+	return s, ok
+}
+
+// Transports counts the connections to this instance by their current
+// transport ("polling", "websocket").
+func (s *Server) Transports() map[string]int {
+	counts := make(map[string]int, 2)
+	s.io.Sockets().Sockets().Range(func(_ socket.SocketId, sock *socket.Socket) bool {
+		counts[transportOf(sock)]++
+		return true
+	})
+	return counts
 }
 
 // SendLocal writes f to the socket id when it is connected to this

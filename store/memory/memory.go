@@ -362,6 +362,7 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 // emit queues e for every listener; called with s.mu held, so listeners see
 // events in the order of the state changes.
 func (s *Store) emit(e queue.Event) {
+	e.At = time.Now()
 	for l := range s.listeners {
 		l.events = append(l.events, e)
 		select {

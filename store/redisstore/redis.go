@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -424,6 +426,7 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 			for _, m := range st.Messages {
 				last = m.ID
 				if e, ok := decode(m.Values); ok {
+					e.At = entryTime(m.ID)
 					handle(e)
 				}
 			}
@@ -453,6 +456,17 @@ func (s *Store) streamEnd(ctx context.Context) (string, error) {
 		return "0-0", nil
 	}
 	return msgs[0].ID, nil
+}
+
+// entryTime is when Redis added the stream entry id: the milliseconds
+// before its dash, by Redis's clock. Zero when id is not of that form.
+func entryTime(id string) time.Time {
+	ms, _, ok := strings.Cut(id, "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
 }
 
 // decode turns a stream entry back into an event; see the emit functions in

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLogFormat(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      map[string]string
+		wantJSON bool
+		wantErr  string
+	}{
+		{"development: text", map[string]string{}, false, ""},
+		{"production: JSON", map[string]string{"NODE_ENV": "production"}, true, ""},
+		{"chosen in development", map[string]string{"LOG_FORMAT": "json"}, true, ""},
+		{"chosen in production", map[string]string{"NODE_ENV": "production", "LOG_FORMAT": "text"}, false, ""},
+		{"unknown", map[string]string{"LOG_FORMAT": "xml"}, false, "LOG_FORMAT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			c, err := loadConfig(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.logJSON != tt.wantJSON {
+				t.Fatalf("JSON %v, want %v", c.logJSON, tt.wantJSON)
+			}
+		})
+	}
+}
+
+func get(t *testing.T, url string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, string(body)
+}
+
+// With METRICS_ADDR, /metrics is served there and not on the public port.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	url, stop, done := startRun(t, map[string]string{"METRICS_ADDR": addr, "METRICS_TOKEN": "tok"})
+	defer func() { stop(); <-done }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, body := get(t, "http://"+addr+"/metrics", http.Header{"Authorization": {"Bearer tok"}})
+		if res.StatusCode == http.StatusOK {
+			if !strings.Contains(body, "zivro_users_waiting") || !strings.Contains(body, "process_cpu_seconds_total") {
+				t.Fatalf("metrics without the store's figures or the process collector: %.300s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics listener answers %d", res.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res, _ := get(t, "http://"+addr+"/metrics", nil); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("without the token: %d, want 401", res.StatusCode)
+	}
+	if res, body := get(t, url+"/metrics", http.Header{"Authorization": {"Bearer tok"}}); res.StatusCode == http.StatusOK || strings.Contains(body, "zivro_") {
+		t.Fatalf("public port serves /metrics (%d)", res.StatusCode)
+	}
+}
+
+// The logs carry a request id on HTTP lines (the one the response bore)
+// and on a socket's connect line; no full client address and no chat
+// text, ever.
+func TestLogsCarryRequestIDsNotAddressesOrChat(t *testing.T) {
+	const (
+		clientIP = "203.0.113.77"
+		chatText = "the-secret-words-of-a-chat"
+	)
+	url, stop, done, logs := startRunLogged(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32"})
+	defer func() { stop(); <-done }()
+	from := http.Header{"X-Forwarded-For": {clientIP}}
+
+	res, _ := get(t, url+"/stats", from)
+	statsID := res.Header.Get("X-Request-Id")
+	if statsID == "" {
+		t.Fatal("no X-Request-Id on the response")
+	}
+	a, _, err := dialSocket(t, url, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := dialSocket(t, url, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*rawSocket{a, b} {
+		if reply := s.call("join-queue", `{"name":"x"}`); reply["ok"] != true {
+			t.Fatalf("join: %v", reply)
+		}
+	}
+	for !strings.HasPrefix(a.read(), `42["matched"`) {
+	}
+	if reply := a.call("chat-message", `{"message":"`+chatText+`"}`); reply["ok"] != true {
+		t.Fatalf("chat: %v", reply)
+	}
+	if reply := a.call("chat-message", `{"message":42,"x":"`+chatText+`"}`); reply["ok"] == true {
+		t.Fatalf("a bad chat message was taken: %v", reply)
+	}
+
+	find := func(msg, key, value string) map[string]any {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			logs.mu.Lock()
+			for _, line := range logs.lines {
+				if line["msg"] == msg && line[key] == value {
+					logs.mu.Unlock()
+					return line
+				}
+			}
+			logs.mu.Unlock()
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q line with %s=%s", msg, key, value)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	httpLine := find("http", "request_id", statsID)
+	if httpLine["path"] != "/stats" || httpLine["client"] != "203.0.113.0/24" {
+		t.Fatalf("http line %v: want path /stats, client 203.0.113.0/24", httpLine)
+	}
+	var connects []map[string]any
+	for deadline := time.Now().Add(10 * time.Second); len(connects) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d socket connected lines, want 2", len(connects))
+		}
+		logs.mu.Lock()
+		connects = connects[:0]
+		for _, line := range logs.lines {
+			if line["msg"] == "socket connected" {
+				connects = append(connects, line)
+			}
+		}
+		logs.mu.Unlock()
+	}
+	ids := map[string]bool{statsID: true}
+	for _, connect := range connects {
+		id, _ := connect["request_id"].(string)
+		if len(id) != 16 || ids[id] || connect["socket"] == "" || connect["transport"] != "websocket" {
+			t.Fatalf("connect line %v: want a request id of its own", connect)
+		}
+		ids[id] = true
+	}
+	find("input refused", "event", "chat-message")
+
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	for _, line := range logs.lines {
+		b, _ := json.Marshal(line)
+		for _, secret := range []string{clientIP, chatText} {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("log line holds %q: %s", secret, b)
+			}
+		}
+	}
+}
+
+// `zivro healthcheck` (the container's HEALTHCHECK) passes against a
+// serving server and fails when nothing listens on PORT.
+func TestHealthcheck(t *testing.T) {
+	url, stop, done := startRun(t, map[string]string{})
+	defer func() { stop(); <-done }()
+	port := url[strings.LastIndex(url, ":")+1:]
+	if err := healthcheck(t.Context(), func(k string) string { return map[string]string{"PORT": port}[k] }); err != nil {
+		t.Fatalf("healthcheck of a serving server: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	_ = ln.Close()
+	if err := healthcheck(t.Context(), func(k string) string { return map[string]string{"PORT": free}[k] }); err == nil {
+		t.Fatal("healthcheck passed with nothing listening")
+	}
+}
