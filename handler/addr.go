@@ -34,20 +34,15 @@ type AddressKeys struct {
 // NewAddressKeys returns the keys for secret.
 func NewAddressKeys(secret []byte) AddressKeys { return AddressKeys{secret: secret} }
 
-// Key returns the key of addr (an IP address, with or without a port). An
-// IPv6 address counts by its /64 prefix: that is what one subscriber
-// usually holds, and a new address inside it is one request away. What is
-// not an address is hashed as it is.
+// Key returns the key of addr (an IP address, with or without a port): the
+// key of its AddrKey, the unit the per-address limits count. What is not an
+// address is hashed as it is.
 func (k AddressKeys) Key(addr string) string {
 	if ap, err := netip.ParseAddrPort(addr); err == nil {
 		addr = ap.Addr().String()
 	}
 	if ip, err := netip.ParseAddr(addr); err == nil {
-		ip = ip.Unmap().WithZone("")
-		if ip.Is6() {
-			ip = netip.PrefixFrom(ip, 64).Masked().Addr()
-		}
-		addr = ip.String()
+		addr = AddrKey(ip.WithZone("")).Addr().String()
 	}
 	mac := hmac.New(sha256.New, k.secret)
 	mac.Write([]byte(addr))
