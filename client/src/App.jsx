@@ -6,12 +6,15 @@ import ReconnectBanner from './components/ReconnectBanner.jsx';
 import StartChat from './components/StartChat.jsx';
 import TermsModal from './components/TermsModal.jsx';
 import VideoChat from './components/VideoChat.jsx';
+import { BACKEND_URL } from './config.js';
+import { useOnlineCount } from './hooks/useOnlineCount.js';
 import { useSession } from './hooks/useSession.jsx';
 
 export default function App() {
   const [state, actions] = useSession();
   const online = state.connection === 'connected';
   const { phase } = state;
+  const onlineCount = useOnlineCount(BACKEND_URL);
 
   return (
     <>
@@ -23,6 +26,9 @@ export default function App() {
           online={online}
           initialProfile={state.profile}
           initialInterests={state.interests}
+          onlineCount={onlineCount}
+          hideIp={state.hideIp}
+          onHideIp={actions.setHideIp}
           inert={phase !== 'idle'} onStart={actions.start} />
       )}
       {phase === 'permissions' && (

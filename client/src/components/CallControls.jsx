@@ -1,5 +1,6 @@
 // The buttons at the bottom of the call.
 import { MessageSquare, Mic, MicOff, PhoneOff, SkipForward, Video, VideoOff } from 'lucide-react';
+import DeviceSettings from './DeviceSettings.jsx';
 import SafetyMenu from './SafetyMenu.jsx';
 
 const round = 'icon-btn bg-white/15 text-white backdrop-blur hover:bg-white/25';
@@ -35,6 +36,7 @@ export default function CallControls({
   onEnd,
   onReport,
   onBlock,
+  settings,
 }) {
   return (
     <div className="flex items-center justify-center gap-3 sm:gap-4">
@@ -77,12 +79,15 @@ export default function CallControls({
       <button
         type="button"
         data-testid="next-button"
+        aria-keyshortcuts="N"
+        title="Next stranger (N)"
         className="inline-flex h-12 items-center gap-2 rounded-full bg-brand-600 px-5 font-semibold text-white shadow-lg shadow-brand-600/30 transition hover:bg-brand-500 focus-visible:outline-none focus-visible:ring-4 focus-visible:ring-brand-400/50"
         onClick={onNext}
       >
         <SkipForward className="h-5 w-5" aria-hidden="true" />
         Next
       </button>
+      <DeviceSettings {...settings} />
       <SafetyMenu partnerName={partnerName} onReport={onReport} onBlock={onBlock} />
       <button
         type="button"

@@ -1,9 +1,9 @@
-// A short message after a report, a block or a refused join.
+// A short message: the partner left, a report, a block, a refused join, a device that failed.
 import { Info, X } from 'lucide-react';
-import { NOTICES } from '../state/safety.js';
+import { noticeText } from '../state/notices.js';
 
 export default function Notice({ notice, onDismiss }) {
-  const text = notice.kind === 'refused' ? `Could not join: ${notice.message}.` : NOTICES[notice.kind];
+  const text = noticeText(notice);
   return (
     <div
       role="status"

@@ -4,6 +4,7 @@ import { useId, useState } from 'react';
 import { GENDERS, NAME_MAX, REGIONS, validateProfile } from '../state/profile.js';
 import { formatInterests } from '../state/interests.js';
 import FieldError from './FieldError.jsx';
+import HideIpToggle from './HideIpToggle.jsx';
 import InterestsField from './InterestsField.jsx';
 import Logo from './Logo.jsx';
 import ServerWakingBanner from './ServerWakingBanner.jsx';
@@ -15,7 +16,7 @@ const FEATURES = [
   { icon: ShieldCheck, text: 'Anonymous: no account, nothing stored' },
 ];
 
-export default function StartChat({ online, initialProfile, initialInterests, inert, onStart }) {
+export default function StartChat({ online, initialProfile, initialInterests, onlineCount, hideIp, onHideIp, inert, onStart }) {
   const id = useId();
   const [values, setValues] = useState({
     name: initialProfile?.name ?? '',
@@ -68,6 +69,14 @@ export default function StartChat({ online, initialProfile, initialInterests, in
           <p className="mt-4 max-w-lg text-lg text-slate-600 dark:text-slate-400">
             One click pairs you with a random stranger for a face-to-face conversation. Not feeling it? Hit Next.
           </p>
+          {onlineCount != null && (
+            <p className="mt-5 inline-flex items-center gap-2 text-sm font-medium text-slate-700 dark:text-slate-300">
+              <span className="h-2.5 w-2.5 rounded-full bg-emerald-500" aria-hidden="true" />
+              <span data-testid="online-count" data-count={onlineCount}>
+                {onlineCount === 1 ? '1 person online now' : `${onlineCount.toLocaleString()} people online now`}
+              </span>
+            </p>
+          )}
           <ul className="mt-8 hidden space-y-3 sm:block">
             {FEATURES.map(({ icon: Icon, text }) => (
               <li key={text} className="flex items-center gap-3 text-slate-700 dark:text-slate-300">
@@ -168,6 +177,7 @@ export default function StartChat({ online, initialProfile, initialInterests, in
             </div>
 
             <InterestsField id={`${id}-interests`} value={values.interests} onChange={update('interests')} />
+            <HideIpToggle hideIp={hideIp} onChange={onHideIp} />
           </div>
 
           <button type="submit" data-testid="start-button" className="btn-primary mt-7 w-full py-3.5 text-base" disabled={!online}>

@@ -1,24 +1,20 @@
 // Step 5: the call. Remote video full screen, local picture-in-picture, controls, chat.
 import { VideoOff } from 'lucide-react';
+import { useNextShortcut } from '../hooks/useNextShortcut.js';
 import { isMediaFlowing } from '../state/flow.js';
 import CallControls from './CallControls.jsx';
 import CallFailed from './CallFailed.jsx';
+import CallStatus from './CallStatus.jsx';
 import ChatPanel from './ChatPanel.jsx';
 import CommonInterests from './CommonInterests.jsx';
 import ConnectingOverlay from './ConnectingOverlay.jsx';
 import LocalVideo from './LocalVideo.jsx';
 import RemoteVideo from './RemoteVideo.jsx';
 
-const STATE_COLOURS = {
-  connected: 'bg-emerald-400',
-  failed: 'bg-rose-500',
-  disconnected: 'bg-amber-400',
-  closed: 'bg-slate-400',
-};
-
 export default function VideoChat({ state, actions }) {
   const { partner, call, camera, mic, chatOpen, unread, messages, localStream, remoteStream } = state;
   const flowing = isMediaFlowing(call);
+  useNextShortcut(actions.next);
 
   return (
     <div data-testid="video-chat" className="fixed inset-0 overflow-hidden bg-slate-200 text-white dark:bg-slate-950">
@@ -39,11 +35,7 @@ export default function VideoChat({ state, actions }) {
           </p>
           <CommonInterests interests={partner.commonInterests} />
         </div>
-        <span className="ml-auto inline-flex items-center gap-2 rounded-full bg-black/40 px-3 py-1 text-xs backdrop-blur">
-          <span className={`h-2 w-2 rounded-full ${STATE_COLOURS[call.connectionState] ?? 'bg-sky-400 animate-pulse'}`} aria-hidden="true" />
-          <span className="sr-only">Connection: </span>
-          <span data-testid="connection-state">{call.connectionState}</span>
-        </span>
+        <CallStatus call={call} />
       </header>
 
       <div
@@ -82,6 +74,14 @@ export default function VideoChat({ state, actions }) {
           partnerName={partner.name}
           onReport={actions.report}
           onBlock={actions.block}
+          settings={{
+            devices: state.devices,
+            hideIp: state.hideIp,
+            relayOnly: call.relayOnly,
+            onOpen: actions.listDevices,
+            onSelect: actions.selectDevice,
+            onHideIp: actions.setHideIp,
+          }}
         />
       </div>
 

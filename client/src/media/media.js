@@ -11,6 +11,35 @@ export function getLocalStream(mediaDevices = globalThis.navigator?.mediaDevices
   return mediaDevices.getUserMedia(MEDIA_CONSTRAINTS);
 }
 
+/** The cameras and microphones: { cameras, mics } of { deviceId, label }. */
+export async function listDevices(mediaDevices = globalThis.navigator?.mediaDevices) {
+  const all = (await mediaDevices?.enumerateDevices?.()) ?? [];
+  const of = (kind, name) =>
+    all
+      .filter((d) => d.kind === kind && d.deviceId)
+      .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `${name} ${i + 1}` }));
+  return { cameras: of('videoinput', 'Camera'), mics: of('audioinput', 'Microphone') };
+}
+
+/**
+ * Replaces stream's track of kind ('video' | 'audio') with one from deviceId.
+ * Resolves { stream, track }: a new stream with the other tracks and the new one
+ * (a video element shows a new stream at once), the old track stopped.
+ */
+export async function switchTrack(
+  stream,
+  kind,
+  deviceId,
+  mediaDevices = globalThis.navigator?.mediaDevices,
+  createStream = (tracks) => new MediaStream(tracks),
+) {
+  const got = await mediaDevices.getUserMedia({ [kind]: { deviceId: { exact: deviceId } } });
+  const [track] = got.getTracks().filter((t) => t.kind === kind);
+  const keep = stream.getTracks().filter((t) => t.kind !== kind);
+  stream.getTracks().forEach((t) => t.kind === kind && t.stop());
+  return { stream: createStream([...keep, track]), track };
+}
+
 export function stopStream(stream) {
   stream?.getTracks().forEach((track) => track.stop());
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeMediaError, getLocalStream, setTracksEnabled, stopStream } from './media.js';
+import { describeMediaError, getLocalStream, listDevices, setTracksEnabled, stopStream, switchTrack } from './media.js';
+import { fakeStream, fakeTrack } from '../testing/fakes.js';
 
 const track = (kind) => ({ kind, enabled: true, stopped: false, stop() { this.stopped = true; } });
 const streamOf = (...tracks) => ({ getTracks: () => tracks });
@@ -37,5 +38,41 @@ describe('media', () => {
     ['Whatever', /Could not start/],
   ])('explains %s', (name, pattern) => {
     expect(describeMediaError({ name })).toMatch(pattern);
+  });
+});
+
+describe('devices', () => {
+  it('lists cameras and microphones, naming those without a label', async () => {
+    const mediaDevices = {
+      enumerateDevices: async () => [
+        { kind: 'videoinput', deviceId: 'v1', label: 'Front' },
+        { kind: 'audioinput', deviceId: 'a1', label: '' },
+        { kind: 'audiooutput', deviceId: 'o1', label: 'Speaker' },
+        { kind: 'videoinput', deviceId: '', label: '' }, // before permission
+      ],
+    };
+    expect(await listDevices(mediaDevices)).toEqual({
+      cameras: [{ deviceId: 'v1', label: 'Front' }],
+      mics: [{ deviceId: 'a1', label: 'Microphone 1' }],
+    });
+  });
+
+  it('switches one kind of track, keeping the others and stopping the old one', async () => {
+    const oldVideo = fakeTrack('video');
+    const audio = fakeTrack('audio');
+    const newVideo = fakeTrack('video');
+    const asked = [];
+    const mediaDevices = {
+      getUserMedia: async (c) => {
+        asked.push(c);
+        return fakeStream(newVideo);
+      },
+    };
+    const { stream, track } = await switchTrack(fakeStream(audio, oldVideo), 'video', 'cam2', mediaDevices, (t) => fakeStream(...t));
+    expect(asked).toEqual([{ video: { deviceId: { exact: 'cam2' } } }]);
+    expect(track).toBe(newVideo);
+    expect(stream.getTracks()).toEqual([audio, newVideo]);
+    expect(oldVideo.stopped).toBe(true);
+    expect(audio.stopped).toBe(false);
   });
 });

@@ -3,19 +3,30 @@
 // its snapshot and call its actions; nothing here knows about React.
 import { CHAT_MAX, flowReducer, initialState } from '../state/flow.js';
 import { createSignalInbox } from '../webrtc/signalInbox.js';
+import { FALLBACK_CONFIG } from '../webrtc/iceServers.js';
+import { QUALITY_EVERY_MS, readStats } from '../webrtc/quality.js';
 import { describeMediaError, setTracksEnabled, stopStream } from '../media/media.js';
 import { loadInterests, saveInterests } from '../state/interests.js';
+import { loadHideIp, saveHideIp } from '../state/privacy.js';
 
 export const RECONNECT_BANNER_MS = 5000;
 export const NOTICE_MS = 5000;
 
 /**
  * socket: { getStatus, onStatus, on, emit } (socket/socket.js)
- * media: { getLocalStream } (media/media.js)
- * createPeer(options) → { handleSignal, close } (webrtc/peer.js, ICE servers bound)
- * storage: where the interests are remembered (localStorage)
+ * media: { getLocalStream(devices), listDevices(), switchTrack(stream, kind, deviceId) } (media/media.js)
+ * createPeer(options) → { handleSignal, getStats, replaceTrack, close } (webrtc/peer.js)
+ * getIceConfig() → Promise<{ iceServers, relay }>: asked before each call (GET /ice-servers)
+ * storage: where the interests and settings are remembered (localStorage)
  */
-export function createSession({ socket, media, createPeer, timers = globalThis, storage = globalThis.localStorage }) {
+export function createSession({
+  socket,
+  media,
+  createPeer,
+  getIceConfig = async () => FALLBACK_CONFIG,
+  timers = globalThis,
+  storage = globalThis.localStorage,
+}) {
   let state = initialState;
   let localStream = null;
   let remoteStream = null;
@@ -23,6 +34,9 @@ export function createSession({ socket, media, createPeer, timers = globalThis, 
   let messageSeq = 0;
   let bannerTimer = null;
   let noticeTimer = null;
+  let qualityTimer = null;
+  // The next call's ICE configuration, asked for on entering the queue.
+  let iceConfig = null;
   const inbox = createSignalInbox();
   const listeners = new Set();
   const build = () => ({ ...state, localStream, remoteStream });
@@ -42,6 +56,7 @@ export function createSession({ socket, media, createPeer, timers = globalThis, 
 
   // Side effects that follow from a transition.
   function follow(prev, next) {
+    if (next.phase === 'queue' && prev.phase !== 'queue') iceConfig = getIceConfig();
     if (prev.partner?.roomId !== next.partner?.roomId) {
       closePeer();
       if (next.partner) openPeer(next.partner);
@@ -58,6 +73,7 @@ export function createSession({ socket, media, createPeer, timers = globalThis, 
       bannerTimer = timers.setTimeout(() => dispatch({ type: 'RECONNECT_BANNER_DISMISSED' }), RECONNECT_BANNER_MS);
     }
     if (prev.interests !== next.interests) saveInterests(storage, next.interests);
+    if (prev.hideIp !== next.hideIp) saveHideIp(storage, next.hideIp);
     if (prev.notice !== next.notice) {
       timers.clearTimeout(noticeTimer);
       // A refused join stays on the landing page until the user starts again.
@@ -67,11 +83,17 @@ export function createSession({ socket, media, createPeer, timers = globalThis, 
     }
   }
 
-  function openPeer({ id, roomId, isInitiator }) {
+  async function openPeer({ id, roomId, isInitiator }) {
     const current = () => state.partner?.roomId === roomId;
+    const config = (await (iceConfig ?? getIceConfig()).catch(() => null)) ?? FALLBACK_CONFIG;
+    if (!current() || peer) return; // the call ended while we asked
+    const relayOnly = state.hideIp && config.relay;
+    dispatch({ type: 'CALL_ROUTE', roomId, relayOnly });
     peer = createPeer({
       isInitiator,
       localStream,
+      iceServers: config.iceServers,
+      relayOnly,
       send: (data) => socket.emit('signal', { to: id, data }),
       onRemoteStream: (stream) => {
         if (!current()) return;
@@ -83,16 +105,37 @@ export function createSession({ socket, media, createPeer, timers = globalThis, 
     });
     // Signals that came before we knew this partner (kept per sender).
     for (const data of inbox.take(id)) peer.handleSignal(data);
+    pollQuality(peer, roomId, null);
+  }
+
+  // The call's round trip and loss, every QUALITY_EVERY_MS while it lasts.
+  function pollQuality(forPeer, roomId, previous) {
+    qualityTimer = timers.setTimeout(async () => {
+      if (peer !== forPeer) return;
+      let reading;
+      try {
+        reading = readStats(await forPeer.getStats(), previous);
+      } catch {
+        reading = previous;
+      }
+      if (peer !== forPeer) return;
+      if (reading) {
+        const { rttMs, lossPct, relayed } = reading;
+        dispatch({ type: 'CALL_QUALITY', roomId, rttMs, lossPct, relayed });
+      }
+      pollQuality(forPeer, roomId, reading);
+    }, QUALITY_EVERY_MS);
   }
 
   function closePeer() {
+    timers.clearTimeout(qualityTimer);
     peer?.close();
     peer = null;
     stopStream(remoteStream);
     remoteStream = null;
   }
 
-  state = { ...state, interests: loadInterests(storage) };
+  state = { ...state, interests: loadInterests(storage), hideIp: loadHideIp(storage) };
   snapshot = build();
 
   socket.onStatus((status) => dispatch({ type: status === 'connected' ? 'SOCKET_CONNECTED' : 'SOCKET_DISCONNECTED' }));
@@ -117,11 +160,14 @@ export function createSession({ socket, media, createPeer, timers = globalThis, 
   socket.on('signal', (payload) => {
     const { from, data } = payload ?? {};
     if (typeof from !== 'string' || data == null) return;
-    if (state.partner) {
-      if (from === state.partner.id) peer?.handleSignal(data);
-      return; // not our partner: ignored
+    if (peer && from === state.partner?.id) {
+      peer.handleSignal(data);
+      return;
     }
-    if (state.phase === 'queue') inbox.push(from, data);
+    // Someone not (yet) our partner, or ours before the connection exists:
+    // kept until matched says who (see signalInbox: a new pairing's offer can
+    // come before our matched, a previous pairing's signals are never kept).
+    if (state.phase === 'queue' || state.phase === 'chat') inbox.push(from, data);
   });
 
   socket.on('chat-message', (payload) => {
@@ -189,6 +235,32 @@ export function createSession({ socket, media, createPeer, timers = globalThis, 
       dispatch({ type: 'BLOCKED' });
     },
     dismissNotice: () => dispatch({ type: 'NOTICE_DISMISSED' }),
+    setHideIp: (hideIp) => dispatch({ type: 'HIDE_IP_SET', hideIp: Boolean(hideIp) }),
+    /** Reads the cameras and microphones (labels once permission is given). */
+    async listDevices() {
+      try {
+        dispatch({ type: 'DEVICES_LISTED', ...(await media.listDevices()) });
+      } catch {
+        // no list: the pickers stay empty
+      }
+    },
+    /** Switches the camera ('video') or the microphone ('audio') to deviceId. */
+    async selectDevice(kind, deviceId) {
+      if (!localStream) return;
+      try {
+        const { stream, track } = await media.switchTrack(localStream, kind, deviceId);
+        if (!localStream) {
+          track.stop();
+          return;
+        }
+        localStream = stream;
+        setTracksEnabled(localStream, kind, kind === 'video' ? state.camera : state.mic);
+        await peer?.replaceTrack(track);
+        dispatch({ type: 'DEVICE_SELECTED', kind, deviceId });
+      } catch (err) {
+        dispatch({ type: 'DEVICE_FAILED', message: describeMediaError(err) });
+      }
+    },
     sendChat(text) {
       const message = String(text).trim().slice(0, CHAT_MAX);
       if (state.phase !== 'chat' || !message) return false;

@@ -31,7 +31,7 @@ function fakeSocket() {
 const profile = { name: 'Ada', gender: 'female', region: 'europe' };
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
-let socket, session, actions, pcs, timers, localStream, mediaResult;
+let socket, session, actions, pcs, timers, localStream, mediaResult, iceAsked, iceConfig, storage;
 
 beforeEach(() => {
   socket = fakeSocket();
@@ -39,13 +39,28 @@ beforeEach(() => {
   timers = fakeTimers();
   localStream = fakeStream(fakeTrack('audio'), fakeTrack('video'));
   mediaResult = () => Promise.resolve(localStream);
+  iceAsked = 0;
+  iceConfig = { iceServers: [{ urls: 'stun:s' }], relay: false };
+  const kept = new Map();
+  storage = { getItem: (k) => kept.get(k) ?? null, setItem: (k, v) => kept.set(k, v) };
   session = createSession({
+    getIceConfig: async () => {
+      iceAsked++;
+      return iceConfig;
+    },
+    storage,
     socket,
-    media: { getLocalStream: () => mediaResult() },
+    media: {
+      getLocalStream: () => mediaResult(),
+      listDevices: async () => ({ cameras: [{ deviceId: 'c1', label: 'Cam 1' }, { deviceId: 'c2', label: 'Cam 2' }], mics: [] }),
+      switchTrack: async (stream, kind, deviceId) => {
+        const track = { ...fakeTrack(kind), deviceId };
+        return { stream: fakeStream(...stream.getTracks().filter((t) => t.kind !== kind), track), track };
+      },
+    },
     createPeer: (options) =>
       createPeer({
         ...options,
-        iceServers: [],
         createPeerConnection: (c) => {
           const pc = new FakePeerConnection(c);
           pcs.push(pc);
@@ -71,7 +86,11 @@ async function toQueue() {
 async function toChat({ partnerId = 'p1', roomId = 'r1', isInitiator = false } = {}) {
   await toQueue();
   socket.serverSends('matched', { roomId, partnerId, partnerName: 'Bob', isInitiator });
+  await settle(); // the peer connection is made once the ICE configuration is in
 }
+
+const offer = (sdp = 'offer-sdp') => ({ type: 'offer', sdp: { type: 'offer', sdp } });
+const answer = (sdp = 'answer-sdp') => ({ type: 'answer', sdp: { type: 'answer', sdp } });
 
 describe('session: getting into the queue', () => {
   it('start → permissions → terms → queue, emitting join-queue with the profile', async () => {
@@ -152,26 +171,103 @@ describe('session: the call', () => {
     await settle();
     expect(state().phase).toBe('chat');
     expect(pcs).toHaveLength(1);
-    expect(socket.sent('signal')).toEqual([{ to: 'p1', data: { type: 'offer', sdp: 'offer-sdp' } }]);
+    expect(socket.sent('signal')).toEqual([{ to: 'p1', data: offer() }]);
   });
 
   it('an offer arriving right after matched (before any view mounts) is answered', async () => {
     await toChat();
-    socket.serverSends('signal', { from: 'p1', data: { type: 'offer', sdp: 'offer-sdp' } });
+    socket.serverSends('signal', { from: 'p1', data: offer() });
     await settle();
-    expect(socket.sent('signal')).toEqual([{ to: 'p1', data: { type: 'answer', sdp: 'answer-sdp' } }]);
+    expect(socket.sent('signal')).toEqual([{ to: 'p1', data: answer() }]);
+  });
+
+  it('an offer arriving between matched and the peer connection is kept, and answered', async () => {
+    await toQueue();
+    socket.serverSends('matched', { roomId: 'r1', partnerId: 'p1', partnerName: 'Bob', isInitiator: false });
+    socket.serverSends('signal', { from: 'p1', data: offer() }); // before the ICE configuration is in
+    await settle();
+    expect(socket.sent('signal')).toEqual([{ to: 'p1', data: answer() }]);
   });
 
   it('signals that arrive before matched are kept for that partner', async () => {
     await toQueue();
-    socket.serverSends('signal', { from: 'p1', data: { type: 'candidate', candidate: { candidate: 'c1' } } });
-    socket.serverSends('signal', { from: 'p1', data: { type: 'offer', sdp: 'offer-sdp' } });
-    socket.serverSends('signal', { from: 'stale', data: { type: 'offer', sdp: 'other' } });
+    socket.serverSends('signal', { from: 'p1', data: offer() });
+    socket.serverSends('signal', { from: 'p1', data: { type: 'ice-candidate', candidate: { candidate: 'c1' } } });
+    socket.serverSends('signal', { from: 'stale', data: offer('other') });
     socket.serverSends('matched', { roomId: 'r1', partnerId: 'p1', partnerName: 'Bob', isInitiator: false });
     await settle();
     expect(pcs[0].remoteDescription.sdp).toBe('offer-sdp');
     expect(pcs[0].candidates).toEqual([{ candidate: 'c1' }]);
-    expect(socket.sent('signal')).toEqual([{ to: 'p1', data: { type: 'answer', sdp: 'answer-sdp' } }]);
+    expect(socket.sent('signal')).toEqual([{ to: 'p1', data: answer() }]);
+  });
+
+  it('a new partner’s offer that comes during a call, before its matched, is kept', async () => {
+    await toChat({ partnerId: 'p1', roomId: 'r1' });
+    socket.serverSends('signal', { from: 'p2', data: offer('from-p2') });
+    socket.serverSends('partner-left', { reason: 'next' });
+    socket.serverSends('matched', { roomId: 'r2', partnerId: 'p2', partnerName: 'Cleo', isInitiator: false });
+    await settle();
+    expect(pcs[1].remoteDescription.sdp).toBe('from-p2');
+  });
+
+  it('never replays a previous pairing’s signals', async () => {
+    await toChat({ partnerId: 'p1', roomId: 'r1', isInitiator: true });
+    socket.serverSends('partner-left', { reason: 'next' });
+    // the ended call's late messages
+    socket.serverSends('signal', { from: 'p1', data: answer('late') });
+    socket.serverSends('signal', { from: 'p1', data: { type: 'ice-candidate', candidate: { candidate: 'late' } } });
+    socket.serverSends('matched', { roomId: 'r2', partnerId: 'p1', partnerName: 'Bob', isInitiator: true });
+    await settle();
+    expect(pcs[1].remoteDescription).toBeNull();
+    expect(pcs[1].log).not.toContain('candidate:late');
+  });
+
+  it('asks for the ICE configuration before each call, and hides the IP address when asked and possible', async () => {
+    await toChat({ roomId: 'r1' });
+    expect(iceAsked).toBe(1);
+    expect(pcs[0].config).toEqual({ iceServers: [{ urls: 'stun:s' }] });
+    actions.setHideIp(true);
+    expect(storage.getItem('zivro-hide-ip')).toBe('true');
+    iceConfig = { iceServers: [{ urls: 'turn:t', username: 'u', credential: 'c' }], relay: true };
+    actions.next();
+    expect(iceAsked).toBe(2);
+    socket.serverSends('matched', { roomId: 'r2', partnerId: 'p2', partnerName: 'Cleo', isInitiator: false });
+    await settle();
+    expect(pcs[1].config).toEqual({ iceServers: iceConfig.iceServers, iceTransportPolicy: 'relay' });
+    expect(state().call.relayOnly).toBe(true);
+  });
+
+  it('without a relay on the server, hiding the IP address cannot force one', async () => {
+    actions.setHideIp(true);
+    await toChat();
+    expect(pcs[0].config).toEqual({ iceServers: [{ urls: 'stun:s' }] });
+    expect(state().call.relayOnly).toBe(false);
+  });
+
+  it('lists the devices and switches the camera, in the call too', async () => {
+    await toChat();
+    await actions.listDevices();
+    expect(state().devices.cameras.map((d) => d.deviceId)).toEqual(['c1', 'c2']);
+    actions.toggleCamera(); // off: the new camera stays off
+    await actions.selectDevice('video', 'c2');
+    const video = state().localStream.getTracks().find((t) => t.kind === 'video');
+    expect(video.deviceId).toBe('c2');
+    expect(video.enabled).toBe(false);
+    expect(state().devices.video).toBe('c2');
+    expect(pcs[0].replaced).toEqual([video]);
+  });
+
+  it('reads the call quality while the call lasts', async () => {
+    await toChat();
+    timers.flush();
+    await settle();
+    expect(state().call.quality).toEqual({ rttMs: null, lossPct: null, relayed: false });
+  });
+
+  it('partner-left shows a short notice', async () => {
+    await toChat();
+    socket.serverSends('partner-left', { reason: 'next' });
+    expect(state().notice).toEqual({ kind: 'partner-left' });
   });
 
   it('ignores signals from anyone but the current partner', async () => {
@@ -217,6 +313,7 @@ describe('session: the call', () => {
     await toChat({ partnerId: 'p1', roomId: 'r1' });
     const oldPc = pcs[0];
     socket.serverSends('matched', { roomId: 'r2', partnerId: 'p2', partnerName: 'Cleo', isInitiator: true });
+    await settle();
     await settle();
     expect(oldPc.closed).toBe(true);
     expect(pcs).toHaveLength(2);

@@ -5,10 +5,12 @@
 export const CHAT_MAX = 500;
 
 const initialCall = {
-  connectionState: 'new',
+  connectionState: 'new', // RTCPeerConnection's, or 'restarting' during an ICE restart
   hasRemoteTrack: false,
   remotePlaying: false,
   failed: false,
+  quality: null, // { rttMs, lossPct, relayed } from getStats
+  relayOnly: false, // the call goes through the TURN relay only ("hide my IP address")
 };
 
 export const initialState = {
@@ -18,7 +20,9 @@ export const initialState = {
   reconnected: false, // show the "reconnected" banner
   profile: null,
   interests: [], // the tags the landing page offers, remembered across visits
-  notice: null, // a short message after a report, a block or a refused join
+  notice: null, // a short message: the partner left, a report, a block, a refused join
+  hideIp: false, // calls through the TURN relay only, when the server has one
+  devices: { cameras: [], mics: [], video: '', audio: '' }, // { deviceId, label } lists; the chosen ids
   permission: { requesting: false, error: null },
   partner: null, // { id, name, roomId, isInitiator, commonInterests }
   call: initialCall,
@@ -39,6 +43,8 @@ const home = (state) => ({
   profile: state.profile,
   interests: state.interests,
   notice: state.notice,
+  hideIp: state.hideIp,
+  devices: state.devices,
 });
 
 const queued = (state) => ({
@@ -105,8 +111,11 @@ export function flowReducer(state, action) {
       };
 
     case 'PARTNER_LEFT':
+      // The server has requeued us: say so, briefly.
+      return state.phase === 'chat' ? { ...queued(state), notice: { kind: 'partner-left' } } : state;
+
     case 'NEXT':
-      // The server has requeued us (partner-left), or we asked it to (next).
+      // We asked the server to requeue us.
       return state.phase === 'chat' ? queued(state) : state;
 
     case 'BLOCKED':
@@ -137,6 +146,28 @@ export function flowReducer(state, action) {
 
     case 'CALL_FAILED':
       return forCurrentRoom(state, action) ? { ...state, call: { ...state.call, failed: true } } : state;
+
+    case 'CALL_QUALITY':
+      if (!forCurrentRoom(state, action)) return state;
+      return {
+        ...state,
+        call: { ...state.call, quality: { rttMs: action.rttMs, lossPct: action.lossPct, relayed: action.relayed } },
+      };
+
+    case 'CALL_ROUTE':
+      return forCurrentRoom(state, action) ? { ...state, call: { ...state.call, relayOnly: action.relayOnly } } : state;
+
+    case 'HIDE_IP_SET':
+      return { ...state, hideIp: action.hideIp };
+
+    case 'DEVICES_LISTED':
+      return { ...state, devices: { ...state.devices, cameras: action.cameras, mics: action.mics } };
+
+    case 'DEVICE_SELECTED':
+      return { ...state, devices: { ...state.devices, [action.kind]: action.deviceId } };
+
+    case 'DEVICE_FAILED':
+      return { ...state, notice: { kind: 'device-failed', message: action.message } };
 
     case 'REMOTE_TRACK':
       return forCurrentRoom(state, action) ? { ...state, call: { ...state.call, hasRemoteTrack: true } } : state;

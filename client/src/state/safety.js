@@ -7,9 +7,3 @@ export const REPORT_REASONS = [
   { value: 'underage', label: 'Appears under 18' },
   { value: 'other', label: 'Something else' },
 ];
-
-export const NOTICES = {
-  reported: 'Thanks. Your report was sent to the moderators.',
-  blocked: 'Blocked. You will not be matched with them again.',
-  'report-failed': 'Your report could not be sent. Please try again.',
-};

@@ -15,8 +15,8 @@ export class FakePeerConnection {
   addTrack(track, stream) {
     this.tracks.push({ track, stream });
   }
-  async createOffer() {
-    this.log.push('createOffer');
+  async createOffer(options) {
+    this.log.push(options?.iceRestart ? 'createOffer:iceRestart' : 'createOffer');
     return { type: 'offer', sdp: 'offer-sdp' };
   }
   async createAnswer() {
@@ -37,6 +37,12 @@ export class FakePeerConnection {
     if (!this.remoteDescription) throw new Error('InvalidStateError: no remote description');
     this.log.push(`candidate:${c.candidate}`);
     this.candidates.push(c);
+  }
+  async getStats() {
+    return new Map();
+  }
+  getSenders() {
+    return this.tracks.map(({ track }) => ({ track, replaceTrack: async (t) => (this.replaced = [...(this.replaced ?? []), t]) }));
   }
   close() {
     this.closed = true;

@@ -1,21 +1,35 @@
-import { describe, expect, it, vi } from 'vitest';
-import { DEFAULT_ICE_SERVERS, parseIceServers } from './iceServers.js';
+import { describe, expect, it } from 'vitest';
+import { FALLBACK_CONFIG, fetchIceConfig, parseIceConfig } from './iceServers.js';
 
-describe('parseIceServers', () => {
-  it('defaults to public STUN', () => {
-    expect(parseIceServers(undefined)).toEqual([{ urls: 'stun:stun.l.google.com:19302' }]);
-    expect(parseIceServers('  ')).toBe(DEFAULT_ICE_SERVERS);
+const turn = { urls: ['turn:t:3478'], username: '1:x', credential: 'c' };
+
+describe('ICE configuration', () => {
+  it('takes the server’s answer', () => {
+    expect(parseIceConfig({ iceServers: [{ urls: ['stun:s'] }, turn], relay: true })).toEqual({
+      iceServers: [{ urls: ['stun:s'] }, turn],
+      relay: true,
+    });
+    expect(parseIceConfig({ iceServers: [{ urls: 'stun:s' }] }).relay).toBe(false);
   });
 
-  it('reads a JSON array of ICE servers', () => {
-    const servers = [{ urls: ['turn:t.example:3478'], username: 'u', credential: 'c' }];
-    expect(parseIceServers(JSON.stringify(servers))).toEqual(servers);
+  it('falls back to public STUN on anything else', () => {
+    for (const body of [null, {}, { iceServers: [] }, { iceServers: [{ urls: 5 }] }, { iceServers: 'x' }]) {
+      expect(parseIceConfig(body)).toBe(FALLBACK_CONFIG);
+    }
   });
 
-  it.each(['not json', '{"urls":"stun:x"}', '[]', '[{"url":"stun:x"}]'])('falls back on %j', (raw) => {
-    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    expect(parseIceServers(raw)).toBe(DEFAULT_ICE_SERVERS);
-    expect(warn).toHaveBeenCalled();
-    warn.mockRestore();
+  it('fetches /ice-servers of the backend, uncached, and falls back when it fails', async () => {
+    const calls = [];
+    const ok = (body) => async (url, init) => {
+      calls.push([url, init.cache]);
+      return { ok: true, json: async () => body };
+    };
+    expect(await fetchIceConfig('https://api.test', { fetchImpl: ok({ iceServers: [turn], relay: true }) })).toEqual({
+      iceServers: [turn],
+      relay: true,
+    });
+    expect(calls).toEqual([['https://api.test/ice-servers', 'no-store']]);
+    expect(await fetchIceConfig('', { fetchImpl: async () => ({ ok: false, status: 429 }) })).toBe(FALLBACK_CONFIG);
+    expect(await fetchIceConfig('', { fetchImpl: async () => { throw new TypeError('offline'); } })).toBe(FALLBACK_CONFIG);
   });
 });

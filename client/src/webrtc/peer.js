@@ -1,9 +1,22 @@
 // One RTCPeerConnection for one pairing. Owns the offer/answer exchange, the queue
-// of ICE candidates that arrive before the remote description, the remote stream
-// and the "did not connect in time" timer. Everything the browser provides is
-// injected, so the logic runs in unit tests with a fake connection.
+// of ICE candidates that arrive before the remote description, the remote stream,
+// one ICE restart before a failed call is given up, and the "did not connect in
+// time" timer. Everything the browser provides is injected, so the logic runs in
+// unit tests with a fake connection.
+//
+// On the wire it speaks the original client's messages (CONTRACT.md, "What
+// travels inside signal.data"): { type: 'offer' | 'answer', sdp: { type, sdp } }
+// and { type: 'ice-candidate', candidate: RTCIceCandidateInit }. It accepts the
+// older shapes too: a string sdp, and { type: 'candidate' }.
 
 export const CONNECT_TIMEOUT_MS = 15000;
+// How long an ICE restart may take before the call is given up.
+export const RESTART_TIMEOUT_MS = 10000;
+
+/** The messages this client sends, in the original client's format. */
+export const offerMessage = (d) => ({ type: 'offer', sdp: { type: 'offer', sdp: d.sdp } });
+export const answerMessage = (d) => ({ type: 'answer', sdp: { type: 'answer', sdp: d.sdp } });
+export const candidateMessage = (c) => ({ type: 'ice-candidate', candidate: c });
 
 /** Normalises an incoming `signal.data` into { kind, description | candidate }. */
 export function parseSignal(data) {
@@ -23,6 +36,7 @@ export function createPeer({
   isInitiator,
   localStream,
   iceServers,
+  relayOnly = false,
   send,
   onRemoteStream,
   onConnectionState,
@@ -32,12 +46,14 @@ export function createPeer({
   timers = globalThis,
   connectTimeoutMs = CONNECT_TIMEOUT_MS,
 }) {
-  const pc = createPeerConnection({ iceServers });
+  const pc = createPeerConnection(relayOnly ? { iceServers, iceTransportPolicy: 'relay' } : { iceServers });
   const pendingCandidates = [];
   let remoteStream = null;
   let hasRemoteDescription = false;
   let closed = false;
   let failedReported = false;
+  let restarted = false;
+  let restartTimer = null;
   let work = Promise.resolve();
 
   const fail = (reason) => {
@@ -47,11 +63,12 @@ export function createPeer({
   };
 
   const timer = timers.setTimeout(() => {
-    if (pc.connectionState !== 'connected') fail('timeout');
+    // During an ICE restart its own timer decides.
+    if (pc.connectionState !== 'connected' && !restarted) fail('timeout');
   }, connectTimeoutMs);
 
   pc.onicecandidate = (event) => {
-    if (!closed && event.candidate) send({ type: 'candidate', candidate: candidateJSON(event.candidate) });
+    if (!closed && event.candidate) send(candidateMessage(candidateJSON(event.candidate)));
   };
 
   pc.ontrack = (event) => {
@@ -66,14 +83,37 @@ export function createPeer({
     onRemoteStream(remoteStream);
   };
 
+  // A failed connection gets one ICE restart (new candidates, maybe through
+  // another route) before the call is given up: the initiator offers again
+  // with iceRestart, the other side answers that offer as any other.
+  const restart = () => {
+    restarted = true;
+    onConnectionState('restarting');
+    restartTimer = timers.setTimeout(() => {
+      if (pc.connectionState !== 'connected') fail('failed');
+    }, RESTART_TIMEOUT_MS);
+    if (!isInitiator) return;
+    enqueue(async () => {
+      pc.restartIce?.();
+      const offer = await pc.createOffer({ iceRestart: true });
+      await pc.setLocalDescription(offer);
+      if (!closed) send(offerMessage(offer));
+    });
+  };
+
   pc.onconnectionstatechange = () => {
     if (closed) return;
     const state = pc.connectionState;
-    onConnectionState(state);
     if (state === 'connected') {
       failedReported = false;
       timers.clearTimeout(timer);
+      timers.clearTimeout(restartTimer);
     }
+    if (state === 'failed' && !restarted && !failedReported) {
+      restart();
+      return;
+    }
+    onConnectionState(state);
     if (state === 'failed') fail('failed');
   };
 
@@ -100,9 +140,11 @@ export function createPeer({
       await setRemote(signal.description);
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
-      if (!closed) send({ type: 'answer', sdp: answer.sdp });
+      if (!closed) send(answerMessage(answer));
     } else if (signal.kind === 'answer') {
-      if (!isInitiator || hasRemoteDescription) return;
+      // Only an answer to an offer of ours that is still open (the first
+      // one, or an ICE restart's).
+      if (!isInitiator || pc.signalingState !== 'have-local-offer') return;
       await setRemote(signal.description);
     } else if (hasRemoteDescription) {
       await addCandidate(signal.candidate);
@@ -124,7 +166,7 @@ export function createPeer({
     enqueue(async () => {
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
-      if (!closed) send({ type: 'offer', sdp: offer.sdp });
+      if (!closed) send(offerMessage(offer));
     });
   }
 
@@ -134,11 +176,19 @@ export function createPeer({
       const signal = parseSignal(data);
       return signal ? enqueue(() => apply(signal)) : work;
     },
+    /** The connection's statistics (RTCPeerConnection.getStats). */
+    getStats: () => pc.getStats(),
+    /** Sends track instead of the local track of its kind (a device switch). */
+    async replaceTrack(track) {
+      const sender = pc.getSenders?.().find((s) => s.track?.kind === track.kind);
+      if (sender) await sender.replaceTrack(track);
+    },
     /** Closes the connection and stops the remote tracks. Idempotent. */
     close() {
       if (closed) return;
       closed = true;
       timers.clearTimeout(timer);
+      timers.clearTimeout(restartTimer);
       pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = null;
       remoteStream?.getTracks().forEach((track) => track.stop());
       remoteStream = null;

@@ -38,7 +38,8 @@ describe('peer', () => {
     const a = setup(true);
     const b = setup(false);
     await a.settle();
-    expect(a.sent).toEqual([{ type: 'offer', sdp: 'offer-sdp' }]);
+    // the original client's format: sdp is an RTCSessionDescriptionInit
+    expect(a.sent).toEqual([{ type: 'offer', sdp: { type: 'offer', sdp: 'offer-sdp' } }]);
     expect(b.sent).toEqual([]);
     expect(b.pc.log).toEqual([]);
   });
@@ -47,7 +48,16 @@ describe('peer', () => {
     const { peer, pc, sent } = setup(false);
     await peer.handleSignal({ type: 'offer', sdp: 'offer-sdp' });
     expect(pc.log).toEqual(['setRemote:offer', 'createAnswer', 'setLocal:answer']);
-    expect(sent).toEqual([{ type: 'answer', sdp: 'answer-sdp' }]);
+    expect(sent).toEqual([{ type: 'answer', sdp: { type: 'answer', sdp: 'answer-sdp' } }]);
+  });
+
+  it('takes the original client’s messages: an object sdp and ice-candidate', async () => {
+    const { peer, pc, sent } = setup(false);
+    await peer.handleSignal({ type: 'ice-candidate', candidate: cand(1) });
+    await peer.handleSignal({ type: 'offer', sdp: { type: 'offer', sdp: 'offer-sdp' } });
+    expect(pc.remoteDescription).toEqual({ type: 'offer', sdp: 'offer-sdp' });
+    expect(pc.candidates).toEqual([cand(1)]);
+    expect(sent).toEqual([{ type: 'answer', sdp: { type: 'answer', sdp: 'answer-sdp' } }]);
   });
 
   it('the initiator applies the answer once', async () => {
@@ -99,11 +109,16 @@ describe('peer', () => {
     expect(pc.candidates.map((c) => c.candidate)).toEqual(['candidate:1']);
   });
 
-  it('sends its own ICE candidates as {type: candidate}', () => {
+  it('sends its own ICE candidates as {type: ice-candidate}', () => {
     const { pc, sent } = setup(false);
     pc.onicecandidate({ candidate: { toJSON: () => cand(7) } });
     pc.onicecandidate({ candidate: null }); // end of candidates
-    expect(sent).toEqual([{ type: 'candidate', candidate: cand(7) }]);
+    expect(sent).toEqual([{ type: 'ice-candidate', candidate: cand(7) }]);
+  });
+
+  it('hide my IP address: relay only', () => {
+    const { pc } = setup(false, { relayOnly: true });
+    expect(pc.config).toEqual({ iceServers: [{ urls: 'stun:example' }], iceTransportPolicy: 'relay' });
   });
 
   it('reports the remote stream and connection states', () => {
@@ -123,10 +138,42 @@ describe('peer', () => {
     expect(events.streams[0].getTracks()).toEqual([t]);
   });
 
-  it('fails when the connection fails', () => {
-    const { pc, events } = setup(false);
+  it('restarts ICE once when the connection fails, then gives up', async () => {
+    const { pc, events, sent, settle } = setup(true);
+    await settle();
+    await pc.setRemoteDescription({ type: 'answer', sdp: 'a' });
+    pc.emitState('failed');
+    await settle();
+    expect(events.failed).toEqual([]);
+    expect(events.states).toEqual(['restarting']);
+    expect(pc.log).toContain('createOffer:iceRestart');
+    expect(sent.at(-1)).toEqual({ type: 'offer', sdp: { type: 'offer', sdp: 'offer-sdp' } });
     pc.emitState('failed');
     expect(events.failed).toEqual(['failed']);
+  });
+
+  it('a restart that does not connect in time gives up; one that does keeps the call', () => {
+    const slow = setup(false);
+    slow.pc.emitState('failed');
+    slow.timers.flush();
+    expect(slow.events.failed).toEqual(['failed']);
+
+    const ok = setup(false);
+    ok.pc.emitState('failed');
+    ok.pc.emitState('connected');
+    ok.timers.flush();
+    expect(ok.events.failed).toEqual([]);
+    expect(ok.events.states).toEqual(['restarting', 'connected']);
+  });
+
+  it('the initiator takes the answer to its restart offer', async () => {
+    const { peer, pc, settle } = setup(true);
+    await settle();
+    await peer.handleSignal({ type: 'answer', sdp: { type: 'answer', sdp: 'first' } });
+    pc.emitState('failed');
+    await settle();
+    await peer.handleSignal({ type: 'answer', sdp: { type: 'answer', sdp: 'second' } });
+    expect(pc.remoteDescription.sdp).toBe('second');
   });
 
   it('fails when not connected before the timeout, not when connected', () => {

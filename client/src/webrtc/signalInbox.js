@@ -1,27 +1,45 @@
-// Signals that arrive while we have no partner yet (before `matched` is handled),
-// kept per sender until we know who our partner is. Bounded so that a chatty
+// Signals from someone who is not (yet) our partner. A new partner's offer can
+// come before our `matched` (with several server instances, or right after a
+// call ends), so it is kept per sender until `matched` says who our partner is.
+//
+// A previous pairing's signals are never replayed: a sender's signals are kept
+// only from an offer on (a pairing's first message is the initiator's offer,
+// while a call that has ended still sends late candidates and answers), and
+// only for MAX_AGE_MS (a pairing starts within moments of its offer; the same
+// two users are not paired again for minutes). Bounded, so that a chatty
 // stranger cannot grow it without limit.
 
 const MAX_SENDERS = 8;
 const MAX_PER_SENDER = 64;
+export const MAX_AGE_MS = 15000;
 
-export function createSignalInbox({ maxSenders = MAX_SENDERS, maxPerSender = MAX_PER_SENDER } = {}) {
-  const bySender = new Map();
+const isOffer = (data) => data?.type === 'offer';
+
+export function createSignalInbox({
+  maxSenders = MAX_SENDERS,
+  maxPerSender = MAX_PER_SENDER,
+  maxAgeMs = MAX_AGE_MS,
+  now = () => Date.now(),
+} = {}) {
+  const bySender = new Map(); // from → { at, signals }
 
   return {
     push(from, data) {
-      if (!bySender.has(from)) {
+      let entry = bySender.get(from);
+      if (isOffer(data)) {
+        // A new offer starts a new exchange: what came before is stale.
+        bySender.delete(from);
         if (bySender.size >= maxSenders) bySender.delete(bySender.keys().next().value);
-        bySender.set(from, []);
+        entry = { at: now(), signals: [] };
+        bySender.set(from, entry);
       }
-      const list = bySender.get(from);
-      if (list.length < maxPerSender) list.push(data);
+      if (entry && entry.signals.length < maxPerSender) entry.signals.push(data);
     },
-    /** Removes and returns the signals from `from`, oldest first; drops everyone else's. */
+    /** Removes and returns the recent signals from `from`, oldest first; drops everyone else's. */
     take(from) {
-      const list = bySender.get(from) ?? [];
+      const entry = bySender.get(from);
       bySender.clear();
-      return list;
+      return entry && now() - entry.at <= maxAgeMs ? entry.signals : [];
     },
     clear() {
       bySender.clear();
