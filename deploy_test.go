@@ -50,6 +50,7 @@ func TestRenderBlueprintDeclaresEveryVariable(t *testing.T) {
 			Runtime         string `yaml:"runtime"`
 			Plan            string `yaml:"plan"`
 			BuildCommand    string `yaml:"buildCommand"`
+			NumInstances    int    `yaml:"numInstances"`
 			HealthCheckPath string `yaml:"healthCheckPath"`
 			StartCommand    string `yaml:"startCommand"`
 			MaxmemoryPolicy string `yaml:"maxmemoryPolicy"`
@@ -82,6 +83,9 @@ func TestRenderBlueprintDeclaresEveryVariable(t *testing.T) {
 		t.Errorf("keyvalue %s: maxmemoryPolicy %q (want noeviction), ipAllowList set: %v", k.Name, k.MaxmemoryPolicy, k.IPAllowList != nil)
 	}
 	w := bp.Services[web]
+	if w.NumInstances < 1 {
+		t.Errorf("numInstances %d, want at least 1", w.NumInstances)
+	}
 	if w.HealthCheckPath != "/livez" {
 		t.Errorf("health check %q, want /livez", w.HealthCheckPath)
 	}

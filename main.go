@@ -83,9 +83,12 @@ type config struct {
 	pingInterval  time.Duration
 	pingTimeout   time.Duration
 	rematchWindow time.Duration
-	safety        safetyConfig
-	clientAddr    handler.ClientAddrConfig
-	addrLimits    handler.AddrLimits
+	// heartbeat and presenceTTL: see queue.Config.
+	heartbeat   time.Duration
+	presenceTTL time.Duration
+	safety      safetyConfig
+	clientAddr  handler.ClientAddrConfig
+	addrLimits  handler.AddrLimits
 	// commandsPerSecond is each connection's budget of state changes.
 	commandsPerSecond int
 	// signalDelay holds a user's first signals of a pairing (SIGNAL_DELAY_MS).
@@ -182,6 +185,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.rematchWindow, err = millis("REMATCH_WINDOW_MS", queue.DefaultRematchWindow); err != nil {
 		return config{}, err
+	}
+	if c.heartbeat, err = millis("HEARTBEAT_INTERVAL_MS", 0); err != nil {
+		return config{}, err
+	}
+	if c.presenceTTL, err = millis("PRESENCE_TTL_MS", 0); err != nil {
+		return config{}, err
+	}
+	if c.heartbeat > 0 && c.presenceTTL > 0 && c.presenceTTL < 2*c.heartbeat {
+		return config{}, fmt.Errorf("PRESENCE_TTL_MS=%d: want at least twice HEARTBEAT_INTERVAL_MS (%d)", c.presenceTTL.Milliseconds(), c.heartbeat.Milliseconds())
 	}
 	if c.clientAddr, err = handler.ParseClientAddrConfig(get("TRUSTED_PROXIES", ""), get("CLIENT_IP_HEADER", "")); err != nil {
 		return config{}, err
@@ -288,7 +300,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	st = mx.Store(st)
 	sio := socketio.New(ctx, sioOpts)
-	svc := queue.NewService(st, handler.NewAnnouncer(sio), log, queue.Config{Observer: mx})
+	svc := queue.NewService(st, handler.NewAnnouncer(sio), log, queue.Config{Observer: mx, HeartbeatEvery: cfg.heartbeat, PresenceTTL: cfg.presenceTTL})
 	mx.WatchSockets(sio.Transports)
 	mx.WatchCounts(svc.Counts)
 	// base outlives the signal: at shutdown, the disconnect of every socket
@@ -382,10 +394,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 
 	log.Info("shutting down")
-	// Socket.IO first: every socket is told, and leaves the queue and its call.
-	sio.Close()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	// Drain first: no new session, no join; the store lets go of this
+	// instance's users at once (their partners elsewhere are told and
+	// requeued) and keeps nothing of it.
+	sio.Drain()
+	if err := svc.Drain(shutdownCtx); err != nil {
+		log.Warn("drain", "err", err)
+	}
+	// Then Socket.IO: every socket is closed.
+	sio.Close()
 	sockets.Wait(shutdownCtx)
 	// Then HTTP, then the store.
 	if err := srv.Shutdown(shutdownCtx); err != nil {

@@ -586,6 +586,9 @@ func (h *Sockets) refuse(c *conn, ev socketio.Event, err error) {
 		msg = queue.ErrNotJoined.Error()
 	case errors.Is(err, queue.ErrNoPartner):
 		msg = queue.ErrNoPartner.Error()
+	case errors.Is(err, queue.ErrDraining), errors.Is(err, queue.ErrInstanceGone):
+		// The client reconnects, to another instance.
+		msg = queue.ErrDraining.Error()
 	case errors.As(err, &coolDown):
 		msg = coolDown.Error() // says when to try again
 		reason = queue.ErrCoolDown.Error()

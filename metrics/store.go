@@ -9,7 +9,7 @@ import (
 )
 
 // storeOps are the store calls that are timed, as the op label names them.
-var storeOps = []string{"join", "next", "leave", "block", "report", "match", "refresh", "sweep", "ping", "incarnation", "census"}
+var storeOps = []string{"join", "next", "leave", "block", "report", "match", "refresh", "sweep", "ping", "beat", "retire", "census"}
 
 // Store wraps st so that its calls are timed and their failures counted,
 // and the lag of the events it delivers observed. A method st gains later
@@ -108,11 +108,18 @@ func (s *timedStore) Ping(ctx context.Context) error {
 	return err
 }
 
-func (s *timedStore) Incarnation(ctx context.Context) (string, error) {
+func (s *timedStore) Beat(ctx context.Context, instance string, ttl time.Duration) (queue.Presence, error) {
 	start := time.Now()
-	inc, err := s.Store.Incarnation(ctx)
-	s.observe("incarnation", start, err)
-	return inc, err
+	p, err := s.Store.Beat(ctx, instance, ttl)
+	s.observe("beat", start, err)
+	return p, err
+}
+
+func (s *timedStore) Retire(ctx context.Context, instance string) error {
+	start := time.Now()
+	err := s.Store.Retire(ctx, instance)
+	s.observe("retire", start, err)
+	return err
 }
 
 func (s *timedStore) Census(ctx context.Context, instance string, online int, ttl time.Duration) (queue.Counts, error) {

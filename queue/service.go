@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,9 +43,15 @@ type Config struct {
 	// SweepEvery is how often users left behind by a dead instance are
 	// swept. Default 30 s.
 	SweepEvery time.Duration
-	// HealthEvery is how often the store is pinged to notice an outage and
-	// the recovery after it. Default 1 s.
-	HealthEvery time.Duration
+	// HeartbeatEvery is how often this instance renews its presence in
+	// the store (Store.Beat), which also notices an outage, the recovery
+	// after it, a store that lost its data, and other instances that died.
+	// Default 2 s.
+	HeartbeatEvery time.Duration
+	// PresenceTTL is how long this instance's presence lasts without a
+	// heartbeat: the others take its users over that long after it died
+	// (plus up to one of their heartbeats). Default 10 s.
+	PresenceTTL time.Duration
 	// CensusEvery is how often this instance reports its number of
 	// connected users to the store (see Counts); a report lapses after
 	// three of these. Default 5 s.
@@ -83,8 +90,11 @@ func (c Config) withDefaults() Config {
 	if c.SweepEvery <= 0 {
 		c.SweepEvery = 30 * time.Second
 	}
-	if c.HealthEvery <= 0 {
-		c.HealthEvery = time.Second
+	if c.HeartbeatEvery <= 0 {
+		c.HeartbeatEvery = 2 * time.Second
+	}
+	if c.PresenceTTL <= 0 {
+		c.PresenceTTL = 10 * time.Second
 	}
 	if c.CensusEvery <= 0 {
 		c.CensusEvery = 5 * time.Second
@@ -139,8 +149,16 @@ type Service struct {
 	mu       sync.RWMutex
 	sessions map[string]*session
 
-	// instance names this service in the store's census.
+	// instance names this service in the store: its presence, the
+	// instance of its users' profiles, its census figure.
 	instance string
+	// draining is set at shutdown: joins are refused from then on.
+	draining atomic.Bool
+	// beatMu orders heartbeats and the retirement: once retired is set,
+	// no heartbeat (nor profile refresh, nor census) writes again.
+	beatMu  sync.Mutex
+	retired bool
+	down    bool // the last heartbeat failed
 
 	// rematch times the matching runs that nobody's action would start:
 	// after a no-rematch window, after an interest wait.
@@ -192,6 +210,10 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 	if err := s.checkReady(); err != nil {
 		return fmt.Errorf("join %s: %w", id, err)
 	}
+	if s.draining.Load() {
+		return fmt.Errorf("join %s: %w", id, ErrDraining)
+	}
+	p.Instance = s.instance
 	s.mu.Lock()
 	if sess, ok := s.sessions[id]; ok {
 		sess.tried = true
@@ -200,7 +222,17 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 		sess.queuedAt = time.Now()
 	}
 	s.mu.Unlock()
-	if err := s.store.Join(ctx, id, p); err != nil {
+	err := s.store.Join(ctx, id, p)
+	if errors.Is(err, ErrInstanceGone) && !s.draining.Load() {
+		// The store lost this instance's presence (a Redis that lost its
+		// data, or a takeover while this instance was cut off) since the
+		// last heartbeat: renew it now, rather than refuse joins until
+		// the next one.
+		if berr := s.beat(ctx); berr == nil {
+			err = s.store.Join(ctx, id, p)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("join %s: %w", id, err)
 	}
 	s.mu.Lock()
@@ -410,12 +442,15 @@ func (s *Service) afterInterestWait(p Profile) {
 
 // Partner returns the user's current partner, as announced to it. A user
 // whose own next or leave is under way has none: that call is ending, even if
-// the store's word of it has not come through the stream yet.
+// the store's word of it has not come through the stream yet. When the
+// partner is connected here too, the pairing must hold from its side as
+// well: a partner that has moved on (or whose own next is under way) is no
+// partner any more, whatever this user was told.
 func (s *Service) Partner(id string) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	sess, ok := s.sessions[id]
-	if !ok || sess.partner == "" || sess.pending > 0 {
+	sess, ok := s.inCall(id)
+	if !ok {
 		return "", false
 	}
 	return sess.partner, true
@@ -426,11 +461,50 @@ func (s *Service) Partner(id string) (string, bool) {
 func (s *Service) PartnerSince(id string) (partner string, matchedAt time.Time, ok bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	sess, ok := s.sessions[id]
-	if !ok || sess.partner == "" || sess.pending > 0 {
+	sess, ok := s.inCall(id)
+	if !ok {
 		return "", time.Time{}, false
 	}
 	return sess.partner, sess.matchedAt, true
+}
+
+// inCall returns the user's session when it has a partner as Partner
+// defines it. Called with s.mu held.
+func (s *Service) inCall(id string) (*session, bool) {
+	sess, ok := s.sessions[id]
+	if !ok || sess.partner == "" || sess.pending > 0 {
+		return nil, false
+	}
+	if other, here := s.sessions[sess.partner]; here && (other.partner != id || other.pending > 0) {
+		return nil, false
+	}
+	return sess, true
+}
+
+// Instance is the name this service has in the store.
+func (s *Service) Instance() string { return s.instance }
+
+// Drain starts this instance's shutdown: joins are refused from then on,
+// and the store takes this instance over at once (Store.Retire): the
+// partners of its users, wherever they are connected, are told and
+// requeued, and nothing of this instance is left in the store. Its users'
+// sockets are to be closed afterwards.
+func (s *Service) Drain(ctx context.Context) error {
+	s.draining.Store(true)
+	s.beatMu.Lock()
+	defer s.beatMu.Unlock()
+	s.retired = true
+	if err := s.store.Retire(ctx, s.instance); err != nil {
+		return fmt.Errorf("drain %s: %w", s.instance, err)
+	}
+	return nil
+}
+
+// isRetired reports whether Drain has run.
+func (s *Service) isRetired() bool {
+	s.beatMu.Lock()
+	defer s.beatMu.Unlock()
+	return s.retired
 }
 
 // Ping reports whether the store answers.
@@ -461,6 +535,9 @@ func (s *Service) online() int {
 // census keeps this instance's figure in the store's online count, also
 // when nobody asks this instance for Counts.
 func (s *Service) census(ctx context.Context) {
+	if s.isRetired() {
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CensusEvery)
 	defer cancel()
 	if _, err := s.Counts(ctx); err != nil {
@@ -544,13 +621,11 @@ func (sess *session) endCall() {
 // Run delivers announcements and keeps the store in shape (profile refresh,
 // sweeps, rematch after windows, recovery after outages) until ctx is done.
 func (s *Service) Run(ctx context.Context) error {
-	// Which store this instance starts on, known before anyone can join:
-	// a store that restarts after this point is noticed.
-	ictx, cancel := context.WithTimeout(ctx, s.cfg.HealthEvery)
-	incarnation, err := s.store.Incarnation(ictx)
-	cancel()
-	if err != nil {
-		incarnation = "" // unreachable: its return triggers the recovery anyway
+	// This instance's presence is in the store before anyone can join
+	// through it (the store refuses joins through an instance without
+	// one), and before the service reports ready.
+	if err := s.register(ctx); err != nil {
+		return err
 	}
 
 	var wg sync.WaitGroup
@@ -563,7 +638,7 @@ func (s *Service) Run(ctx context.Context) error {
 		s.every(s.cfg.RefreshEvery, s.refresh),
 		s.every(s.cfg.SweepEvery, s.sweep),
 		s.every(s.cfg.CensusEvery, s.census),
-		func(ctx context.Context) { s.healthLoop(ctx, incarnation) },
+		s.healthLoop,
 	}
 	for _, loop := range loops {
 		wg.Add(1)
@@ -624,6 +699,9 @@ func (s *Service) rematchLoop(ctx context.Context) {
 // refresh rewrites the profiles of the users who joined through this instance,
 // so that they never expire while connected and come back after a store loss.
 func (s *Service) refresh(ctx context.Context) {
+	if s.isRetired() {
+		return
+	}
 	profiles := s.joinedProfiles(func(*session) bool { return true })
 	if len(profiles) == 0 {
 		return
@@ -655,42 +733,111 @@ func (s *Service) sweep(ctx context.Context) {
 	}
 }
 
-// healthLoop watches the store. When it comes back after an outage, or
-// turns out to be a new incarnation (a restarted Redis has lost everything,
-// however short the restart), the profiles are rewritten and the users this
-// instance believes are waiting join again, so that nobody waits for ever in
-// a queue that no longer exists.
-func (s *Service) healthLoop(ctx context.Context, known string) {
-	t := time.NewTicker(s.cfg.HealthEvery)
+// register makes this instance's presence, retrying until the store
+// answers or ctx is done.
+func (s *Service) register(ctx context.Context) error {
+	failing := false
+	for {
+		bctx, cancel := context.WithTimeout(ctx, s.cfg.HeartbeatEvery)
+		_, err := s.store.Beat(bctx, s.instance, s.cfg.PresenceTTL)
+		cancel()
+		if err == nil {
+			s.log.Info("instance present", "instance", s.instance)
+			return nil
+		}
+		if !failing {
+			s.log.Error("store unreachable, waiting to register", "err", err)
+			failing = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(s.cfg.HeartbeatEvery):
+		}
+	}
+}
+
+// healthLoop renews this instance's presence, and with it watches the
+// store. When the store comes back after an outage, the profiles are
+// rewritten and the users this instance believes are waiting join again,
+// so that nobody waits for ever in a queue that no longer exists. When the
+// presence turned out to be gone (the others took this instance over while
+// it was cut off, or Redis lost its data, however briefly), the store no
+// longer knows its users at all: see lost.
+func (s *Service) healthLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.HeartbeatEvery)
 	defer t.Stop()
-	down := known == ""
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, s.cfg.HealthEvery)
-		incarnation, err := s.store.Incarnation(pctx)
-		cancel()
-		if err != nil {
-			if !down {
-				down = true
-				s.log.Error("store unreachable", "err", err)
-			}
-			continue
-		}
-		lost := known != "" && incarnation != known
-		if down {
-			down = false
-			s.log.Info("store reachable again")
-			lost = true
-		}
-		known = incarnation
-		if lost {
-			s.recover(ctx)
+		if s.beat(ctx) == errRetired {
+			return
 		}
 	}
+}
+
+// errRetired: no heartbeat after Drain.
+var errRetired = errors.New("instance retired")
+
+// beat renews this instance's presence once and acts on what it finds.
+func (s *Service) beat(ctx context.Context) error {
+	s.beatMu.Lock()
+	if s.retired {
+		s.beatMu.Unlock()
+		return errRetired
+	}
+	bctx, cancel := context.WithTimeout(ctx, s.cfg.HeartbeatEvery)
+	pres, err := s.store.Beat(bctx, s.instance, s.cfg.PresenceTTL)
+	cancel()
+	wasDown := s.down
+	s.down = err != nil
+	s.beatMu.Unlock()
+	if err != nil {
+		if !wasDown {
+			s.log.Error("store unreachable", "err", err)
+		}
+		return err
+	}
+	if pres.TakenOver > 0 {
+		s.log.Warn("took over lapsed instances", "instances", pres.TakenOver)
+		// Their users' partners were requeued behind windows.
+		s.rematchAfterWindow()
+	}
+	switch {
+	case !pres.Kept:
+		s.log.Warn("store lost this instance's users (taken over, or data lost): requeueing them")
+		s.lost(ctx)
+	case wasDown:
+		s.log.Info("store reachable again")
+		s.recover(ctx)
+	}
+	return nil
+}
+
+// lost handles a store that no longer knows this instance's users: every
+// user in a call is told partner-left (ReasonDisconnect), as its partner
+// was (or will be, by its own instance), and every user who had joined
+// joins again.
+func (s *Service) lost(ctx context.Context) {
+	var inCall []string
+	s.mu.Lock()
+	for id, sess := range s.sessions {
+		// Events of the lost store may never come: an own next or leave
+		// still waiting for its EventDone must not silence the user.
+		sess.pending = 0
+		if sess.partner != "" {
+			sess.endCall()
+			inCall = append(inCall, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range inCall {
+		s.notify.PartnerLeft(id, ReasonDisconnect)
+	}
+	s.rejoin(ctx, s.joinedProfiles(func(*session) bool { return true }))
 }
 
 func (s *Service) recover(ctx context.Context) {
@@ -702,8 +849,13 @@ func (s *Service) recover(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	s.refresh(ctx)
-	waiting := s.joinedProfiles(func(sess *session) bool { return sess.partner == "" })
+	s.rejoin(ctx, s.joinedProfiles(func(sess *session) bool { return sess.partner == "" }))
+}
+
+// rejoin queues the users again, and runs matching.
+func (s *Service) rejoin(ctx context.Context, waiting map[string]Profile) {
 	for id, p := range waiting {
+		p.Instance = s.instance
 		jctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := s.store.Join(jctx, id, p)
 		cancel()

@@ -119,7 +119,7 @@ type harness struct {
 func start(t *testing.T, b backend, window time.Duration) *harness {
 	t.Helper()
 	st, srv := b.new(t, queue.StoreOptions{RematchWindow: window})
-	h := serve(t, st, queue.Config{HealthEvery: 50 * time.Millisecond})
+	h := serve(t, st, queue.Config{HeartbeatEvery: 50 * time.Millisecond})
 	h.redis = srv
 	return h
 }
@@ -584,5 +584,134 @@ func TestNoPartnerWhileOwnNextIsUnderWay(t *testing.T) {
 				t.Fatalf("a's partner %q after its next, want none", p)
 			}
 		})
+	}
+}
+
+// partnerLefts returns the partner-left reasons id was told.
+func (r *recorder) partnerLefts(id string) []queue.Reason {
+	var out []queue.Reason
+	for _, a := range r.of(id) {
+		if !a.matched {
+			out = append(out, a.reason)
+		}
+	}
+	return out
+}
+
+// After Redis loses its data (FLUSHALL), the users in a call are told
+// their partner left and are matched again: nobody stays in a call the
+// store no longer knows.
+func TestStoreLossEndsCalls(t *testing.T) {
+	h := start(t, backends()[1], 100*time.Millisecond)
+	h.join(t, "a")
+	h.join(t, "b")
+	waitPairs(t, h.rec, []string{"a", "b"}, 1)
+	first, _ := h.rec.lastMatch("a")
+	client := redis.NewClient(&redis.Options{Addr: h.redis.Addr()})
+	defer client.Close()
+	if err := client.FlushAll(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.rec.waitUntil(t, "a and b told partner-left (disconnect) and matched again", func() bool {
+		for _, id := range []string{"a", "b"} {
+			m, ok := h.rec.lastMatch(id)
+			if l := h.rec.partnerLefts(id); len(l) != 1 || l[0] != queue.ReasonDisconnect || !ok || m.RoomID == first.RoomID {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// An instance whose presence was taken over while it was cut off (here:
+// retired by someone else, which is what a takeover does) tells its users
+// in a call, and requeues them; their partners on the other instance are
+// told by the takeover itself.
+func TestTakenOverInstanceRequeues(t *testing.T) {
+	const window = 200 * time.Millisecond
+	srv := redisproc.Start(t)
+	newStore := func() *redisstore.Store {
+		client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+		t.Cleanup(func() { _ = client.Close() })
+		return redisstore.New(client, queue.StoreOptions{RematchWindow: window})
+	}
+	one := serve(t, newStore(), queue.Config{HeartbeatEvery: 50 * time.Millisecond})
+	two := serve(t, newStore(), queue.Config{HeartbeatEvery: 50 * time.Millisecond})
+	one.join(t, "a")
+	two.join(t, "b")
+	one.rec.waitUntil(t, "a matched", func() bool { _, ok := one.rec.lastMatch("a"); return ok })
+	first, _ := one.rec.lastMatch("a")
+	if err := newStore().Retire(t.Context(), one.svc.Instance()); err != nil {
+		t.Fatal(err)
+	}
+	two.rec.waitUntil(t, "b told partner-left (disconnect) and matched again", func() bool {
+		m, ok := two.rec.lastMatch("b")
+		l := two.rec.partnerLefts("b")
+		return len(l) == 1 && l[0] == queue.ReasonDisconnect && ok && m.RoomID != first.RoomID
+	})
+	one.rec.waitUntil(t, "a told partner-left (disconnect) and matched again", func() bool {
+		m, ok := one.rec.lastMatch("a")
+		l := one.rec.partnerLefts("a")
+		return len(l) == 1 && l[0] == queue.ReasonDisconnect && ok && m.RoomID != first.RoomID
+	})
+}
+
+// deafTo is a store whose announcements of a partner leaving never reach
+// one user, as after a store that lost them.
+type deafTo struct {
+	queue.Store
+	user string
+}
+
+func (s deafTo) Listen(ctx context.Context, ready func(), handle func(queue.Event)) error {
+	return s.Store.Listen(ctx, ready, func(e queue.Event) {
+		if e.Kind == queue.EventPartnerLeft && e.User == s.user {
+			return
+		}
+		handle(e)
+	})
+}
+
+// The relay check is mutual where both users are connected here: once a
+// has moved on, b may no longer reach a, whatever b was told.
+func TestPartnerNeedsBothSides(t *testing.T) {
+	h := serve(t, deafTo{memory.New(queue.StoreOptions{}), "b"}, queue.Config{})
+	h.join(t, "a")
+	h.join(t, "b")
+	waitPairs(t, h.rec, []string{"a", "b"}, 1)
+	if p, ok := h.svc.Partner("b"); !ok || p != "a" {
+		t.Fatalf("Partner(b) = %q, %v in the call; want a", p, ok)
+	}
+	if err := h.svc.Next(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	h.rec.waitUntil(t, "a's next done", func() bool { _, ok := h.svc.Partner("a"); return !ok })
+	if p, ok := h.svc.Partner("b"); ok {
+		t.Fatalf("Partner(b) = %q after a moved on, want none", p)
+	}
+}
+
+// Drain refuses joins from then on, and the store lets go of the
+// instance's users at once: a partner is told and requeued.
+func TestDrainRetires(t *testing.T) {
+	st := memory.New(queue.StoreOptions{})
+	one := serve(t, st, queue.Config{})
+	two := serve(t, st, queue.Config{})
+	one.join(t, "a")
+	two.join(t, "b")
+	two.rec.waitUntil(t, "b matched", func() bool { _, ok := two.rec.lastMatch("b"); return ok })
+	if err := one.svc.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	two.rec.waitUntil(t, "b told partner-left (disconnect)", func() bool {
+		l := two.rec.partnerLefts("b")
+		return len(l) == 1 && l[0] == queue.ReasonDisconnect
+	})
+	one.svc.Connect("c")
+	if err := one.svc.Join(t.Context(), "c", queue.Profile{Name: "c"}); !errors.Is(err, queue.ErrDraining) {
+		t.Fatalf("Join while draining = %v, want ErrDraining", err)
+	}
+	if err := one.svc.Next(t.Context(), "a"); !errors.Is(err, queue.ErrNotJoined) {
+		t.Fatalf("Next of a retired user = %v, want ErrNotJoined", err)
 	}
 }

@@ -22,6 +22,10 @@ type Profile struct {
 	// Addr is the hashed client address: blocks and cool-downs key on it,
 	// so that a reload does not escape them. Never shown to anyone.
 	Addr string `json:"addr,omitempty"`
+	// Instance is the server instance the user joined through (the
+	// service sets it): when that instance's presence lapses, the others
+	// take its users over (see Store.Beat). Empty: not tracked.
+	Instance string `json:"inst,omitempty"`
 }
 
 // MaxInterests bounds the tags of one profile.
@@ -101,7 +105,23 @@ var (
 	// ErrStoreFull: the store is out of memory and refused the change
 	// before applying any of it.
 	ErrStoreFull = errors.New("store out of memory, nothing changed")
+	// ErrInstanceGone: a join through an instance whose presence is gone
+	// (taken over by the others, or retired at shutdown).
+	ErrInstanceGone = errors.New("server instance taken over or retired")
+	// ErrDraining: a join while this instance shuts down.
+	ErrDraining = errors.New("server shutting down")
 )
+
+// Presence is what a Beat found.
+type Presence struct {
+	// Kept: the instance's presence was still in the store (maybe lapsed,
+	// but nobody had taken it over). False for a new instance, and for one
+	// that was taken over or whose store lost its data: its users are gone
+	// from the store.
+	Kept bool
+	// TakenOver is how many other instances this beat took over.
+	TakenOver int
+}
 
 // CoolDownError refuses a join from an address that several users reported
 // (see Store.Report); Is(ErrCoolDown) holds for it.
@@ -203,10 +223,18 @@ type Store interface {
 	// matching run may pair users it could not pair before.
 	Windows() Windows
 
-	// Incarnation identifies the store's current life. It changes when the
-	// store may have lost its data (a restarted Redis), however briefly it
-	// was away, so that the users who were waiting can join again.
-	Incarnation(ctx context.Context) (string, error)
+	// Beat renews instance's presence for ttl and takes over every other
+	// instance whose presence has lapsed, each in one atomic step that
+	// exactly one caller does: the users who joined through it leave the
+	// queue, their calls and the store; their partners elsewhere get
+	// EventPartnerLeft (ReasonDisconnect) and are requeued; then matching
+	// runs. A taken-over instance's joins are refused with
+	// ErrInstanceGone until its next Beat, which reports it.
+	Beat(ctx context.Context, instance string, ttl time.Duration) (Presence, error)
+
+	// Retire takes instance over at once, as Beat does for a lapsed one,
+	// at its shutdown: nothing of it is left in the store.
+	Retire(ctx context.Context, instance string) error
 
 	// Census records that instance has online users connected, a figure
 	// that lapses after ttl unless recorded again, and returns the Counts

@@ -1,6 +1,6 @@
 // Package socketio is the wall around the Socket.IO library
-// (github.com/zishang520/socket.io and its engine, parser and Redis
-// adapter): the only package that imports it. It serves the Socket.IO
+// (github.com/zishang520/socket.io and its engine and parser): the only
+// package that imports it. It serves the Socket.IO
 // endpoint as an http.Handler, hands each connection's events to the
 // application in the order they were sent, and writes events and acks.
 //
@@ -14,19 +14,15 @@ package socketio
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	eiotypes "github.com/zishang520/engine.io/v2/types"
-	redisadapter "github.com/zishang520/socket.io-go-redis/adapter"
-	redistypes "github.com/zishang520/socket.io-go-redis/types"
 	"github.com/zishang520/socket.io/v2/socket"
-	"golang.org/x/time/rate"
 )
 
 // Options configure the endpoint. The zero value of a field means its
@@ -51,7 +47,9 @@ type Options struct {
 	// PingTimeout, is disconnected (outbox.go). Default DefaultMaxBacklog.
 	MaxBacklog int64
 	// Redis, when set, carries deliveries to sockets connected to other
-	// instances (the library's Redis adapter, over pub/sub).
+	// instances, over Redis 7's sharded pub/sub with a channel per socket
+	// (relay.go): a relay to a socket elsewhere reaches that socket's
+	// instance and no other, however many instances there are.
 	Redis *redis.Client
 	// Log receives the package's own warnings. Default: slog.Default().
 	Log *slog.Logger
@@ -105,23 +103,25 @@ type Server struct {
 	// onConnect is set once by OnConnect, before the server is served.
 	mu        sync.Mutex
 	onConnect func(*Conn) Session
+	// draining is set by Drain: new sessions are refused.
+	draining atomic.Bool
+	// relay carries frames to sockets on other instances; nil without
+	// Redis (one instance).
+	relay *relay
 }
 
-// New builds the endpoint. ctx bounds the Redis adapter's retries; the
+// New builds the endpoint. ctx bounds the relay's subscription; the
 // endpoint serves nothing until OnConnect is called.
 func New(ctx context.Context, o Options) *Server {
 	o = o.withDefaults()
 	opts := serverOptions(o)
-	if o.Redis != nil {
-		opts.SetAdapter(&redisadapter.RedisAdapterBuilder{
-			Redis: adapterClient(ctx, o.Redis, o.Log),
-			Opts:  &redisadapter.RedisAdapterOptions{},
-		})
-	}
 	io := socket.NewServer(nil, opts)
 	// ServeHandler makes the engine: the read gates' listener must come
 	// after Socket.IO's own on it.
 	s := newServer(io, io.ServeHandler(opts), o)
+	if o.Redis != nil {
+		s.relay = newRelay(ctx, o.Redis, o.Log, func(to string, frame []byte) { s.sendLocal(to, frame) })
+	}
 	watchOutboxes(io, outboxLimits{MaxBytes: o.MaxBacklog, MaxWait: o.PingTimeout}, o.Log)
 	return s
 }
@@ -164,8 +164,19 @@ func (s *Server) OnConnect(fn func(*Conn) Session) {
 
 // ServeHTTP serves the Socket.IO endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A request without a session id opens a new session.
+	if s.draining.Load() && r.URL.Query().Get("sid") == "" {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	serveEnded(s.handler, w, r)
 }
+
+// Drain refuses new sessions (503 to their handshakes) from now on; the
+// sessions already open go on until Close. The client retries, and a load
+// balancer sends it to another instance.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) connect(sock *socket.Socket) {
 	s.mu.Lock()
@@ -177,10 +188,21 @@ func (s *Server) connect(sock *socket.Socket) {
 		sock.Disconnect(true)
 		return
 	}
-	sess := onConnect(&Conn{sock: sock, id: string(sock.Id())})
+	id := string(sock.Id())
+	if s.relay != nil {
+		s.relay.join(id)
+	}
+	sess := onConnect(&Conn{sock: sock, id: id})
 	// Once, whichever of the two calls below comes first.
 	var once sync.Once
-	closed := func(reason string) { once.Do(func() { sess.Closed(reason) }) }
+	closed := func(reason string) {
+		once.Do(func() {
+			if s.relay != nil {
+				s.relay.leave(id)
+			}
+			sess.Closed(reason)
+		})
+	}
 	_ = sock.On("disconnect", func(args ...any) {
 		reason, _ := firstString(args)
 		closed(reason)
@@ -216,47 +238,27 @@ func (s *Server) Transports() map[string]int {
 // SendLocal writes f to the socket id when it is connected to this
 // instance, and reports whether it was.
 func (s *Server) SendLocal(to string, f Frame) bool {
+	return s.sendLocal(to, f.b)
+}
+
+func (s *Server) sendLocal(to string, frame []byte) bool {
 	sock, ok := s.io.Sockets().Sockets().Load(socket.SocketId(to))
 	if ok {
-		write(sock, f.b)
+		write(sock, frame)
 	}
 	return ok
 }
 
 // Send writes f to the socket id: directly when it is connected here,
-// through the adapter (Redis, with several instances) when it is elsewhere.
+// through the relay (Redis, with several instances) when it is elsewhere.
 // A socket connected nowhere gets nothing.
 func (s *Server) Send(to string, f Frame) {
-	if s.SendLocal(to, f) {
+	if s.SendLocal(to, f) || s.relay == nil {
 		return
 	}
-	// The adapter encodes what it carries itself (MessagePack over Redis):
-	// hand it the decoded value, not JSON bytes.
-	var v any
-	if err := json.Unmarshal(f.Payload(), &v); err == nil {
-		_ = s.io.To(socket.Room(to)).Emit(f.name, v)
-	}
+	s.relay.send(to, f.b)
 }
 
 // Close closes every connection (each session hears Closed) and the
 // endpoint.
 func (s *Server) Close() { s.io.Close(nil) }
-
-// adapterClient wraps client for the Socket.IO Redis adapter. The adapter
-// retries a failed subscription at once, in a loop, and reports each failure
-// through the client's "error" event, synchronously: pausing in the handler
-// is what paces that loop while Redis is down, and the log says so once in
-// a while rather than at every turn. To drop the pause: once the adapter
-// waits between retries itself, keep only the rate-limited log.
-func adapterClient(ctx context.Context, client *redis.Client, log *slog.Logger) *redistypes.RedisClient {
-	rc := redistypes.NewRedisClient(ctx, client)
-	logEvery := rate.Sometimes{Interval: 10 * time.Second}
-	_ = rc.On("error", func(args ...any) {
-		logEvery.Do(func() { log.Warn("socket.io redis adapter", "err", fmt.Sprint(args...)) })
-		select {
-		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
-		}
-	})
-	return rc
-}

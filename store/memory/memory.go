@@ -6,6 +6,7 @@ package memory
 import (
 	"context"
 	"crypto/rand"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -18,8 +19,7 @@ import (
 // under a single mutex, which makes each state change atomic and orders the
 // events exactly like the changes that made them.
 type Store struct {
-	opts        queue.StoreOptions
-	incarnation string
+	opts queue.StoreOptions
 
 	mu          sync.Mutex
 	queue       []string                        // FIFO, head first
@@ -32,7 +32,9 @@ type Store struct {
 	reports     map[string]map[string]time.Time // reported address → reporter address → when
 	coolDowns   map[string]time.Time            // address → end of its cool-down
 	listeners   map[*listener]struct{}
-	online      map[string]census // instance → its last Census report
+	online      map[string]census              // instance → its last Census report
+	presence    map[string]time.Time           // instance → when its presence lapses
+	members     map[string]map[string]struct{} // instance → users who joined through it
 }
 
 type census struct {
@@ -68,7 +70,6 @@ type listener struct {
 func New(opts queue.StoreOptions) *Store {
 	return &Store{
 		opts:        opts.WithDefaults(),
-		incarnation: rand.Text(),
 		queued:      make(map[string]bool),
 		rooms:       make(map[string]string),
 		profiles:    make(map[string]profile),
@@ -79,6 +80,8 @@ func New(opts queue.StoreOptions) *Store {
 		coolDowns:   make(map[string]time.Time),
 		listeners:   make(map[*listener]struct{}),
 		online:      make(map[string]census),
+		presence:    make(map[string]time.Time),
+		members:     make(map[string]map[string]struct{}),
 	}
 }
 
@@ -95,8 +98,19 @@ func (s *Store) Join(ctx context.Context, id string, p queue.Profile) error {
 	if end, ok := s.coolDowns[p.Addr]; ok && now.Before(end) {
 		return &queue.CoolDownError{Remaining: end.Sub(now)}
 	}
+	if _, ok := s.presence[p.Instance]; p.Instance != "" && !ok {
+		return queue.ErrInstanceGone
+	}
 	if s.queued[id] {
 		return queue.ErrBusy
+	}
+	if p.Instance != "" {
+		m := s.members[p.Instance]
+		if m == nil {
+			m = make(map[string]struct{})
+			s.members[p.Instance] = m
+		}
+		m[id] = struct{}{}
 	}
 	s.profiles[id] = profile{p: p, expires: now.Add(s.opts.ProfileTTL)}
 	s.enqueue(id, now)
@@ -137,6 +151,9 @@ func (s *Store) Leave(ctx context.Context, id string, reason queue.Reason) error
 	partner, paired := s.rooms[id]
 	if !paired && !s.queued[id] && !s.hasProfile(id, now) {
 		return queue.ErrNotJoined
+	}
+	if p, ok := s.profiles[id]; ok && s.hasProfile(id, now) {
+		delete(s.members[p.p.Instance], id)
 	}
 	delete(s.profiles, id)
 	s.dequeue(id)
@@ -321,10 +338,61 @@ func (s *Store) Windows() queue.Windows {
 	return queue.Windows{RematchWindow: s.opts.RematchWindow, InterestWait: s.opts.InterestWait}
 }
 
-// Incarnation implements queue.Store: a memory store keeps its data as long
-// as it lives, and a new one (a new process) is a new incarnation.
-func (s *Store) Incarnation(ctx context.Context) (string, error) {
-	return s.incarnation, nil
+// Beat implements queue.Store.
+func (s *Store) Beat(ctx context.Context, instance string, ttl time.Duration) (queue.Presence, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	_, kept := s.presence[instance]
+	s.presence[instance] = now.Add(ttl)
+	// Sorted, so that takeovers in one beat come out in a stable order.
+	var lapsed []string
+	for inst, until := range s.presence {
+		if inst != instance && !now.Before(until) {
+			lapsed = append(lapsed, inst)
+		}
+	}
+	slices.Sort(lapsed)
+	for _, inst := range lapsed {
+		s.takeOver(inst, now)
+	}
+	if len(lapsed) > 0 {
+		s.match(now)
+	}
+	return queue.Presence{Kept: kept, TakenOver: len(lapsed)}, nil
+}
+
+// Retire implements queue.Store.
+func (s *Store) Retire(ctx context.Context, instance string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	s.takeOver(instance, now)
+	s.match(now)
+	return nil
+}
+
+// takeOver is take_over in ../redis/lib.lua: the instance's users leave
+// the queue, their calls and the store; partners who are not among them
+// are told and requeued; the instance's presence, members and census
+// figure go.
+func (s *Store) takeOver(instance string, now time.Time) {
+	members := slices.Sorted(maps.Keys(s.members[instance]))
+	for _, m := range members {
+		s.dequeue(m)
+		if partner, ok := s.rooms[m]; ok {
+			s.dissolve(m, partner, now)
+			if _, gone := s.members[instance][partner]; !gone {
+				s.emit(queue.Event{Kind: queue.EventPartnerLeft, User: partner, Reason: queue.ReasonDisconnect})
+				s.enqueue(partner, now)
+			}
+		}
+		delete(s.profiles, m)
+		delete(s.lastPartner, m)
+	}
+	delete(s.members, instance)
+	delete(s.presence, instance)
+	delete(s.online, instance)
 }
 
 // Listen implements queue.Store: ready is called once the listener is

@@ -3,7 +3,9 @@
 -- call. ARGV from ARGV[FIRST_ARG] holds triples: operation ('j' join, 'n'
 -- next, 'l' leave, 'b' block), user id, argument (join: profile JSON;
 -- leave: reason; block: JSON {addr, target, targetAddr}; next: unused).
--- Returns one status per triple, in order.
+-- Returns one status per triple, in order. A join's profile names the
+-- instance it comes through (inst): the user joins that instance's members,
+-- and the join is refused (GONE) while that instance has no presence.
 
 local function op_join(id, raw)
   if redis.call('HEXISTS', K_ROOMS, id) == 1 then
@@ -16,9 +18,16 @@ local function op_join(id, raw)
       return -ttl
     end
   end
+  local inst = instance_of(raw)
+  if inst ~= '' and redis.call('HEXISTS', K_INSTANCES, inst) == 0 then
+    return GONE
+  end
   -- SADD is the "already queued?" check too.
   if redis.call('SADD', K_SET, id) == 0 then
     return BUSY
+  end
+  if inst ~= '' then
+    redis.call('SADD', MEMBERS_PREFIX .. inst, id)
   end
   redis.call('SET', USER_PREFIX .. id, raw, 'PX', PROFILE_TTL)
   redis.call('RPUSH', K_LIST, id)
@@ -49,9 +58,15 @@ end
 local function op_leave(id, why)
   local partner = redis.call('HGET', K_ROOMS, id)
   local was_queued = queued(id)
-  -- DEL both checks and removes the profile; when it finds none and id is
-  -- neither queued nor paired, nothing has changed.
-  local had_profile = redis.call('DEL', USER_PREFIX .. id) == 1
+  local raw = redis.call('GET', USER_PREFIX .. id)
+  local had_profile = raw ~= false
+  if had_profile then
+    redis.call('DEL', USER_PREFIX .. id)
+    local inst = instance_of(raw)
+    if inst ~= '' then
+      redis.call('SREM', MEMBERS_PREFIX .. inst, id)
+    end
+  end
   if not partner and not was_queued and not had_profile then
     return NOT_JOINED
   end

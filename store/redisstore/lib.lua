@@ -3,14 +3,16 @@
 -- match in ../memory/memory.go.
 --
 -- KEYS: queue list, queue set, rooms, room details, events stream, queued
---       since (hash: user -> ms when last queued).
+--       since (hash: user -> ms when last queued), instances (hash:
+--       instance -> ms when its presence lapses).
 -- ARGV: nonce, profile TTL (ms), rematch window (ms), scan window, stream
 --       max length, user key prefix, last partner key prefix, interest
 --       wait (ms), block key prefix, block TTL (ms), max blocks per
---       address, cool-down key prefix, then the script's own arguments from
---       ARGV[FIRST_ARG].
+--       address, cool-down key prefix, members key prefix (+ instance: the
+--       set of users who joined through it), online hash (the census),
+--       then the script's own arguments from ARGV[FIRST_ARG].
 local K_LIST, K_SET, K_ROOMS, K_DETAILS, K_EVENTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local K_SINCE = KEYS[6]
+local K_SINCE, K_INSTANCES = KEYS[6], KEYS[7]
 local NONCE = ARGV[1]
 local PROFILE_TTL = ARGV[2]
 local REMATCH_WINDOW = ARGV[3]
@@ -23,11 +25,14 @@ local BLOCK_PREFIX = ARGV[9]
 local BLOCK_TTL = ARGV[10]
 local MAX_BLOCKS = tonumber(ARGV[11])
 local COOLDOWN_PREFIX = ARGV[12]
-local FIRST_ARG = 13
+local MEMBERS_PREFIX = ARGV[13]
+local K_ONLINE = ARGV[14]
+local FIRST_ARG = 15
 
 -- Status codes the Go side maps to the queue package's errors. A negative
--- status is a cool-down: minus the milliseconds it still lasts.
-local OK, BUSY, NOT_JOINED, UNKNOWN_OP = 0, 1, 2, 3
+-- status is a cool-down: minus the milliseconds it still lasts. GONE: a
+-- join through an instance whose presence is gone (taken over or retired).
+local OK, BUSY, NOT_JOINED, UNKNOWN_OP, GONE = 0, 1, 2, 3, 4
 
 -- Redis's clock in ms, read once per call: every step of a call happens at
 -- the same instant, as under the memory store's lock.
@@ -59,6 +64,19 @@ local function emit_matched(u, p, n, r, initiator, addr, common)
   else
     xadd('k', 'm', 'u', u, 'p', p, 'n', n, 'r', r, 'i', initiator and '1' or '0', 'a', addr)
   end
+end
+
+-- The instance a profile was joined through ('' when none: a caller that
+-- does not track instances).
+local function instance_of(raw)
+  if not raw then
+    return ''
+  end
+  local ok, p = pcall(cjson.decode, raw)
+  if ok and type(p) == 'table' and type(p.inst) == 'string' then
+    return p.inst
+  end
+  return ''
 end
 
 local function has_profile(id)
@@ -279,4 +297,39 @@ local function match()
       end
     end
   end
+end
+
+-- Takes over the users of instance inst, whose presence lapsed (or which
+-- retires): each leaves its queue place and its call, and its profile and
+-- last partner go; a partner who is not one of them is told
+-- (disconnect) and requeued. Then inst's presence, members and census
+-- figure go: nothing of it is left. The caller runs match afterwards.
+-- Runs inside one script call, so exactly one caller does the work: a
+-- second finds nothing left to take over.
+local function take_over(inst)
+  local key = MEMBERS_PREFIX .. inst
+  local members = redis.call('SMEMBERS', key)
+  -- In order, as the memory store does: the partners are told and requeued
+  -- in a stable order.
+  table.sort(members)
+  local gone = {}
+  for _, m in ipairs(members) do
+    gone[m] = true
+  end
+  for _, m in ipairs(members) do
+    dequeue(m)
+    local partner = redis.call('HGET', K_ROOMS, m)
+    if partner then
+      dissolve(m, partner)
+      if not gone[partner] then
+        emit_left(partner, 'disconnect')
+        enqueue(partner)
+      end
+    end
+    redis.call('DEL', USER_PREFIX .. m, LAST_PREFIX .. m)
+  end
+  redis.call('DEL', key)
+  redis.call('HDEL', K_INSTANCES, inst)
+  redis.call('HDEL', K_ONLINE, inst)
+  return #members
 end

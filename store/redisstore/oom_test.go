@@ -99,8 +99,8 @@ func TestOutOfMemoryRefusesChangesWhole(t *testing.T) {
 	}
 	// The instance's health check still answers: a full Redis is not an
 	// outage that would requeue everyone.
-	if _, err := s.Incarnation(ctx); err != nil {
-		t.Fatalf("Incarnation while Redis is full: %v", err)
+	if _, err := s.Beat(ctx, "i", time.Minute); err != nil {
+		t.Fatalf("Beat while Redis is full: %v", err)
 	}
 
 	full("0")

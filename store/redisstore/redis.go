@@ -32,7 +32,6 @@ const (
 	UserKeyPrefix        = "zivro:user:"
 	LastPartnerKeyPrefix = "zivro:last_partner:"
 	EventsKey            = "zivro:events"
-	IncarnationKey       = "zivro:incarnation"
 	// QueueSinceKey is a hash: queued user → when it was queued (ms), for
 	// the interest wait.
 	QueueSinceKey = "zivro:queue:since"
@@ -49,6 +48,12 @@ const (
 	// OnlineKey is a hash: instance → its connected users and when that
 	// figure lapses (see census.lua).
 	OnlineKey = "zivro:online"
+	// InstancesKey is a hash: instance → when its presence lapses (ms,
+	// Redis's clock); see beat.lua.
+	InstancesKey = "zivro:instances"
+	// MembersKeyPrefix + instance is the set of users who joined through
+	// it, for a takeover when it dies.
+	MembersKeyPrefix = "zivro:members:"
 )
 
 const (
@@ -76,6 +81,7 @@ const (
 	statusOK        = 0
 	statusBusy      = 1
 	statusNotJoined = 2
+	statusGone      = 4
 )
 
 var (
@@ -87,8 +93,10 @@ var (
 	matchLua string
 	//go:embed sweep.lua
 	sweepLua string
-	//go:embed incarnation.lua
-	incarnationLua string
+	//go:embed beat.lua
+	beatLua string
+	//go:embed retire.lua
+	retireLua string
 	//go:embed report.lua
 	reportLua string
 	//go:embed census.lua
@@ -101,8 +109,8 @@ type Store struct {
 	opts   queue.StoreOptions
 
 	batch, match, sweep *redis.Script
-	incarnation, report *redis.Script
-	census              *redis.Script
+	beat, retire        *redis.Script
+	report, census      *redis.Script
 	// changes sends joins, nexts and leaves to the batch script.
 	changes *batcher
 }
@@ -137,11 +145,12 @@ func New(client redis.UniversalClient, opts queue.StoreOptions) *Store {
 		batch:  script(batchLua),
 		match:  script(matchLua),
 		sweep:  script(sweepLua),
-		// Not a state change of the queue: it needs none of lib.lua. It
-		// writes only when the key is missing, that is when Redis has lost
-		// its data, and must answer while Redis is full: a refusal would
-		// read as an outage and requeue every waiting user at its end.
-		incarnation: redis.NewScript(mayWriteWhenFull + incarnationLua),
+		// A beat must answer while Redis is full: a refusal would let the
+		// instance's presence lapse, and the others would take over its
+		// users. It adds little: one field, and a takeover deletes more
+		// than it writes.
+		beat:   redis.NewScript(mayWriteWhenFull + libLua + "\n" + beatLua),
+		retire: redis.NewScript(mayWriteWhenFull + libLua + "\n" + retireLua),
 		// A report is refused when Redis is full, as a state change is.
 		report: redis.NewScript(mayWrite + reportLua),
 		// Overwrites one small field per instance: the figures stay
@@ -154,7 +163,7 @@ func New(client redis.UniversalClient, opts queue.StoreOptions) *Store {
 
 var _ queue.Store = (*Store)(nil)
 
-var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsKey, QueueSinceKey}
+var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsKey, QueueSinceKey, InstancesKey}
 
 // argv is the arguments every script takes (see lib.lua), then args.
 func (s *Store) argv(args ...any) []any {
@@ -171,6 +180,8 @@ func (s *Store) argv(args ...any) []any {
 		ms(s.opts.BlockTTL),
 		queue.MaxBlocks,
 		CoolDownKeyPrefix,
+		MembersKeyPrefix,
+		OnlineKey,
 	}, args...)
 }
 
@@ -208,6 +219,8 @@ func statusErr(status int64) error {
 		return queue.ErrBusy
 	case status == statusNotJoined:
 		return queue.ErrNotJoined
+	case status == statusGone:
+		return queue.ErrInstanceGone
 	default:
 		return fmt.Errorf("script returned unknown status %d", status)
 	}
@@ -222,7 +235,7 @@ func ms(d time.Duration) int64 {
 // sentinel errors through as they are. Redis's refusal of a script for
 // lack of memory becomes queue.ErrStoreFull.
 func wrap(err error, op string) error {
-	if err == nil || errors.Is(err, queue.ErrBusy) || errors.Is(err, queue.ErrNotJoined) || errors.Is(err, queue.ErrCoolDown) {
+	if err == nil || errors.Is(err, queue.ErrBusy) || errors.Is(err, queue.ErrNotJoined) || errors.Is(err, queue.ErrCoolDown) || errors.Is(err, queue.ErrInstanceGone) {
 		return err
 	}
 	if redis.HasErrorPrefix(err, "OOM") {
@@ -304,16 +317,21 @@ func (s *Store) Refresh(ctx context.Context, profiles map[string]queue.Profile) 
 	return wrap(err, fmt.Sprintf("refresh %d profiles", len(profiles)))
 }
 
-// Incarnation implements queue.Store with a random value kept in Redis and
-// created when missing: a restart without persistence, a FLUSHALL or an
-// eviction loses it with the data, while a restart that restores the data
-// from disk restores it too.
-func (s *Store) Incarnation(ctx context.Context) (string, error) {
-	v, err := s.incarnation.Run(ctx, s.client, []string{IncarnationKey}, rand.Text()).Text()
+// Beat implements queue.Store with one call of beat.lua.
+func (s *Store) Beat(ctx context.Context, instance string, ttl time.Duration) (queue.Presence, error) {
+	v, err := s.beat.Run(ctx, s.client, keys, s.argv(instance, ms(ttl))...).Int64Slice()
 	if err != nil {
-		return "", fmt.Errorf("redisstore: incarnation: %w", err)
+		return queue.Presence{}, wrap(err, "beat "+instance)
 	}
-	return v, nil
+	if len(v) != 2 {
+		return queue.Presence{}, fmt.Errorf("redisstore: beat %s: %d figures, want 2", instance, len(v))
+	}
+	return queue.Presence{Kept: v[0] == 1, TakenOver: int(v[1])}, nil
+}
+
+// Retire implements queue.Store with one call of retire.lua.
+func (s *Store) Retire(ctx context.Context, instance string) error {
+	return wrap(s.run(ctx, s.retire, instance), "retire "+instance)
 }
 
 // Census implements queue.Store with one script call.
@@ -328,12 +346,12 @@ func (s *Store) Census(ctx context.Context, instance string, online int, ttl tim
 	return queue.Counts{Online: int(v[0]), Waiting: int(v[1]), InCall: int(v[2])}, nil
 }
 
-// Ping implements queue.Store.
 // Windows returns the rematch window and interest wait this store enforces.
 func (s *Store) Windows() queue.Windows {
 	return queue.Windows{RematchWindow: s.opts.RematchWindow, InterestWait: s.opts.InterestWait}
 }
 
+// Ping implements queue.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	return wrap(s.client.Ping(ctx).Err(), "ping")
 }

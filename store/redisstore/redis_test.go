@@ -106,7 +106,8 @@ func TestOutage(t *testing.T) {
 		{"Sweep", s.Sweep},
 		{"Refresh", func(ctx context.Context) error { return s.Refresh(ctx, map[string]queue.Profile{"x": {}}) }},
 		{"Ping", s.Ping},
-		{"Incarnation", func(ctx context.Context) error { _, err := s.Incarnation(ctx); return err }},
+		{"Beat", func(ctx context.Context) error { _, err := s.Beat(ctx, "i", time.Minute); return err }},
+		{"Retire", func(ctx context.Context) error { return s.Retire(ctx, "i") }},
 	}
 	for _, op := range ops {
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -190,43 +191,127 @@ func TestDataModel(t *testing.T) {
 	}
 }
 
-// A Redis that lost its data is a new incarnation, however short the outage.
-func TestIncarnation(t *testing.T) {
+// A Redis that lost its data (a restart without persistence, FLUSHALL) has
+// lost every instance's presence, however short the outage: the next beat
+// says so.
+func TestPresenceLost(t *testing.T) {
 	srv, client := newClient(t)
 	s := redisstore.New(client, queue.StoreOptions{})
-	get := func(s *redisstore.Store) string {
+	beat := func(s *redisstore.Store) bool {
 		t.Helper()
-		var v string
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			var err error
-			if v, err = s.Incarnation(t.Context()); err == nil {
-				return v
+			p, err := s.Beat(t.Context(), "i", time.Hour)
+			if err == nil {
+				return p.Kept
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("Incarnation: %v", err)
+				t.Fatalf("Beat: %v", err)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	first := get(s)
-	if again := get(s); again != first {
-		t.Fatalf("Incarnation changed from %q to %q without a restart", first, again)
+	if beat(s) {
+		t.Fatal("first Beat: presence kept, want new")
 	}
-	// Another instance sharing the Redis sees the same.
-	if other := get(redisstore.New(client, queue.StoreOptions{})); other != first {
-		t.Fatalf("second store sees %q, first %q", other, first)
+	if !beat(s) {
+		t.Fatal("second Beat: presence lost without a restart")
+	}
+	// Another store on the same Redis (the same instance restarting its
+	// client) sees the same presence.
+	if !beat(redisstore.New(client, queue.StoreOptions{})) {
+		t.Fatal("second store: presence lost")
 	}
 	srv.Restart(t)
-	restarted := get(s)
-	if restarted == first {
-		t.Fatalf("Incarnation %q unchanged after a restart", first)
+	if beat(s) {
+		t.Fatal("presence kept across a restart without persistence")
 	}
 	if err := client.FlushAll(t.Context()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if flushed := get(s); flushed == restarted {
-		t.Fatalf("Incarnation %q unchanged after FLUSHALL", flushed)
+	if beat(s) {
+		t.Fatal("presence kept after FLUSHALL")
+	}
+}
+
+// A takeover and a retirement leave nothing of the instance in Redis: no
+// presence, member set, census figure, profile, last partner, queue place
+// or room of its users.
+func TestTakeOverLeavesNothing(t *testing.T) {
+	_, client := newClient(t)
+	s := redisstore.New(client, queue.StoreOptions{})
+	events, ready := listen(t, s)
+	awaitReady(t, ready)
+	ctx := t.Context()
+	join := func(inst, id string) {
+		t.Helper()
+		if err := s.Join(ctx, id, queue.Profile{Name: id, Instance: inst}); err != nil {
+			t.Fatalf("Join %s via %s: %v", id, inst, err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		end  func(inst string)
+	}{
+		{"takeover", func(inst string) {
+			time.Sleep(100 * time.Millisecond) // its 50 ms presence lapses
+			if p, err := s.Beat(ctx, "survivor", time.Hour); err != nil || p.TakenOver != 1 {
+				t.Fatalf("Beat = %+v, %v; want one takeover", p, err)
+			}
+		}},
+		{"retire", func(inst string) {
+			if err := s.Retire(ctx, inst); err != nil {
+				t.Fatalf("Retire: %v", err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inst := "dying-" + tc.name
+			if _, err := s.Beat(ctx, "survivor", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Beat(ctx, inst, 50*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Census(ctx, inst, 3, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			mine := []string{tc.name + "-x", tc.name + "-y", tc.name + "-z"}
+			join(inst, mine[0])
+			join("survivor", tc.name+"-s")
+			awaitMatched(t, events, mine[0], tc.name+"-s")
+			join(inst, mine[1])
+			join(inst, mine[2])
+			awaitMatched(t, events, mine[1], mine[2])
+			tc.end(inst)
+			if n := client.Exists(ctx, redisstore.MembersKeyPrefix+inst).Val(); n != 0 {
+				t.Errorf("members of %s still in Redis", inst)
+			}
+			for _, h := range []string{redisstore.InstancesKey, redisstore.OnlineKey} {
+				if client.HExists(ctx, h, inst).Val() {
+					t.Errorf("%s still holds %s", h, inst)
+				}
+			}
+			for _, id := range mine {
+				for _, k := range []string{redisstore.UserKeyPrefix + id, redisstore.LastPartnerKeyPrefix + id} {
+					if client.Exists(ctx, k).Val() != 0 {
+						t.Errorf("%s still in Redis", k)
+					}
+				}
+				if client.SIsMember(ctx, redisstore.QueueSetKey, id).Val() || client.HExists(ctx, redisstore.RoomsKey, id).Val() {
+					t.Errorf("%s still queued or in a room", id)
+				}
+				if slices.Contains(client.LRange(ctx, redisstore.QueueListKey, 0, -1).Val(), id) {
+					t.Errorf("%s still in the queue list", id)
+				}
+			}
+			if !client.SIsMember(ctx, redisstore.QueueSetKey, tc.name+"-s").Val() {
+				t.Errorf("the survivor's user was not requeued")
+			}
+			if err := s.Leave(ctx, tc.name+"-s", queue.ReasonLeave); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

@@ -55,6 +55,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ReportWindow", queue.StoreOptions{ReportWindow: 300 * time.Millisecond}, testReportWindow},
 		{"CoolDownOnlyThatAddress", queue.StoreOptions{}, testCoolDownOnlyThatAddress},
 		{"Census", queue.StoreOptions{}, testCensus},
+		{"TakeOver", queue.StoreOptions{}, testTakeOver},
+		{"TakeOverRace", queue.StoreOptions{}, testTakeOverRace},
+		{"Retire", queue.StoreOptions{}, testRetire},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,19 +71,6 @@ func Run(t *testing.T, newStore NewStore) {
 		err := newStore(t, queue.StoreOptions{}).Listen(ctx, func() {}, func(queue.Event) {})
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Listen with a cancelled context = %v, want context.Canceled", err)
-		}
-	})
-	t.Run("Incarnation", func(t *testing.T) {
-		s := newStore(t, queue.StoreOptions{})
-		first, err := s.Incarnation(t.Context())
-		if err != nil || first == "" {
-			t.Fatalf("Incarnation = %q, %v", first, err)
-		}
-		if err := s.Join(t.Context(), "a", profileOf("a")); err != nil {
-			t.Fatal(err)
-		}
-		if again, err := s.Incarnation(t.Context()); err != nil || again != first {
-			t.Fatalf("Incarnation = %q, %v; want %q as before", again, err, first)
 		}
 	})
 	t.Run("Ping", func(t *testing.T) {
