@@ -46,7 +46,6 @@ type Metrics struct {
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	m := &Metrics{reg: reg}
 
 	m.matches = prometheus.NewCounter(prometheus.CounterOpts{
@@ -98,10 +97,8 @@ func New() *Metrics {
 		Help:    "Time from the store recording a state change's event to this instance handling it (with Redis, includes the clock offset between Redis and this host).",
 		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
 	})
-	for _, c := range []prometheus.Collector{m.matches, m.timeToMatch, m.callDuration, m.nexts, m.leaves,
-		m.disconnects, relayed, m.refused, m.storeCalls, m.storeErrors, m.eventLag} {
-		f(c)
-	}
+	reg.MustRegister(m.matches, m.timeToMatch, m.callDuration, m.nexts, m.leaves,
+		m.disconnects, relayed, m.refused, m.storeCalls, m.storeErrors, m.eventLag)
 	// Known label values exist from the start, at zero: a rate over a
 	// series that appears with its first increment misses that increment.
 	for _, r := range []queue.Reason{queue.ReasonNext, queue.ReasonLeave, queue.ReasonDisconnect} {
@@ -204,6 +201,10 @@ func (m *Metrics) WatchSockets(count func() map[string]int) {
 	desc := prometheus.NewDesc(namespace+"_connected_sockets", "Socket.IO connections to this instance, by transport.", []string{"transport"}, nil)
 	m.reg.MustRegister(collectorFunc{desc: desc, collect: func(ch chan<- prometheus.Metric) {
 		byTransport := count()
+		if n, ok := byTransport[""]; ok { // between transports
+			delete(byTransport, "")
+			byTransport["unknown"] += n
+		}
 		for _, t := range []string{"polling", "websocket"} {
 			if _, ok := byTransport[t]; !ok {
 				byTransport[t] = 0

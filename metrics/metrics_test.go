@@ -100,7 +100,7 @@ func TestStoreCountsFailuresNotRefusals(t *testing.T) {
 			if got := testutil.ToFloat64(m.storeErrors.WithLabelValues("join")); got != want {
 				t.Errorf("errors %v, want %v", got, want)
 			}
-			if n := histogramCount(t, m, `zivro_store_call_duration_seconds_count{op="join"}`); n != 1 {
+			if n := sample(t, m, `zivro_store_call_duration_seconds_count{op="join"}`); n != 1 {
 				t.Errorf("join calls timed %d, want 1", n)
 			}
 		})
@@ -133,13 +133,14 @@ func TestStoreObservesEventLag(t *testing.T) {
 			t.Fatal("no event within 5 s")
 		}
 	}
-	if n := histogramCount(t, m, "zivro_store_event_lag_seconds_count"); n != 2 {
+	if n := sample(t, m, "zivro_store_event_lag_seconds_count"); n != 2 {
 		t.Fatalf("lag observed %d times, want 2", n)
 	}
 }
 
-// histogramCount reads one sample from the exposition.
-func histogramCount(t *testing.T, m *Metrics, series string) int {
+// sample reads one integer sample (a count, a gauge) from
+// the exposition.
+func sample(t *testing.T, m *Metrics, series string) int {
 	t.Helper()
 	w := httptest.NewRecorder()
 	m.Handler("").ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
@@ -155,4 +156,45 @@ func histogramCount(t *testing.T, m *Metrics, series string) int {
 	}
 	t.Fatalf("%s not in /metrics", series)
 	return 0
+}
+
+func TestScrapeTimeFigures(t *testing.T) {
+	tests := []struct {
+		name    string
+		sockets map[string]int
+		counts  queue.Counts
+		err     error
+		want    map[string]int // series → value; absent: not exposed
+	}{
+		{"figures", map[string]int{"websocket": 2, "": 1}, queue.Counts{Online: 5, Waiting: 1, InCall: 4}, nil, map[string]int{
+			`zivro_connected_sockets{transport="polling"}`:   0,
+			`zivro_connected_sockets{transport="websocket"}`: 2,
+			`zivro_connected_sockets{transport="unknown"}`:   1,
+			"zivro_users_online":                             5,
+			"zivro_users_waiting":                            1,
+			"zivro_pairs_in_call":                            2,
+		}},
+		{"store down", map[string]int{}, queue.Counts{}, errors.New("down"), map[string]int{
+			`zivro_connected_sockets{transport="polling"}`: 0,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := New()
+			m.WatchSockets(func() map[string]int { return tt.sockets })
+			m.WatchCounts(func(context.Context) (queue.Counts, error) { return tt.counts, tt.err })
+			for series, want := range tt.want {
+				if got := sample(t, m, series); got != want {
+					t.Errorf("%s = %d, want %d", series, got, want)
+				}
+			}
+			if tt.err != nil {
+				w := httptest.NewRecorder()
+				m.Handler("").ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+				if strings.Contains(w.Body.String(), "zivro_users_waiting ") {
+					t.Error("figures exposed while the store is down")
+				}
+			}
+		})
+	}
 }
