@@ -118,9 +118,7 @@ func TestLogsCarryRequestIDsNotAddressesOrChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []*rawSocket{a, b} {
-		if reply := s.call("join-queue", `{"name":"x"}`); reply["ok"] != true {
-			t.Fatalf("join: %v", reply)
-		}
+		s.join(`{"name":"x"}`)
 	}
 	for !strings.HasPrefix(a.read(), `42["matched"`) {
 	}
@@ -205,5 +203,21 @@ func TestHealthcheck(t *testing.T) {
 	_ = ln.Close()
 	if err := healthcheck(t.Context(), func(k string) string { return map[string]string{"PORT": free}[k] }); err == nil {
 		t.Fatal("healthcheck passed with nothing listening")
+	}
+}
+
+// join joins the queue, waiting (with a deadline) for a server that has
+// just started to listen to its store: until then it refuses state
+// changes as temporarily unavailable.
+func (s *rawSocket) join(profile string) {
+	s.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		reply := s.call("join-queue", profile)
+		if reply["ok"] == true {
+			return
+		}
+		if reply["error"] != "temporarily unavailable" || time.Now().After(deadline) {
+			s.t.Fatalf("join: %v", reply)
+		}
 	}
 }
