@@ -140,3 +140,35 @@ func TestAbuse(t *testing.T) {
 		})
 	}
 }
+
+// TestInstancesRedis runs the instances scenario small, on two instances:
+// relays across them arrive (the relay checks), and each relayed message
+// costs at most one sharded publish and no broadcast.
+func TestInstancesRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	rbin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("redis-server not found: install it (apt-get install redis-server), or run with -short")
+	}
+	bin := serverBin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rd, err := StartRedis(rbin)
+	if err != nil {
+		t.Fatalf("start redis: %v", err)
+	}
+	t.Cleanup(rd.Stop)
+	r := RunInstances(ctx, Target{Store: "redis", Redis: rd}, ServerOptions{Bin: bin, NodeEnv: "test", RedisURL: rd.URL}, 2, RelayOptions{Pairs: 6, Duration: 500 * time.Millisecond})
+	requireOK(t, r)
+	if r.Extra["pairs_across_instances"] == 0 {
+		t.Fatal("no pair across the two instances: the scenario measured nothing")
+	}
+	if p := r.Extra["spublish_per_relayed"]; p <= 0 || p > 1 {
+		t.Errorf("%.2f SPUBLISH per relayed message, want (0, 1]", p)
+	}
+	if p := r.Extra["publish_per_relayed"]; p != 0 {
+		t.Errorf("%.2f PUBLISH per relayed message, want none", p)
+	}
+}

@@ -17,7 +17,9 @@ type Target struct {
 	Origin string  // Origin header to send, empty for none
 	Server *Server // the process, for RSS; nil when not started by us
 	Redis  *Redis  // the private redis; nil on the embedded store
-	dials  *dialCounter
+	// URLs, when set, are several instances: client i dials URLs[i%len].
+	URLs  []string
+	dials *dialCounter
 }
 
 // dialParallel bounds how many websocket handshakes are in flight at once.
@@ -75,7 +77,11 @@ func connectAll(ctx context.Context, t Target, n int, h Handler) ([]*Client, err
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			cs[i], errs[i] = Dial(ctx, t.URL, DialOptions{Origin: t.Origin, Handler: h, ConnectWait: connectWait, Attempts: 3})
+			url := t.URL
+			if len(t.URLs) > 0 {
+				url = t.URLs[i%len(t.URLs)]
+			}
+			cs[i], errs[i] = Dial(ctx, url, DialOptions{Origin: t.Origin, Handler: h, ConnectWait: connectWait, Attempts: 3})
 		}()
 	}
 	wg.Wait()
@@ -159,6 +165,10 @@ type matchedMsg struct {
 
 // pairing is the outcome of joinAndPair: who got paired with whom.
 type pairing struct {
+	// inTurn: each client joins once the one before it has its ack, so
+	// that clients 2j and 2j+1 are paired (the instances scenario dials
+	// them to different instances).
+	inTurn    bool
 	clients   []*Client
 	names     []string
 	bySID     map[string]int
@@ -228,11 +238,24 @@ func joinAndPair(ctx context.Context, p *pairing, grace time.Duration, ck *Check
 	start := make(chan struct{})
 	errs := make([]error, len(p.clients))
 	var wg sync.WaitGroup
+	turn := make([]chan struct{}, len(p.clients)+1)
+	for i := range turn {
+		turn[i] = make(chan struct{})
+	}
+	close(turn[0])
 	for i, c := range p.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
+			if p.inTurn {
+				select {
+				case <-turn[i]:
+				case <-ctx.Done():
+					errs[i] = ctx.Err()
+					return
+				}
+			}
 			p.mu.Lock()
 			p.emitAt[i] = time.Now()
 			p.mu.Unlock()
@@ -241,7 +264,11 @@ func joinAndPair(ctx context.Context, p *pairing, grace time.Duration, ck *Check
 				p.mu.Lock()
 				p.joinAck[i] = string(r)
 				p.mu.Unlock()
+				close(turn[i+1])
 			})
+			if errs[i] != nil {
+				close(turn[i+1])
+			}
 		}()
 	}
 	close(start)

@@ -23,6 +23,10 @@ type RelayOptions struct {
 	// plus its chat-message answers), to stay under the server's
 	// per-connection rate limit. 0: 400.
 	ClientRate int
+	// Instances: the clients were dialled round-robin over this many
+	// instances (Target.URLs); the share of pairs across instances is
+	// reported.
+	Instances int
 }
 
 // ice is the opaque signal data: shaped like an ICE candidate, plus the
@@ -139,12 +143,22 @@ func (rr *relayRun) run(ctx context.Context, t Target, o RelayOptions) (time.Dur
 	}
 	defer closeAll(cs)
 	p := newPairing(cs, names(n))
+	p.inTurn = o.Instances > 1
 	if _, err := joinAndPair(ctx, p, 50*time.Millisecond, rr.ck); err != nil {
 		return 0, fmt.Errorf("relay: %w", err)
 	}
 	pairs := p.pairs()
 	if len(pairs) != o.Pairs {
 		return 0, fmt.Errorf("relay: %d pairs formed, want %d", len(pairs), o.Pairs)
+	}
+	if o.Instances > 1 {
+		across := 0
+		for _, pair := range pairs {
+			if pair[0]%o.Instances != pair[1]%o.Instances {
+				across++
+			}
+		}
+		rr.extra["pairs_across_instances"] = float64(across)
 	}
 	for _, c := range cs {
 		pr := &relayPeer{c: c, done: make(chan struct{})}

@@ -17,7 +17,7 @@ type Config struct {
 	ServerBin string   // the built server binary
 	RedisBin  string   // redis-server, for the redis store
 	Stores    []string // "memory", "redis"
-	Scenarios []string // "match", "relay", "churn", "idle", "cost", "abuse"
+	Scenarios []string // "match", "relay", "churn", "idle", "cost", "abuse", "instances"
 	NodeEnv   string
 	Origin    string // when set: sent as Origin and given as CLIENT_URL
 
@@ -33,6 +33,7 @@ type Config struct {
 	IdleHold      time.Duration
 	CostPairs     int
 	CostMessages  int
+	InstancesN    []int // instances: how many server instances, one run each
 
 	Progress io.Writer // one line per scenario; nil for none
 }
@@ -167,6 +168,13 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 		jobs = append(jobs, job{"cost", true, false, nil, func(t Target) []Result {
 			return RunCost(ctx, t, CostOptions{Pairs: cfg.CostPairs, Messages: cfg.CostMessages})
 		}})
+	}
+	if cfg.wants("instances") && rd != nil {
+		for _, k := range cfg.InstancesN {
+			jobs = append(jobs, job{fmt.Sprintf("instances %d", k), false, false, nil, func(t Target) []Result {
+				return []Result{RunInstances(ctx, t, opt, k, RelayOptions{Pairs: cfg.RelayPairs, Duration: cfg.RelayDuration})}
+			}})
+		}
 	}
 	if cfg.wants("abuse") {
 		for _, a := range Attacks {

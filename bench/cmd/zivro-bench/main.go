@@ -33,7 +33,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var (
 		cfg       bench.Config
 		stores    = fs.String("stores", "memory,redis", "stores to run on, comma-separated: memory, redis")
-		scenarios = fs.String("scenarios", "match,relay,churn,idle,cost,abuse", "scenarios to run, comma-separated")
+		scenarios = fs.String("scenarios", "match,relay,churn,idle,cost,abuse,instances", "scenarios to run, comma-separated")
+		instN     = fs.String("instances-n", "1,2,4", "instances: server instances on one Redis, comma-separated")
 		matchN    = fs.String("match-n", "200,1000,2000", "match: clients joining at once, comma-separated")
 		churnP    = fs.String("churn-pairs", "3,50", "churn: pairs pressing next, comma-separated")
 		idleN     = fs.String("idle-n", "1000,5000", "idle: idle connections, comma-separated")
@@ -72,6 +73,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.IdleN, err = ints(*idleN); err != nil {
 		return fmt.Errorf("-idle-n: %w", err)
+	}
+	if cfg.InstancesN, err = ints(*instN); err != nil {
+		return fmt.Errorf("-instances-n: %w", err)
 	}
 	cfg.Progress = stderr
 	if *cpuprof != "" {
