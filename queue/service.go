@@ -184,15 +184,18 @@ func NewService(store Store, notify Notifier, log *slog.Logger, cfg Config) *Ser
 	}
 }
 
-// Ready is closed once the service hears the store's events; until then
-// state changes are refused with ErrNotReady.
+// Ready is closed once the service hears the store's events.
 func (s *Service) Ready() <-chan struct{} { return s.listening }
 
-func (s *Service) checkReady() error {
+// waitReady waits until the service hears the store's events, which it
+// does a moment after start (or once the store can be reached): a state
+// change that comes before then waits, and is refused with ErrNotReady when
+// ctx ends first.
+func (s *Service) waitReady(ctx context.Context) error {
 	select {
 	case <-s.listening:
 		return nil
-	default:
+	case <-ctx.Done():
 		return ErrNotReady
 	}
 }
@@ -207,7 +210,7 @@ func (s *Service) Connect(id string) {
 // Join queues the user with its profile and runs matching. It returns ErrBusy
 // when the user is already queued or in a call.
 func (s *Service) Join(ctx context.Context, id string, p Profile) error {
-	if err := s.checkReady(); err != nil {
+	if err := s.waitReady(ctx); err != nil {
 		return fmt.Errorf("join %s: %w", id, err)
 	}
 	if s.draining.Load() {
@@ -248,7 +251,7 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 // Next ends the user's call (the partner is told, both are requeued) or, with
 // no call, keeps it queued. ErrNotJoined when the user never joined.
 func (s *Service) Next(ctx context.Context, id string) error {
-	return s.own(id, func() error {
+	return s.own(ctx, id, func() error {
 		if err := s.store.Next(ctx, id); err != nil {
 			return fmt.Errorf("next %s: %w", id, err)
 		}
@@ -290,7 +293,7 @@ func (s *Service) Block(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("block by %s: %w", id, err)
 	}
-	return s.own(id, func() error {
+	return s.own(ctx, id, func() error {
 		if err := s.store.Block(ctx, by, target); err != nil {
 			return fmt.Errorf("block %s by %s: %w", target.ID, id, err)
 		}
@@ -365,7 +368,7 @@ func (s *Service) Disconnect(ctx context.Context, id string) error {
 }
 
 func (s *Service) leave(ctx context.Context, id string, reason Reason) error {
-	return s.own(id, func() error {
+	return s.own(ctx, id, func() error {
 		if err := s.store.Leave(ctx, id, reason); err != nil {
 			return fmt.Errorf("leave %s (%s): %w", id, reason, err)
 		}
@@ -382,8 +385,8 @@ func (s *Service) leave(ctx context.Context, id string, reason Reason) error {
 // own runs a user's own next or leave. Until its EventDone comes through the
 // stream, announcements for the user are stale and dropped; if the store
 // refused or failed, no EventDone comes and the count is taken back.
-func (s *Service) own(id string, change func() error) error {
-	if err := s.checkReady(); err != nil {
+func (s *Service) own(ctx context.Context, id string, change func() error) error {
+	if err := s.waitReady(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -715,3 +715,35 @@ func TestDrainRetires(t *testing.T) {
 		t.Fatalf("Next of a retired user = %v, want ErrNotJoined", err)
 	}
 }
+
+// A state change that comes before the service listens to the store (a
+// client that connects the moment a new instance starts) waits for it,
+// within its context, instead of failing.
+func TestStateChangesWaitUntilTheServiceListens(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := queue.NewService(memory.New(queue.StoreOptions{}), newRecorder(), log, queue.Config{})
+	svc.Connect("a")
+
+	short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelShort()
+	if err := svc.Join(short, "a", queue.Profile{Name: "a"}); !errors.Is(err, queue.ErrNotReady) {
+		t.Fatalf("join whose context ends before the service listens: %v, want ErrNotReady", err)
+	}
+
+	joined := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		joined <- svc.Join(ctx, "a", queue.Profile{Name: "a"})
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		_ = svc.Run(ctx)
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	if err := <-joined; err != nil {
+		t.Fatalf("join sent before the service listened: %v, want it to wait and succeed", err)
+	}
+}
