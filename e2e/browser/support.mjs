@@ -561,3 +561,23 @@ export const DENY_MEDIA = `(() => {
   if (!navigator.mediaDevices) return;
   navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
 })();`;
+
+/**
+ * The candidate types of the selected pair of the user's open, connected
+ * RTCPeerConnection: { local, remote } (e.g. 'relay', 'host'), or null.
+ */
+export async function selectedPair(user) {
+  return user.page.evaluate(async () => {
+    for (const pc of (window.__zivroPCs || []).slice().reverse()) {
+      if (pc.connectionState !== 'connected') continue;
+      const stats = await pc.getStats();
+      const byId = new Map();
+      stats.forEach((s) => byId.set(s.id, s));
+      let pair;
+      stats.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pair = byId.get(s.selectedCandidatePairId); });
+      if (!pair) continue;
+      return { local: byId.get(pair.localCandidateId)?.candidateType, remote: byId.get(pair.remoteCandidateId)?.candidateType };
+    }
+    return null;
+  });
+}
