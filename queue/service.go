@@ -231,7 +231,9 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 		// data, or a takeover while this instance was cut off) since the
 		// last heartbeat: renew it now, rather than refuse joins until
 		// the next one.
-		if berr := s.beat(ctx); berr == nil {
+		// Not bound by this join's deadline: a lost presence also
+		// requeues every user of this instance (see lost).
+		if berr := s.beat(context.WithoutCancel(ctx)); berr == nil {
 			err = s.store.Join(ctx, id, p)
 		}
 	}
@@ -503,13 +505,6 @@ func (s *Service) Drain(ctx context.Context) error {
 	return nil
 }
 
-// isRetired reports whether Drain has run.
-func (s *Service) isRetired() bool {
-	s.beatMu.Lock()
-	defer s.beatMu.Unlock()
-	return s.retired
-}
-
 // Ping reports whether the store answers.
 func (s *Service) Ping(ctx context.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
@@ -538,7 +533,10 @@ func (s *Service) online() int {
 // census keeps this instance's figure in the store's online count, also
 // when nobody asks this instance for Counts.
 func (s *Service) census(ctx context.Context) {
-	if s.isRetired() {
+	// Under beatMu, as refresh: no census figure after Drain.
+	s.beatMu.Lock()
+	defer s.beatMu.Unlock()
+	if s.retired {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CensusEvery)
@@ -702,7 +700,11 @@ func (s *Service) rematchLoop(ctx context.Context) {
 // refresh rewrites the profiles of the users who joined through this instance,
 // so that they never expire while connected and come back after a store loss.
 func (s *Service) refresh(ctx context.Context) {
-	if s.isRetired() {
+	// Under beatMu: a refresh that ran after Drain would write back the
+	// profiles the retirement removed.
+	s.beatMu.Lock()
+	defer s.beatMu.Unlock()
+	if s.retired {
 		return
 	}
 	profiles := s.joinedProfiles(func(*session) bool { return true })

@@ -35,6 +35,16 @@ async function joinAll(users) {
   }));
 }
 
+// Joins one after another: users i and i+1 (on different instances, as
+// they are dealt round-robin) are paired, so every call spans two
+// instances.
+async function joinInTurn(users) {
+  for (const u of users) {
+    const ack = await emitAck(u.sock, 'join-queue', profile(u.name), 10000);
+    assert.deepEqual(ack, { ok: true }, `join ${u.name}`);
+  }
+}
+
 // Waits until every user is in a call with a partner who is in a call with
 // it, in the same room; returns the pairs.
 async function allPaired(users, timeout = 30000) {
@@ -122,7 +132,10 @@ test('three instances: 60 users paired mutually, relays exactly once, Next acros
   const users = [];
   try {
     for (let i = 0; i < 60; i++) users.push(await user(servers[i % 3], i % 3, `u${i}`));
-    await joinAll(users);
+    // Half join at once (pairs within and across instances), half in turn
+    // (every pair across two instances).
+    await joinAll(users.slice(0, 30));
+    await joinInTurn(users.slice(30));
     let pairs = await allPaired(users);
     assert.equal(pairs.length, 30);
     const across = pairs.filter(([a, b]) => a.server !== b.server);
@@ -189,7 +202,7 @@ test('SIGTERM: partners on other instances are told at once and requeued, nothin
   const users = [];
   try {
     for (let i = 0; i < 24; i++) users.push(await user(servers[i % 3], i % 3, `t${i}`));
-    await joinAll(users);
+    await joinInTurn(users);
     await allPaired(users);
     const before = await redisCommand(redis.port, 'HKEYS', 'zivro:instances');
     assert.equal(before.length, 3);
