@@ -70,6 +70,12 @@ func (s *rawSocket) read() string {
 // other events.
 func (s *rawSocket) call(event, payload string) map[string]any {
 	s.t.Helper()
+	return s.await(s.send(event, payload))
+}
+
+// send emits an event with an ack and returns the ack's id.
+func (s *rawSocket) send(event, payload string) string {
+	s.t.Helper()
 	s.ack++
 	id := fmt.Sprint(s.ack)
 	args := `"` + event + `"`
@@ -77,6 +83,13 @@ func (s *rawSocket) call(event, payload string) map[string]any {
 		args += "," + payload
 	}
 	s.write("42" + id + "[" + args + "]")
+	return id
+}
+
+// await returns the argument of ack id, skipping other events (and acks
+// sent before it: a connection's acks come in the order of its events).
+func (s *rawSocket) await(id string) map[string]any {
+	s.t.Helper()
 	for {
 		frame := s.read()
 		if rest, ok := strings.CutPrefix(frame, "43"+id+"["); ok {
@@ -91,10 +104,10 @@ func (s *rawSocket) call(event, payload string) map[string]any {
 
 // A store that fails every request makes the server log a line per
 // request: at most a bounded number of them reach the log, and a later line
-// says how many were left out.
+// says how many were left out. The store goes down once the server listens
+// to it: before that, a join waits for it (queue.Service.waitReady).
 func TestRepeatedLogLinesAreBounded(t *testing.T) {
 	redisSrv := redisproc.Start(t)
-	redisSrv.Stop(t)
 	url, stop, done, logs := startRunLogged(t, map[string]string{
 		"REDIS_URL": redisSrv.URL(),
 		// One connection sends every join: lift its budget of state
@@ -102,20 +115,41 @@ func TestRepeatedLogLinesAreBounded(t *testing.T) {
 		"COMMANDS_PER_SECOND": "100000",
 	})
 	defer func() { stop(); <-done }()
-	s, _, err := dialSocket(t, url, nil)
-	if err != nil {
-		t.Fatalf("socket: %v", err)
+	// The log lets 50 lines through at once and 10 a second after; a
+	// failing join takes a while (the Redis client's retries), so the
+	// joins run side by side: 30 connections with 16 each (the most one
+	// connection may have waiting), every one refused within a few
+	// seconds on any machine.
+	const sockets, perSocket = 30, 16
+	var ss []*rawSocket
+	for i := range sockets {
+		s, _, err := dialSocket(t, url, nil)
+		if err != nil {
+			t.Fatalf("socket %d: %v", i, err)
+		}
+		ss = append(ss, s)
 	}
-	// More than the log lets through at once (50) plus what it lets
-	// through a second (10) for as long as the joins take, however slow
-	// the machine: ten times the burst, each answered before the next.
-	const joins = 500
+	if reply := ss[0].call("join-queue", `{"name":"x"}`); reply["ok"] != true {
+		t.Fatalf("join with the store up: %v", reply)
+	}
+	if reply := ss[0].call("leave-queue", ""); reply["ok"] != true {
+		t.Fatalf("leave with the store up: %v", reply)
+	}
+	redisSrv.Stop(t)
 	start := time.Now()
-	for range joins {
-		if reply := s.call("join-queue", `{"name":"x"}`); reply["ok"] != false {
-			t.Fatalf("join while the store is down: %v", reply)
+	for _, s := range ss {
+		for range perSocket {
+			s.send("join-queue", `{"name":"x"}`)
 		}
 	}
+	for i, s := range ss {
+		for j := range perSocket {
+			if reply := s.await(fmt.Sprint(s.ack - perSocket + 1 + j)); reply["ok"] != false {
+				t.Fatalf("socket %d: join while the store is down: %v", i, reply)
+			}
+		}
+	}
+	const joins = sockets * perSocket
 	t.Logf("%d failed joins in %v", joins, time.Since(start))
 	passed, _ := logs.count("request failed", "")
 	if passed >= joins {
