@@ -98,24 +98,31 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
+// startRedis runs a private redis-server until the test ends.
+func startRedis(t *testing.T) *Redis {
+	t.Helper()
+	rbin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("redis-server not found: install it (apt-get install redis-server), or run with -short")
+	}
+	rd, err := StartRedis(rbin)
+	if err != nil {
+		t.Fatalf("start redis: %v", err)
+	}
+	t.Cleanup(rd.Stop)
+	return rd
+}
+
 // TestCostRedis runs the cost scenario on a private redis-server, when one
 // is installed.
 func TestCostRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	rbin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("redis-server not found: install it (apt-get install redis-server), or run with -short")
-	}
+	rd := startRedis(t)
 	bin := serverBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	rd, err := StartRedis(rbin)
-	if err != nil {
-		t.Fatalf("start redis: %v", err)
-	}
-	t.Cleanup(rd.Stop)
 	rs := RunCost(ctx, startTarget(t, bin, rd), CostOptions{Pairs: 5, Messages: 10})
 	if len(rs) < 6 {
 		t.Errorf("%d cost phases, want 6", len(rs))
@@ -148,18 +155,10 @@ func TestInstancesRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	rbin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("redis-server not found: install it (apt-get install redis-server), or run with -short")
-	}
+	rd := startRedis(t)
 	bin := serverBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	rd, err := StartRedis(rbin)
-	if err != nil {
-		t.Fatalf("start redis: %v", err)
-	}
-	t.Cleanup(rd.Stop)
 	r := RunInstances(ctx, Target{Store: "redis", Redis: rd}, ServerOptions{Bin: bin, NodeEnv: "test", RedisURL: rd.URL}, 2, RelayOptions{Pairs: 6, Duration: 500 * time.Millisecond})
 	requireOK(t, r)
 	if r.Extra["pairs_across_instances"] == 0 {
