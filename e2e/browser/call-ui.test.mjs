@@ -1,72 +1,43 @@
 // The call as users expect it, in the browser: the people online on the
 // landing page, the notice when the partner leaves, the N shortcut for Next
 // (never while typing), the camera and microphone pickers.
-import { after, afterEach, before, test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { connect, freePort, startRedis, startServer, until } from '../lib/harness.mjs';
+import { connect, until } from '../lib/harness.mjs';
 import {
-  T, buildClient, join, launchBrowser, newUser, openChat, openLanding, quiesce, startStatic, visible, waitChat, waitMatched,
+  T, browserStack, join, openChat, openLanding, visible, waitChat, waitMatched,
   waitMediaFlowing, withFailureShots,
 } from './support.mjs';
 
-let redis;
-let server;
-let staticSrv;
-let clientOut;
-let browser;
-let users = [];
 let sockets = [];
 
-before(async () => {
-  redis = await startRedis();
-  const staticPort = await freePort();
-  server = await startServer({ redisUrl: redis.url, env: { CLIENT_URL: `http://127.0.0.1:${staticPort}` } });
-  clientOut = await buildClient({ backendUrl: server.url });
-  staticSrv = await startStatic(clientOut, staticPort);
-  browser = await launchBrowser();
-}, { timeout: 240_000 });
-
-after(async () => {
-  for (const u of users) await u.close();
-  if (browser) await browser.close();
-  if (staticSrv) await staticSrv.stop();
-  if (server) await server.stop().catch(() => {});
-  if (redis) await redis.stop();
-  if (clientOut) fs.rmSync(clientOut, { recursive: true, force: true });
-});
-
-afterEach(async () => {
+// Registered before the stack's afterEach, so that it runs first: the raw
+// sockets are gone before the server is asked to have drained.
+afterEach(() => {
   for (const s of sockets) s.close();
   sockets = [];
-  for (const u of users) await u.close();
-  users = [];
-  await quiesce(redis.port);
 });
 
-async function user(name, prefix) {
-  const u = await newUser(browser, { name, prefix });
-  users.push(u);
-  return u;
-}
+const stack = browserStack();
+const { user, users } = stack;
 
 async function pair(a, b) {
-  await Promise.all([openLanding(a, staticSrv.url), openLanding(b, staticSrv.url)]);
+  await Promise.all([openLanding(a, stack.url), openLanding(b, stack.url)]);
   await join(a);
   await visible(a, 'queue-view');
   await join(b, { gender: 'male', region: 'asia' });
   await Promise.all([waitMatched(a, b.name), waitMatched(b, a.name)]);
 }
 
-const diag = async () => `--- server log tail:\n${server.logs().slice(-2000)}`;
+const diag = async () => `--- server log tail:\n${stack.server.logs().slice(-2000)}`;
 
 test('the landing page shows how many people are online, from /stats', { timeout: 90_000 }, async () => {
   const p = 'online';
   // Three people connected before the page opens.
-  sockets = await Promise.all([1, 2, 3].map(() => connect(server.url, { extraHeaders: { Origin: staticSrv.url } })));
+  sockets = await Promise.all([1, 2, 3].map(() => connect(stack.server.url, { extraHeaders: { Origin: stack.url } })));
   const a = await user('Ana', p);
   await withFailureShots(p, () => users, diag, async () => {
-    await openLanding(a, staticSrv.url);
+    await openLanding(a, stack.url);
     await visible(a, 'online-count');
     const count = Number(await a.tid('online-count').getAttribute('data-count'));
     assert.ok(count >= 3, `online-count ${count}, want at least the 3 connected`);

@@ -2,65 +2,25 @@
 // VITE_BACKEND_URL baked in at build time, the Go server with CLIENT_URL set
 // to the client's origin). Users A, B, C, D each have their own browser
 // context with a fake camera and microphone.
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { freePort, startRedis, startServer, until } from '../lib/harness.mjs';
+import { until } from '../lib/harness.mjs';
 import { redisCommand } from '../lib/redis.mjs';
 import {
-  DENY_MEDIA, T, assertNoStalePeers, assertPaintedTheme, buildClient, chatTexts, hidden, join, launchBrowser, newUser, openChat, openLanding,
-  partnerNameOf, quiesce, sendChat, startStatic, visible, waitChat, waitMatched,
+  DENY_MEDIA, assertNoStalePeers, assertPaintedTheme, browserStack, chatTexts, hidden, join, openChat, openLanding,
+  partnerNameOf, sendChat, visible, waitChat, waitMatched,
   waitMediaFlowing, waitSawView, waitTheme, withFailureShots,
 } from './support.mjs';
 
 const PHONE = { width: 390, height: 844 };
 
-let redis;
-let server;
-let staticSrv;
-let clientOut;
-let browser;
-let users = [];
-
-before(async () => {
-  redis = await startRedis();
-  const staticPort = await freePort();
-  // the server first (the harness picks its port), then the client built against it
-  server = await startServer({
-    redisUrl: redis.url,
-    env: { CLIENT_URL: `http://127.0.0.1:${staticPort}`, NODE_ENV: 'test' },
-  });
-  clientOut = await buildClient({ backendUrl: server.url });
-  staticSrv = await startStatic(clientOut, staticPort);
-  browser = await launchBrowser();
-}, { timeout: 240_000 });
-
-after(async () => {
-  for (const u of users) await u.close();
-  if (browser) await browser.close();
-  if (staticSrv) await staticSrv.stop();
-  if (server) await server.stop().catch(() => {});
-  if (redis) await redis.stop();
-  if (clientOut) fs.rmSync(clientOut, { recursive: true, force: true });
-});
-
-afterEach(async () => {
-  for (const u of users) await u.close();
-  users = [];
-  // every socket is gone: the server must have dropped them from queue and rooms
-  await quiesce(redis.port);
-});
-
-async function user(name, opts = {}) {
-  const u = await newUser(browser, { name, prefix: opts.prefix || 'x', ...opts });
-  users.push(u);
-  return u;
-}
+const stack = browserStack();
+const { user, users } = stack;
 
 /** A and B from the landing page into a call with media flowing both ways. */
 async function pair(a, b, { shots = false } = {}) {
-  if (!a.page.url().startsWith('http')) await openLanding(a, staticSrv.url);
-  if (!b.page.url().startsWith('http')) await openLanding(b, staticSrv.url);
+  if (!a.page.url().startsWith('http')) await openLanding(a, stack.url);
+  if (!b.page.url().startsWith('http')) await openLanding(b, stack.url);
   await join(a, { gender: 'female', region: 'europe', shots });
   await visible(a, 'queue-view');
   await join(b, { gender: 'male', region: 'asia', shots });
@@ -70,10 +30,10 @@ async function pair(a, b, { shots = false } = {}) {
 
 test('A and B match, see each other\'s names, media flows both ways, chat both ways, messages capped at 500', { timeout: 150_000 }, async () => {
   const p = 'call';
-  const a = await user('Alice', { prefix: p });
-  const b = await user('Bob', { prefix: p });
+  const a = await user('Alice', p);
+  const b = await user('Bob', p);
   await withFailureShots(p, () => users, diag, async () => {
-    await Promise.all([openLanding(a, staticSrv.url), openLanding(b, staticSrv.url)]);
+    await Promise.all([openLanding(a, stack.url), openLanding(b, stack.url)]);
     await waitTheme(a, false);
     await a.shot('00-landing-light');
     // B uses the dark theme, so that every step is pictured in both themes
@@ -157,15 +117,15 @@ test('A and B match, see each other\'s names, media flows both ways, chat both w
 
 test('Next with C waiting: B back in the queue, A and B re-matched (C among the partners), no stale peer connection or track', { timeout: 200_000 }, async () => {
   const p = 'next';
-  const a = await user('Alice', { prefix: p });
-  const b = await user('Bob', { prefix: p });
-  const c = await user('Carol', { prefix: p });
-  const d = await user('Dave', { prefix: p });
+  const a = await user('Alice', p);
+  const b = await user('Bob', p);
+  const c = await user('Carol', p);
+  const d = await user('Dave', p);
   await withFailureShots(p, () => users, diag, async () => {
     await pair(a, b);
     await assertNoStalePeers(a, { inCall: true });
     await assertNoStalePeers(b, { inCall: true });
-    await openLanding(c, staticSrv.url);
+    await openLanding(c, stack.url);
     await join(c, { gender: 'other', region: 'africa' });
     await visible(c, 'queue-view');
     await c.shot('01-queue-waiting');
@@ -185,7 +145,7 @@ test('Next with C waiting: B back in the queue, A and B re-matched (C among the 
     await other.shot('02-back-in-queue');
     await assertNoStalePeers(other, { inCall: false, minPcs: 1 });
     // D arrives and is matched with the one left
-    await openLanding(d, staticSrv.url);
+    await openLanding(d, stack.url);
     await join(d, { gender: 'male', region: 'oceania' });
     await Promise.all([waitMatched(d, other.name), waitMatched(other, 'Dave')]);
     await Promise.all([waitMediaFlowing(a), waitMediaFlowing(b), waitMediaFlowing(c), waitMediaFlowing(d)]);
@@ -208,10 +168,10 @@ test('Next with C waiting: B back in the queue, A and B re-matched (C among the 
 
 test('End call: the ender goes home, the partner back to the queue (phone viewport)', { timeout: 150_000 }, async () => {
   const p = 'end';
-  const a = await user('Alice', { prefix: p, viewport: PHONE, label: 'Alice-phone' });
-  const b = await user('Bob', { prefix: p, viewport: PHONE, label: 'Bob-phone' });
+  const a = await user('Alice', p, { viewport: PHONE, label: 'Alice-phone' });
+  const b = await user('Bob', p, { viewport: PHONE, label: 'Bob-phone' });
   await withFailureShots(p, () => users, diag, async () => {
-    await Promise.all([openLanding(a, staticSrv.url), openLanding(b, staticSrv.url)]);
+    await Promise.all([openLanding(a, stack.url), openLanding(b, stack.url)]);
     await a.shot('00-landing-phone-light');
     await b.tid('theme-toggle').click();
     await waitTheme(b, true);
@@ -240,12 +200,12 @@ test('End call: the ender goes home, the partner back to the queue (phone viewpo
 
 test('Cancel in the queue returns home and leaves the queue', { timeout: 90_000 }, async () => {
   const p = 'cancel';
-  const a = await user('Alice', { prefix: p });
+  const a = await user('Alice', p);
   await withFailureShots(p, () => users, diag, async () => {
-    await openLanding(a, staticSrv.url);
+    await openLanding(a, stack.url);
     await join(a);
     await visible(a, 'queue-view');
-    await until(async () => (await redisCommand(redis.port, 'LLEN', 'zivro:queue:list')) === 1,
+    await until(async () => (await redisCommand(stack.redis.port, 'LLEN', 'zivro:queue:list')) === 1,
       { timeout: 5_000, what: 'A never appeared in zivro:queue:list' });
     await a.shot('01-queue');
     await a.tid('queue-cancel').click();
@@ -253,17 +213,17 @@ test('Cancel in the queue returns home and leaves the queue', { timeout: 90_000 
     await hidden(a, 'queue-view');
     await a.shot('02-home');
     let q;
-    await until(async () => (q = await redisCommand(redis.port, 'LLEN', 'zivro:queue:list')) === 0,
+    await until(async () => (q = await redisCommand(stack.redis.port, 'LLEN', 'zivro:queue:list')) === 0,
       { timeout: 5_000, what: () => `after Cancel the server still queues A (LLEN zivro:queue:list = ${q})` });
   });
 });
 
 test('Landing form validation, refused camera, declined terms: nobody is queued', { timeout: 90_000 }, async () => {
   const p = 'gates';
-  const a = await user('Ann', { prefix: p, initScripts: [DENY_MEDIA] });
-  const b = await user('Ben', { prefix: p });
+  const a = await user('Ann', p, { initScripts: [DENY_MEDIA] });
+  const b = await user('Ben', p);
   await withFailureShots(p, () => users, diag, async () => {
-    await Promise.all([openLanding(a, staticSrv.url), openLanding(b, staticSrv.url)]);
+    await Promise.all([openLanding(a, stack.url), openLanding(b, stack.url)]);
     // an empty / too short form: inline errors, no permission modal
     await a.tid('name-input').fill('A');
     await a.tid('start-button').click();
@@ -295,14 +255,14 @@ test('Landing form validation, refused camera, declined terms: nobody is queued'
     await visible(b, 'start-view');
     await hidden(b, 'terms-modal');
     await hidden(b, 'queue-view');
-    assert.equal(await redisCommand(redis.port, 'LLEN', 'zivro:queue:list'), 0, 'someone was queued without accepting the terms');
+    assert.equal(await redisCommand(stack.redis.port, 'LLEN', 'zivro:queue:list'), 0, 'someone was queued without accepting the terms');
   });
 });
 
 test('Closing a tab mid-call sends the partner back to the queue', { timeout: 150_000 }, async () => {
   const p = 'closetab';
-  const a = await user('Alice', { prefix: p });
-  const b = await user('Bob', { prefix: p });
+  const a = await user('Alice', p);
+  const b = await user('Bob', p);
   await withFailureShots(p, () => users, diag, async () => {
     await pair(a, b);
     const since = Date.now();
@@ -316,9 +276,9 @@ test('Closing a tab mid-call sends the partner back to the queue', { timeout: 15
 
 test('Theme: dark mode survives a reload (localStorage), and so does light mode', { timeout: 90_000 }, async () => {
   const p = 'theme';
-  const a = await user('Alice', { prefix: p });
+  const a = await user('Alice', p);
   await withFailureShots(p, () => users, diag, async () => {
-    await openLanding(a, staticSrv.url);
+    await openLanding(a, stack.url);
     await waitTheme(a, false);
     await a.tid('theme-toggle').click();
     await waitTheme(a, true);
@@ -337,8 +297,8 @@ test('Theme: dark mode survives a reload (localStorage), and so does light mode'
     await waitTheme(a, false);
     await assertPaintedTheme(a, 'start-view', false);
     // phone-sized landing page, dark
-    const ph = await user('Pat', { prefix: p, viewport: PHONE, label: 'Pat-phone' });
-    await openLanding(ph, staticSrv.url);
+    const ph = await user('Pat', p, { viewport: PHONE, label: 'Pat-phone' });
+    await openLanding(ph, stack.url);
     await ph.tid('theme-toggle').click();
     await waitTheme(ph, true);
     await ph.shot('03-landing-phone-dark');
@@ -348,6 +308,7 @@ test('Theme: dark mode survives a reload (localStorage), and so does light mode'
 
 /** Server and static-server state for a failure report. */
 async function diag() {
+  const { server } = stack;
   const st = server?.process;
   let health;
   try {

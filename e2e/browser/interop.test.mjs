@@ -5,15 +5,15 @@
 // mounted after matched (a moment later; a signal before that is dropped),
 // and it throws on an sdp that is a string. Both ways round: the original as
 // the initiator and as the responder. Media flows both ways.
-import { after, afterEach, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, repoRoot, startRedis, startServer, until } from '../lib/harness.mjs';
+import { freePort, repoRoot, until } from '../lib/harness.mjs';
 import { redisCommand } from '../lib/redis.mjs';
 import {
-  T, buildClient, join, launchBrowser, newUser, openLanding, quiesce, startStatic, visible, waitMatched,
+  T, browserStack, join, openLanding, startStatic, visible, waitMatched,
   waitMediaFlowing, withFailureShots,
 } from './support.mjs';
 
@@ -25,53 +25,24 @@ const IO_BUNDLE = path.join(repoRoot, 'e2e', 'node_modules', 'socket.io-client',
 // (SIGNAL_DELAY_MS, 250 ms by default) covers it.
 const MOUNT_DELAY_MS = 40;
 
-let redis;
-let server;
-let staticSrv;
-let origSrv;
-let clientOut;
+// The original client's page, on an origin of its own that the server allows too.
 let origDir;
-let browser;
-let users = [];
-
-before(async () => {
-  redis = await startRedis();
-  const [staticPort, origPort] = await Promise.all([freePort(), freePort()]);
-  server = await startServer({
-    redisUrl: redis.url,
-    env: { CLIENT_URL: `http://127.0.0.1:${staticPort},http://127.0.0.1:${origPort}` },
-  });
-  clientOut = await buildClient({ backendUrl: server.url });
-  staticSrv = await startStatic(clientOut, staticPort);
-  origDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zivro-original-'));
-  fs.writeFileSync(path.join(origDir, 'index.html'),
-    '<!doctype html><title>original client</title><video id="remote" autoplay playsinline muted></video>');
-  origSrv = await startStatic(origDir, origPort);
-  browser = await launchBrowser();
-}, { timeout: 240_000 });
+let origSrv;
+const stack = browserStack({
+  env: async ({ url }) => {
+    origDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zivro-original-'));
+    fs.writeFileSync(path.join(origDir, 'index.html'),
+      '<!doctype html><title>original client</title><video id="remote" autoplay playsinline muted></video>');
+    origSrv = await startStatic(origDir, await freePort());
+    return { CLIENT_URL: `${url},${origSrv.url}` };
+  },
+});
+const { user, users } = stack;
 
 after(async () => {
-  for (const u of users) await u.close();
-  if (browser) await browser.close();
-  if (staticSrv) await staticSrv.stop();
   if (origSrv) await origSrv.stop();
-  if (server) await server.stop().catch(() => {});
-  if (redis) await redis.stop();
-  if (clientOut) fs.rmSync(clientOut, { recursive: true, force: true });
   if (origDir) fs.rmSync(origDir, { recursive: true, force: true });
 });
-
-afterEach(async () => {
-  for (const u of users) await u.close();
-  users = [];
-  await quiesce(redis.port);
-});
-
-async function user(name, prefix) {
-  const u = await newUser(browser, { name, prefix });
-  users.push(u);
-  return u;
-}
 
 /** The original client's call, as it behaves, run in the page. */
 async function originalClient({ serverUrl, name, mountDelayMs }) {
@@ -128,7 +99,7 @@ async function originalClient({ serverUrl, name, mountDelayMs }) {
 async function startOriginal(u) {
   await u.page.goto(origSrv.url, { waitUntil: 'domcontentloaded', timeout: 30_000 });
   await u.page.addScriptTag({ path: IO_BUNDLE });
-  await u.page.evaluate(originalClient, { serverUrl: server.url, name: u.name, mountDelayMs: MOUNT_DELAY_MS });
+  await u.page.evaluate(originalClient, { serverUrl: stack.server.url, name: u.name, mountDelayMs: MOUNT_DELAY_MS });
 }
 
 /** The original's side: remote video plays and audio comes in. */
@@ -174,16 +145,16 @@ async function assertOriginalFormat(u, { initiator }) {
   assert.equal(st.dropped, 0, 'signals reached the original before its call view mounted');
 }
 
-const diag = async () => `--- server log tail:\n${server.logs().slice(-2500)}`;
+const diag = async () => `--- server log tail:\n${stack.server.logs().slice(-2500)}`;
 
 test('the original client as initiator calls our client: media flows both ways', { timeout: 150_000 }, async () => {
   const p = 'interop-orig-first';
   const orig = await user('Orig', p);
   const ours = await user('Ours', p);
   await withFailureShots(p, () => users, diag, async () => {
-    await openLanding(ours, staticSrv.url);
+    await openLanding(ours, stack.url);
     await startOriginal(orig); // queued first: it waited longer, it offers
-    await until(async () => (await redisCommand(redis.port, 'LLEN', 'zivro:queue:list')) === 1,
+    await until(async () => (await redisCommand(stack.redis.port, 'LLEN', 'zivro:queue:list')) === 1,
       { timeout: T.server, what: () => 'the original never queued' });
     await join(ours);
     await waitMatched(ours, 'Orig');
@@ -197,7 +168,7 @@ test('our client as initiator calls the original client: media flows both ways',
   const ours = await user('Ours', p);
   const orig = await user('Orig', p);
   await withFailureShots(p, () => users, diag, async () => {
-    await openLanding(ours, staticSrv.url);
+    await openLanding(ours, stack.url);
     await join(ours);
     await visible(ours, 'queue-view');
     await startOriginal(orig);

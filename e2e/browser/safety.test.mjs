@@ -1,50 +1,33 @@
 // Browser test, issue 13: the interests field (remembered), "You both like"
 // in the call, and Report and Block in the call controls, by keyboard and by
 // mouse. Same origin: the Go server serves the client.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { startServer, until } from '../lib/harness.mjs';
+import { until } from '../lib/harness.mjs';
 import { negativeWindow } from '../lib/contract.mjs';
 import {
-  buildClient, join, launchBrowser, newUser, openLanding, visible, waitMatched, withFailureShots, T,
+  browserStack, join, openLanding, visible, waitMatched, withFailureShots, T,
 } from './support.mjs';
 
-let server;
-let clientOut;
-let browser;
-const users = [];
-
-before(async () => {
-  clientOut = await buildClient({});
-  // A short rematch window: without the block, the two would meet again
-  // 300 ms after it.
-  server = await startServer({ env: { STATIC_DIR: clientOut, REMATCH_WINDOW_MS: '300', INTEREST_WAIT_MS: '20000' } });
-  browser = await launchBrowser();
-}, { timeout: 240_000 });
-
-after(async () => {
-  for (const u of users) await u.close();
-  if (browser) await browser.close();
-  if (server) await server.stop().catch(() => {});
-  if (clientOut) fs.rmSync(clientOut, { recursive: true, force: true });
-});
+// A short rematch window: without the block, the two would meet again 300 ms
+// after it. No Redis: the server's embedded store.
+const stack = browserStack({ redis: false, sameOrigin: true, env: { REMATCH_WINDOW_MS: '300', INTEREST_WAIT_MS: '20000' } });
+const { user, users } = stack;
 
 async function typeInterests(user, text) {
   await user.tid('interests-input').fill(text);
 }
 
 const interestTags = (user) => user.tid('interest-tags').locator('li').allTextContents();
-const reportLines = () => server.logs().split('\n').filter((l) => l.includes('"msg":"report"'));
+const reportLines = () => stack.server.logs().split('\n').filter((l) => l.includes('"msg":"report"'));
 
 test('interests, "You both like", report by keyboard, block by mouse; the blocked pair never meets again', { timeout: 180_000 }, async () => {
   const p = 'safety';
-  const a = await newUser(browser, { name: 'Alice', prefix: p });
-  const b = await newUser(browser, { name: 'Bob', prefix: p });
-  const c = await newUser(browser, { name: 'Cleo', prefix: p });
-  users.push(a, b, c);
+  const a = await user('Alice', p);
+  const b = await user('Bob', p);
+  const c = await user('Cleo', p);
   await withFailureShots(p, () => users, diag, async () => {
-    await Promise.all([openLanding(a, server.url), openLanding(b, server.url)]);
+    await Promise.all([openLanding(a, stack.url), openLanding(b, stack.url)]);
     await typeInterests(a, 'Music, chess, music, ');
     assert.deepEqual(await interestTags(a), ['music', 'chess']);
     await a.shot('00-interests');
@@ -93,7 +76,7 @@ test('interests, "You both like", report by keyboard, block by mouse; the blocke
     await negativeWindow(1500);
     for (const u of [a, b]) assert.ok(await u.tid('queue-view').isVisible(), `${u.label} left the queue`);
     // A third meets one of them; the other keeps waiting.
-    await openLanding(c, server.url);
+    await openLanding(c, stack.url);
     await join(c);
     const partner = await waitMatched(c);
     assert.ok(['Alice', 'Bob'].includes(partner), `Cleo met ${partner}`);
@@ -110,6 +93,7 @@ test('interests, "You both like", report by keyboard, block by mouse; the blocke
 });
 
 async function diag() {
+  const { server } = stack;
   const st = server?.process;
   return `  server ${server?.url}: exitCode ${st?.exitCode} signal ${st?.signalCode}\n  server logs (tail):\n    ${(server?.logs() || '').trim().split('\n').slice(-12).join('\n    ')}`;
 }

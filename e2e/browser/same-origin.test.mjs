@@ -1,40 +1,19 @@
 // Browser test, same-origin mode: the client built without VITE_BACKEND_URL and
 // served by the Go server itself (STATIC_DIR); the page opens the server's URL.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { startRedis, startServer } from '../lib/harness.mjs';
 import {
-  assertNoStalePeers, buildClient, join, launchBrowser, newUser, openLanding, sendChat, visible,
+  assertNoStalePeers, browserStack, join, openLanding, sendChat, visible,
   waitChat, waitMatched, waitMediaFlowing, withFailureShots,
 } from './support.mjs';
 
-let redis;
-let server;
-let clientOut;
-let browser;
-const users = [];
-
-before(async () => {
-  redis = await startRedis();
-  clientOut = await buildClient({});
-  server = await startServer({ redisUrl: redis.url, env: { STATIC_DIR: clientOut, NODE_ENV: 'test' } });
-  browser = await launchBrowser();
-}, { timeout: 240_000 });
-
-after(async () => {
-  for (const u of users) await u.close();
-  if (browser) await browser.close();
-  if (server) await server.stop().catch(() => {});
-  if (redis) await redis.stop();
-  if (clientOut) fs.rmSync(clientOut, { recursive: true, force: true });
-});
+const stack = browserStack({ sameOrigin: true });
+const { user, users } = stack;
 
 test('same origin: the Go server serves the client; match, media both ways, chat both ways, end call', { timeout: 150_000 }, async () => {
   const p = 'sameorigin';
-  const a = await newUser(browser, { name: 'Alice', prefix: p });
-  const b = await newUser(browser, { name: 'Bob', prefix: p });
-  users.push(a, b);
+  const a = await user('Alice', p);
+  const b = await user('Bob', p);
   // which origins the pages' Socket.IO traffic goes to
   const sioUrls = [];
   for (const u of users) {
@@ -42,7 +21,7 @@ test('same origin: the Go server serves the client; match, media both ways, chat
     u.page.on('websocket', (ws) => { if (ws.url().includes('/socket.io/')) sioUrls.push(ws.url()); });
   }
   await withFailureShots(p, () => users, diag, async () => {
-    await Promise.all([openLanding(a, server.url), openLanding(b, server.url)]);
+    await Promise.all([openLanding(a, stack.url), openLanding(b, stack.url)]);
     await a.shot('00-landing');
     await join(a, { gender: 'female', region: 'south-america' });
     await visible(a, 'queue-view');
@@ -59,7 +38,7 @@ test('same origin: the Go server serves the client; match, media both ways, chat
     await waitChat(a, 'partner', (t) => t === 'same origin reply', 'with "same origin reply"');
     await b.shot('02-chat');
 
-    const host = new URL(server.url).host;
+    const host = new URL(stack.url).host;
     assert.ok(sioUrls.length > 0, 'the pages made no Socket.IO request');
     const foreign = sioUrls.filter((u) => new URL(u).host !== host);
     assert.deepEqual(foreign, [], `Socket.IO traffic went to another origin than the page's (${host})`);
@@ -73,6 +52,7 @@ test('same origin: the Go server serves the client; match, media both ways, chat
 });
 
 async function diag() {
+  const { server } = stack;
   const st = server?.process;
   return `  server ${server?.url}: exitCode ${st?.exitCode} signal ${st?.signalCode}\n  server logs (tail):\n    ${(server?.logs() || '').trim().split('\n').slice(-12).join('\n    ')}`;
 }

@@ -1,14 +1,15 @@
-// Shared support for the browser tests: Debian's Chromium driven by
-// playwright-core, client builds (cross-origin and same-origin), a tiny static
-// server, an RTCPeerConnection probe, the user flow, and screenshots.
+// Shared support for the browser tests: the stack every test file runs on,
+// Debian's Chromium driven by playwright-core, client builds (cross-origin and
+// same-origin), a tiny static server, an RTCPeerConnection probe, the user
+// flow, and screenshots.
 // Every wait has a deadline; nothing sleeps to "let things settle".
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { after, afterEach, before } from 'node:test';
 import { chromium } from 'playwright-core';
-import { repoRoot, run, until } from '../lib/harness.mjs';
+import { freePort, repoRoot, run, startRedis, startServer, until } from '../lib/harness.mjs';
 import { redisCommand } from '../lib/redis.mjs';
 
 export const clientDir = path.join(repoRoot, 'client');
@@ -131,6 +132,75 @@ export async function quiesce(redisPort, timeout = 15_000) {
     state = `queue ${q}, rooms ${r}`;
     return q === 0 && r === 0;
   }, { timeout, what: () => `server state did not drain (zivro:queue:list / zivro:rooms): ${state}` });
+}
+
+/**
+ * The stack of a browser test file, started by node:test's before and stopped
+ * by its after: a private redis-server (redis: false: none, the server uses
+ * its embedded store), the Go server, the client built and served, Chromium.
+ * Cross-origin by default, as deployed: the client on its own origin, built
+ * against the server's URL, which CLIENT_URL allows. sameOrigin: the client
+ * built without a backend URL and served by the server itself (STATIC_DIR).
+ * env: more server environment, or an async function of the stack so far
+ * (redis, url) returning it, which may first start what it names (coturn, a
+ * second origin for CLIENT_URL): node 20 runs a file's before hooks side by
+ * side, so a hook of the file's own could not be relied on to come first
+ * (after and afterEach hooks do run one by one, in the order registered).
+ *
+ * Returns the stack, filled in by before: redis, server, url (the origin the
+ * pages open), browser, users, and user(name, prefix, opts), a new user that
+ * is closed after the test. After each test, with Redis, the server must also
+ * drop every user from its queue and rooms, so that no test's users meet the
+ * next test's.
+ */
+export function browserStack({ redis = true, sameOrigin = false, env = {} } = {}) {
+  let clientOut;
+  let staticSrv;
+  const stack = {
+    users: [],
+    async user(name, prefix, opts = {}) {
+      const u = await newUser(stack.browser, { name, prefix, ...opts });
+      stack.users.push(u);
+      return u;
+    },
+  };
+  const closeUsers = async () => { for (const u of stack.users.splice(0)) await u.close(); };
+  const moreEnv = async () => (typeof env === 'function' ? env(stack) : env);
+
+  before(async () => {
+    if (redis) stack.redis = await startRedis();
+    const redisUrl = stack.redis?.url;
+    if (sameOrigin) {
+      clientOut = await buildClient({});
+      stack.server = await startServer({ redisUrl, env: { STATIC_DIR: clientOut, ...(await moreEnv()) } });
+      stack.url = stack.server.url;
+    } else {
+      const port = await freePort();
+      stack.url = `http://127.0.0.1:${port}`;
+      // the server first (the harness picks its port), then the client built against it
+      stack.server = await startServer({ redisUrl, env: { CLIENT_URL: stack.url, ...(await moreEnv()) } });
+      clientOut = await buildClient({ backendUrl: stack.server.url });
+      staticSrv = await startStatic(clientOut, port);
+    }
+    stack.browser = await launchBrowser();
+  }, { timeout: 240_000 });
+
+  after(async () => {
+    await closeUsers();
+    if (stack.browser) await stack.browser.close();
+    if (staticSrv) await staticSrv.stop();
+    if (stack.server) await stack.server.stop().catch(() => {});
+    if (stack.redis) await stack.redis.stop();
+    if (clientOut) fs.rmSync(clientOut, { recursive: true, force: true });
+  });
+
+  afterEach(async () => {
+    await closeUsers();
+    // every socket is gone: the server must have dropped them from queue and rooms
+    if (stack.redis) await quiesce(stack.redis.port);
+  });
+
+  return stack;
 }
 
 // Injected before any page script: records every RTCPeerConnection and every

@@ -3,67 +3,33 @@
 // REST scheme; two users who chose "Hide my IP address" call through the
 // relay only, and media flows; credentials that are expired or forged are
 // refused by coturn.
-import { after, afterEach, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { freePort, startRedis, startServer, until } from '../lib/harness.mjs';
+import { until } from '../lib/harness.mjs';
 import { startCoturn, turnCredential } from '../lib/coturn.mjs';
 import {
-  T, buildClient, join, launchBrowser, newUser, openLanding, quiesce, selectedPair, startStatic, visible, waitMatched,
+  browserStack, join, openLanding, selectedPair, visible, waitMatched,
   waitMediaFlowing, withFailureShots,
 } from './support.mjs';
 
-let redis;
 let coturn;
-let server;
-let staticSrv;
-let clientOut;
-let browser;
-let users = [];
-
-before(async () => {
-  coturn = await startCoturn();
-  redis = await startRedis();
-  const staticPort = await freePort();
-  server = await startServer({
-    redisUrl: redis.url,
-    env: { CLIENT_URL: `http://127.0.0.1:${staticPort}`, TURN_URLS: coturn.url, TURN_SECRET: coturn.secret, TURN_TTL: '600' },
-  });
-  clientOut = await buildClient({ backendUrl: server.url });
-  staticSrv = await startStatic(clientOut, staticPort);
-  browser = await launchBrowser();
-}, { timeout: 240_000 });
-
-after(async () => {
-  for (const u of users) await u.close();
-  if (browser) await browser.close();
-  if (staticSrv) await staticSrv.stop();
-  if (server) await server.stop().catch(() => {});
-  if (redis) await redis.stop();
-  if (coturn) await coturn.stop();
-  if (clientOut) fs.rmSync(clientOut, { recursive: true, force: true });
+const stack = browserStack({
+  env: async () => {
+    coturn = await startCoturn();
+    return { TURN_URLS: coturn.url, TURN_SECRET: coturn.secret, TURN_TTL: '600' };
+  },
 });
+const { user, users } = stack;
+after(async () => { if (coturn) await coturn.stop(); });
 
-afterEach(async () => {
-  for (const u of users) await u.close();
-  users = [];
-  await quiesce(redis.port);
-});
-
-async function user(name, prefix) {
-  const u = await newUser(browser, { name, prefix });
-  users.push(u);
-  return u;
-}
-
-const diag = async () => `--- coturn log tail:\n${coturn.logs().slice(-2500)}\n--- server log tail:\n${server.logs().slice(-2000)}`;
+const diag = async () => `--- coturn log tail:\n${coturn.logs().slice(-2500)}\n--- server log tail:\n${stack.server.logs().slice(-2000)}`;
 
 test('two users with "Hide my IP address" call through coturn: media flows, the selected pair is a relay', { timeout: 180_000 }, async () => {
   const p = 'turn';
   const a = await user('Ana', p);
   const b = await user('Bo', p);
   await withFailureShots(p, () => users, diag, async () => {
-    await Promise.all([openLanding(a, staticSrv.url), openLanding(b, staticSrv.url)]);
+    await Promise.all([openLanding(a, stack.url), openLanding(b, stack.url)]);
     for (const u of [a, b]) {
       await u.tid('hide-ip').check();
       assert.equal(await u.tid('hide-ip').isChecked(), true);
@@ -92,7 +58,7 @@ test('coturn refuses expired and forged credentials, and takes the server\'s', {
   const p = 'turn-creds';
   const a = await user('Ana', p);
   await withFailureShots(p, () => users, diag, async () => {
-    await openLanding(a, staticSrv.url);
+    await openLanding(a, stack.url);
     // What the browser gathers with one TURN server, relay only.
     const gather = (server) => a.page.evaluate(async (srv) => {
       const pc = new RTCPeerConnection({ iceServers: [srv], iceTransportPolicy: 'relay' });
@@ -111,7 +77,7 @@ test('coturn refuses expired and forged credentials, and takes the server\'s', {
       return { types, errors };
     }, server);
     // the server's own answer, fetched as the client does
-    const cfg = await a.page.evaluate(async (url) => (await fetch(`${url}/ice-servers`, { credentials: 'include' })).json(), server.url);
+    const cfg = await a.page.evaluate(async (url) => (await fetch(`${url}/ice-servers`, { credentials: 'include' })).json(), stack.server.url);
     assert.equal(cfg.relay, true);
     const turn = cfg.iceServers.find((s) => s.urls.some((u) => u.startsWith('turn:')));
     assert.ok(turn && turn.username && turn.credential, JSON.stringify(cfg));
