@@ -38,16 +38,11 @@ func (l AddrLimits) withDefaults() AddrLimits {
 }
 
 // addrLimiter keeps, per address, its open connections and its budget of
-// new ones. An address with no connection and a full budget is forgotten
-// at the next sweep, so the table holds only addresses active within about
-// a minute.
+// new ones. An address with no connection and a full budget is forgettable
+// (addrTable).
 type addrLimiter struct {
 	limits AddrLimits
-
-	mu    sync.Mutex
-	addrs map[netip.Prefix]*addrUse
-	// sweepAt is the table size at which forgettable addresses are removed.
-	sweepAt int
+	table  *addrTable[addrUse]
 }
 
 type addrUse struct {
@@ -55,26 +50,21 @@ type addrUse struct {
 	starts *rate.Limiter
 }
 
-// minSweep is the smallest table size that triggers a sweep.
-const minSweep = 1024
-
 func newAddrLimiter(limits AddrLimits) *addrLimiter {
-	return &addrLimiter{limits: limits.withDefaults(), addrs: map[netip.Prefix]*addrUse{}, sweepAt: minSweep}
+	limits = limits.withDefaults()
+	return &addrLimiter{limits: limits, table: newAddrTable(
+		func() *addrUse { return &addrUse{starts: perMinute(limits.NewConnsPerMinute)} },
+		func(u *addrUse, now time.Time) bool { return u.conns == 0 && refilled(u.starts, now) },
+	)}
 }
 
 // admit takes one new connection of key, and returns how to release it
 // when the connection ends; "" is returned as reason with it. Over a
 // limit, nothing is taken and reason says which.
 func (l *addrLimiter) admit(key netip.Prefix, now time.Time) (release func(), reason string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	u := l.addrs[key]
-	if u == nil {
-		l.sweep(now)
-		per := l.limits.NewConnsPerMinute
-		u = &addrUse{starts: rate.NewLimiter(rate.Limit(float64(per)/60), per)}
-		l.addrs[key] = u
-	}
+	l.table.mu.Lock()
+	defer l.table.mu.Unlock()
+	u := l.table.entry(key, now)
 	if u.conns >= l.limits.MaxConns {
 		return nil, "too many connections from your address"
 	}
@@ -83,24 +73,10 @@ func (l *addrLimiter) admit(key netip.Prefix, now time.Time) (release func(), re
 	}
 	u.conns++
 	return sync.OnceFunc(func() {
-		l.mu.Lock()
+		l.table.mu.Lock()
 		u.conns--
-		l.mu.Unlock()
+		l.table.mu.Unlock()
 	}), ""
-}
-
-// sweep forgets idle addresses when the table has grown to sweepAt.
-func (l *addrLimiter) sweep(now time.Time) {
-	if len(l.addrs) < l.sweepAt {
-		return
-	}
-	burst := float64(l.limits.NewConnsPerMinute)
-	for k, u := range l.addrs {
-		if u.conns == 0 && u.starts.TokensAt(now) >= burst {
-			delete(l.addrs, k)
-		}
-	}
-	l.sweepAt = max(minSweep, 2*len(l.addrs))
 }
 
 // admitConnections refuses, with 429, a handshake from an address over

@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/time/rate"
 
 	"github.com/zivro/zivro/internal/turn"
 )
@@ -127,39 +124,4 @@ func iceServers(cfg ICEConfig, log *slog.Logger) gin.HandlerFunc {
 		c.Header("Cache-Control", "no-store")
 		c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 	}
-}
-
-// addrRates is a request budget per address (AddrKey). An address whose
-// budget is full again is forgotten at the next sweep, so the table holds
-// only addresses active within about a minute.
-type addrRates struct {
-	perMinute int
-
-	mu      sync.Mutex
-	addrs   map[netip.Prefix]*rate.Limiter
-	sweepAt int
-}
-
-func newAddrRates(perMinute int) *addrRates {
-	return &addrRates{perMinute: perMinute, addrs: map[netip.Prefix]*rate.Limiter{}, sweepAt: minSweep}
-}
-
-// allow takes one request of key from its budget, if any is left.
-func (a *addrRates) allow(key netip.Prefix, now time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	l := a.addrs[key]
-	if l == nil {
-		if len(a.addrs) >= a.sweepAt {
-			for k, l := range a.addrs {
-				if l.TokensAt(now) >= float64(a.perMinute) {
-					delete(a.addrs, k)
-				}
-			}
-			a.sweepAt = max(minSweep, 2*len(a.addrs))
-		}
-		l = rate.NewLimiter(rate.Limit(float64(a.perMinute)/60), a.perMinute)
-		a.addrs[key] = l
-	}
-	return l.AllowN(now, 1)
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -199,27 +198,5 @@ func TestParseICEConfig(t *testing.T) {
 				t.Fatalf("config %+v, err %v; want %d TURN URLs", c, err, tt.wantTURN)
 			}
 		})
-	}
-}
-
-func TestICEServersAddressTableIsBounded(t *testing.T) {
-	a := newAddrRates(60)
-	t0 := time.Unix(1_700_000_000, 0)
-	for i := range minSweep {
-		key := AddrKey(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
-		if !a.allow(key, t0) {
-			t.Fatalf("address %d refused its first request", i)
-		}
-	}
-	if len(a.addrs) != minSweep {
-		t.Fatalf("%d addresses kept, want %d", len(a.addrs), minSweep)
-	}
-	// A minute later every one of them has its budget back: the next new
-	// address sweeps them all away.
-	if !a.allow(AddrKey(netip.MustParseAddr("192.0.2.9")), t0.Add(2*time.Minute)) {
-		t.Fatal("a new address refused")
-	}
-	if len(a.addrs) != 1 {
-		t.Fatalf("%d addresses kept after the sweep, want 1", len(a.addrs))
 	}
 }
