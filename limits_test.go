@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -339,5 +341,42 @@ func TestStateChangesHaveTheirOwnBudget(t *testing.T) {
 	// Relays are not held back by the spent budget.
 	if reply := s.call("chat-message", `{"message":"hi"}`); reply["error"] != "no partner" {
 		t.Fatalf("chat after the burst: %v", reply)
+	}
+}
+
+// EVENTS_PER_SECOND sets each connection's event budget: at 2 a second (a
+// burst of 4), 300 events at once get a few acks, and the connection is
+// closed for going over more than 100 times. At the default budget (a
+// burst of 1,000) all 300 would be answered and the connection kept.
+func TestEventBudgetIsConfigurable(t *testing.T) {
+	url, stop, done := startRun(t, map[string]string{"EVENTS_PER_SECOND": "2"})
+	defer func() { stop(); <-done }()
+	s, _, err := dialSocket(t, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const events = 300
+	for i := range events {
+		// The server may close the connection before the last ones.
+		if err := s.conn.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `42%d["chat-message",{"message":"hi"}]`, i)); err != nil {
+			break
+		}
+	}
+	acks := 0
+	for {
+		_ = s.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, msg, err := s.conn.ReadMessage()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("connection still open 10 s after %d events over a budget of 2/s (%d acks)", events, acks)
+		}
+		if err != nil {
+			break // closed
+		}
+		if strings.HasPrefix(string(msg), "43") {
+			acks++
+		}
+	}
+	if acks == 0 || acks > 10 {
+		t.Fatalf("%d of %d events answered at a budget of 2/s, burst 4", acks, events)
 	}
 }

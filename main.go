@@ -89,7 +89,9 @@ type config struct {
 	safety      safetyConfig
 	clientAddr  handler.ClientAddrConfig
 	addrLimits  handler.AddrLimits
-	// commandsPerSecond is each connection's budget of state changes.
+	// eventsPerSecond is each connection's budget of events of any kind,
+	// commandsPerSecond its budget of state changes within them.
+	eventsPerSecond   int
 	commandsPerSecond int
 	// signalDelay holds a user's first signals of a pairing (SIGNAL_DELAY_MS).
 	signalDelay time.Duration
@@ -204,6 +206,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.addrLimits.NewConnsPerMinute, err = count("NEW_CONNS_PER_IP_PER_MINUTE"); err != nil {
 		return config{}, err
 	}
+	if c.eventsPerSecond, err = count("EVENTS_PER_SECOND"); err != nil {
+		return config{}, err
+	}
 	if c.commandsPerSecond, err = count("COMMANDS_PER_SECOND"); err != nil {
 		return config{}, err
 	}
@@ -309,6 +314,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer cancelBase()
 	sockets := handler.NewSockets(base, sio, svc, log, handler.SocketConfig{
 		Addresses:         handler.NewAddressKeys(cfg.safety.addressSecret),
+		EventsPerSecond:   float64(cfg.eventsPerSecond),
 		CommandsPerSecond: float64(cfg.commandsPerSecond),
 		SignalDelay:       cfg.signalDelay,
 		Observer:          mx,

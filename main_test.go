@@ -81,6 +81,12 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatalf("signal delay %v, want none", c.signalDelay)
 			}
 		}, ""},
+		{"budgets", map[string]string{"EVENTS_PER_SECOND": "40", "COMMANDS_PER_SECOND": "3"}, func(t *testing.T, c config) {
+			if c.eventsPerSecond != 40 || c.commandsPerSecond != 3 {
+				t.Fatalf("events %d/s, commands %d/s", c.eventsPerSecond, c.commandsPerSecond)
+			}
+		}, ""},
+		{"bad event budget", map[string]string{"EVENTS_PER_SECOND": "0"}, nil, "EVENTS_PER_SECOND"},
 		{"bad signal delay", map[string]string{"SIGNAL_DELAY_MS": "-1"}, nil, "SIGNAL_DELAY_MS"},
 		{"TURN", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": "s", "TURN_TTL": "600", "ICE_SERVERS_PER_IP_PER_MINUTE": "7"}, func(t *testing.T, c config) {
 			if len(c.ice.TURNURLs) != 1 || c.ice.TURNSecret != "s" || c.ice.TURNTTL != 10*time.Minute || c.ice.PerAddrPerMinute != 7 {

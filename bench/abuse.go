@@ -43,6 +43,7 @@ import (
 var abuseEnv = []string{
 	"MAX_CONNS_PER_IP=",
 	"NEW_CONNS_PER_IP_PER_MINUTE=",
+	"EVENTS_PER_SECOND=",
 	"COMMANDS_PER_SECOND=",
 	"GOMEMLIMIT=40MiB",
 }

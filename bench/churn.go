@@ -79,6 +79,8 @@ type churnRun struct {
 	emitErr     atomic.Int64
 	partnerLeft atomic.Int64
 	refusals    atomic.Int64
+	nextsSent   atomic.Int64 // every next emitted, refused or not
+	nextsAcked  atomic.Int64
 	refuseMsg   string
 	extra       map[string]float64
 }
@@ -94,6 +96,7 @@ const (
 	ckStuck    = "nobody stuck in a call its partner left"
 	ckHalf     = "both members told of a pairing"
 	ckWaiting  = "nobody left waiting with an eligible stranger"
+	ckAnswered = "every next answered"
 )
 
 // RunChurn pairs 2*Pairs clients, then for Duration every client presses
@@ -143,7 +146,7 @@ func RunChurn(ctx context.Context, t Target, o ChurnOptions) Result {
 
 func (cr *churnRun) run(ctx context.Context, t Target) error {
 	n := 2 * cr.o.Pairs
-	for _, c := range []string{ckPayload, ckRoomID, ckTwoRooms, ckOrder, ckOnePL, ckReason, ckStuck, ckHalf, ckWaiting} {
+	for _, c := range []string{ckPayload, ckRoomID, ckTwoRooms, ckOrder, ckOnePL, ckReason, ckStuck, ckHalf, ckWaiting, ckAnswered} {
 		cr.ck.Pass(c)
 	}
 	cs, err := connectAll(ctx, t, n, nil)
@@ -215,6 +218,7 @@ func (cr *churnRun) run(ctx context.Context, t Target) error {
 		return fmt.Errorf("churn: settle: %w", err)
 	}
 	cr.finalChecks()
+	cr.checkAnswered(ctx)
 	if e := cr.emitErr.Load(); e > 0 {
 		return fmt.Errorf("churn: %d emits failed", e)
 	}
@@ -235,6 +239,23 @@ func (cr *churnRun) quiesce(ctx context.Context, quiet, max time.Duration) error
 		case <-ctx.Done():
 			return fmt.Errorf("events still flowing after %v: %w", max, ctx.Err())
 		case <-time.After(quiet / 4):
+		}
+	}
+}
+
+// checkAnswered waits, briefly, for the ack of every next. A next the
+// server dropped unanswered (its per-connection event limit, which the
+// bench lifts) leaves its client waiting for a partner-left, so that the
+// run would measure the limit instead of the server.
+func (cr *churnRun) checkAnswered(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for cr.nextsAcked.Load() < cr.nextsSent.Load() {
+		select {
+		case <-ctx.Done():
+			cr.ck.Failf(ckAnswered, "%d of %d nexts never answered", cr.nextsSent.Load()-cr.nextsAcked.Load(), cr.nextsSent.Load())
+			return
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }
@@ -262,7 +283,9 @@ func (cr *churnRun) pressNextLocked(cc *churnClient) {
 	// React client passes none, but it changes nothing else.
 	if err := cc.c.EmitCallback("next", nil, func(args json.RawMessage, ok bool) { cr.onNextAck(cc, room, args, ok) }); err != nil {
 		cr.emitErr.Add(1)
+		return
 	}
+	cr.nextsSent.Add(1)
 }
 
 type ackReply struct {
@@ -276,6 +299,7 @@ func (cr *churnRun) onNextAck(cc *churnClient, room string, args json.RawMessage
 	if !ok {
 		return
 	}
+	cr.nextsAcked.Add(1)
 	var r []ackReply
 	if err := json.Unmarshal(args, &r); err != nil || len(r) == 0 || r[0].OK == nil || *r[0].OK {
 		return

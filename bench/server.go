@@ -52,6 +52,7 @@ type Server struct {
 var liftedBudgets = []string{
 	"MAX_CONNS_PER_IP=1000000",
 	"NEW_CONNS_PER_IP_PER_MINUTE=100000000",
+	"EVENTS_PER_SECOND=1000000",
 	"COMMANDS_PER_SECOND=1000000",
 }
 

@@ -29,7 +29,7 @@ type SocketConfig struct {
 	// events beyond are dropped, unacknowledged (an error ack is a write
 	// the client could make the server do as fast as it sends), and the
 	// connection is closed once more than maxOverLimit of them have been
-	// dropped (plus one a second). Defaults 500/s and 1000.
+	// dropped (plus one a second). Defaults 500/s and twice the rate.
 	EventsPerSecond float64
 	EventBurst      int
 	// Addresses keys the client addresses that blocks and cool-downs use.
@@ -75,7 +75,7 @@ func (c SocketConfig) withDefaults() SocketConfig {
 		c.EventsPerSecond = 500
 	}
 	if c.EventBurst <= 0 {
-		c.EventBurst = 1000
+		c.EventBurst = int(2 * c.EventsPerSecond)
 	}
 	if c.CommandsPerSecond <= 0 {
 		c.CommandsPerSecond = 5
