@@ -28,14 +28,14 @@ func serverBin(t *testing.T) string {
 
 // startTarget runs a fresh server for the test: on the embedded store, or on
 // rd when it is given.
-func startTarget(t *testing.T, bin string, rd *Redis) Target {
+func startTarget(t *testing.T, bin string, rd *Redis, env ...string) Target {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Pprof: the idle scenario's memory check reads RSS after a forced
 	// collection; without one, a heap that has not yet reached its GC
 	// target looks like a leak.
-	opts := ServerOptions{Bin: bin, NodeEnv: "test", Pprof: true}
+	opts := ServerOptions{Bin: bin, NodeEnv: "test", Pprof: true, Env: env}
 	tg := Target{Store: "memory"}
 	if rd != nil {
 		opts.RedisURL, tg.Store, tg.Redis = rd.URL, "redis", rd
@@ -135,12 +135,14 @@ func TestCostRedis(t *testing.T) {
 	}
 }
 
-// TestAbuse plays every attack, small, against one server: each must leave
-// it healthy and under the growth limit.
+// TestAbuse plays every attack, small, each against a fresh server with
+// the limits of real users and the memory limit, as make bench does: each
+// must leave it healthy and under the growth limit.
 func TestAbuse(t *testing.T) {
-	tg := startTarget(t, serverBin(t), nil)
+	bin := serverBin(t)
 	for _, a := range Attacks {
 		t.Run(a, func(t *testing.T) {
+			tg := startTarget(t, bin, nil, abuseEnv...)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			requireOK(t, RunAbuse(ctx, tg, a, AbuseOptions{Scale: 0.05, Tail: 100 * time.Millisecond}))
