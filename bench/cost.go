@@ -62,7 +62,10 @@ func (ec *eventCounter) waitFor(ctx context.Context, name string, n int, quiet t
 // needs t.Redis. Each phase is one row; the throughput column is commands
 // per action, and Extra holds the per-command breakdown per action. Redis
 // counts the commands a Lua script runs in commandstats too, so the total
-// includes them; EVALSHA/EVAL per action are the scripts run.
+// includes them; EVALSHA/EVAL per action are the scripts run. Extra's
+// redis_memory_bytes_per_action is what Redis's used_memory grew by, per
+// action: after connect and join, the sum of the two is what a user in a
+// call holds in Redis.
 func RunCost(ctx context.Context, t Target, o CostOptions) []Result {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -94,6 +97,10 @@ func (cr *costRun) phase(ctx context.Context, name string, actions int, ck *Chec
 	if err != nil {
 		return fmt.Errorf("cost %s: %w", name, err)
 	}
+	memBefore, err := cr.t.Redis.Info(ctx, "memory", "used_memory")
+	if err != nil {
+		return fmt.Errorf("cost %s: %w", name, err)
+	}
 	start := time.Now()
 	aerr := act()
 	// Let asynchronous store work (event fan-out) finish.
@@ -103,6 +110,10 @@ func (cr *costRun) phase(ctx context.Context, name string, actions int, ck *Chec
 	}
 	el := time.Since(start)
 	after, err := cr.t.Redis.CommandStats(ctx)
+	if err != nil {
+		return fmt.Errorf("cost %s: %w", name, err)
+	}
+	memAfter, err := cr.t.Redis.Info(ctx, "memory", "used_memory")
 	if err != nil {
 		return fmt.Errorf("cost %s: %w", name, err)
 	}
@@ -128,6 +139,7 @@ func (cr *costRun) phase(ctx context.Context, name string, actions int, ck *Chec
 	r.Throughput = float64(total) / float64(actions)
 	r.Unit = fmt.Sprintf("cmds/action (evalsha %.2f)", r.Extra["cmd_evalsha"])
 	r.Extra["commands"] = float64(total)
+	r.Extra["redis_memory_bytes_per_action"] = float64(memAfter-memBefore) / float64(actions)
 	r.Extra["background_cmds_in_phase"] = cr.bgPerSec * el.Seconds()
 	cr.results = append(cr.results, r)
 	if aerr != nil {

@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 )
 
 // RunInstances runs the relay scenario with clients spread round-robin over
@@ -41,10 +39,10 @@ func RunInstances(ctx context.Context, t Target, opt ServerOptions, k int, o Rel
 	t.Server = nil // the load is on k processes; RunRelay's CPU meter reads none
 	o.Instances = k
 	cmdBefore, err1 := t.Redis.CommandStats(ctx)
-	netBefore, err2 := netOutput(ctx, t.Redis)
+	netBefore, err2 := t.Redis.Info(ctx, "stats", "total_net_output_bytes")
 	r := RunRelay(ctx, t, o)
 	cmdAfter, err3 := t.Redis.CommandStats(ctx)
-	netAfter, err4 := netOutput(ctx, t.Redis)
+	netAfter, err4 := t.Redis.Info(ctx, "stats", "total_net_output_bytes")
 	r.Scenario = "instances"
 	r.N = k
 	r.Extra["instances"] = float64(k)
@@ -59,18 +57,4 @@ func RunInstances(ctx context.Context, t Target, opt ServerOptions, k int, o Rel
 		r.Extra["redis_out_bytes_per_relayed"] = float64(netAfter-netBefore) / relayed
 	}
 	return r
-}
-
-// netOutput reads total_net_output_bytes from INFO stats.
-func netOutput(ctx context.Context, r *Redis) (int64, error) {
-	info, err := r.Do(ctx, "INFO", "stats")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_net_output_bytes:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("INFO stats: no total_net_output_bytes")
 }

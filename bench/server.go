@@ -309,6 +309,21 @@ func (r *Redis) CommandStats(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
+// Info reads one number of an INFO section (total_net_output_bytes of
+// stats, used_memory of memory).
+func (r *Redis) Info(ctx context.Context, section, field string) (int64, error) {
+	info, err := r.Do(ctx, "INFO", section)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("INFO %s: no %s", section, field)
+}
+
 // Stop stops the server and waits until it has exited.
 func (r *Redis) Stop() { r.proc.Close() }
 
