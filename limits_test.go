@@ -345,9 +345,10 @@ func TestStateChangesHaveTheirOwnBudget(t *testing.T) {
 }
 
 // EVENTS_PER_SECOND sets each connection's event budget: at 2 a second (a
-// burst of 4), 300 events at once get a few acks, and the connection is
-// closed for going over more than 100 times. At the default budget (a
-// burst of 1,000) all 300 would be answered and the connection kept.
+// burst of 4), 300 events at once get at most a few acks, and the
+// connection is closed for going over more than 100 times. At the default
+// budget (a burst of 1,000) all 300 would be answered and the connection
+// kept.
 func TestEventBudgetIsConfigurable(t *testing.T) {
 	url, stop, done := startRun(t, map[string]string{"EVENTS_PER_SECOND": "2"})
 	defer func() { stop(); <-done }()
@@ -376,7 +377,9 @@ func TestEventBudgetIsConfigurable(t *testing.T) {
 			acks++
 		}
 	}
-	if acks == 0 || acks > 10 {
+	// The first few were answered, but their acks may be lost: a server
+	// that closes with our events still unread resets the connection.
+	if acks > 10 {
 		t.Fatalf("%d of %d events answered at a budget of 2/s, burst 4", acks, events)
 	}
 }
