@@ -113,16 +113,23 @@ func startRedis(t *testing.T) *Redis {
 	return rd
 }
 
-// TestCostRedis runs the cost scenario on a private redis-server, when one
-// is installed.
-func TestCostRedis(t *testing.T) {
+// redisScenario is what a Redis scenario's test needs, unless -short: a
+// private redis-server, the server binary, and a minute.
+func redisScenario(t *testing.T) (context.Context, *Redis, string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("short")
 	}
 	rd := startRedis(t)
 	bin := serverBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
+	return ctx, rd, bin
+}
+
+// TestCostRedis runs the cost scenario on a private redis-server.
+func TestCostRedis(t *testing.T) {
+	ctx, rd, bin := redisScenario(t)
 	rs := RunCost(ctx, startTarget(t, bin, rd), CostOptions{Pairs: 5, Messages: 10})
 	if len(rs) < 6 {
 		t.Errorf("%d cost phases, want 6", len(rs))
@@ -154,13 +161,7 @@ func TestAbuse(t *testing.T) {
 // relays across them arrive (the relay checks), and each relayed message
 // costs at most one sharded publish and no broadcast.
 func TestInstancesRedis(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
-	rd := startRedis(t)
-	bin := serverBin(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx, rd, bin := redisScenario(t)
 	r := RunInstances(ctx, Target{Store: "redis", Redis: rd}, ServerOptions{Bin: bin, NodeEnv: "test", RedisURL: rd.URL}, 2, RelayOptions{Pairs: 6, Duration: 500 * time.Millisecond})
 	requireOK(t, r)
 	if r.Extra["pairs_across_instances"] == 0 {
