@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zivro/zivro/internal/needbin"
 )
 
 // The Grafana dashboard (deploy/grafana/zivro.json) is importable, and each
@@ -144,10 +146,7 @@ func freeAddr(t *testing.T) string {
 // returns its URL once it is ready.
 func startPrometheus(t *testing.T, target string) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatal("prometheus not found: install it (apt-get install prometheus; .ci/deps does)")
-	}
+	bin := needbin.Path(t, "prometheus", "apt-get install prometheus; .ci/deps does")
 	dir := t.TempDir()
 	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: zivro\n    static_configs:\n      - targets: ['%s']\n", target)
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/zivro/zivro/internal/needbin"
 )
 
 // serverBin builds the server (the module root's main package) into a temp
@@ -101,10 +103,7 @@ func TestScenarios(t *testing.T) {
 // startRedis runs a private redis-server until the test ends.
 func startRedis(t *testing.T) *Redis {
 	t.Helper()
-	rbin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("redis-server not found: install it (apt-get install redis-server), or run with -short")
-	}
+	rbin := needbin.Path(t, "redis-server", "apt-get install redis-server")
 	rd, err := StartRedis(rbin)
 	if err != nil {
 		t.Fatalf("start redis: %v", err)

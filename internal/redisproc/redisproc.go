@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zivro/zivro/internal/needbin"
 )
 
 // startTimeout bounds how long a fresh redis-server may take to answer PING.
@@ -34,14 +36,13 @@ type Server struct {
 }
 
 // Start runs redis-server (found in PATH) on a free port, without persistence,
-// waits until it answers PING and kills it when the test ends. It fails the
-// test when redis-server is not installed: the Redis tests are the point.
+// waits until it answers PING and kills it when the test ends. Without
+// redis-server installed the test is skipped under -short and fails
+// otherwise: the Redis tests are the point (see needbin).
 func Start(t testing.TB) *Server {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redisproc: redis-server not found in PATH: install redis-server (apt-get install redis-server): %v", err)
-	}
-	s, err := run("redis-server", t.TempDir())
+	bin := needbin.Path(t, "redis-server", "apt-get install redis-server")
+	s, err := run(bin, t.TempDir())
 	if err != nil {
 		t.Fatalf("redisproc: %v", err)
 	}
