@@ -74,9 +74,6 @@ export function flowReducer(state, action) {
           }
         : state;
 
-    case 'INTERESTS_LOADED':
-      return { ...state, interests: action.interests };
-
     case 'PERMISSION_REQUESTED':
       return state.phase === 'permissions' ? { ...state, permission: { requesting: true, error: null } } : state;
 
