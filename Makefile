@@ -4,15 +4,16 @@ GO    ?= go
 BIN   := bin/zivro
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test build client deps lint test-go test-client test-contract test-browser bench
+.PHONY: run test build client deps lint test-go test-client test-contract test-browser bench fuzz fuzz-short
 
 ## run: build the client, start the server on the embedded store, serve the app on :5000
 run: client
 	env -u REDIS_URL STATIC_DIR=client/dist $(GO) run .
 
-## test: everything: lint, Go tests (-race, real redis-server), client unit tests,
-## contract tests (socket.io-client), browser tests (chromium)
-test: deps lint test-go build client test-client test-contract test-browser
+## test: everything: lint, Go tests (-race, real redis-server), a short run
+## of each fuzz target, client unit tests, contract tests (socket.io-client),
+## browser tests (chromium)
+test: deps lint test-go fuzz-short build client test-client test-contract test-browser
 
 deps:
 	@bash .ci/deps
@@ -42,6 +43,32 @@ test-contract: build deps
 test-browser: build deps client
 	cd e2e && ZIVRO_BIN=$(CURDIR)/$(BIN) npm run test:browser
 
+# The fuzz targets, package:target. go test -fuzz takes one package and one
+# target per run. Their seeds (f.Add, testdata/fuzz/<target>/) run in
+# test-go as ordinary tests; a crash the fuzzer finds is written to
+# testdata/fuzz/<target>/: fix the cause and commit the file.
+FUZZ_TARGETS := \
+	./handler/socketio:FuzzDecoder ./handler/socketio:FuzzNesting \
+	./handler/socketio:FuzzEngineURL ./handler/socketio:FuzzBoundRequests \
+	./handler:FuzzPayloads ./handler:FuzzClean
+FUZZTIME ?= 2m
+
+define fuzz-each
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(1))"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(1) $${t%%:*}; \
+	done
+endef
+
+## fuzz-short: each fuzz target for 10 s (make test)
+fuzz-short:
+	$(call fuzz-each,10s)
+
+## fuzz: each fuzz target for FUZZTIME (2 min; make bench runs it)
+fuzz:
+	$(call fuzz-each,$(FUZZTIME))
+
 ## bench: load generator against a fresh server (embedded store, then Redis)
 bench: build
 	$(GO) run ./bench/cmd/zivro-bench -server-bin $(CURDIR)/$(BIN) -out bench/results.json
+	$(MAKE) fuzz

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,10 +47,38 @@ var abuseEnv = []string{
 	"EVENTS_PER_SECOND=",
 	"COMMANDS_PER_SECOND=",
 	"GOMEMLIMIT=40MiB",
+	// /metrics on the public port, for the sockets the phantom loop leaves.
+	"METRICS_TOKEN=" + abuseMetricsToken,
 }
 
+// abuseMetricsToken is the abuse servers' METRICS_TOKEN: loopback only, and
+// long enough for any check of a token's strength.
+const abuseMetricsToken = "bench-abuse-3f9c1e7a5b2d4086c9e1f7a3b5d2408e"
+
+// AbuseEnv is the environment of the server that attack runs against:
+// abuseEnv, except for the phantom loop, which plays thousands of users
+// that each connect once: as many addresses would, so with the
+// per-address connection budgets lifted (from one address they would
+// refuse all but the first 120 sessions a minute, and the loop would
+// measure that budget, not what each session leaves behind).
+func AbuseEnv(attack string) []string {
+	if attack == "phantom-loop" {
+		return append(slices.Clone(abuseEnv), "MAX_CONNS_PER_IP=1000000", "NEW_CONNS_PER_IP_PER_MINUTE=100000000")
+	}
+	return abuseEnv
+}
+
+// abuseMaxConns is MAX_CONNS_PER_IP's default (README, Limits), the most
+// sockets one address may hold in the attacks that count them.
+const abuseMaxConns = 100
+
 // Attacks, in the order they run.
-var Attacks = []string{"binary", "chunked-post", "slow-reader", "ack-flood", "handshake-url", "deep-json", "many-sockets", "command-flood"}
+var Attacks = []string{"binary", "chunked-post", "slow-reader", "ack-flood", "handshake-url", "deep-json", "many-sockets", "command-flood", "empty-sid", "phantom-loop"}
+
+// unforcedGC are the attacks during which the bench forces no collection:
+// what they measure (descriptors of closed connections) a collection
+// would close.
+var unforcedGC = map[string]bool{"phantom-loop": true}
 
 // AbuseOptions tunes RunAbuse. Zero fields take the full attack's size
 // (the figures of issue 9); the Go tests use small ones.
@@ -90,6 +119,8 @@ func RunAbuse(ctx context.Context, t Target, attack string, o AbuseOptions) Resu
 	const (
 		ckGrowth = "peak RSS growth under the limit"
 		ckHealth = "server healthy after"
+		ckHeld   = "sockets held within MAX_CONNS_PER_IP"
+		ckLeft   = "sessions that left leave no socket and no descriptor"
 	)
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
@@ -109,7 +140,7 @@ func RunAbuse(ctx context.Context, t Target, attack string, o AbuseOptions) Resu
 		if err != nil {
 			return err
 		}
-		peak := startPeak(ctx, t.Server, gc)
+		peak := startPeak(ctx, t.Server, gc && !unforcedGC[attack])
 		start := time.Now()
 		err = play(ctx, t, o, extra)
 		extra["attack_s"] = time.Since(start).Seconds()
@@ -133,6 +164,18 @@ func RunAbuse(ctx context.Context, t Target, attack string, o AbuseOptions) Resu
 		}
 		if !t.Server.Healthy(ctx) {
 			ck.Failf(ckHealth, "%s: GET /health is not 200 after the attack", attack)
+		}
+		if limit, ok := extra["held_cap"]; ok {
+			ck.Pass(ckHeld)
+			if extra["held"] > limit {
+				ck.Failf(ckHeld, "%s: one address held %.0f sockets, cap %.0f", attack, extra["held"], limit)
+			}
+		}
+		if _, ok := extra["sockets_left"]; ok {
+			ck.Pass(ckLeft)
+			if extra["sockets_left"] != 0 || extra["online_left"] != 0 || extra["fds_settled"] > extra["fds_before"]+phantomFDSlack {
+				ck.Failf(ckLeft, "%s: %.0f sockets and %.0f users online left, %.0f descriptors open (%.0f before)", attack, extra["sockets_left"], extra["online_left"], extra["fds_settled"], extra["fds_before"])
+			}
 		}
 	}
 	r := newResult("abuse-"+attack, t.Store, 1, "MB peak RSS growth", ck, err)
@@ -193,6 +236,8 @@ var attacks = map[string]attackFunc{
 	"deep-json":     attackDeepJSON,
 	"many-sockets":  attackManySockets,
 	"command-flood": attackCommandFlood,
+	"empty-sid":     attackEmptySID,
+	"phantom-loop":  attackPhantomLoop,
 }
 
 // rawConn is a websocket that has done the Engine.IO and Socket.IO
@@ -523,6 +568,7 @@ func attackManySockets(ctx context.Context, t Target, o AbuseOptions, extra map[
 	wg.Wait()
 	defer closeAll(conns)
 	extra["held"] = float64(len(conns))
+	extra["held_cap"] = abuseMaxConns
 	select {
 	case <-time.After(time.Second):
 	case <-ctx.Done():

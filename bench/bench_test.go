@@ -143,12 +143,15 @@ func TestCostRedis(t *testing.T) {
 
 // TestAbuse plays every attack, small, each against a fresh server with
 // the limits of real users and the memory limit, as make bench does: each
-// must leave it healthy and under the growth limit.
+// must leave it healthy and under the growth limit; empty-sid (300
+// websockets and 25 polling sessions) must hold at most MAX_CONNS_PER_IP,
+// and phantom-loop (300 sessions) leave no socket, no user online and no
+// descriptor behind (RunAbuse's checks).
 func TestAbuse(t *testing.T) {
 	bin := serverBin(t)
 	for _, a := range Attacks {
 		t.Run(a, func(t *testing.T) {
-			tg := startTarget(t, bin, nil, abuseEnv...)
+			tg := startTarget(t, bin, nil, AbuseEnv(a)...)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			requireOK(t, RunAbuse(ctx, tg, a, AbuseOptions{Scale: 0.05, Tail: 100 * time.Millisecond}))

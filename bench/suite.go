@@ -33,7 +33,8 @@ type Config struct {
 	IdleHold      time.Duration
 	CostPairs     int
 	CostMessages  int
-	InstancesN    []int // instances: how many server instances, one run each
+	InstancesN    []int    // instances: how many server instances, one run each
+	Attacks       []string // abuse: which attacks (empty: all of Attacks)
 
 	Progress io.Writer // one line per scenario; nil for none
 }
@@ -178,7 +179,10 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 	}
 	if cfg.wants("abuse") {
 		for _, a := range Attacks {
-			jobs = append(jobs, job{"abuse " + a, true, true, abuseEnv, func(t Target) []Result {
+			if len(cfg.Attacks) > 0 && !slices.Contains(cfg.Attacks, a) {
+				continue
+			}
+			jobs = append(jobs, job{"abuse " + a, true, true, AbuseEnv(a), func(t Target) []Result {
 				return []Result{RunAbuse(ctx, t, a, AbuseOptions{})}
 			}})
 		}

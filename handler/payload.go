@@ -64,17 +64,21 @@ func optionalString(obj map[string]gjson.Result, field string) (string, error) {
 }
 
 // clean trims s, removes control characters and format characters (see
-// stripFormat) and keeps at most max characters.
+// stripFormat) and keeps at most max characters. Control characters go
+// first: stripFormat keeps a joiner by its neighbours, and a neighbour
+// removed after it (two bytes that are not UTF-8, taken as U+FFFD) left a
+// joiner alone, an invisible name. The cut can split a joined pair or a
+// flag's tag sequence, so what is left of it goes too.
 func clean(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == utf8.RuneError {
 			return -1
 		}
 		return r
-	}, stripFormat(s))
-	s = strings.TrimSpace(s)
+	}, s)
+	s = strings.TrimSpace(stripFormat(s))
 	if utf8.RuneCountInString(s) > max {
-		s = strings.TrimSpace(string([]rune(s)[:max]))
+		s = strings.TrimSpace(stripFormat(string([]rune(s)[:max])))
 	}
 	return s
 }
@@ -175,7 +179,8 @@ func decodeChat(args []gjson.Result) (string, error) {
 		return "", refuse("message empty")
 	}
 	if utf8.RuneCountInString(msg) > maxChatLen {
-		msg = string([]rune(msg)[:maxChatLen])
+		// The cut can split a joined pair or a flag's tag sequence.
+		msg = stripFormat(string([]rune(msg)[:maxChatLen]))
 	}
 	return msg, nil
 }

@@ -34,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		cfg       bench.Config
 		stores    = fs.String("stores", "memory,redis", "stores to run on, comma-separated: memory, redis")
 		scenarios = fs.String("scenarios", "match,relay,churn,idle,cost,abuse,instances", "scenarios to run, comma-separated")
+		attacks   = fs.String("attacks", "", "abuse: attacks to play, comma-separated (empty: all)")
 		instN     = fs.String("instances-n", "1,2,4", "instances: server instances on one Redis, comma-separated")
 		matchN    = fs.String("match-n", "200,1000,2000", "match: clients joining at once, comma-separated")
 		churnP    = fs.String("churn-pairs", "3,50", "churn: pairs pressing next, comma-separated")
@@ -65,6 +66,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var err error
 	cfg.Stores = list(*stores)
 	cfg.Scenarios = list(*scenarios)
+	if *attacks != "" {
+		cfg.Attacks = list(*attacks)
+	}
 	if cfg.MatchN, err = ints(*matchN); err != nil {
 		return fmt.Errorf("-match-n: %w", err)
 	}
