@@ -266,11 +266,19 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 
 // metricsRoute is the /metrics handler of the public port: only behind a
 // token, and only when metrics have no listener of their own.
-func (c config) metricsRoute(mx *metrics.Metrics) http.Handler {
+func (c config) metricsRoute(mx *metrics.Metrics, log *slog.Logger) http.Handler {
 	if c.metricsAddr != "" || c.metricsToken == "" {
 		return nil
 	}
-	return mx.Handler(c.metricsToken)
+	return c.metricsHandler(mx, log)
+}
+
+// metricsHandler serves the metrics, behind METRICS_TOKEN when it is set.
+func (c config) metricsHandler(mx *metrics.Metrics, log *slog.Logger) http.Handler {
+	if c.metricsToken == "" {
+		return mx.Handler()
+	}
+	return handler.RequireToken("metrics", c.metricsToken, mx.Handler(), log)
 }
 
 // addressSecretCheck is how often an instance checks the address secret
@@ -357,7 +365,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		ClientAddr:     cfg.clientAddr,
 		AddrLimits:     cfg.addrLimits,
 		ICE:            cfg.ice,
-		Metrics:        cfg.metricsRoute(mx),
+		Metrics:        cfg.metricsRoute(mx, log),
 	}, svc, sio, log)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))
@@ -397,7 +405,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			return fmt.Errorf("listen METRICS_ADDR: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", mx.Handler(cfg.metricsToken))
+		mux.Handle("GET /metrics", cfg.metricsHandler(mx, log))
 		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes}
 		defer msrv.Close()
 		go func() {
