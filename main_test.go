@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/zivro/zivro/internal/redisproc"
+	"github.com/zivro/zivro/store/redisstore"
 )
 
 // strongSecret passes secret.Check: what `openssl rand -hex 32` gives.
@@ -223,6 +225,31 @@ func TestPlatformHealthCheckPassesWhileRedisIsDown(t *testing.T) {
 	}
 	if got := get(path); got != http.StatusOK {
 		t.Errorf("render.yaml's health check %s while Redis is down: %d, want 200", path, got)
+	}
+}
+
+// Without ADDRESS_HASH_KEY the address secret is kept in Redis; a Redis
+// down at start delays it, not the server: joins are refused as
+// temporarily unavailable until Redis is back, then accepted, and the
+// secret is then in Redis.
+func TestAddressSecretWaitsForRedisDownAtStart(t *testing.T) {
+	redisSrv := redisproc.Start(t)
+	redisSrv.Stop(t)
+	url, stop, done := startRun(t, map[string]string{"REDIS_URL": redisSrv.URL()})
+	defer func() { stop(); <-done }()
+	s, _, err := dialSocket(t, url, nil)
+	if err != nil {
+		t.Fatalf("connect while Redis is down: %v", err)
+	}
+	if reply := s.call("join-queue", `{"name":"x"}`); reply["error"] != "temporarily unavailable" {
+		t.Fatalf("join while Redis is down: %v", reply)
+	}
+	redisSrv.Restart(t)
+	s.join(`{"name":"x"}`)
+	client := redis.NewClient(&redis.Options{Addr: redisSrv.Addr()})
+	defer client.Close()
+	if secret, err := client.Get(t.Context(), redisstore.AddressKeyKey).Result(); err != nil || len(secret) < 32 {
+		t.Fatalf("address secret in Redis: %q %v", secret, err)
 	}
 }
 
