@@ -259,6 +259,10 @@ func TestClientAddressBehindProxies(t *testing.T) {
 			func(addr string) http.Header { return xff(addr + ", 198.51.100.7") }, false},
 		{"platform header", map[string]string{"CLIENT_IP_HEADER": "X-Real-IP"},
 			func(addr string) http.Header { return http.Header{"X-Real-Ip": {addr}} }, true},
+		{"platform header from a trusted proxy", map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.0/8"},
+			func(addr string) http.Header { return http.Header{"X-Real-Ip": {addr}} }, true},
+		{"platform header from an untrusted peer ignored", map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "10.0.0.0/8"},
+			func(addr string) http.Header { return http.Header{"X-Real-Ip": {addr}} }, false},
 		{"IPv6 addresses of one /64 count as one", map[string]string{"TRUSTED_PROXIES": "127.0.0.1"},
 			func(addr string) http.Header {
 				return xff(map[string]string{"203.0.113.1": "2001:db8::1", "203.0.113.2": "2001:db8::2"}[addr])

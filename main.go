@@ -27,6 +27,7 @@ import (
 	"github.com/zivro/zivro/handler"
 	"github.com/zivro/zivro/handler/socketio"
 	"github.com/zivro/zivro/internal/ratelog"
+	"github.com/zivro/zivro/internal/secret"
 	"github.com/zivro/zivro/metrics"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store/memory"
@@ -179,6 +180,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.metricsAddr = get("METRICS_ADDR", "")
 	c.metricsToken = get("METRICS_TOKEN", "")
+	if c.metricsToken != "" {
+		if err := secret.Check("METRICS_TOKEN", c.metricsToken); err != nil {
+			return config{}, err
+		}
+	}
 	if c.pingInterval, err = millis("PING_INTERVAL_MS", socketio.DefaultPingInterval); err != nil {
 		return config{}, err
 	}
@@ -232,7 +238,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err != nil {
 		return config{}, err
 	}
-	if c.ice, err = handler.ParseICEConfig(get("STUN_URLS", handler.DefaultSTUNURL), get("TURN_URLS", ""), get("TURN_SECRET", ""),
+	// A weak TURN secret is cracked offline from one credential, and then
+	// anyone mints credentials for the TURN server.
+	turnSecret := get("TURN_SECRET", "")
+	if turnSecret != "" {
+		if err := secret.Check("TURN_SECRET", turnSecret); err != nil {
+			return config{}, err
+		}
+	}
+	if c.ice, err = handler.ParseICEConfig(get("STUN_URLS", handler.DefaultSTUNURL), get("TURN_URLS", ""), turnSecret,
 		time.Duration(turnTTL)*time.Second, icePerMinute); err != nil {
 		return config{}, err
 	}
@@ -252,12 +266,25 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 
 // metricsRoute is the /metrics handler of the public port: only behind a
 // token, and only when metrics have no listener of their own.
-func (c config) metricsRoute(mx *metrics.Metrics) http.Handler {
+func (c config) metricsRoute(mx *metrics.Metrics, log *slog.Logger) http.Handler {
 	if c.metricsAddr != "" || c.metricsToken == "" {
 		return nil
 	}
-	return mx.Handler(c.metricsToken)
+	return c.metricsHandler(mx, log)
 }
+
+// metricsHandler serves the metrics, behind METRICS_TOKEN when it is set.
+func (c config) metricsHandler(mx *metrics.Metrics, log *slog.Logger) http.Handler {
+	if c.metricsToken == "" {
+		return mx.Handler()
+	}
+	return handler.RequireToken("metrics", c.metricsToken, mx.Handler(), log)
+}
+
+// addressSecretCheck is how often an instance checks the address secret
+// kept in Redis against its own (one SET NX GET): after Redis lost its data,
+// the instances agree again within it.
+const addressSecretCheck = time.Minute
 
 // maxHeaderBytes caps a request's line and headers (431 beyond): a browser's
 // handshake needs 1 to 3 KB; the library would keep the rest for the life of
@@ -285,6 +312,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		st          queue.Store
 		closeRedis  = func() error { return nil }
 		storeSource = "memory"
+		addresses   = handler.NewAddressKeys(cfg.safety.addressSecret)
 	)
 	if cfg.redisURL != "" {
 		ropts, err := redis.ParseURL(cfg.redisURL)
@@ -299,6 +327,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		// With several instances, relays to a socket connected elsewhere go
 		// through Redis pub/sub.
 		sioOpts.Redis = client
+		if cfg.safety.addressSecret == nil {
+			// The deployment's secret, kept in Redis (see loadSafetyConfig).
+			addresses = handler.NewStoredAddressKeys(func(ctx context.Context, proposed []byte) ([]byte, error) {
+				return redisstore.AddressSecret(ctx, client, proposed)
+			}, addressSecretCheck)
+		}
 	} else {
 		st = memory.New(storeOpts)
 	}
@@ -313,7 +347,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	sockets := handler.NewSockets(base, sio, svc, log, handler.SocketConfig{
-		Addresses:         handler.NewAddressKeys(cfg.safety.addressSecret),
+		Addresses:         addresses,
 		EventsPerSecond:   float64(cfg.eventsPerSecond),
 		CommandsPerSecond: float64(cfg.commandsPerSecond),
 		SignalDelay:       cfg.signalDelay,
@@ -331,7 +365,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		ClientAddr:     cfg.clientAddr,
 		AddrLimits:     cfg.addrLimits,
 		ICE:            cfg.ice,
-		Metrics:        cfg.metricsRoute(mx),
+		Metrics:        cfg.metricsRoute(mx, log),
 	}, svc, sio, log)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))
@@ -371,7 +405,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			return fmt.Errorf("listen METRICS_ADDR: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", mx.Handler(cfg.metricsToken))
+		mux.Handle("GET /metrics", cfg.metricsHandler(mx, log))
 		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes}
 		defer msrv.Close()
 		go func() {

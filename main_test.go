@@ -15,9 +15,14 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/zivro/zivro/internal/redisproc"
+	"github.com/zivro/zivro/store/redisstore"
 )
+
+// strongSecret passes secret.Check: what `openssl rand -hex 32` gives.
+const strongSecret = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 func TestLoadConfig(t *testing.T) {
 	tests := []struct {
@@ -62,12 +67,32 @@ func TestLoadConfig(t *testing.T) {
 		}, ""},
 		{"bad report threshold", map[string]string{"REPORT_THRESHOLD": "0"}, nil, "REPORT_THRESHOLD"},
 		{"bad interest wait", map[string]string{"INTEREST_WAIT_MS": "x"}, nil, "INTEREST_WAIT_MS"},
-		{"address key shared through the Redis URL", map[string]string{"REDIS_URL": "redis://secret@r:6379"}, func(t *testing.T, c config) {
-			again, _ := loadConfig(func(k string) string { return map[string]string{"REDIS_URL": "redis://secret@r:6379"}[k] })
-			if string(c.safety.addressSecret) != string(again.safety.addressSecret) {
-				t.Fatal("two instances on one Redis hash addresses differently")
+		{"address key kept in Redis, not derived from its URL", map[string]string{"REDIS_URL": "redis://secret@r:6379"}, func(t *testing.T, c config) {
+			if c.safety.addressSecret != nil {
+				t.Fatalf("address secret %x from the Redis URL, want none (the one kept in Redis)", c.safety.addressSecret)
 			}
 		}, ""},
+		{"address key random without Redis", nil, func(t *testing.T, c config) {
+			again, _ := loadConfig(func(string) string { return "" })
+			if len(c.safety.addressSecret) < 32 || string(c.safety.addressSecret) == string(again.safety.addressSecret) {
+				t.Fatalf("address secret %x then %x: want a random one per process", c.safety.addressSecret, again.safety.addressSecret)
+			}
+		}, ""},
+		{"address key", map[string]string{"ADDRESS_HASH_KEY": strongSecret, "REDIS_URL": "redis://r:6379"}, func(t *testing.T, c config) {
+			if string(c.safety.addressSecret) != strongSecret {
+				t.Fatalf("address secret %q", c.safety.addressSecret)
+			}
+		}, ""},
+		{"weak address key", map[string]string{"ADDRESS_HASH_KEY": "hunter2"}, nil, "ADDRESS_HASH_KEY is too weak"},
+		{"repetitive address key", map[string]string{"ADDRESS_HASH_KEY": strings.Repeat("ab", 20)}, nil, "ADDRESS_HASH_KEY is too weak"},
+		{"metrics token", map[string]string{"METRICS_TOKEN": strongSecret}, func(t *testing.T, c config) {
+			if c.metricsToken != strongSecret {
+				t.Fatalf("metrics token %q", c.metricsToken)
+			}
+		}, ""},
+		{"weak metrics token", map[string]string{"METRICS_TOKEN": "ab"}, nil, "METRICS_TOKEN is too weak"},
+		{"weak TURN secret", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": "zq9"}, nil, "TURN_SECRET is too weak"},
+		{"repetitive TURN secret", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": strings.Repeat("secret12", 5)}, nil, "TURN_SECRET is too weak"},
 		{"bad timing", map[string]string{"PING_TIMEOUT_MS": "soon"}, nil, "PING_TIMEOUT_MS"},
 		{"negative timing", map[string]string{"REMATCH_WINDOW_MS": "-5"}, nil, "REMATCH_WINDOW_MS"},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, nil, "LOG_LEVEL"},
@@ -88,13 +113,13 @@ func TestLoadConfig(t *testing.T) {
 		}, ""},
 		{"bad event budget", map[string]string{"EVENTS_PER_SECOND": "0"}, nil, "EVENTS_PER_SECOND"},
 		{"bad signal delay", map[string]string{"SIGNAL_DELAY_MS": "-1"}, nil, "SIGNAL_DELAY_MS"},
-		{"TURN", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": "s", "TURN_TTL": "600", "ICE_SERVERS_PER_IP_PER_MINUTE": "7"}, func(t *testing.T, c config) {
-			if len(c.ice.TURNURLs) != 1 || c.ice.TURNSecret != "s" || c.ice.TURNTTL != 10*time.Minute || c.ice.PerAddrPerMinute != 7 {
+		{"TURN", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": strongSecret, "TURN_TTL": "600", "ICE_SERVERS_PER_IP_PER_MINUTE": "7"}, func(t *testing.T, c config) {
+			if len(c.ice.TURNURLs) != 1 || c.ice.TURNSecret != strongSecret || c.ice.TURNTTL != 10*time.Minute || c.ice.PerAddrPerMinute != 7 {
 				t.Fatalf("ICE %+v", c.ice)
 			}
 		}, ""},
 		{"TURN without secret", map[string]string{"TURN_URLS": "turn:t.example:3478"}, nil, "TURN_SECRET"},
-		{"bad TURN TTL", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": "s", "TURN_TTL": "1h"}, nil, "TURN_TTL"},
+		{"bad TURN TTL", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": strongSecret, "TURN_TTL": "1h"}, nil, "TURN_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,6 +225,31 @@ func TestPlatformHealthCheckPassesWhileRedisIsDown(t *testing.T) {
 	}
 	if got := get(path); got != http.StatusOK {
 		t.Errorf("render.yaml's health check %s while Redis is down: %d, want 200", path, got)
+	}
+}
+
+// Without ADDRESS_HASH_KEY the address secret is kept in Redis; a Redis
+// down at start delays it, not the server: joins are refused as
+// temporarily unavailable until Redis is back, then accepted, and the
+// secret is then in Redis.
+func TestAddressSecretWaitsForRedisDownAtStart(t *testing.T) {
+	redisSrv := redisproc.Start(t)
+	redisSrv.Stop(t)
+	url, stop, done := startRun(t, map[string]string{"REDIS_URL": redisSrv.URL()})
+	defer func() { stop(); <-done }()
+	s, _, err := dialSocket(t, url, nil)
+	if err != nil {
+		t.Fatalf("connect while Redis is down: %v", err)
+	}
+	if reply := s.call("join-queue", `{"name":"x"}`); reply["error"] != "temporarily unavailable" {
+		t.Fatalf("join while Redis is down: %v", reply)
+	}
+	redisSrv.Restart(t)
+	s.join(`{"name":"x"}`)
+	client := redis.NewClient(&redis.Options{Addr: redisSrv.Addr()})
+	defer client.Close()
+	if secret, err := client.Get(t.Context(), redisstore.AddressKeyKey).Result(); err != nil || len(secret) < 32 {
+		t.Fatalf("address secret in Redis: %q %v", secret, err)
 	}
 }
 

@@ -67,12 +67,12 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	url, stop, done := startRun(t, map[string]string{"METRICS_ADDR": addr, "METRICS_TOKEN": "tok"})
+	url, stop, done := startRun(t, map[string]string{"METRICS_ADDR": addr, "METRICS_TOKEN": strongSecret})
 	defer func() { stop(); <-done }()
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		res, body := get(t, "http://"+addr+"/metrics", http.Header{"Authorization": {"Bearer tok"}})
+		res, body := get(t, "http://"+addr+"/metrics", http.Header{"Authorization": {"Bearer " + strongSecret}})
 		if res.StatusCode == http.StatusOK {
 			if !strings.Contains(body, "zivro_users_waiting") || !strings.Contains(body, "process_cpu_seconds_total") {
 				t.Fatalf("metrics without the store's figures or the process collector: %.300s", body)
@@ -87,7 +87,7 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	if res, _ := get(t, "http://"+addr+"/metrics", nil); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("without the token: %d, want 401", res.StatusCode)
 	}
-	if res, body := get(t, url+"/metrics", http.Header{"Authorization": {"Bearer tok"}}); res.StatusCode == http.StatusOK || strings.Contains(body, "zivro_") {
+	if res, body := get(t, url+"/metrics", http.Header{"Authorization": {"Bearer " + strongSecret}}); res.StatusCode == http.StatusOK || strings.Contains(body, "zivro_") {
 		t.Fatalf("public port serves /metrics (%d)", res.StatusCode)
 	}
 }

@@ -15,10 +15,14 @@ import (
 // names its proxies (TRUSTED_PROXIES: their X-Forwarded-For is believed,
 // read from the right, skipping trusted addresses) or the header its
 // platform sets to the client's address, replacing whatever the client
-// sent (CLIENT_IP_HEADER). See README, Limits.
+// sent (CLIENT_IP_HEADER). With both, the header is believed only from a
+// trusted proxy: a client that reaches the server around the proxy would
+// otherwise choose its address with the header. See README, Limits.
 type ClientAddrConfig struct {
 	TrustedProxies []string // IP addresses and CIDR prefixes
 	Header         string   // "" for none
+	// trusted is TrustedProxies, parsed.
+	trusted []netip.Prefix
 }
 
 // ParseClientAddrConfig reads TRUSTED_PROXIES (comma-separated addresses
@@ -29,12 +33,17 @@ func ParseClientAddrConfig(proxies, header string) (ClientAddrConfig, error) {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
 		}
-		if _, err := netip.ParsePrefix(p); err != nil {
-			if _, err := netip.ParseAddr(p); err != nil {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, err := netip.ParseAddr(p)
+			if err != nil {
 				return ClientAddrConfig{}, fmt.Errorf("TRUSTED_PROXIES entry %q: want an IP address or a CIDR prefix (10.0.0.0/8)", p)
 			}
+			addr = addr.WithZone("")
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+		c.trusted = append(c.trusted, prefix.Masked())
 	}
 	c.Header = strings.TrimSpace(header)
 	if strings.ContainsAny(c.Header, " :,\t") {
@@ -52,21 +61,64 @@ func (c ClientAddrConfig) trustClients(r *gin.Engine) {
 		// should it, trust no proxy rather than every one.
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.TrustedPlatform = c.Header
+	// Not gin's TrustedPlatform: gin believes that header from any peer,
+	// trusted proxy or not (see resolve).
+	r.TrustedPlatform = ""
 	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+}
+
+// resolve returns the client's address for a request from peer (the TCP
+// peer) whose CLIENT_IP_HEADER holds header and whose X-Forwarded-For gin
+// resolved to forwarded ("" when none is believed):
+//   - with CLIENT_IP_HEADER and TRUSTED_PROXIES, the header from a peer
+//     inside TRUSTED_PROXIES, the peer's address from anyone else;
+//   - with CLIENT_IP_HEADER alone, the header: the platform's edge is the
+//     only way in and overwrites it (Railway, Render behind Cloudflare);
+//   - without CLIENT_IP_HEADER, what gin made of X-Forwarded-For.
+//
+// A header that holds no address counts as absent: the peer's.
+func (c ClientAddrConfig) resolve(peer netip.Addr, header, forwarded string) netip.Addr {
+	peer = peer.Unmap().WithZone("")
+	claimed := forwarded
+	if c.Header != "" {
+		claimed = ""
+		if len(c.trusted) == 0 || c.trusts(peer) {
+			claimed = strings.TrimSpace(header)
+		}
+	}
+	if a, err := netip.ParseAddr(claimed); err == nil {
+		return a.Unmap().WithZone("")
+	}
+	return peer
+}
+
+// trusts reports whether peer is inside TRUSTED_PROXIES.
+func (c ClientAddrConfig) trusts(peer netip.Addr) bool {
+	for _, p := range c.trusted {
+		if p.Contains(peer) {
+			return true
+		}
+	}
+	return false
 }
 
 type clientAddrKey struct{}
 
 // resolveClientAddr is the middleware that resolves the client's address
-// once per request and keeps it in the request's context (ClientAddr).
-func resolveClientAddr(c *gin.Context) {
-	addr, err := netip.ParseAddr(c.ClientIP())
-	if err != nil {
-		// A platform header that holds no address: the peer's.
-		addr, _ = netip.ParseAddr(c.RemoteIP())
+// once per request (see ClientAddrConfig.resolve) and keeps it in
+// the request's context (ClientAddr).
+func (cfg ClientAddrConfig) resolveClientAddr(c *gin.Context) {
+	peer, _ := netip.ParseAddr(c.RemoteIP())
+	var header, forwarded string
+	if cfg.Header != "" {
+		header = c.GetHeader(cfg.Header)
+	} else {
+		// gin's X-Forwarded-For walk, trusted proxies only; the peer
+		// itself when nothing is believed.
+		forwarded = c.ClientIP()
 	}
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), clientAddrKey{}, addr.Unmap()))
+	addr := cfg.resolve(peer, header, forwarded)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), clientAddrKey{}, addr))
 	c.Next()
 }
 

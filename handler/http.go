@@ -49,7 +49,7 @@ func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Lo
 	r := gin.New()
 	cfg.ClientAddr.trustClients(r)
 	r.Use(gin.Recovery(), requestID, securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
-		limitBodies(cfg.MaxBody), resolveClientAddr)
+		limitBodies(cfg.MaxBody), cfg.ClientAddr.resolveClientAddr)
 
 	r.GET("/health", health(cfg, store))
 	r.GET("/livez", livez)

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"testing"
@@ -28,8 +29,9 @@ func TestJoinCarriesInterestsAndTheAddressKey(t *testing.T) {
 	if !reflect.DeepEqual(p.Interests, []string{"music", "chess"}) {
 		t.Fatalf("interests %q, want [music chess]", p.Interests)
 	}
-	if want := keys.Key("203.0.113.7"); p.Addr != want {
-		t.Fatalf("address key %q, want %q (the connection's address, hashed)", p.Addr, want)
+	want, _ := keys.Keys(context.Background(), "203.0.113.7")
+	if p.Addr != want.Addr || p.Net != want.Net {
+		t.Fatalf("keys %q %q, want %+v (the connection's address and network, hashed)", p.Addr, p.Net, want)
 	}
 }
 

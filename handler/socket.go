@@ -184,8 +184,9 @@ type conn struct {
 	// from is the start of every payload relayed from this connection:
 	// {"from":"<id>",
 	from string
-	// addr is the key of the client's address (see AddressKeys): blocks
-	// and cool-downs follow the address, not the connection.
+	// addr is the client's address (Conn.Addr), never logged: its keys
+	// (see AddressKeys), which blocks, cool-downs and reports follow, are
+	// taken at each join.
 	addr string
 	// disconnect runs the disconnect once (see Closed).
 	disconnect func()
@@ -221,14 +222,19 @@ func (h *Sockets) open(cn Conn) *conn {
 		h:             h,
 		conn:          cn,
 		id:            cn.ID(),
-		addr:          h.cfg.Addresses.Key(cn.Addr()),
+		addr:          cn.Addr(),
 		limiter:       rate.NewLimiter(rate.Limit(h.cfg.EventsPerSecond), h.cfg.EventBurst),
 		overLimit:     rate.NewLimiter(1, maxOverLimit),
 		commandBudget: rate.NewLimiter(rate.Limit(h.cfg.CommandsPerSecond), h.cfg.CommandBurst),
 		opened:        time.Now(),
 	}
-	// The address only as its key (a keyed hash), never as it is.
-	h.log.Info("socket connected", "socket", c.id, "request_id", cn.RequestID(), "transport", cn.Transport(), "addr", c.addr)
+	// The address only as its key (a keyed hash), never as it is; not at
+	// all while the key's secret is still to be loaded from the store.
+	var addrKey string
+	if keys, ok := h.cfg.Addresses.KnownKeys(c.addr); ok {
+		addrKey = keys.Addr
+	}
+	h.log.Info("socket connected", "socket", c.id, "request_id", cn.RequestID(), "transport", cn.Transport(), "addr", addrKey)
 	id, _ := json.Marshal(c.id)
 	c.from = `{"from":` + string(id) + ","
 	h.svc.Connect(c.id)
@@ -281,8 +287,14 @@ func (h *Sockets) onEvent(c *conn, ev socketio.Event) {
 			h.refuse(c, ev, err)
 			return
 		}
-		p.Addr = c.addr
-		h.command(c, ev, func(ctx context.Context) error { return h.svc.Join(ctx, c.id, p) })
+		h.command(c, ev, func(ctx context.Context) error {
+			keys, err := h.cfg.Addresses.Keys(ctx, c.addr)
+			if err != nil {
+				return fmt.Errorf("join %s: %w", c.id, err)
+			}
+			p.Addr, p.Net = keys.Addr, keys.Net
+			return h.svc.Join(ctx, c.id, p)
+		})
 	case "next":
 		h.command(c, ev, func(ctx context.Context) error { return h.svc.Next(ctx, c.id) })
 	case "report":

@@ -17,39 +17,6 @@ import (
 	"github.com/zivro/zivro/store/memory"
 )
 
-func TestHandlerToken(t *testing.T) {
-	tests := []struct {
-		name, token, auth string
-		want              int
-	}{
-		{"no token configured", "", "", http.StatusOK},
-		{"token shown", "s3cret", "Bearer s3cret", http.StatusOK},
-		{"no token shown", "s3cret", "", http.StatusUnauthorized},
-		{"wrong token", "s3cret", "Bearer s3cre", http.StatusUnauthorized},
-		{"token without scheme", "s3cret", "s3cret", http.StatusUnauthorized},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := New()
-			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-			if tt.auth != "" {
-				req.Header.Set("Authorization", tt.auth)
-			}
-			w := httptest.NewRecorder()
-			m.Handler(tt.token).ServeHTTP(w, req)
-			if w.Code != tt.want {
-				t.Fatalf("status %d, want %d", w.Code, tt.want)
-			}
-			if w.Code == http.StatusOK && !strings.Contains(w.Body.String(), "go_goroutines") {
-				t.Fatalf("no runtime metrics in %.200s", w.Body.String())
-			}
-			if w.Code != http.StatusOK && strings.Contains(w.Body.String(), "zivro_") {
-				t.Fatal("metrics served without the token")
-			}
-		})
-	}
-}
-
 func TestDisconnectReasonsStayBounded(t *testing.T) {
 	m := New()
 	for _, r := range []string{"transport close", "ping timeout", "something new", "", "Transport Close"} {
@@ -143,7 +110,7 @@ func TestStoreObservesEventLag(t *testing.T) {
 func sample(t *testing.T, m *Metrics, series string) int {
 	t.Helper()
 	w := httptest.NewRecorder()
-	m.Handler("").ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	m.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body, _ := io.ReadAll(w.Body)
 	for _, line := range strings.Split(string(body), "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
@@ -190,7 +157,7 @@ func TestScrapeTimeFigures(t *testing.T) {
 			}
 			if tt.err != nil {
 				w := httptest.NewRecorder()
-				m.Handler("").ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+				m.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 				if strings.Contains(w.Body.String(), "zivro_users_waiting ") {
 					t.Error("figures exposed while the store is down")
 				}

@@ -113,6 +113,7 @@ type session struct {
 	tried   bool
 	profile *Profile // set by a successful join, cleared by leave
 	addr    string   // the address key of the last join, kept after a leave
+	net     string   // its network key (Profile.Net), for the user's reports
 	partner string   // current partner as announced, "" when none
 	// partnerAddr is the current partner's address key; reported is set
 	// once the user has reported the current partner.
@@ -243,7 +244,7 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 	s.mu.Lock()
 	if sess, ok := s.sessions[id]; ok {
 		sess.profile = &p
-		sess.addr = p.Addr
+		sess.addr, sess.net = p.Addr, p.Net
 	}
 	s.mu.Unlock()
 	s.afterInterestWait(p)
@@ -313,7 +314,7 @@ func (s *Service) Report(ctx context.Context, id, reason string) error {
 	target, reported, sess, err := s.target(id)
 	var by Peer
 	if err == nil {
-		by = Peer{ID: id, Addr: sess.addr}
+		by = Peer{ID: id, Addr: sess.addr, Net: sess.net}
 	}
 	s.mu.Unlock()
 	if err != nil {

@@ -22,6 +22,10 @@ type Profile struct {
 	// Addr is the hashed client address: blocks and cool-downs key on it,
 	// so that a reload does not escape them. Never shown to anyone.
 	Addr string `json:"addr,omitempty"`
+	// Net is the hashed network of the address (see Peer.Net), for the
+	// user's reports. Not kept by the stores: the service keeps it with
+	// its session.
+	Net string `json:"-"`
 	// Instance is the server instance the user joined through (the
 	// service sets it): when that instance's presence lapses, the others
 	// take its users over (see Store.Beat). Empty: not tracked.
@@ -140,9 +144,21 @@ func (e *CoolDownError) Error() string {
 // Is makes errors.Is(err, ErrCoolDown) hold.
 func (e *CoolDownError) Is(target error) bool { return target == ErrCoolDown }
 
-// Peer names a user for a block or a report: its socket id and address key.
+// Peer names a user for a block or a report: its socket id, its address
+// key and, for a reporter, its network key: the hashed network that one
+// subscriber may hold whole (an IPv6 /48; an IPv4 address), by which
+// distinct reporters are counted (see Store.Report). An empty Net is Addr's.
 type Peer struct {
-	ID, Addr string
+	ID, Addr, Net string
+}
+
+// ReporterNet is the key a reporter is counted under: its Net, or its Addr
+// when it has none.
+func (p Peer) ReporterNet() string {
+	if p.Net != "" {
+		return p.Net
+	}
+	return p.Addr
 }
 
 // Report is one user's report about a partner, kept for moderators.
@@ -197,10 +213,12 @@ type Store interface {
 	Block(ctx context.Context, by, target Peer) error
 
 	// Report keeps r for moderators and counts it: when reporters from
-	// the report threshold's number of distinct addresses reported
-	// r.Reported.Addr within the report window, that address cools down
-	// (its joins are refused) for the cool-down time, and Report returns
-	// true. A reporter's address counts once however often it reports.
+	// the report threshold's number of distinct networks
+	// (r.Reporter.ReporterNet) reported r.Reported.Addr within the report
+	// window, that address cools down (its joins are refused) for the
+	// cool-down time, and Report returns true. A reporter's network counts
+	// once however often, and from however many of its addresses, it
+	// reports: one subscriber is one reporter.
 	Report(ctx context.Context, r Report) (coolingDown bool, err error)
 
 	// Match runs matching alone (for example when a rematch window expires).

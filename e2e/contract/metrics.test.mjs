@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { httpGet, waitFor, emitAck } from '../lib/harness.mjs';
 import { eachMode, ztest, pair, join, assertAccepted, assertRefused, until } from '../lib/contract.mjs';
 
-const TOKEN = 'scrape-secret';
+const TOKEN = 'c2b6e0f4a8d1937e5f0a6b2c4d8e1f3a7b9c0d2e4f6a8b1c3d5e7f9a0b2c4d6e';
 
 /** Parses Prometheus's text format into { 'name{a="x",b="y"}': value }. */
 function parse(text) {

@@ -31,7 +31,7 @@ export function turnCredential(secret, username) {
  * Starts turnserver; resolves { port, url, secret, stop(), logs() } once it
  * listens. Throws a clear error when coturn is not installed.
  */
-export async function startCoturn({ secret = crypto.randomBytes(16).toString('hex') } = {}) {
+export async function startCoturn({ secret = crypto.randomBytes(32).toString('hex') } = {}) {
   const bin = ['/usr/bin/turnserver', '/usr/sbin/turnserver'].find((p) => fs.existsSync(p));
   if (!bin) throw new Error('turnserver not found: install Debian\'s coturn (apt-get install -y coturn; .ci/deps does it)');
   const port = await freeUdpPort();

@@ -222,7 +222,7 @@ func (s *Store) Report(ctx context.Context, r queue.Report) (bool, error) {
 			delete(by, a)
 		}
 	}
-	by[r.Reporter.Addr] = now
+	by[r.Reporter.ReporterNet()] = now
 	if len(by) < s.opts.ReportThreshold {
 		return false, nil
 	}

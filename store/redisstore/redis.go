@@ -40,8 +40,8 @@ const (
 	BlockKeyPrefix = "zivro:blocks:"
 	// ReportsKey is the stream of reports kept for moderators.
 	ReportsKey = "zivro:reports"
-	// ReportersKeyPrefix + address key is a sorted set of the addresses
-	// that recently reported it, by time.
+	// ReportersKeyPrefix + address key is a sorted set of the networks
+	// (queue.Peer.Net) that recently reported it, by time.
 	ReportersKeyPrefix = "zivro:reporters:"
 	// CoolDownKeyPrefix + address key exists while the address cools down.
 	CoolDownKeyPrefix = "zivro:cooldown:"
@@ -281,7 +281,7 @@ func (s *Store) Report(ctx context.Context, r queue.Report) (bool, error) {
 	started, err := s.report.Run(ctx, s.client, []string{ReportsKey},
 		r.Reporter.ID, r.Reporter.Addr, r.Reported.ID, r.Reported.Addr, r.Reason,
 		ms(s.opts.ReportWindow), s.opts.ReportThreshold, ms(s.opts.CoolDown),
-		reportsMaxLen, ReportersKeyPrefix, CoolDownKeyPrefix).Int64()
+		reportsMaxLen, ReportersKeyPrefix, CoolDownKeyPrefix, r.Reporter.ReporterNet()).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: report %s by %s: %w", r.Reported.ID, r.Reporter.ID, err)
 	}
@@ -518,4 +518,29 @@ func decode(v map[string]any) (queue.Event, bool) {
 		return queue.Event{}, false
 	}
 	return e, e.User != ""
+}
+
+// AddressKeyKey holds the secret of the address keys (see AddressSecret).
+const AddressKeyKey = "zivro:address-key"
+
+// AddressSecret returns the address-hash secret that every instance
+// sharing client's Redis uses when none is configured (ADDRESS_HASH_KEY):
+// the one kept under AddressKeyKey, after storing proposed there if the
+// key is missing (nil: a new random one of 256 bits, as text). One round trip
+// (SET NX GET, Redis 7); no TTL: the secret lives as long as the data it
+// keys.
+func AddressSecret(ctx context.Context, client redis.UniversalClient, proposed []byte) ([]byte, error) {
+	if proposed == nil {
+		proposed = []byte(rand.Text() + rand.Text()) // 2 × 128 bits
+	}
+	old, err := client.SetArgs(ctx, AddressKeyKey, proposed, redis.SetArgs{Mode: "NX", Get: true}).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return proposed, nil
+	case err != nil:
+		return nil, fmt.Errorf("redisstore: address secret: %w", err)
+	case old == "":
+		return nil, fmt.Errorf("redisstore: address secret: %s is empty", AddressKeyKey)
+	}
+	return []byte(old), nil
 }

@@ -343,3 +343,41 @@ func TestInconsistentQueue(t *testing.T) {
 		t.Fatalf("queue = %q after the pairing, want empty", got)
 	}
 }
+
+// The address secret is made once and kept: every client of one Redis
+// gets the same; another Redis has another (random, not derived from
+// anything); a proposed secret is kept only where none is, so that after a
+// Redis lost its data an instance writes its secret back.
+func TestAddressSecret(t *testing.T) {
+	ctx := context.Background()
+	srv, client := newClient(t)
+	first, err := redisstore.AddressSecret(ctx, client, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) < 32 {
+		t.Fatalf("secret of %d characters, want at least 32", len(first))
+	}
+	other := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer other.Close()
+	for _, proposed := range [][]byte{nil, []byte("a proposal that comes too late")} {
+		again, err := redisstore.AddressSecret(ctx, other, proposed)
+		if err != nil || string(again) != string(first) {
+			t.Fatalf("second instance (proposing %q): %q %v, want the first's %q", proposed, again, err, first)
+		}
+	}
+	if ttl := client.PTTL(ctx, redisstore.AddressKeyKey).Val(); ttl != -1 {
+		t.Fatalf("%s has TTL %v, want none", redisstore.AddressKeyKey, ttl)
+	}
+	_, elsewhere := newClient(t)
+	if s, _ := redisstore.AddressSecret(ctx, elsewhere, nil); string(s) == string(first) {
+		t.Fatal("two Redis servers, one secret: not random")
+	}
+	client.FlushAll(ctx)
+	if back, _ := redisstore.AddressSecret(ctx, client, first); string(back) != string(first) {
+		t.Fatalf("after a flush, the known secret proposed: %q, want it back", back)
+	}
+	if got := client.Get(ctx, redisstore.AddressKeyKey).Val(); got != string(first) {
+		t.Fatalf("stored %q, want the proposed secret", got)
+	}
+}

@@ -1,13 +1,16 @@
 -- Report: KEYS[1] reports stream. ARGV: reporter id, reporter address,
 -- reported id, reported address, reason, report window (ms), threshold,
 -- cool-down (ms), stream max length, reports key prefix, cool-down key
--- prefix. Keeps the report in the stream and counts its reporter's address
--- once in the reported address's recent reporters (a sorted set by time);
+-- prefix, reporter network. Keeps the report in the stream and counts its
+-- reporter's network (see queue.Peer.Net: one subscriber's addresses are
+-- one reporter) once in the reported address's recent reporters (a sorted
+-- set by time);
 -- at the threshold, the reported address cools down and its count starts
 -- again. Returns 1 when it started a cool-down, else 0.
 local reporter, reporter_addr, reported, reported_addr, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local window, threshold, cool_down = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 local maxlen, reports_prefix, cooldown_prefix = ARGV[9], ARGV[10], ARGV[11]
+local reporter_net = ARGV[12]
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -19,7 +22,7 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*',
 
 local key = reports_prefix .. reported_addr
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-redis.call('ZADD', key, now, reporter_addr)
+redis.call('ZADD', key, now, reporter_net)
 if redis.call('ZCARD', key) < threshold then
   redis.call('PEXPIRE', key, window)
   return 0

@@ -247,19 +247,29 @@ func waitUntilExpired(since time.Time, ttl time.Duration) {
 func nameOf(id string) string { return "name of " + id }
 
 // addrOf is the address key of a test user: each has its own, unless its
-// id says which one it shares ("a@x" is at x).
+// id says which one it shares ("a@x" is at x; "a@x~n" is at x in network n).
 func addrOf(id string) string {
+	id, _, _ = strings.Cut(id, "~")
 	if _, at, ok := strings.Cut(id, "@"); ok {
 		return "addr " + at
 	}
 	return "addr of " + id
 }
 
+// netOf is the network key of a test user's address: its own address's,
+// unless its id names the network ("a@x~n" is in n).
+func netOf(id string) string {
+	if _, n, ok := strings.Cut(id, "~"); ok {
+		return "net " + n
+	}
+	return "net of " + addrOf(id)
+}
+
 func profileOf(id string, interests ...string) queue.Profile {
 	return queue.Profile{Name: nameOf(id), Gender: "other", Region: "EU", Addr: addrOf(id), Interests: interests}
 }
 
-func peer(id string) queue.Peer { return queue.Peer{ID: id, Addr: addrOf(id)} }
+func peer(id string) queue.Peer { return queue.Peer{ID: id, Addr: addrOf(id), Net: netOf(id)} }
 
 // matchedPair is the two events of a pairing: the responder's first.
 func matchedPair(initiator, responder string) []queue.Event {

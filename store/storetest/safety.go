@@ -129,6 +129,25 @@ func testReportCoolDown(t *testing.T, h *harness) {
 	}
 }
 
+// Distinct reporters are counted by network, not by address: reporters
+// from three addresses of one network (three IPv6 /64s of one subscriber's
+// /48) are one reporter, and cool nobody down; three networks do.
+func testReportersCountedByNetwork(t *testing.T, h *harness) {
+	for _, r := range []string{"r1@p1~s", "r2@p2~s", "r3@p3~s"} {
+		if h.report(r, "bad@x") {
+			t.Fatalf("reporters from three addresses of one network: cool-down at %s", r)
+		}
+	}
+	h.join("bad@x")
+	h.expect("one network's reports: not cooling down")
+	if h.report("r4@p4~t", "bad@x") {
+		t.Fatal("reporters from two networks: cool-down")
+	}
+	if !h.report("r5@p5~u", "bad@x") {
+		t.Fatal("reporters from three networks: no cool-down")
+	}
+}
+
 // Reports older than the report window no longer count.
 func testReportWindow(t *testing.T, h *harness) {
 	const window = 300 * time.Millisecond

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"BlockAfterPartnerLeft", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testBlockAfterPartnerLeft},
 		{"ReportCoolDown", queue.StoreOptions{CoolDown: 500 * time.Millisecond}, testReportCoolDown},
 		{"ReportWindow", queue.StoreOptions{ReportWindow: 300 * time.Millisecond}, testReportWindow},
+		{"ReportersCountedByNetwork", queue.StoreOptions{}, testReportersCountedByNetwork},
 		{"CoolDownOnlyThatAddress", queue.StoreOptions{}, testCoolDownOnlyThatAddress},
 		{"Census", queue.StoreOptions{}, testCensus},
 		{"TakeOver", queue.StoreOptions{}, testTakeOver},
