@@ -95,16 +95,6 @@ func holdConnectWindow(s *Server) (entered func(sid string) <-chan struct{}) {
 	return func(sid string) <-chan struct{} { return signal(sid) }
 }
 
-// engineSid is the session id of an Engine.IO open packet.
-func engineSid(t *testing.T, open string) string {
-	t.Helper()
-	var o struct{ Sid string }
-	if !strings.HasPrefix(open, "0") || json.Unmarshal([]byte(open[1:]), &o) != nil || o.Sid == "" {
-		t.Fatalf("open packet %q", open)
-	}
-	return o.Sid
-}
-
 // A client that leaves while the library is between its readiness check
 // and storing the socket (the window is held open for every session here)
 // left, before the fix, a socket connected for ever: its session never
