@@ -1,0 +1,284 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/zishang520/engine.io-go-parser/packet"
+	"github.com/zishang520/engine.io/v2/engine"
+)
+
+// openSessions counts the sessions that have not heard Closed.
+type openSessions struct{ n atomic.Int64 }
+
+func (o *openSessions) connect(*Conn) Session { o.n.Add(1); return sessionOf{o} }
+
+type sessionOf struct{ o *openSessions }
+
+func (sessionOf) Event(Event)        {}
+func (s sessionOf) Closed(string)    { s.o.n.Add(-1) }
+func (o *openSessions) count() int64 { return o.n.Load() }
+
+// testServer serves a Server with a short heartbeat over HTTP; it returns
+// the server, its URL and the sessions it opened.
+func testServer(t *testing.T) (*Server, string, *openSessions) {
+	t.Helper()
+	s := New(t.Context(), Options{
+		PingInterval: 300 * time.Millisecond,
+		PingTimeout:  300 * time.Millisecond,
+		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	open := &openSessions{}
+	s.OnConnect(open.connect)
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() { srv.Close(); s.Close() })
+	return s, srv.URL, open
+}
+
+// waitEnded waits until the server holds no socket and every session heard
+// Closed, for at most the heartbeat's bound and a margin.
+func waitEnded(t *testing.T, s *Server, open *openSessions, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		sockets := s.Transports()
+		if len(sockets) == 0 && open.count() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: sockets still connected %v, sessions not closed %d", within, sockets, open.count())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// holdConnectWindow makes the library's namespace connect, for every new
+// connection, stop where the race is: after the readiness check, before
+// the client stores the socket (when it creates the connect reply). It
+// tells the client it is there (entered, by Engine.IO session id), then
+// waits until the connection is no longer open, for at most 5 s.
+func holdConnectWindow(s *Server) (entered func(sid string) <-chan struct{}) {
+	var signals sync.Map // sid → chan struct{}
+	signal := func(sid string) chan struct{} {
+		ch, _ := signals.LoadOrStore(sid, make(chan struct{}))
+		return ch.(chan struct{})
+	}
+	_ = s.io.Engine().On("connection", func(args ...any) {
+		conn := args[0].(engine.Socket)
+		var once sync.Once
+		_ = conn.On("packetCreate", func(args ...any) {
+			if p, ok := args[0].(*packet.Packet); !ok || p.Type != packet.MESSAGE {
+				return
+			}
+			once.Do(func() {
+				close(signal(conn.Id()))
+				deadline := time.Now().Add(5 * time.Second)
+				for conn.ReadyState() == "open" && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond)
+				}
+			})
+		})
+	})
+	return func(sid string) <-chan struct{} { return signal(sid) }
+}
+
+// A client that leaves while the library is between its readiness check
+// and storing the socket (the window is held open for every session here)
+// left, before the fix, a socket connected for ever: its session never
+// heard Closed. Every one must end within the heartbeat's bound.
+func TestSessionsThatLeaveDuringTheConnectEnd(t *testing.T) {
+	tests := []struct {
+		transport string
+		leave     string // "41": namespace disconnect; "close": the client goes
+	}{
+		{"websocket", "41"},
+		{"websocket", "close"},
+		{"polling", "41"},
+		{"polling", "close"},
+	}
+	const sessions = 40
+	for _, tt := range tests {
+		t.Run(tt.transport+" "+tt.leave, func(t *testing.T) {
+			s, url, open := testServer(t)
+			entered := holdConnectWindow(s)
+			var wg sync.WaitGroup
+			for range sessions {
+				wg.Go(func() {
+					if err := leaveDuringConnect(url, tt.transport, tt.leave, entered); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			// Polling clients that go are noticed by the heartbeat.
+			waitEnded(t, s, open, 5*time.Second)
+		})
+	}
+}
+
+// leaveDuringConnect opens a session, sends the namespace connect and,
+// once the library is in the window, leaves.
+func leaveDuringConnect(url, transport, leave string, entered func(string) <-chan struct{}) error {
+	inWindow := func(sid string) error {
+		select {
+		case <-entered(sid):
+			return nil
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("%s: the connect never reached the window", sid)
+		}
+	}
+	if transport == "websocket" {
+		conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+		if err != nil {
+			return fmt.Errorf("dial: %w", err)
+		}
+		defer conn.Close()
+		_, open, err := conn.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("open packet: %w", err)
+		}
+		var o struct{ Sid string }
+		_ = json.Unmarshal(open[1:], &o)
+		if err := conn.WriteMessage(websocket.TextMessage, []byte("40")); err != nil {
+			return err
+		}
+		if err := inWindow(o.Sid); err != nil {
+			return err
+		}
+		if leave == "41" {
+			return conn.WriteMessage(websocket.TextMessage, []byte("41"))
+		}
+		return conn.Close()
+	}
+	base := url + "/socket.io/?EIO=4&transport=polling"
+	res, err := http.Get(base)
+	if err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	var o struct{ Sid string }
+	if json.Unmarshal(body[1:], &o) != nil {
+		return fmt.Errorf("open packet %q", body)
+	}
+	post := func(payload string) error {
+		res, err := http.Post(base+"&sid="+o.Sid, "text/plain;charset=UTF-8", strings.NewReader(payload))
+		if err != nil {
+			return err
+		}
+		_ = res.Body.Close()
+		return nil
+	}
+	if err := post("40"); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	if err := inWindow(o.Sid); err != nil {
+		return err
+	}
+	if leave == "41" {
+		return post("41")
+	}
+	return nil // a polling client that goes just stops polling
+}
+
+// openDescriptors counts this process's open file descriptors.
+func openDescriptors(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(fds)
+}
+
+// A websocket whose client goes (after a namespace disconnect or not) has
+// its connection closed by the server at once: before the fix, the
+// library left it to the garbage collector, which this test turns off.
+func TestClosedWebsocketsGiveTheirDescriptorsBack(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	tests := []struct {
+		name   string
+		before []string // frames sent before the close
+	}{
+		{"close after the connect", nil},
+		{"close after a namespace disconnect", []string{"41"}},
+	}
+	const sessions = 500
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, url, open := testServer(t)
+			baseline := openDescriptors(t)
+			ws := "ws" + strings.TrimPrefix(url, "http") + "/socket.io/?EIO=4&transport=websocket"
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					for range sessions / 4 {
+						if err := connectThenClose(ws, tt.before); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			waitEnded(t, s, open, 5*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			for n := openDescriptors(t); n > baseline; n = openDescriptors(t) {
+				if ctx.Err() != nil {
+					t.Fatalf("%d descriptors open, %d before the sessions", n, baseline)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// connectThenClose opens a websocket session, connects to the namespace,
+// sends before, and closes the connection.
+func connectThenClose(ws string, before []string) error {
+	conn, _, err := websocket.DefaultDialer.Dial(ws, nil)
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	defer conn.Close()
+	if _, _, err := conn.ReadMessage(); err != nil {
+		return fmt.Errorf("open packet: %w", err)
+	}
+	if err := conn.WriteMessage(websocket.TextMessage, []byte("40")); err != nil {
+		return err
+	}
+	for {
+		// A loaded machine may see a ping (300 ms here) first.
+		_, reply, err := conn.ReadMessage()
+		if err == nil && string(reply) == "2" {
+			if err := conn.WriteMessage(websocket.TextMessage, []byte("3")); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil || !strings.HasPrefix(string(reply), "40{") {
+			return fmt.Errorf("connect reply %q, %v", reply, err)
+		}
+		break
+	}
+	for _, frame := range before {
+		if err := conn.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+			return err
+		}
+	}
+	return conn.Close()
+}
