@@ -174,13 +174,24 @@ func decodeChat(args []gjson.Result) (string, error) {
 	if obj["message"].Type != gjson.String {
 		return "", refuse("message must be a string")
 	}
-	msg := strings.TrimSpace(stripFormat(obj["message"].Str))
+	// Control characters go as from a name, but a pasted line break stays:
+	// the message is text, shown as text.
+	msg := strings.Map(func(r rune) rune {
+		if r == '\n' {
+			return r
+		}
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, obj["message"].Str)
+	msg = strings.TrimSpace(stripFormat(msg))
 	if msg == "" {
 		return "", refuse("message empty")
 	}
 	if utf8.RuneCountInString(msg) > maxChatLen {
 		// The cut can split a joined pair or a flag's tag sequence.
-		msg = stripFormat(string([]rune(msg)[:maxChatLen]))
+		msg = strings.TrimSpace(stripFormat(string([]rune(msg)[:maxChatLen])))
 	}
 	return msg, nil
 }

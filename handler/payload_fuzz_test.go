@@ -87,6 +87,9 @@ func FuzzPayloads(f *testing.F) {
 			if stripFormat(m) != m {
 				t.Fatalf("chat message %q keeps format characters", m)
 			}
+			if strings.ContainsFunc(m, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) {
+				t.Fatalf("chat message %q keeps a control character other than a line break", m)
+			}
 		} else {
 			checkRefusal(t, err)
 		}

@@ -126,6 +126,7 @@ func TestDecodeChat(t *testing.T) {
 		{"capped", []any{map[string]any{"message": strings.Repeat("m", 600)}}, strings.Repeat("m", 500), ""},
 		{"capped by characters", []any{map[string]any{"message": strings.Repeat("ü", 600)}}, strings.Repeat("ü", 500), ""},
 		{"empty after trim", []any{map[string]any{"message": " \t\n"}}, "", "message empty"},
+		{"control characters removed, line breaks kept", []any{map[string]any{"message": "ring\a \x1b[31mred\r\nnext\tline"}}, "ring [31mred\nnextline", ""},
 		{"bidi override removed", []any{map[string]any{"message": "see \u202Egnp.exe\u202C now"}}, "see gnp.exe now", ""},
 		{"zero-width removed", []any{map[string]any{"message": "pa\u200By\u200Dpal\u2060"}}, "paypal", ""},
 		{"only format characters is empty", []any{map[string]any{"message": "\u200B \u2066"}}, "", "message empty"},
