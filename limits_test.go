@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -225,6 +226,62 @@ func TestConnectionsPerAddressAreCapped(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Every spelling of "no session id" opens a session, and is counted as
+// one: an empty sid once walked around every per-address cap. The
+// sessions are handshakes only, never connected to the namespace: a
+// session counts from its handshake.
+func TestEverySpellingOfAHandshakeIsCapped(t *testing.T) {
+	for _, query := range []string{"", "&sid", "&sid=", "&sid=&sid=x"} {
+		for _, transport := range []string{"polling", "websocket"} {
+			t.Run(transport+query, func(t *testing.T) {
+				url, stop, done := startRun(t, map[string]string{"MAX_CONNS_PER_IP": "3"})
+				defer func() { stop(); <-done }()
+				target := "/socket.io/?EIO=4&transport=" + transport + query
+				for i := range 3 {
+					if status := openSession(t, url, target); status != http.StatusOK {
+						t.Fatalf("session %d: status %d, want an open packet", i, status)
+					}
+				}
+				if status := openSession(t, url, target); status != http.StatusTooManyRequests {
+					t.Fatalf("fourth session: status %d, want 429", status)
+				}
+			})
+		}
+	}
+}
+
+// openSession sends an Engine.IO handshake to target and returns 200 when
+// it opened a session (the socket, for a websocket, stays open until the
+// test ends), or the HTTP status of the refusal.
+func openSession(t *testing.T, url, target string) int {
+	t.Helper()
+	if strings.Contains(target, "transport=polling") {
+		res, err := http.Get(url + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = res.Body.Close() }()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode == http.StatusOK && !strings.HasPrefix(string(body), "0{") {
+			t.Fatalf("polling handshake: %q", body)
+		}
+		return res.StatusCode
+	}
+	conn, res, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+target, nil)
+	if err != nil {
+		if res == nil {
+			t.Fatalf("websocket handshake: %v", err)
+		}
+		return res.StatusCode
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, open, err := conn.ReadMessage(); err != nil || !strings.HasPrefix(string(open), "0{") {
+		t.Fatalf("websocket open packet %q, %v", open, err)
+	}
+	return http.StatusOK
 }
 
 func TestNewConnectionsPerAddressPerMinute(t *testing.T) {

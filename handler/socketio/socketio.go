@@ -164,8 +164,7 @@ func (s *Server) OnConnect(fn func(*Conn) Session) {
 
 // ServeHTTP serves the Socket.IO endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// A request without a session id opens a new session.
-	if s.draining.Load() && r.URL.Query().Get("sid") == "" {
+	if s.draining.Load() && IsHandshake(r) {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
