@@ -31,6 +31,9 @@ type HTTPConfig struct {
 	ICE        ICEConfig     // for /ice-servers
 	Counts     Counter       // for /stats
 	StatsEvery time.Duration // how long /stats serves the same figures; 0: DefaultStatsEvery
+	// HealthEvery is how long /health serves the same store check; 0:
+	// DefaultHealthEvery.
+	HealthEvery time.Duration
 
 	// Metrics, when set, is served on GET /metrics (it checks its own
 	// token); nil when metrics are off or on a listener of their own.
@@ -51,7 +54,7 @@ func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Lo
 	r.Use(gin.Recovery(), requestID, securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
 		limitBodies(cfg.MaxBody), resolveClientAddr)
 
-	r.GET("/health", health(cfg, store))
+	r.GET("/health", newHealthCache(store, cfg.HealthEvery).serve(cfg))
 	r.GET("/livez", livez)
 	r.GET("/stats", newStatsCache(cfg.Counts, cfg.StatsEvery, log).serve)
 	r.GET("/ice-servers", iceServers(cfg.ICE, log))
@@ -117,25 +120,6 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 			"duration_ms", float64(time.Since(start).Microseconds())/1000,
 			"bytes", c.Writer.Size(),
 		)
-	}
-}
-
-// healthStatus is /health's answer, fields in the original's order.
-type healthStatus struct {
-	Status string  `json:"status"`
-	Env    string  `json:"env"`
-	Uptime float64 `json:"uptime"`
-}
-
-func health(cfg HTTPConfig, store Pinger) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
-		defer cancel()
-		if err := store.Ping(ctx); err != nil {
-			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "redis-down"})
-			return
-		}
-		c.JSON(http.StatusOK, healthStatus{Status: "ok", Env: cfg.Env, Uptime: time.Since(cfg.Started).Seconds()})
 	}
 }
 
