@@ -51,7 +51,7 @@ type Pinger interface {
 func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Logger) *gin.Engine {
 	r := gin.New()
 	cfg.ClientAddr.trustClients(r)
-	r.Use(gin.Recovery(), requestID, securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
+	r.Use(requestID, recoverPanics(log), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
 		limitBodies(cfg.MaxBody), resolveClientAddr)
 
 	r.GET("/health", newHealthCache(store, cfg.HealthEvery).serve(cfg))
@@ -99,7 +99,8 @@ func securityHeaders(c *gin.Context) {
 }
 
 // requestLog writes one structured line per HTTP request, with its id and
-// the client's network (maskAddr), never its full address. Socket.IO's long
+// the client's network (maskAddr), never its full address; the method and
+// path as logText cuts them. Socket.IO's long
 // polls are left out: they are the transport, not requests worth a line each;
 // so are the platform's health checks and metrics scrapes that pass.
 func requestLog(log *slog.Logger) gin.HandlerFunc {
@@ -114,8 +115,8 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 		log.Info("http",
 			"request_id", c.GetString(requestIDKey),
 			"client", maskAddr(addr),
-			"method", c.Request.Method,
-			"path", c.Request.URL.Path,
+			"method", logText(c.Request.Method),
+			"path", logText(c.Request.URL.Path),
 			"status", c.Writer.Status(),
 			"duration_ms", float64(time.Since(start).Microseconds())/1000,
 			"bytes", c.Writer.Size(),
