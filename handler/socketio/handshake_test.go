@@ -1,6 +1,8 @@
 package socketio
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/zishang520/engine.io/v2/utils"
 )
 
 // IsHandshake must be the engine's own rule: for every spelling of the
@@ -77,4 +80,28 @@ func engineOpens(t *testing.T, base, target, transport string) bool {
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, msg, err := conn.ReadMessage()
 	return err == nil && strings.HasPrefix(string(msg), "0{") && strings.Contains(string(msg), `"sid"`)
+}
+
+// The counter newIDCounter reaches is the one the library's ids end in: a
+// reseeded value is the tail of the next id.
+func TestIDCounterMatchesTheLibrary(t *testing.T) {
+	ids, err := newIDCounter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		ids.reseed()
+		want := ids.n.Load()
+		id, err := utils.Base64Id().GenerateId()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(id)
+		if err != nil || len(raw) != 18 {
+			t.Fatalf("id %q: %d bytes, %v", id, len(raw), err)
+		}
+		if got := binary.BigEndian.Uint64(raw[10:]); got != want {
+			t.Fatalf("id %q ends in %x, want the reseeded %x", id, got, want)
+		}
+	}
 }
