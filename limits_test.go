@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -227,6 +230,62 @@ func TestConnectionsPerAddressAreCapped(t *testing.T) {
 	}
 }
 
+// Every spelling of "no session id" opens a session, and is counted as
+// one: an empty sid once walked around every per-address cap. The
+// sessions are handshakes only, never connected to the namespace: a
+// session counts from its handshake.
+func TestEverySpellingOfAHandshakeIsCapped(t *testing.T) {
+	for _, query := range []string{"", "&sid", "&sid=", "&sid=&sid=x"} {
+		for _, transport := range []string{"polling", "websocket"} {
+			t.Run(transport+query, func(t *testing.T) {
+				url, stop, done := startRun(t, map[string]string{"MAX_CONNS_PER_IP": "3"})
+				defer func() { stop(); <-done }()
+				target := "/socket.io/?EIO=4&transport=" + transport + query
+				for i := range 3 {
+					if status := openSession(t, url, target); status != http.StatusOK {
+						t.Fatalf("session %d: status %d, want an open packet", i, status)
+					}
+				}
+				if status := openSession(t, url, target); status != http.StatusTooManyRequests {
+					t.Fatalf("fourth session: status %d, want 429", status)
+				}
+			})
+		}
+	}
+}
+
+// openSession sends an Engine.IO handshake to target and returns 200 when
+// it opened a session (the socket, for a websocket, stays open until the
+// test ends), or the HTTP status of the refusal.
+func openSession(t *testing.T, url, target string) int {
+	t.Helper()
+	if strings.Contains(target, "transport=polling") {
+		res, err := http.Get(url + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = res.Body.Close() }()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode == http.StatusOK && !strings.HasPrefix(string(body), "0{") {
+			t.Fatalf("polling handshake: %q", body)
+		}
+		return res.StatusCode
+	}
+	conn, res, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+target, nil)
+	if err != nil {
+		if res == nil {
+			t.Fatalf("websocket handshake: %v", err)
+		}
+		return res.StatusCode
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, open, err := conn.ReadMessage(); err != nil || !strings.HasPrefix(string(open), "0{") {
+		t.Fatalf("websocket open packet %q, %v", open, err)
+	}
+	return http.StatusOK
+}
+
 func TestNewConnectionsPerAddressPerMinute(t *testing.T) {
 	url, stop, done := startRun(t, map[string]string{"NEW_CONNS_PER_IP_PER_MINUTE": "3"})
 	defer func() { stop(); <-done }()
@@ -387,4 +446,67 @@ func TestEventBudgetIsConfigurable(t *testing.T) {
 	if acks > 10 {
 		t.Fatalf("%d of %d events answered at a budget of 2/s, burst 4", acks, events)
 	}
+}
+
+// A request's line and headers are accepted up to the README's 16 KB
+// (16,384 bytes, line ends included) and refused with 431 beyond, on the
+// public port and on the metrics listener: net/http adds 4 KB of its own to
+// MaxHeaderBytes.
+func TestRequestHeadLimitIsExact(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	_ = ln.Close()
+	token := strings.Repeat("k", 40)
+	url, stop, done := startRun(t, map[string]string{"METRICS_ADDR": metricsAddr, "METRICS_TOKEN": token})
+	defer func() { stop(); <-done }()
+	tests := []struct {
+		name, addr, path string
+		extra            string // headers every request carries
+	}{
+		{"public port", strings.TrimPrefix(url, "http://"), "/livez", ""},
+		{"metrics listener", metricsAddr, "/metrics", "Authorization: Bearer " + token + "\r\n"},
+	}
+	for _, tt := range tests {
+		for _, size := range []int{maxRequestHead - 1, maxRequestHead, maxRequestHead + 1, maxRequestHead + 4096} {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, size), func(t *testing.T) {
+				want := http.StatusOK
+				if size > maxRequestHead {
+					want = http.StatusRequestHeaderFieldsTooLarge
+				}
+				if got := headStatus(t, tt.addr, tt.path, tt.extra, size); got != want {
+					t.Fatalf("request head of %d bytes: status %d, want %d", size, got, want)
+				}
+			})
+		}
+	}
+}
+
+// headStatus sends to addr a GET of path whose request line and headers
+// (with their line ends and the blank line) are size bytes, and returns the
+// answer's status.
+func headStatus(t *testing.T, addr, path, extra string, size int) int {
+	t.Helper()
+	head := "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra + "X-Pad: \r\n\r\n"
+	head = strings.Replace(head, "X-Pad: ", "X-Pad: "+strings.Repeat("p", size-len(head)), 1)
+	if len(head) != size {
+		t.Fatalf("built a head of %d bytes, want %d", len(head), size)
+	}
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte(head)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("read the answer: %v", err)
+	}
+	_ = res.Body.Close()
+	return res.StatusCode
 }

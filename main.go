@@ -286,10 +286,16 @@ func (c config) metricsHandler(mx *metrics.Metrics, log *slog.Logger) http.Handl
 // the instances agree again within it.
 const addressSecretCheck = time.Minute
 
-// maxHeaderBytes caps a request's line and headers (431 beyond): a browser's
-// handshake needs 1 to 3 KB; the library would keep the rest for the life of
-// the connection.
-const maxHeaderBytes = 16 << 10
+// maxRequestHead caps a request's line and headers, with their line ends
+// (431 beyond): a browser's handshake needs 1 to 3 KB; the library would
+// keep the rest for the life of the connection.
+const maxRequestHead = 16 << 10
+
+// maxHeaderBytes is http.Server.MaxHeaderBytes for maxRequestHead: net/http
+// reads up to MaxHeaderBytes + 4096 bytes ("bufio slop",
+// Server.initialReadLimitSize) before it answers 431, so a MaxHeaderBytes of
+// 16 KB let 20 KB in.
+const maxHeaderBytes = maxRequestHead - 4096
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := loadConfig(getenv)

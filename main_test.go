@@ -265,6 +265,7 @@ func startRun(t *testing.T, env map[string]string) (string, context.CancelFunc, 
 type logRecorder struct {
 	mu    sync.Mutex
 	lines []map[string]any
+	raw   []string // every line as written, JSON or not
 }
 
 // count returns how many lines have msg and, when attr is not "", that
@@ -308,7 +309,11 @@ func startRunLogged(t *testing.T, env map[string]string) (string, context.Cancel
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(logs)
+		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
+			rec.mu.Lock()
+			rec.raw = append(rec.raw, sc.Text())
+			rec.mu.Unlock()
 			var line map[string]any
 			if json.Unmarshal(sc.Bytes(), &line) != nil {
 				continue

@@ -221,3 +221,75 @@ func (s *rawSocket) join(profile string) {
 		}
 	}
 }
+
+// What a client chooses never reaches a log line whole: a 30 KB event
+// name and long request paths are cut to 64 bytes, with a marker, and the
+// lines stay short.
+func TestClientTextInLogsIsBounded(t *testing.T) {
+	const maxLogText = 64 // handler.maxLogText, the README's bound
+	url, stop, done, logs := startRunLogged(t, map[string]string{})
+	defer func() { stop(); <-done }()
+	// Distinct chunks, so that any 16 bytes of it past the cap are found.
+	var b strings.Builder
+	for i := 0; b.Len() < 30<<10; i++ {
+		fmt.Fprintf(&b, "chat%06d;", i)
+	}
+	payload := b.String()
+
+	s, _, err := dialSocket(t, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply := s.call(payload, `{}`); reply["ok"] == true {
+		t.Fatalf("an unknown event was taken: %v", reply)
+	}
+	// A path as long as the request head allows, with a line break in it;
+	// and one over it, refused before any handler sees it.
+	longPath := "/" + payload[:15<<10] + "%0A" + `"quoted"`
+	if res, _ := get(t, url+longPath, nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("long path: %d, want 404", res.StatusCode)
+	}
+	if res, _ := get(t, url+"/"+payload, nil); res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("30 KB path: %d, want 431", res.StatusCode)
+	}
+
+	// The refusal is logged after its ack, the request after its answer.
+	waitLine := func(msg, key, prefix string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			logs.mu.Lock()
+			for _, line := range logs.lines {
+				if v, _ := line[key].(string); line["msg"] == msg && strings.HasPrefix(v, prefix) {
+					logs.mu.Unlock()
+					if !strings.Contains(v, "cut") {
+						t.Errorf("%s line without the cut marker: %q", msg, v)
+					}
+					return
+				}
+			}
+			logs.mu.Unlock()
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q line with %s starting %q", msg, key, prefix)
+			}
+		}
+	}
+	waitLine("input refused", "event", payload[:maxLogText])
+	waitLine("http", "path", "/"+payload[:maxLogText-1])
+
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	for _, line := range logs.raw {
+		if len(line) > 1024 {
+			t.Errorf("log line of %d bytes: %.200s...", len(line), line)
+		}
+		if strings.Contains(line, "\n") || strings.Contains(line, `\n`) {
+			t.Errorf("log line carries the path's line break: %.200s", line)
+		}
+		for i := maxLogText; i+16 <= len(payload); i += 8 {
+			if strings.Contains(line, payload[i:i+16]) {
+				t.Errorf("log line carries the client's text from byte %d on: %.200s", i, line)
+				break
+			}
+		}
+	}
+}

@@ -83,7 +83,7 @@ func (l *addrLimiter) admit(key netip.Prefix, now time.Time) (release func(), re
 // one of its limits, and otherwise counts it until its session ends.
 func admitConnections(l *addrLimiter, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if !handshake(c.Request) {
+		if !strings.HasPrefix(c.Request.URL.Path, "/socket.io/") || !socketio.IsHandshake(c.Request) {
 			c.Next()
 			return
 		}
@@ -100,11 +100,4 @@ func admitConnections(l *addrLimiter, log *slog.Logger) gin.HandlerFunc {
 		c.Request = socketio.OnSessionEnd(c.Request, release)
 		c.Next()
 	}
-}
-
-// handshake reports whether r opens a new Engine.IO session: a request to
-// the Socket.IO endpoint without a session id (a polling handshake, or a
-// websocket without polling first).
-func handshake(r *http.Request) bool {
-	return strings.HasPrefix(r.URL.Path, "/socket.io/") && !r.URL.Query().Has("sid")
 }

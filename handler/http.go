@@ -31,6 +31,9 @@ type HTTPConfig struct {
 	ICE        ICEConfig     // for /ice-servers
 	Counts     Counter       // for /stats
 	StatsEvery time.Duration // how long /stats serves the same figures; 0: DefaultStatsEvery
+	// HealthEvery is how long /health serves the same store check; 0:
+	// DefaultHealthEvery.
+	HealthEvery time.Duration
 
 	// Metrics, when set, is served on GET /metrics (it checks its own
 	// token); nil when metrics are off or on a listener of their own.
@@ -48,10 +51,10 @@ type Pinger interface {
 func NewRouter(cfg HTTPConfig, store Pinger, socketIO http.Handler, log *slog.Logger) *gin.Engine {
 	r := gin.New()
 	cfg.ClientAddr.trustClients(r)
-	r.Use(gin.Recovery(), requestID, securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
+	r.Use(requestID, recoverPanics(log), securityHeaders, requestLog(log), cors.New(corsConfig(cfg.AllowedOrigins)),
 		limitBodies(cfg.MaxBody), cfg.ClientAddr.resolveClientAddr)
 
-	r.GET("/health", health(cfg, store))
+	r.GET("/health", newHealthCache(store, cfg.HealthEvery).serve(cfg))
 	r.GET("/livez", livez)
 	r.GET("/stats", newStatsCache(cfg.Counts, cfg.StatsEvery, log).serve)
 	r.GET("/ice-servers", iceServers(cfg.ICE, log))
@@ -96,7 +99,8 @@ func securityHeaders(c *gin.Context) {
 }
 
 // requestLog writes one structured line per HTTP request, with its id and
-// the client's network (maskAddr), never its full address. Socket.IO's long
+// the client's network (maskAddr), never its full address; the method and
+// path as logText cuts them. Socket.IO's long
 // polls are left out: they are the transport, not requests worth a line each;
 // so are the platform's health checks and metrics scrapes that pass.
 func requestLog(log *slog.Logger) gin.HandlerFunc {
@@ -111,31 +115,12 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 		log.Info("http",
 			"request_id", c.GetString(requestIDKey),
 			"client", maskAddr(addr),
-			"method", c.Request.Method,
-			"path", c.Request.URL.Path,
+			"method", logText(c.Request.Method),
+			"path", logText(c.Request.URL.Path),
 			"status", c.Writer.Status(),
 			"duration_ms", float64(time.Since(start).Microseconds())/1000,
 			"bytes", c.Writer.Size(),
 		)
-	}
-}
-
-// healthStatus is /health's answer, fields in the original's order.
-type healthStatus struct {
-	Status string  `json:"status"`
-	Env    string  `json:"env"`
-	Uptime float64 `json:"uptime"`
-}
-
-func health(cfg HTTPConfig, store Pinger) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
-		defer cancel()
-		if err := store.Ping(ctx); err != nil {
-			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "redis-down"})
-			return
-		}
-		c.JSON(http.StatusOK, healthStatus{Status: "ok", Env: cfg.Env, Uptime: time.Since(cfg.Started).Seconds()})
 	}
 }
 

@@ -605,7 +605,7 @@ func (h *Sockets) refuse(c *conn, ev socketio.Event, err error) {
 		msg = coolDown.Error() // says when to try again
 		reason = queue.ErrCoolDown.Error()
 	default:
-		h.log.Error("request failed", "socket", c.id, "event", ev.Name, "err", err)
+		h.log.Error("request failed", "socket", c.id, "event", logText(ev.Name), "err", err)
 	}
 	if reason == "" {
 		reason = msg
@@ -625,7 +625,8 @@ func (h *Sockets) logRefusal(c *conn, ev socketio.Event, reason string) {
 	}
 	c.mu.Unlock()
 	if logIt {
-		h.log.Warn("input refused", "socket", c.id, "event", ev.Name, "reason", reason)
+		// The name is the client's: an unknown one of any length.
+		h.log.Warn("input refused", "socket", c.id, "event", logText(ev.Name), "reason", reason)
 	}
 }
 

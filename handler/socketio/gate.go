@@ -5,7 +5,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 
 	"github.com/zishang520/engine.io/v2/engine"
@@ -50,7 +49,7 @@ type readGateKey struct{}
 // Socket.IO listens to that session already.
 func gateReads(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, context.Context) {
 	hj, ok := w.(http.Hijacker)
-	if !ok || strings.Contains(r.URL.RawQuery, "sid=") {
+	if !ok || !IsHandshake(r) {
 		return w, r.Context()
 	}
 	g := newReadGate()

@@ -30,9 +30,12 @@ func TestNamespaceConnectSentBeforeSocketIOListensIsKept(t *testing.T) {
 
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
+	base := "ws" + strings.TrimPrefix(srv.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
 
-	for i := range 5 {
+	// Every spelling of a handshake is gated (IsHandshake), an empty sid
+	// too.
+	for i := range 6 {
+		url := base + []string{"", "&sid", "&sid="}[i%3]
 		conn, _, err := websocket.DefaultDialer.Dial(url, nil)
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)

@@ -86,7 +86,9 @@ func refuseBody(w http.ResponseWriter, status int) {
 // flags.
 var engineParams = [...]string{"EIO", "transport", "sid", "b64", "j"}
 
-// engineURL is u with only the first value of each of engineParams.
+// engineURL is u with only the first value of each of engineParams. Of sid,
+// the first value is also the one IsHandshake reads (sessionID): change one,
+// change both.
 func engineURL(u *url.URL) *url.URL {
 	q := u.Query()
 	kept := make(url.Values, 3)

@@ -4,11 +4,12 @@
 // endpoint as an http.Handler, hands each connection's events to the
 // application in the order they were sent, and writes events and acks.
 //
-// The library needs four workarounds, each in this package with the defect
+// The library needs five workarounds, each in this package with the defect
 // it answers and how to drop it once the library fixes it: the event path
 // that replaces the library's (wire.go), the read gate of new websockets
-// (gate.go), the trimmed handshake request (slimRequest) and the frames
-// written straight to a connection (conn.go). New does the library's setup
+// (gate.go), the trimmed handshake request (slimRequest), the frames
+// written straight to a connection (conn.go) and the ids that would count
+// the instance's sessions (ids.go). New does the library's setup
 // steps in the order they need.
 package socketio
 
@@ -53,6 +54,10 @@ type Options struct {
 	Redis *redis.Client
 	// Log receives the package's own warnings. Default: slog.Default().
 	Log *slog.Logger
+
+	// ids is the library's id counter, which New reseeds before each id
+	// (ids.go); the zero value leaves it alone.
+	ids idCounter
 }
 
 // A silently dead client is noticed within DefaultPingInterval +
@@ -108,12 +113,19 @@ type Server struct {
 	// relay carries frames to sockets on other instances; nil without
 	// Redis (one instance).
 	relay *relay
+	// ids is reseeded before each handshake (ids.go).
+	ids idCounter
 }
 
 // New builds the endpoint. ctx bounds the relay's subscription; the
 // endpoint serves nothing until OnConnect is called.
 func New(ctx context.Context, o Options) *Server {
 	o = o.withDefaults()
+	ids, err := newIDCounter()
+	if err != nil {
+		o.Log.Error("socket ids reveal the instance's count of sessions", "err", err)
+	}
+	o.ids = ids
 	opts := serverOptions(o)
 	io := socket.NewServer(nil, opts)
 	// ServeHandler makes the engine: the read gates' listener must come
@@ -131,7 +143,7 @@ func New(ctx context.Context, o Options) *Server {
 func serverOptions(o Options) *socket.ServerOptions {
 	opts := socket.DefaultServerOptions()
 	opts.SetServeClient(false)
-	opts.SetParser(newParser())
+	opts.SetParser(newParser(o.ids))
 	opts.SetConnectTimeout(o.ConnectTimeout)
 	opts.SetPingInterval(o.PingInterval)
 	opts.SetPingTimeout(o.PingTimeout)
@@ -142,7 +154,7 @@ func serverOptions(o Options) *socket.ServerOptions {
 
 // newServer wraps io, whose engine serves engine and already exists.
 func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
-	s := &Server{io: io, handler: boundRequests(slimRequest(engine), o), log: o.Log}
+	s := &Server{io: io, handler: boundRequests(slimRequest(engine), o), log: o.Log, ids: o.ids}
 	openReadGates(io)
 	watchSessionEnds(io)
 	_ = io.On("connection", func(args ...any) {
@@ -164,11 +176,13 @@ func (s *Server) OnConnect(fn func(*Conn) Session) {
 
 // ServeHTTP serves the Socket.IO endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// A request without a session id opens a new session.
-	if s.draining.Load() && r.URL.Query().Get("sid") == "" {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
-		return
+	if IsHandshake(r) {
+		if s.draining.Load() {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		s.ids.reseed() // the engine makes the session's id
 	}
 	serveEnded(s.handler, w, r)
 }

@@ -131,12 +131,17 @@ func takeLink(auth any) (*link, bool) {
 // except that the events of the default namespace go to the application
 // through the connection's link, and malformed packets are refused (the
 // library then closes the sender's connection; nothing else happens).
-func newParser() parser.Parser { return eventParser{Parser: parser.NewParser()} }
+func newParser(ids idCounter) parser.Parser {
+	return eventParser{Parser: parser.NewParser(), ids: ids}
+}
 
-type eventParser struct{ parser.Parser }
+type eventParser struct {
+	parser.Parser
+	ids idCounter
+}
 
 func (p eventParser) NewDecoder() parser.Decoder {
-	d := &eventDecoder{EventEmitter: events.New(), inner: p.Parser.NewDecoder(), link: &link{}}
+	d := &eventDecoder{EventEmitter: events.New(), inner: p.Parser.NewDecoder(), link: &link{}, ids: p.ids}
 	_ = d.inner.On("decoded", d.decoded)
 	return d
 }
@@ -146,6 +151,7 @@ type eventDecoder struct {
 	events.EventEmitter // the library listens here for "decoded"
 	inner               parser.Decoder
 	link                *link
+	ids                 idCounter // reseeded before a connect (ids.go)
 
 	// mu keeps the decoder's state and its events in order should a
 	// transport ever call Add from two goroutines at once.
@@ -202,6 +208,11 @@ func (d *eventDecoder) decoded(args ...any) {
 	packet, ok := args[0].(*parser.Packet)
 	if !ok {
 		return
+	}
+	if packet.Type == parser.CONNECT {
+		// The library makes the socket's id as it takes the connect
+		// (the d.Emit below).
+		d.ids.reseed()
 	}
 	if packet.Nsp == "/" {
 		switch packet.Type {

@@ -19,7 +19,7 @@ type decoderUnderTest struct {
 
 func newDecoderUnderTest(t *testing.T, connect bool) *decoderUnderTest {
 	t.Helper()
-	d := &decoderUnderTest{Decoder: newParser().NewDecoder()}
+	d := &decoderUnderTest{Decoder: newParser(idCounter{}).NewDecoder()}
 	_ = d.On("decoded", func(args ...any) { d.library = append(d.library, args[0].(*parser.Packet)) })
 	if connect {
 		if err := d.Add(`0`); err != nil {
