@@ -154,7 +154,7 @@ type Sockets struct {
 	// base is cancelled at shutdown, ending store operations in flight.
 	base context.Context
 	// running counts connections whose commands are being run.
-	running sync.WaitGroup
+	running inFlight
 }
 
 // NewSockets returns the handler of the connections' events; it relays
@@ -399,7 +399,7 @@ func (c *conn) enqueue(cmd func(), bounded bool) bool {
 		return true
 	}
 	c.busy = true
-	c.h.running.Add(1)
+	c.h.running.add()
 	c.mu.Unlock()
 	// A goroutine only while there is work: idle connections cost none.
 	go c.drain()
@@ -420,7 +420,7 @@ func (c *conn) drain() {
 		if len(c.commands) == 0 {
 			c.busy = false
 			c.mu.Unlock()
-			c.h.running.Done()
+			c.h.running.done()
 			return
 		}
 		cmd := c.commands[0]
@@ -689,14 +689,4 @@ func (a *Announcer) announce(to, event string, payload any) {
 
 // Wait blocks until the commands of every connection have run (at shutdown,
 // after the sockets were closed), or ctx is done.
-func (h *Sockets) Wait(ctx context.Context) {
-	done := make(chan struct{})
-	go func() {
-		h.running.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-}
+func (h *Sockets) Wait(ctx context.Context) { h.running.wait(ctx) }
