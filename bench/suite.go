@@ -115,7 +115,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 		}
 		if srv == nil {
 			if rd != nil {
-				if _, err := rd.Do(ctx, "FLUSHALL"); err != nil {
+				if err := rd.FlushAll(ctx); err != nil {
 					return Target{}, fmt.Errorf("flush redis: %w", err)
 				}
 			}
