@@ -80,17 +80,17 @@ func TestScenarios(t *testing.T) {
 		name string
 		run  func(context.Context, Target) Result
 	}{
-		{"match", func(ctx context.Context, tg Target) Result { return RunMatch(ctx, tg, 20) }},
-		{"relay", func(ctx context.Context, tg Target) Result {
+		{name: "match", run: func(ctx context.Context, tg Target) Result { return RunMatch(ctx, tg, 20) }},
+		{name: "relay", run: func(ctx context.Context, tg Target) Result {
 			return RunRelay(ctx, tg, RelayOptions{Pairs: 5, Duration: 500 * time.Millisecond})
 		}},
-		{"churn", func(ctx context.Context, tg Target) Result {
+		{name: "churn", run: func(ctx context.Context, tg Target) Result {
 			return RunChurn(ctx, tg, ChurnOptions{Pairs: 3, Duration: 500 * time.Millisecond})
 		}},
-		{"churn-chaos", func(ctx context.Context, tg Target) Result {
+		{name: "churn-chaos", run: func(ctx context.Context, tg Target) Result {
 			return RunChurn(ctx, tg, ChurnOptions{Pairs: 3, Duration: 500 * time.Millisecond, Chaos: true})
 		}},
-		{"idle", func(ctx context.Context, tg Target) Result {
+		{name: "idle", run: func(ctx context.Context, tg Target) Result {
 			return RunIdle(ctx, tg, IdleOptions{N: 50, Settle: 200 * time.Millisecond})
 		}},
 	}
