@@ -2,11 +2,15 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/zivro/zivro/internal/needbin"
 )
@@ -76,17 +80,17 @@ func TestScenarios(t *testing.T) {
 		name string
 		run  func(context.Context, Target) Result
 	}{
-		{"match", func(ctx context.Context, tg Target) Result { return RunMatch(ctx, tg, 20) }},
-		{"relay", func(ctx context.Context, tg Target) Result {
+		{name: "match", run: func(ctx context.Context, tg Target) Result { return RunMatch(ctx, tg, 20) }},
+		{name: "relay", run: func(ctx context.Context, tg Target) Result {
 			return RunRelay(ctx, tg, RelayOptions{Pairs: 5, Duration: 500 * time.Millisecond})
 		}},
-		{"churn", func(ctx context.Context, tg Target) Result {
+		{name: "churn", run: func(ctx context.Context, tg Target) Result {
 			return RunChurn(ctx, tg, ChurnOptions{Pairs: 3, Duration: 500 * time.Millisecond})
 		}},
-		{"churn-chaos", func(ctx context.Context, tg Target) Result {
+		{name: "churn-chaos", run: func(ctx context.Context, tg Target) Result {
 			return RunChurn(ctx, tg, ChurnOptions{Pairs: 3, Duration: 500 * time.Millisecond, Chaos: true})
 		}},
-		{"idle", func(ctx context.Context, tg Target) Result {
+		{name: "idle", run: func(ctx context.Context, tg Target) Result {
 			return RunIdle(ctx, tg, IdleOptions{N: 50, Settle: 200 * time.Millisecond})
 		}},
 	}
@@ -174,5 +178,74 @@ func TestInstancesRedis(t *testing.T) {
 	}
 	if p := r.Extra["publish_per_relayed"]; p != 0 {
 		t.Errorf("%.2f PUBLISH per relayed message, want none", p)
+	}
+}
+
+// TestRedisStats: the figures the cost and instances scenarios read count
+// what another client sent, exactly, and the bench's own reads add nothing
+// but INFO (which the scenarios leave out) to them; FLUSHALL empties.
+func TestRedisStats(t *testing.T) {
+	rd := startRedis(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	other := redis.NewClient(&redis.Options{Addr: rd.Addr})
+	defer other.Close()
+	// Its connection's handshake happens here, outside the window.
+	if err := other.Ping(ctx).Err(); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	before, err := rd.CommandStats(ctx)
+	if err != nil {
+		t.Fatalf("commandstats: %v", err)
+	}
+	netBefore, err := rd.Info(ctx, "stats", "total_net_output_bytes")
+	if err != nil {
+		t.Fatalf("info stats: %v", err)
+	}
+	const sets = 7
+	for i := range sets {
+		if err := other.Set(ctx, fmt.Sprintf("k%d", i), "v", 0).Err(); err != nil {
+			t.Fatalf("set: %v", err)
+		}
+	}
+	if err := other.ConfigGet(ctx, "maxmemory").Err(); err != nil {
+		t.Fatalf("config get: %v", err)
+	}
+	after, err := rd.CommandStats(ctx)
+	if err != nil {
+		t.Fatalf("commandstats: %v", err)
+	}
+	netAfter, err := rd.Info(ctx, "stats", "total_net_output_bytes")
+	if err != nil {
+		t.Fatalf("info stats: %v", err)
+	}
+	got := map[string]int64{}
+	for k, v := range after {
+		if d := v - before[k]; d != 0 && k != "info" {
+			got[k] = d
+		}
+	}
+	want := map[string]int64{"set": sets, "config|get": 1}
+	if !maps.Equal(got, want) {
+		t.Errorf("commands between the reads %v, want %v", got, want)
+	}
+	if d := after["info"] - before["info"]; d != 2 {
+		t.Errorf("%d INFO between the reads, want 2 (the bench's own)", d)
+	}
+	// Seven "+OK\r\n" at least, and the INFO reply read in between.
+	if d := netAfter - netBefore; d < sets*5 {
+		t.Errorf("total_net_output_bytes grew by %d, want at least %d", d, sets*5)
+	}
+	if mem, err := rd.Info(ctx, "memory", "used_memory"); err != nil || mem <= 0 {
+		t.Errorf("used_memory %d, %v", mem, err)
+	}
+	if _, err := rd.Info(ctx, "stats", "no_such_field"); err == nil {
+		t.Error("INFO stats no_such_field: no error")
+	}
+	if err := rd.FlushAll(ctx); err != nil {
+		t.Fatalf("flushall: %v", err)
+	}
+	if n, err := other.DBSize(ctx).Result(); err != nil || n != 0 {
+		t.Errorf("after FLUSHALL: %d keys, %v", n, err)
 	}
 }

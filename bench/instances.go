@@ -23,7 +23,7 @@ func RunInstances(ctx context.Context, t Target, opt ServerOptions, k int, o Rel
 	if t.Redis == nil {
 		return fail(fmt.Errorf("instances: needs Redis"))
 	}
-	if _, err := t.Redis.Do(ctx, "FLUSHALL"); err != nil {
+	if err := t.Redis.FlushAll(ctx); err != nil {
 		return fail(fmt.Errorf("instances: %w", err))
 	}
 	var urls []string

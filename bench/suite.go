@@ -115,7 +115,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 		}
 		if srv == nil {
 			if rd != nil {
-				if _, err := rd.Do(ctx, "FLUSHALL"); err != nil {
+				if err := rd.FlushAll(ctx); err != nil {
 					return Target{}, fmt.Errorf("flush redis: %w", err)
 				}
 			}
@@ -137,7 +137,7 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 	}
 	type job struct {
 		name  string
-		fresh bool
+		fresh bool     // a fresh server (on a flushed redis), not the running one
 		pprof bool     // a fresh server that serves pprof, for forced collections
 		env   []string // a fresh server with these variables too
 		run   func(Target) []Result
@@ -145,34 +145,34 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 	var jobs []job
 	if cfg.wants("match") {
 		for _, n := range cfg.MatchN {
-			jobs = append(jobs, job{fmt.Sprintf("match %d", n), false, false, nil, func(t Target) []Result { return []Result{RunMatch(ctx, t, n)} }})
+			jobs = append(jobs, job{name: fmt.Sprintf("match %d", n), run: func(t Target) []Result { return []Result{RunMatch(ctx, t, n)} }})
 		}
 	}
 	if cfg.wants("relay") {
-		jobs = append(jobs, job{"relay", false, false, nil, func(t Target) []Result {
+		jobs = append(jobs, job{name: "relay", run: func(t Target) []Result {
 			return []Result{RunRelay(ctx, t, RelayOptions{Pairs: cfg.RelayPairs, Duration: cfg.RelayDuration})}
 		}})
 	}
 	if cfg.wants("churn") {
 		for _, p := range cfg.ChurnPairs {
-			jobs = append(jobs, job{fmt.Sprintf("churn %d", p), false, false, nil, func(t Target) []Result {
+			jobs = append(jobs, job{name: fmt.Sprintf("churn %d", p), run: func(t Target) []Result {
 				return []Result{RunChurn(ctx, t, ChurnOptions{Pairs: p, Duration: cfg.ChurnDuration})}
 			}})
 		}
 		if cfg.ChaosPairs > 0 {
-			jobs = append(jobs, job{"churn-chaos", false, false, nil, func(t Target) []Result {
+			jobs = append(jobs, job{name: "churn-chaos", run: func(t Target) []Result {
 				return []Result{RunChurn(ctx, t, ChurnOptions{Pairs: cfg.ChaosPairs, Duration: cfg.ChurnDuration, Chaos: true, ChaosGap: cfg.ChaosGap})}
 			}})
 		}
 	}
 	if cfg.wants("cost") && rd != nil {
-		jobs = append(jobs, job{"cost", true, false, nil, func(t Target) []Result {
+		jobs = append(jobs, job{name: "cost", fresh: true, run: func(t Target) []Result {
 			return RunCost(ctx, t, CostOptions{Pairs: cfg.CostPairs, Messages: cfg.CostMessages})
 		}})
 	}
 	if cfg.wants("instances") && rd != nil {
 		for _, k := range cfg.InstancesN {
-			jobs = append(jobs, job{fmt.Sprintf("instances %d", k), false, false, nil, func(t Target) []Result {
+			jobs = append(jobs, job{name: fmt.Sprintf("instances %d", k), run: func(t Target) []Result {
 				return []Result{RunInstances(ctx, t, opt, k, RelayOptions{Pairs: cfg.RelayPairs, Duration: cfg.RelayDuration})}
 			}})
 		}
@@ -182,14 +182,14 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 			if len(cfg.Attacks) > 0 && !slices.Contains(cfg.Attacks, a) {
 				continue
 			}
-			jobs = append(jobs, job{"abuse " + a, true, true, AbuseEnv(a), func(t Target) []Result {
+			jobs = append(jobs, job{name: "abuse " + a, fresh: true, pprof: true, env: AbuseEnv(a), run: func(t Target) []Result {
 				return []Result{RunAbuse(ctx, t, a, AbuseOptions{})}
 			}})
 		}
 	}
 	if cfg.wants("idle") {
 		for _, n := range cfg.IdleN {
-			jobs = append(jobs, job{fmt.Sprintf("idle %d", n), true, true, nil, func(t Target) []Result {
+			jobs = append(jobs, job{name: fmt.Sprintf("idle %d", n), fresh: true, pprof: true, run: func(t Target) []Result {
 				return []Result{RunIdle(ctx, t, IdleOptions{N: n, Settle: cfg.IdleSettle, Hold: cfg.IdleHold})}
 			}})
 		}
