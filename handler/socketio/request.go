@@ -104,8 +104,7 @@ func engineURL(u *url.URL) *url.URL {
 // parameters Engine.IO reads (engineURL) and the headers
 // it reads (the websocket handshake, Origin, and the polling transport's
 // Content-Type and Accept-Encoding), and a websocket upgrade without the
-// response headers the middleware set, behind a read gate (gate.go) and on
-// a connection closed at its first failed read (hangup.go). The
+// response headers the middleware set, behind a read gate (gate.go). The
 // library keeps a connection's handshake request, a copy of its headers and
 // one of the response headers for as long as the connection lasts: a
 // browser's cookies, user agent and languages, and a dozen security
@@ -134,7 +133,7 @@ func slimRequest(next http.Handler) http.Handler {
 			// Security and CORS headers are for documents and XHR, not
 			// for a 101 answer.
 			clear(w.Header())
-			w, ctx = gateReads(hangUpOnReadError(w), r)
+			w, ctx = gateReads(w, r)
 		}
 		slim := r.WithContext(ctx)
 		slim.Header = h

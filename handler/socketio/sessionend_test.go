@@ -32,13 +32,13 @@ func (sessionOf) Event(Event)        {}
 func (s sessionOf) Closed(string)    { s.o.n.Add(-1) }
 func (o *openSessions) count() int64 { return o.n.Load() }
 
-// testServer serves a Server with a short heartbeat over HTTP; it returns
+// testServer serves a Server with the heartbeat given over HTTP; it returns
 // the server, its URL and the sessions it opened.
-func testServer(t *testing.T) (*Server, string, *openSessions) {
+func testServer(t *testing.T, heartbeat time.Duration) (*Server, string, *openSessions) {
 	t.Helper()
 	s := New(t.Context(), Options{
-		PingInterval: 300 * time.Millisecond,
-		PingTimeout:  300 * time.Millisecond,
+		PingInterval: heartbeat,
+		PingTimeout:  heartbeat,
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	open := &openSessions{}
@@ -112,7 +112,7 @@ func TestSessionsThatLeaveDuringTheConnectEnd(t *testing.T) {
 	const sessions = 40
 	for _, tt := range tests {
 		t.Run(tt.transport+" "+tt.leave, func(t *testing.T) {
-			s, url, open := testServer(t)
+			s, url, open := testServer(t, 300*time.Millisecond)
 			entered := holdConnectWindow(s)
 			var wg sync.WaitGroup
 			for range sessions {
@@ -212,21 +212,31 @@ func TestClosedWebsocketsGiveTheirDescriptorsBack(t *testing.T) {
 	tests := []struct {
 		name   string
 		before []string // frames sent before the close
+		// closeFrame: a websocket close frame goes before the TCP close
+		// (nobody reads the connection after it).
+		closeFrame bool
+		// upgrade: the websocket upgrades a polling session.
+		upgrade bool
 	}{
-		{"close after the connect", nil},
-		{"close after a namespace disconnect", []string{"41"}},
+		{name: "close after the connect"},
+		{name: "close after a namespace disconnect", before: []string{"41"}},
+		{name: "close frame after the connect", closeFrame: true},
+		{name: "close frame after a namespace disconnect", before: []string{"41"}, closeFrame: true},
+		{name: "upgraded polling session, close frame", closeFrame: true, upgrade: true},
+		{name: "upgraded polling session, close", upgrade: true},
 	}
 	const sessions = 500
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, url, open := testServer(t)
+			// Sessions end by the client's close here, not by the heartbeat;
+			// a polling session that upgrades sees no ping meanwhile.
+			s, url, open := testServer(t, 10*time.Second)
 			baseline := openDescriptors(t)
-			ws := "ws" + strings.TrimPrefix(url, "http") + "/socket.io/?EIO=4&transport=websocket"
 			var wg sync.WaitGroup
 			for range 4 {
 				wg.Go(func() {
 					for range sessions / 4 {
-						if err := connectThenClose(ws, tt.before); err != nil {
+						if err := connectThenClose(url, tt.before, tt.closeFrame, tt.upgrade); err != nil {
 							t.Error(err)
 							return
 						}
@@ -247,38 +257,119 @@ func TestClosedWebsocketsGiveTheirDescriptorsBack(t *testing.T) {
 	}
 }
 
-// connectThenClose opens a websocket session, connects to the namespace,
-// sends before, and closes the connection.
-func connectThenClose(ws string, before []string) error {
+// connectThenClose opens a websocket session (or a polling session that
+// upgrades to a websocket), connects to the namespace, sends before, and
+// closes the connection, with a close frame first when closeFrame.
+func connectThenClose(base string, before []string, closeFrame, upgrade bool) error {
+	ws := "ws" + strings.TrimPrefix(base, "http") + "/socket.io/?EIO=4&transport=websocket"
+	if upgrade {
+		sid, err := pollingConnect(base)
+		if err != nil {
+			return err
+		}
+		ws += "&sid=" + sid
+	}
 	conn, _, err := websocket.DefaultDialer.Dial(ws, nil)
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
 	defer conn.Close()
-	if _, _, err := conn.ReadMessage(); err != nil {
-		return fmt.Errorf("open packet: %w", err)
-	}
-	if err := conn.WriteMessage(websocket.TextMessage, []byte("40")); err != nil {
-		return err
-	}
-	for {
-		// A loaded machine may see a ping (300 ms here) first.
-		_, reply, err := conn.ReadMessage()
-		if err == nil && string(reply) == "2" {
-			if err := conn.WriteMessage(websocket.TextMessage, []byte("3")); err != nil {
-				return err
+	if upgrade {
+		if err := upgradeProbe(conn); err != nil {
+			return err
+		}
+	} else {
+		if _, _, err := conn.ReadMessage(); err != nil {
+			return fmt.Errorf("open packet: %w", err)
+		}
+		if err := conn.WriteMessage(websocket.TextMessage, []byte("40")); err != nil {
+			return err
+		}
+		for {
+			// A loaded machine may see a ping (300 ms here) first.
+			_, reply, err := conn.ReadMessage()
+			if err == nil && string(reply) == "2" {
+				if err := conn.WriteMessage(websocket.TextMessage, []byte("3")); err != nil {
+					return err
+				}
+				continue
 			}
-			continue
+			if err != nil || !strings.HasPrefix(string(reply), "40{") {
+				return fmt.Errorf("connect reply %q, %v", reply, err)
+			}
+			break
 		}
-		if err != nil || !strings.HasPrefix(string(reply), "40{") {
-			return fmt.Errorf("connect reply %q, %v", reply, err)
-		}
-		break
 	}
 	for _, frame := range before {
 		if err := conn.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
 			return err
 		}
 	}
+	if closeFrame {
+		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+		if err := conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
+			return err
+		}
+	}
 	return conn.Close()
+}
+
+// pollingConnect opens a polling session and connects it to the namespace;
+// it returns the session id.
+func pollingConnect(base string) (string, error) {
+	// No idle connection kept: the test counts the process's descriptors.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	poll := base + "/socket.io/?EIO=4&transport=polling"
+	open, err := httpBody(client.Get(poll))
+	if err != nil {
+		return "", fmt.Errorf("polling handshake: %w", err)
+	}
+	var hs struct {
+		SID string `json:"sid"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(open, "0")), &hs); err != nil || hs.SID == "" {
+		return "", fmt.Errorf("polling open packet %q: %v", open, err)
+	}
+	poll += "&sid=" + hs.SID
+	if _, err := httpBody(client.Post(poll, "text/plain;charset=UTF-8", strings.NewReader("40"))); err != nil {
+		return "", fmt.Errorf("polling connect: %w", err)
+	}
+	reply, err := httpBody(client.Get(poll))
+	if err != nil || !strings.Contains(reply, "40{") {
+		return "", fmt.Errorf("polling connect reply %q: %v", reply, err)
+	}
+	return hs.SID, nil
+}
+
+// upgradeProbe upgrades the polling session to conn, the websocket.
+func upgradeProbe(conn *websocket.Conn) error {
+	if err := conn.WriteMessage(websocket.TextMessage, []byte("2probe")); err != nil {
+		return err
+	}
+	for {
+		_, reply, err := conn.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("probe answer: %w", err)
+		}
+		if string(reply) == "3probe" {
+			break
+		}
+	}
+	return conn.WriteMessage(websocket.TextMessage, []byte("5"))
+}
+
+// httpBody reads a response's body, an error for a status other than 200.
+func httpBody(resp *http.Response, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return string(b), nil
 }

@@ -4,13 +4,15 @@
 // endpoint as an http.Handler, hands each connection's events to the
 // application in the order they were sent, and writes events and acks.
 //
-// The library needs five workarounds, each in this package with the defect
+// The library needs seven workarounds, each in this package with the defect
 // it answers and how to drop it once the library fixes it: the event path
 // that replaces the library's (wire.go), the read gate of new websockets
 // (gate.go), the trimmed handshake request (slimRequest), the frames
-// written straight to a connection (conn.go) and the ids that would count
-// the instance's sessions (ids.go). New does the library's setup
-// steps in the order they need.
+// written straight to a connection (conn.go), the ids that would count
+// the instance's sessions (ids.go), the websocket connections closed when
+// their client leaves (hangup.go), and the sockets ended whose connection
+// closed while the library connected them (Server.connect). New does the
+// library's setup steps in the order they need.
 package socketio
 
 import (
@@ -154,9 +156,10 @@ func serverOptions(o Options) *socket.ServerOptions {
 
 // newServer wraps io, whose engine serves engine and already exists.
 func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
-	s := &Server{io: io, handler: boundRequests(slimRequest(engine), o), log: o.Log, ids: o.ids}
+	s := &Server{io: io, handler: boundRequests(hangUp(io, slimRequest(engine)), o), log: o.Log, ids: o.ids}
 	openReadGates(io)
 	watchSessionEnds(io)
+	closeAtSessionEnd(io)
 	_ = io.On("connection", func(args ...any) {
 		if sock, ok := args[0].(*socket.Socket); ok {
 			s.connect(sock)
