@@ -16,6 +16,9 @@ import (
 // coalesce (a run pushed back by each new deadline would wait for ever
 // while they keep coming). A deadline is never folded into a later one.
 type rematchTimer struct {
+	// windows are the store's; matching runs again when one lapses.
+	windows Windows
+
 	mu   sync.Mutex
 	runs []rematchRun // ordered by at
 	wake chan struct{}
@@ -30,8 +33,30 @@ type rematchRun struct {
 // coalesce is how late a rematch may run after its window expired.
 const coalesce = 100 * time.Millisecond
 
-func newRematchTimer() *rematchTimer {
-	return &rematchTimer{wake: make(chan struct{}, 1)}
+func newRematchTimer(w Windows) *rematchTimer {
+	return &rematchTimer{windows: w, wake: make(chan struct{}, 1)}
+}
+
+// windowSlack is how long after a no-rematch window the matching run that
+// it calls for comes. Redis counts a key's expiry in whole milliseconds and
+// expires it only once its clock is past that millisecond: a run in the
+// very millisecond would find the pair still blocked, and with nobody
+// acting, no other run would come.
+const windowSlack = 20 * time.Millisecond
+
+// afterWindow asks for a matching run once a no-rematch window that starts
+// now has expired.
+func (r *rematchTimer) afterWindow() {
+	r.schedule(time.Now().Add(r.windows.RematchWindow + windowSlack))
+}
+
+// afterInterestWait asks for a matching run once a user with interests
+// who is queued now has waited the interest wait, so that it falls back to
+// anyone open then.
+func (r *rematchTimer) afterInterestWait(p Profile) {
+	if len(p.Interests) > 0 {
+		r.schedule(time.Now().Add(r.windows.InterestWait + windowSlack))
+	}
 }
 
 // schedule asks for a matching run at (or shortly after) at.

@@ -32,7 +32,7 @@ func TestRematchTimerRunsAnEarlierDeadlineFirst(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRematchTimer()
+			r := newRematchTimer(Windows{})
 			r.schedule(far)
 			r.schedule(tt.early)
 			waitDue(t, r)
@@ -41,7 +41,7 @@ func TestRematchTimerRunsAnEarlierDeadlineFirst(t *testing.T) {
 }
 
 func TestRematchTimerCoalescesCloseDeadlines(t *testing.T) {
-	r := newRematchTimer()
+	r := newRematchTimer(Windows{})
 	start := time.Now().Add(time.Hour)
 	// A deadline every millisecond for 250 ms, as a Next storm makes them.
 	for i := range 250 {
@@ -67,7 +67,7 @@ func TestRematchTimerKeepsNoDeadlineWaiting(t *testing.T) {
 	// A deadline every 50 ms, for longer than coalesce: each is close to
 	// the one before, and a run pushed back to each in turn would never
 	// come while they keep arriving.
-	r := newRematchTimer()
+	r := newRematchTimer(Windows{})
 	start := time.Now().Add(time.Hour)
 	for i := range 40 {
 		r.schedule(start.Add(time.Duration(i) * 50 * time.Millisecond))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,12 +32,19 @@ func TestInterestFallbackWithoutAnyAction(t *testing.T) {
 			const wait = 200 * time.Millisecond
 			st, _ := b.new(t, queue.StoreOptions{InterestWait: wait})
 			h := serve(t, st, queue.Config{})
+			began := time.Now()
 			h.mustJoinAt(t, "a", "1", "rare")
 			h.mustJoinAt(t, "x", "2")
 			h.rec.waitUntil(t, "a matched with x after the interest wait", func() bool {
 				m, ok := h.rec.lastMatch("a")
 				return ok && m.PartnerID == "x" && len(m.CommonInterests) == 0
 			})
+			// The wait began after began: a match sooner broke it. (On
+			// the fake clock, TestInterestWaitBounds holds it to the
+			// millisecond.)
+			if waited := time.Since(began); waited < wait {
+				t.Fatalf("a matched with a stranger after %v, inside its interest wait of %v", waited, wait)
+			}
 		})
 	}
 }
@@ -58,11 +66,42 @@ func TestSharedInterestsAnnounced(t *testing.T) {
 	}
 }
 
+// matchRuns is a store that tells when matching runs that began after a
+// given time have finished.
+type matchRuns struct {
+	queue.Store
+	mu   sync.Mutex
+	ends []time.Time // when each finished run had begun
+}
+
+func (s *matchRuns) Match(ctx context.Context) error {
+	began := time.Now()
+	err := s.Store.Match(ctx)
+	s.mu.Lock()
+	s.ends = append(s.ends, began)
+	s.mu.Unlock()
+	return err
+}
+
+// ranSince reports whether a matching run that began at or after t has
+// finished.
+func (s *matchRuns) ranSince(t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, began := range s.ends {
+		if !began.Before(t) {
+			return true
+		}
+	}
+	return false
+}
+
 func TestBlockEndsTheCallForGood(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			const window = 50 * time.Millisecond
-			st, _ := b.new(t, queue.StoreOptions{RematchWindow: window})
+			inner, _ := b.new(t, queue.StoreOptions{RematchWindow: window})
+			st := &matchRuns{Store: inner}
 			h := serve(t, st, queue.Config{})
 			if err := h.svc.Block(context.Background(), "nobody"); !errors.Is(err, queue.ErrNoPartner) {
 				t.Fatalf("block without a partner = %v, want ErrNoPartner", err)
@@ -70,6 +109,7 @@ func TestBlockEndsTheCallForGood(t *testing.T) {
 			h.mustJoinAt(t, "a", "1")
 			h.mustJoinAt(t, "b", "2")
 			waitPairs(t, h.rec, []string{"a", "b"}, 1)
+			blocked := time.Now()
 			if err := h.svc.Block(context.Background(), "a"); err != nil {
 				t.Fatal(err)
 			}
@@ -80,16 +120,33 @@ func TestBlockEndsTheCallForGood(t *testing.T) {
 			if _, ok := h.svc.Partner("a"); ok {
 				t.Fatal("a still has a partner after its block")
 			}
-			// Past the rematch window only c can be paired, with one of them.
-			time.Sleep(2 * window) // the window must pass for the test to mean anything
+			// The run the service schedules for the window's end (which
+			// pairs a and b again after a
+			// Next: TestRematchAfterWindowWithoutAnyAction)
+			// has come and gone: the block holds past the window.
+			h.rec.waitUntil(t, "a matching run after the rematch window", func() bool {
+				return st.ranSince(blocked.Add(window))
+			})
+			for _, id := range []string{"a", "b"} {
+				if m := h.rec.newMatches(id, 1); len(m) != 0 {
+					t.Fatalf("%s matched again after the block: %+v", id, m)
+				}
+			}
+			// Only c can be paired now, with one of them; the other waits.
 			h.mustJoinAt(t, "c", "3")
 			h.rec.waitUntil(t, "c matched", func() bool { _, ok := h.rec.lastMatch("c"); return ok })
+			if m, _ := h.rec.lastMatch("c"); m.PartnerID != "a" && m.PartnerID != "b" {
+				t.Fatalf("c matched with %s, want a or b", m.PartnerID)
+			}
 			for _, id := range []string{"a", "b"} {
-				if n := len(h.rec.of(id)); n > 2 {
-					if m, _ := h.rec.lastMatch(id); m.PartnerID != "c" {
+				for _, m := range h.rec.newMatches(id, 1) {
+					if m.PartnerID != "c" {
 						t.Fatalf("%s matched again with %s", id, m.PartnerID)
 					}
 				}
+			}
+			if n := len(h.rec.newMatches("a", 1)) + len(h.rec.newMatches("b", 1)); n != 1 {
+				t.Fatalf("a and b have %d new matches, want 1 (with c)", n)
 			}
 		})
 	}

@@ -114,6 +114,8 @@ type harness struct {
 	svc   *queue.Service
 	rec   *recorder
 	redis *redisproc.Server
+	// windows are the store's.
+	windows queue.Windows
 }
 
 func start(t *testing.T, b backend, window time.Duration) *harness {
@@ -127,6 +129,14 @@ func start(t *testing.T, b backend, window time.Duration) *harness {
 // serve runs a service on st until the test ends, and waits until it listens.
 func serve(t *testing.T, st queue.Store, cfg queue.Config) *harness {
 	t.Helper()
+	h, _ := serveUntilStopped(t, st, cfg)
+	return h
+}
+
+// serveUntilStopped is serve, and returns a stop that ends the service's
+// Run at once, as a crash would: no Drain, no goodbye to the store.
+func serveUntilStopped(t *testing.T, st queue.Store, cfg queue.Config) (*harness, func()) {
+	t.Helper()
 	rec := newRecorder()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := queue.NewService(st, rec, log, cfg)
@@ -136,16 +146,17 @@ func serve(t *testing.T, st queue.Store, cfg queue.Config) *harness {
 		_ = svc.Run(ctx)
 		close(done)
 	}()
-	t.Cleanup(func() {
+	stop := func() {
 		cancel()
 		<-done
-	})
+	}
+	t.Cleanup(stop)
 	select {
 	case <-svc.Ready():
 	case <-time.After(10 * time.Second):
 		t.Fatal("service not listening to the store after 10 s")
 	}
-	return &harness{svc: svc, rec: rec}
+	return &harness{svc: svc, rec: rec, windows: st.Windows()}, stop
 }
 
 // pairNextAndRematch joins a and b, waits until they are matched, makes a
@@ -157,6 +168,7 @@ func (h *harness) pairNextAndRematch(t *testing.T) queue.Match {
 	h.join(t, "b")
 	h.rec.waitUntil(t, "a and b matched", func() bool { _, ok := h.rec.lastMatch("a"); return ok })
 	first, _ := h.rec.lastMatch("a")
+	began := time.Now()
 	if err := h.svc.Next(context.Background(), "a"); err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +176,11 @@ func (h *harness) pairNextAndRematch(t *testing.T) queue.Match {
 		m, ok := h.rec.lastMatch("a")
 		return ok && m.RoomID != first.RoomID
 	})
+	// The window began after began: a rematch sooner broke it. (On the
+	// fake clock, TestRematchWindowBounds holds it to the millisecond.)
+	if waited, window := time.Since(began), h.windows.RematchWindow; waited < window {
+		t.Fatalf("a and b rematched %v after a's Next, inside the window of %v", waited, window)
+	}
 	again, _ := h.rec.lastMatch("a")
 	return again
 }

@@ -53,9 +53,10 @@ const (
 	EventMatched EventKind = iota + 1
 	// EventPartnerLeft tells User that its partner left for Reason.
 	EventPartnerLeft
-	// EventDone marks where User's own next or leave took effect in the
-	// stream. Nothing is sent to the client for it: it lets the service drop
-	// announcements that the user's own action has already made stale.
+	// EventDone marks where User's own next, leave or block took effect
+	// in the stream. Nothing is sent to the client for it: it lets the
+	// service drop announcements that the user's own action has already
+	// made stale.
 	EventDone
 )
 
@@ -94,11 +95,15 @@ type Counts struct {
 	InCall int `json:"inCall"`
 }
 
-// Errors a Store returns for requests it refuses; the state is unchanged.
+// Errors for requests that are refused; the state is unchanged. A Store
+// returns ErrBusy, ErrNotJoined, ErrStoreFull, ErrInstanceGone and
+// *CoolDownError (see each method); the Service adds ErrNotReady,
+// ErrNoPartner and ErrDraining.
 var (
 	// ErrBusy: a join from a user who is already queued or in a call.
 	ErrBusy = errors.New("already queued or in a call")
-	// ErrNotJoined: next or leave from a user who never joined (or has left).
+	// ErrNotJoined: next, leave or block from a user who never joined (or
+	// has left).
 	ErrNotJoined = errors.New("not in the queue or a call")
 	// ErrNotReady: the service is not listening to the store's events yet,
 	// so a state change now could go unannounced.
@@ -107,7 +112,8 @@ var (
 	// recent partner.
 	ErrNoPartner = errors.New("no partner to report or block")
 	// ErrStoreFull: the store is out of memory and refused the change
-	// before applying any of it.
+	// before applying any of it (Redis's OOM refusal of a script; the
+	// memory store never returns it).
 	ErrStoreFull = errors.New("store out of memory, nothing changed")
 	// ErrInstanceGone: a join through an instance whose presence is gone
 	// (taken over by the others, or retired at shutdown).
@@ -186,30 +192,37 @@ type Report struct {
 // When a step pairs two users it emits EventMatched to the responder first,
 // then to the initiator (the one who waited longer), both with the same
 // fresh Room and their common interests.
+//
+// Besides the errors each method names, any method may fail to reach the
+// store; such an error is wrapped with what was asked, and the state
+// change may or may not have happened (its events tell).
 type Store interface {
 	// Join saves the profile (kept for the profile TTL), enqueues id at the
 	// back of the queue and runs matching. ErrBusy when id is already queued
-	// or paired; a *CoolDownError when p.Addr is cooling down.
+	// or paired; a *CoolDownError when p.Addr is cooling down;
+	// ErrInstanceGone when p.Instance is set and its presence is gone;
+	// ErrStoreFull.
 	Join(ctx context.Context, id string, p Profile) error
 
 	// Next ends id's call, if any: EventDone for id, then EventPartnerLeft
 	// (ReasonNext) for the partner; both remember each other as last partner
 	// for the rematch window; id is requeued, then the partner; then matching
 	// runs. Without a partner, id stays queued (or is requeued) with EventDone.
-	// ErrNotJoined when id has no profile, no queue place and no call.
+	// ErrNotJoined when id has no profile, no queue place and no call;
+	// ErrStoreFull.
 	Next(ctx context.Context, id string) error
 
 	// Leave removes id from the queue, its call and its profile: EventDone for
 	// id, then EventPartnerLeft (reason) for the partner, who is requeued and
 	// remembers id as last partner; then matching runs. ErrNotJoined when id
-	// has no profile, no queue place and no call.
+	// has no profile, no queue place and no call; ErrStoreFull.
 	Leave(ctx context.Context, id string, reason Reason) error
 
 	// Block is Next for by.ID, and keeps by and target apart from then on,
 	// in both directions, for as long as both keep their addresses (the
 	// block TTL bounds how long a block is kept, and each address keeps a
 	// bounded number). Users of one address are told apart by socket id.
-	// ErrNotJoined as for Next.
+	// ErrNotJoined and ErrStoreFull as for Next.
 	Block(ctx context.Context, by, target Peer) error
 
 	// Report keeps r for moderators and counts it: when reporters from
@@ -218,20 +231,22 @@ type Store interface {
 	// window, that address cools down (its joins are refused) for the
 	// cool-down time, and Report returns true. A reporter's network counts
 	// once however often, and from however many of its addresses, it
-	// reports: one subscriber is one reporter.
+	// reports: one subscriber is one reporter. No refusal of its own.
 	Report(ctx context.Context, r Report) (coolingDown bool, err error)
 
-	// Match runs matching alone (for example when a rematch window expires).
+	// Match runs matching alone (for example when a rematch window
+	// expires). ErrStoreFull.
 	Match(ctx context.Context) error
 
 	// Refresh rewrites the given users' profiles with a fresh TTL: connected
 	// users never expire, and profiles lost with the store come back.
+	// ErrStoreFull.
 	Refresh(ctx context.Context, profiles map[string]Profile) error
 
 	// Sweep removes users whose profile has expired (their server instance
 	// died without saying goodbye) from the queue and from calls, announcing
 	// EventPartnerLeft (ReasonDisconnect) to their partners, who are requeued;
-	// then matching runs.
+	// then matching runs. ErrStoreFull.
 	Sweep(ctx context.Context) error
 
 	// Ping reports whether the store can be reached.
@@ -247,11 +262,11 @@ type Store interface {
 	// queue, their calls and the store; their partners elsewhere get
 	// EventPartnerLeft (ReasonDisconnect) and are requeued; then matching
 	// runs. A taken-over instance's joins are refused with
-	// ErrInstanceGone until its next Beat, which reports it.
+	// ErrInstanceGone until its next Beat, which reports it. ErrStoreFull.
 	Beat(ctx context.Context, instance string, ttl time.Duration) (Presence, error)
 
 	// Retire takes instance over at once, as Beat does for a lapsed one,
-	// at its shutdown: nothing of it is left in the store.
+	// at its shutdown: nothing of it is left in the store. ErrStoreFull.
 	Retire(ctx context.Context, instance string) error
 
 	// Census records that instance has online users connected, a figure

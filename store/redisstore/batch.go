@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The state changes users ask for (join, next, leave) go to Redis in
+// The state changes users ask for (join, next, leave, block) go to Redis in
 // batches: those asked for while earlier batches are under way wait, and go
 // together in the next call of batch.lua, which applies them one after the
 // other exactly as separate calls would. A lone change costs one round trip

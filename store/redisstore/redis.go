@@ -200,7 +200,7 @@ func (s *Store) runBatch(ctx context.Context, triples []any) ([]int64, error) {
 	return s.batch.Run(ctx, s.client, keys, s.argv(triples...)...).Int64Slice()
 }
 
-// change applies one join, next or leave through the batcher.
+// change applies one join, next, leave or block through the batcher.
 func (s *Store) change(ctx context.Context, op, id, arg string) error {
 	status, err := s.changes.do(ctx, op, id, arg)
 	if err != nil {

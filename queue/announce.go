@@ -1,0 +1,84 @@
+package queue
+
+import "time"
+
+// handle turns one store event into at most one announcement. The store
+// calls it from one goroutine, in the order of the state changes, so the
+// announcements keep that order.
+func (s *Service) handle(e Event) {
+	switch e.Kind {
+	case EventDone:
+		s.users.update(e.User, func(sess *session) {
+			if sess.pending > 0 {
+				sess.pending--
+			}
+			sess.endCall()
+		})
+	case EventMatched:
+		s.matched(e)
+	case EventPartnerLeft:
+		s.partnerLeft(e)
+	}
+}
+
+// matched announces a new pairing, unless the user's own next, block or
+// leave has already ended it.
+func (s *Service) matched(e Event) {
+	var stale bool
+	var waited time.Duration
+	here := s.users.update(e.User, func(sess *session) {
+		if sess.pending > 0 {
+			stale = true
+			return
+		}
+		sess.partner, sess.partnerAddr, sess.reported = e.Partner, e.PartnerAddr, false
+		if !sess.queuedAt.IsZero() {
+			waited = time.Since(sess.queuedAt)
+		}
+		sess.queuedAt = time.Time{}
+		// Just before the announcement goes out (to this instance's own
+		// socket: no network in between), so that no relay sees the
+		// pairing without it.
+		sess.matchedAt = time.Now()
+	})
+	if !here || stale {
+		return // not connected here, or stale
+	}
+	s.notify.Matched(e.User, Match{RoomID: e.Room, PartnerID: e.Partner, PartnerName: e.PartnerName, Initiator: e.Initiator, CommonInterests: e.Common})
+	s.cfg.Observer.Matched(e.Initiator, waited)
+}
+
+// partnerLeft announces the end of a call, unless the user's own next,
+// block or leave has already ended it.
+func (s *Service) partnerLeft(e Event) {
+	var inCall, stale bool
+	var lasted time.Duration
+	var p *Profile
+	here := s.users.update(e.User, func(sess *session) {
+		// The call ended whether or not the user's own Next made the
+		// announcement stale: the partner's end is the one that counts.
+		inCall, lasted = sess.partner != "", time.Since(sess.matchedAt)
+		stale = sess.pending > 0
+		if !stale {
+			sess.endCall()
+			sess.queuedAt = time.Now() // requeued
+		}
+		p = sess.profile
+	})
+	if !here {
+		return // not connected here
+	}
+	if inCall {
+		s.cfg.Observer.CallEnded(e.Reason, lasted)
+	}
+	if stale {
+		return
+	}
+	s.notify.PartnerLeft(e.User, e.Reason)
+	// The user's old partner is blocked for the window: run matching
+	// when it expires.
+	s.rematch.afterWindow()
+	if p != nil {
+		s.rematch.afterInterestWait(*p) // requeued
+	}
+}
