@@ -117,7 +117,7 @@ func Load(getenv func(string) string) (Config, error) {
 			}
 		}
 		if err := v.parse(&c, value); err != nil {
-			if v.Secret {
+			if v.Secret || v.Private {
 				return Config{}, fmt.Errorf("%s: %w", v.Name, err)
 			}
 			return Config{}, fmt.Errorf("%s=%q: %w", v.Name, value, err)

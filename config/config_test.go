@@ -111,6 +111,9 @@ func TestLoadConfig(t *testing.T) {
 		{"bad trusted proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,proxy"}, nil, `TRUSTED_PROXIES: entry "proxy"`},
 		{"bad client address header", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8", "CLIENT_IP_HEADER": "X-Real-IP: 1"}, nil, "CLIENT_IP_HEADER"},
 		{"bad Redis URL", map[string]string{"REDIS_URL": "http://r:6379"}, nil, "REDIS_URL"},
+		{"bad Redis URL, password kept out", map[string]string{"REDIS_URL": "redis://:pa55word@r:port"}, func(t *testing.T, c Config) {
+			t.Fatal("accepted")
+		}, "REDIS_URL: "},
 		{"presence shorter than two heartbeats", map[string]string{"HEARTBEAT_INTERVAL_MS": "3000", "PRESENCE_TTL_MS": "5000"}, nil, "PRESENCE_TTL_MS"},
 		{"heartbeat alone keeps the presence default", map[string]string{"HEARTBEAT_INTERVAL_MS": "6000"}, func(t *testing.T, c Config) {
 			if c.Heartbeat != 6*time.Second || c.PresenceTTL != 10*time.Second {

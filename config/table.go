@@ -25,6 +25,8 @@ type Var struct {
 	// Secret: refused unless strong (internal/secret), never shown in an
 	// error.
 	Secret bool
+	// Private: never shown in an error (a URL may hold a password).
+	Private bool
 	// parse sets the variable's part of the configuration from its value
 	// (or its default). What several variables make together is built by
 	// Config.finish.
@@ -42,7 +44,7 @@ func Variables() []Var { return append([]Var(nil), table...) }
 var table = []Var{
 	{Name: "PORT", Default: "5000", Meaning: "HTTP port; the server binds 0.0.0.0",
 		parse: into(func(c *Config) *string { return &c.Port }, text)},
-	{Name: "REDIS_URL", Meaning: "redis:// or rediss://; unset: the embedded in-memory store (single instance)",
+	{Name: "REDIS_URL", Private: true, Meaning: "redis:// or rediss://; unset: the embedded in-memory store (single instance)",
 		parse: into(func(c *Config) **redis.Options { return &c.Redis }, redisURL)},
 	{Name: "CLIENT_URL", Default: "http://localhost:5173", Meaning: "allowed CORS origins, comma-separated",
 		parse: into(func(c *Config) *string { return &c.clientURLs }, text)},
