@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -186,5 +187,10 @@ func redisURL(v string) (*redis.Options, error) {
 	if v == "" {
 		return nil, nil
 	}
-	return redis.ParseURL(v)
+	o, err := redis.ParseURL(v)
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		// url.Error quotes the URL, password included.
+		return nil, ue.Err
+	}
+	return o, err
 }
