@@ -14,20 +14,18 @@ import (
 	_ "net/http/pprof" // served only on PPROF_ADDR
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/bytedance/gopkg/util/gctuner"
 	"github.com/gin-gonic/gin"
-	"github.com/joho/godotenv"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
+	"github.com/zivro/zivro/config"
 	"github.com/zivro/zivro/handler"
 	"github.com/zivro/zivro/handler/socketio"
 	"github.com/zivro/zivro/internal/ratelog"
-	"github.com/zivro/zivro/internal/secret"
 	"github.com/zivro/zivro/metrics"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store/memory"
@@ -66,193 +64,6 @@ func main() {
 	}
 }
 
-// config is the server's configuration, from the environment.
-type config struct {
-	port       string
-	redisURL   string
-	clientURLs handler.Origins
-	env        string
-	staticDir  string
-	logLevel   slog.Level
-	logJSON    bool
-	// metricsAddr, when set, serves /metrics on a listener of its own;
-	// metricsToken, when set, is the bearer token a scrape must show.
-	// Neither: no metrics. See metricsRoute.
-	metricsAddr   string
-	metricsToken  string
-	pprofAddr     string
-	pingInterval  time.Duration
-	pingTimeout   time.Duration
-	rematchWindow time.Duration
-	// heartbeat and presenceTTL: see queue.Config.
-	heartbeat   time.Duration
-	presenceTTL time.Duration
-	safety      safetyConfig
-	clientAddr  handler.ClientAddrConfig
-	addrLimits  handler.AddrLimits
-	// eventsPerSecond is each connection's budget of events of any kind,
-	// commandsPerSecond its budget of state changes within them.
-	eventsPerSecond   int
-	commandsPerSecond int
-	// signalDelay holds a user's first signals of a pairing (SIGNAL_DELAY_MS).
-	signalDelay time.Duration
-	ice         handler.ICEConfig
-}
-
-// defaultSignalDelay gives the original client, which listens for signals
-// only once its call view has mounted after matched, time to mount before
-// an offer reaches it. Chosen from the time to first media it costs (see
-// README, Configuration).
-const defaultSignalDelay = 250 * time.Millisecond
-
-func loadConfig(getenv func(string) string) (config, error) {
-	// A .env file in the working directory fills what the environment leaves unset.
-	dotenv, err := godotenv.Read()
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return config{}, fmt.Errorf("read .env: %w", err)
-	}
-	get := func(key, fallback string) string {
-		if v := getenv(key); v != "" {
-			return v
-		}
-		if v := dotenv[key]; v != "" {
-			return v
-		}
-		return fallback
-	}
-	millis := func(key string, fallback time.Duration) (time.Duration, error) {
-		v := get(key, "")
-		if v == "" {
-			return fallback, nil
-		}
-		ms, err := strconv.Atoi(v)
-		if err != nil || ms <= 0 {
-			return 0, fmt.Errorf("%s=%q: want a positive number of milliseconds", key, v)
-		}
-		return time.Duration(ms) * time.Millisecond, nil
-	}
-
-	// count reads a positive number; 0 when unset, for the default.
-	count := func(key string) (int, error) {
-		v := get(key, "")
-		if v == "" {
-			return 0, nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return 0, fmt.Errorf("%s=%q: want a positive number", key, v)
-		}
-		return n, nil
-	}
-
-	c := config{
-		port:     get("PORT", "5000"),
-		redisURL: get("REDIS_URL", ""),
-		env:      get("NODE_ENV", "development"),
-	}
-	allowAny, err := strconv.ParseBool(get("ALLOW_ANY_ORIGIN", "false"))
-	if err != nil {
-		return config{}, fmt.Errorf("ALLOW_ANY_ORIGIN: %w", err)
-	}
-	if c.clientURLs, err = handler.ParseOrigins(get("CLIENT_URL", "http://localhost:5173"), allowAny); err != nil {
-		return config{}, err
-	}
-	c.pprofAddr = get("PPROF_ADDR", "")
-	c.staticDir = get("STATIC_DIR", "")
-	if c.staticDir == "" {
-		if _, err := os.Stat("client/dist/index.html"); err == nil {
-			c.staticDir = "client/dist"
-		}
-	}
-	if err := c.logLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
-		return config{}, fmt.Errorf("LOG_LEVEL: %w", err)
-	}
-	// JSON for a platform's log collector, text for a developer's terminal.
-	defaultFormat := "text"
-	if c.env == "production" {
-		defaultFormat = "json"
-	}
-	switch f := get("LOG_FORMAT", defaultFormat); f {
-	case "json", "text":
-		c.logJSON = f == "json"
-	default:
-		return config{}, fmt.Errorf("LOG_FORMAT=%q: want json or text", f)
-	}
-	c.metricsAddr = get("METRICS_ADDR", "")
-	c.metricsToken = get("METRICS_TOKEN", "")
-	if c.metricsToken != "" {
-		if err := secret.Check("METRICS_TOKEN", c.metricsToken); err != nil {
-			return config{}, err
-		}
-	}
-	if c.pingInterval, err = millis("PING_INTERVAL_MS", socketio.DefaultPingInterval); err != nil {
-		return config{}, err
-	}
-	if c.pingTimeout, err = millis("PING_TIMEOUT_MS", socketio.DefaultPingTimeout); err != nil {
-		return config{}, err
-	}
-	if c.rematchWindow, err = millis("REMATCH_WINDOW_MS", queue.DefaultRematchWindow); err != nil {
-		return config{}, err
-	}
-	if c.heartbeat, err = millis("HEARTBEAT_INTERVAL_MS", 0); err != nil {
-		return config{}, err
-	}
-	if c.presenceTTL, err = millis("PRESENCE_TTL_MS", 0); err != nil {
-		return config{}, err
-	}
-	if c.heartbeat > 0 && c.presenceTTL > 0 && c.presenceTTL < 2*c.heartbeat {
-		return config{}, fmt.Errorf("PRESENCE_TTL_MS=%d: want at least twice HEARTBEAT_INTERVAL_MS (%d)", c.presenceTTL.Milliseconds(), c.heartbeat.Milliseconds())
-	}
-	if c.clientAddr, err = handler.ParseClientAddrConfig(get("TRUSTED_PROXIES", ""), get("CLIENT_IP_HEADER", "")); err != nil {
-		return config{}, err
-	}
-	if c.addrLimits.MaxConns, err = count("MAX_CONNS_PER_IP"); err != nil {
-		return config{}, err
-	}
-	if c.addrLimits.NewConnsPerMinute, err = count("NEW_CONNS_PER_IP_PER_MINUTE"); err != nil {
-		return config{}, err
-	}
-	if c.eventsPerSecond, err = count("EVENTS_PER_SECOND"); err != nil {
-		return config{}, err
-	}
-	if c.commandsPerSecond, err = count("COMMANDS_PER_SECOND"); err != nil {
-		return config{}, err
-	}
-	if c.safety, err = loadSafetyConfig(get, millis, c.redisURL); err != nil {
-		return config{}, err
-	}
-	// 0 turns the signal delay off.
-	c.signalDelay = defaultSignalDelay
-	if v := get("SIGNAL_DELAY_MS", ""); v != "" {
-		ms, err := strconv.Atoi(v)
-		if err != nil || ms < 0 || ms > 5000 {
-			return config{}, fmt.Errorf("SIGNAL_DELAY_MS=%q: want a number of milliseconds from 0 to 5000", v)
-		}
-		c.signalDelay = time.Duration(ms) * time.Millisecond
-	}
-	turnTTL, err := count("TURN_TTL")
-	if err != nil {
-		return config{}, err
-	}
-	icePerMinute, err := count("ICE_SERVERS_PER_IP_PER_MINUTE")
-	if err != nil {
-		return config{}, err
-	}
-	// A weak TURN secret is cracked offline from one credential, and then
-	// anyone mints credentials for the TURN server.
-	turnSecret := get("TURN_SECRET", "")
-	if turnSecret != "" {
-		if err := secret.Check("TURN_SECRET", turnSecret); err != nil {
-			return config{}, err
-		}
-	}
-	if c.ice, err = handler.ParseICEConfig(get("STUN_URLS", handler.DefaultSTUNURL), get("TURN_URLS", ""), turnSecret,
-		time.Duration(turnTTL)*time.Second, icePerMinute); err != nil {
-		return config{}, err
-	}
-	return c, nil
-}
-
 // redisLogger takes go-redis's own messages (failed dials while Redis is
 // down, a few a second) into the structured log, once in a while.
 type redisLogger struct {
@@ -266,19 +77,20 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 
 // metricsRoute is the /metrics handler of the public port: only behind a
 // token, and only when metrics have no listener of their own.
-func (c config) metricsRoute(mx *metrics.Metrics, log *slog.Logger) http.Handler {
-	if c.metricsAddr != "" || c.metricsToken == "" {
+func metricsRoute(cfg config.Config, mx *metrics.Metrics, log *slog.Logger) http.Handler {
+	if cfg.MetricsAddr != "" || cfg.MetricsToken == "" {
 		return nil
 	}
-	return c.metricsHandler(mx, log)
+	return metricsHandler(cfg, mx, log)
 }
 
-// metricsHandler serves the metrics, behind METRICS_TOKEN when it is set.
-func (c config) metricsHandler(mx *metrics.Metrics, log *slog.Logger) http.Handler {
-	if c.metricsToken == "" {
+// metricsHandler serves the metrics, behind the metrics token when one is
+// set.
+func metricsHandler(cfg config.Config, mx *metrics.Metrics, log *slog.Logger) http.Handler {
+	if cfg.MetricsToken == "" {
 		return mx.Handler()
 	}
-	return handler.RequireToken("metrics", c.metricsToken, mx.Handler(), log)
+	return handler.RequireToken("metrics", cfg.MetricsToken, mx.Handler(), log)
 }
 
 // addressSecretCheck is how often an instance checks the address secret
@@ -298,54 +110,21 @@ const maxRequestHead = 16 << 10
 const maxHeaderBytes = maxRequestHead - 4096
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := loadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}
-	// Every kind of line is rate-limited: a client that makes the server log
-	// a line per request cannot flood the log.
-	var logHandler slog.Handler = slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel})
-	if cfg.logJSON {
-		logHandler = slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel})
-	}
-	log := slog.New(ratelog.New(logHandler, ratelog.Limits{}))
+	log := newLogger(cfg, stdout)
 	mx := metrics.New()
 	gin.SetMode(gin.ReleaseMode)
 
-	sioOpts := socketio.Options{PingInterval: cfg.pingInterval, PingTimeout: cfg.pingTimeout, Log: log}
-	storeOpts := cfg.safety.storeOptions(queue.StoreOptions{RematchWindow: cfg.rematchWindow})
-	var (
-		st          queue.Store
-		closeRedis  = func() error { return nil }
-		storeSource = "memory"
-		addresses   = handler.NewAddressKeys(cfg.safety.addressSecret)
-	)
-	if cfg.redisURL != "" {
-		ropts, err := redis.ParseURL(cfg.redisURL)
-		if err != nil {
-			return fmt.Errorf("REDIS_URL: %w", err)
-		}
-		redis.SetLogger(redisLogger{log: log, every: &rate.Sometimes{Interval: 10 * time.Second}})
-		client := redis.NewClient(ropts)
-		closeRedis = client.Close
-		st = redisstore.New(client, storeOpts)
-		storeSource = "redis"
-		// With several instances, relays to a socket connected elsewhere go
-		// through Redis pub/sub.
-		sioOpts.Redis = client
-		if cfg.safety.addressSecret == nil {
-			// The deployment's secret, kept in Redis (see loadSafetyConfig).
-			addresses = handler.NewStoredAddressKeys(func(ctx context.Context, proposed []byte) ([]byte, error) {
-				return redisstore.AddressSecret(ctx, client, proposed)
-			}, addressSecretCheck)
-		}
-	} else {
-		st = memory.New(storeOpts)
+	st, err := newStore(cfg, log)
+	if err != nil {
+		return err
 	}
-
-	st = mx.Store(st)
+	sioOpts := socketio.Options{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Log: log, Redis: st.redis}
 	sio := socketio.New(ctx, sioOpts)
-	svc := queue.NewService(st, handler.NewAnnouncer(sio), log, queue.Config{Observer: mx, HeartbeatEvery: cfg.heartbeat, PresenceTTL: cfg.presenceTTL})
+	svc := queue.NewService(mx.Store(st.Store), handler.NewAnnouncer(sio), log, queue.Config{Observer: mx, HeartbeatEvery: cfg.Heartbeat, PresenceTTL: cfg.PresenceTTL})
 	mx.WatchSockets(sio.Transports)
 	mx.WatchCounts(svc.Counts)
 	// base outlives the signal: at shutdown, the disconnect of every socket
@@ -353,74 +132,38 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	sockets := handler.NewSockets(base, sio, svc, log, handler.SocketConfig{
-		Addresses:         addresses,
-		EventsPerSecond:   float64(cfg.eventsPerSecond),
-		CommandsPerSecond: float64(cfg.commandsPerSecond),
-		SignalDelay:       cfg.signalDelay,
+		Addresses:         st.addresses,
+		EventsPerSecond:   float64(cfg.EventsPerSecond),
+		CommandsPerSecond: float64(cfg.CommandsPerSecond),
+		SignalDelay:       cfg.SignalDelay,
 		Observer:          mx,
 	})
 	sio.OnConnect(sockets.Connect)
 
 	router := handler.NewRouter(handler.HTTPConfig{
-		Env:            cfg.env,
-		AllowedOrigins: cfg.clientURLs,
-		StaticDir:      cfg.staticDir,
+		Env:            cfg.Env,
+		AllowedOrigins: cfg.Origins,
+		StaticDir:      cfg.StaticDir,
 		Started:        time.Now(),
 		MaxBody:        socketio.DefaultMaxMessageSize,
 		Counts:         svc,
-		ClientAddr:     cfg.clientAddr,
-		AddrLimits:     cfg.addrLimits,
-		ICE:            cfg.ice,
-		Metrics:        cfg.metricsRoute(mx, log),
+		ClientAddr:     cfg.ClientAddr,
+		AddrLimits:     cfg.AddrLimits,
+		ICE:            cfg.ICE,
+		Metrics:        metricsRoute(cfg, mx, log),
 	}, svc, sio, log)
 
-	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.port))
+	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.Port))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	// A heartbeat (ping interval + timeout) is how long the server waits
-	// for a silent client; it waits as long for a request to arrive whole
-	// and for the next request on an idle keep-alive connection. Websockets
-	// leave these timeouts behind at the upgrade, long polls at their start
-	// (handler/socketio, request.go), and a polling POST's body has the ping
-	// timeout.
-	heartbeat := cfg.pingInterval + cfg.pingTimeout
-	srv := &http.Server{
-		Handler:           router,
-		ReadHeaderTimeout: min(10*time.Second, heartbeat),
-		ReadTimeout:       heartbeat,
-		IdleTimeout:       heartbeat,
-		MaxHeaderBytes:    maxHeaderBytes,
+	srv := newServer(cfg, router)
+	servePprof(cfg, log)
+	closeMetrics, err := serveMetrics(cfg, mx, log)
+	if err != nil {
+		return err
 	}
-
-	if cfg.pprofAddr != "" {
-		// Profiling on a listener of its own (keep it on loopback), never on
-		// the public port.
-		go func() {
-			log.Info("pprof listening", "addr", cfg.pprofAddr)
-			err := http.ListenAndServe(cfg.pprofAddr, http.DefaultServeMux)
-			log.Warn("pprof stopped", "err", err)
-		}()
-	}
-
-	if cfg.metricsAddr != "" {
-		// Kept off the public port: scraped over the platform's private
-		// network (see README, Metrics).
-		mln, err := net.Listen("tcp", cfg.metricsAddr)
-		if err != nil {
-			return fmt.Errorf("listen METRICS_ADDR: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", cfg.metricsHandler(mx, log))
-		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes}
-		defer msrv.Close()
-		go func() {
-			log.Info("metrics listening", "addr", mln.Addr().String())
-			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
-				log.Warn("metrics stopped", "err", err)
-			}
-		}()
-	}
+	defer closeMetrics()
 
 	svcDone := make(chan error, 1)
 	go func() { svcDone <- svc.Run(base) }()
@@ -428,10 +171,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// the service refuses state changes until it hears the store's events.
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "store", storeSource, "env", cfg.env,
-		"static", cfg.staticDir, "origins", cfg.clientURLs.String(),
-		"ping_interval_ms", cfg.pingInterval.Milliseconds(), "ping_timeout_ms", cfg.pingTimeout.Milliseconds(),
-		"signal_delay_ms", cfg.signalDelay.Milliseconds(), "turn", len(cfg.ice.TURNURLs) > 0)
+	log.Info("listening", "addr", ln.Addr().String(), "store", st.source, "env", cfg.Env,
+		"static", cfg.StaticDir, "origins", cfg.Origins.String(),
+		"ping_interval_ms", cfg.PingInterval.Milliseconds(), "ping_timeout_ms", cfg.PingTimeout.Milliseconds(),
+		"signal_delay_ms", cfg.SignalDelay.Milliseconds(), "turn", len(cfg.ICE.TURNURLs) > 0)
 
 	select {
 	case <-ctx.Done():
@@ -458,9 +201,110 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	cancelBase()
 	<-svcDone
-	if err := closeRedis(); err != nil {
+	if err := st.close(); err != nil {
 		log.Warn("redis close", "err", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newLogger logs to stdout as cfg says. Every kind of line is
+// rate-limited: a client that makes the server log a line per request
+// cannot flood the log.
+func newLogger(cfg config.Config, stdout io.Writer) *slog.Logger {
+	var logHandler slog.Handler = slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
+	if cfg.LogJSON {
+		logHandler = slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
+	}
+	return slog.New(ratelog.New(logHandler, ratelog.Limits{}))
+}
+
+// store is the store of the server's state, with what comes with it.
+type store struct {
+	queue.Store
+	source string // "memory" or "redis", for the log
+	// redis is the client of the Redis store, nil for the embedded one:
+	// with several instances, relays to a socket connected elsewhere go
+	// through Redis pub/sub.
+	redis *redis.Client
+	// addresses keys client addresses (blocks, cool-downs, reports).
+	addresses handler.AddressKeys
+	close     func() error
+}
+
+// newStore opens Redis when the configuration names one, the embedded
+// store otherwise.
+func newStore(cfg config.Config, log *slog.Logger) (store, error) {
+	opts := cfg.Safety.StoreOptions(queue.StoreOptions{RematchWindow: cfg.RematchWindow})
+	if cfg.Redis == nil {
+		return store{Store: memory.New(opts), source: "memory",
+			addresses: handler.NewAddressKeys(cfg.Safety.AddressSecret), close: func() error { return nil }}, nil
+	}
+	redis.SetLogger(redisLogger{log: log, every: &rate.Sometimes{Interval: 10 * time.Second}})
+	client := redis.NewClient(cfg.Redis)
+	st := store{Store: redisstore.New(client, opts), source: "redis", redis: client, close: client.Close,
+		addresses: handler.NewAddressKeys(cfg.Safety.AddressSecret)}
+	if cfg.Safety.AddressSecret == nil {
+		// The deployment's secret, kept in Redis (see config.addressSecret).
+		st.addresses = handler.NewStoredAddressKeys(func(ctx context.Context, proposed []byte) ([]byte, error) {
+			return redisstore.AddressSecret(ctx, client, proposed)
+		}, addressSecretCheck)
+	}
+	return st, nil
+}
+
+// newServer is the public port's HTTP server.
+func newServer(cfg config.Config, router http.Handler) *http.Server {
+	// A heartbeat (ping interval + timeout) is how long the server waits
+	// for a silent client; it waits as long for a request to arrive whole
+	// and for the next request on an idle keep-alive connection. Websockets
+	// leave these timeouts behind at the upgrade, long polls at their start
+	// (handler/socketio, request.go), and a polling POST's body has the ping
+	// timeout.
+	heartbeat := cfg.PingInterval + cfg.PingTimeout
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: min(10*time.Second, heartbeat),
+		ReadTimeout:       heartbeat,
+		IdleTimeout:       heartbeat,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+	return srv
+}
+
+// servePprof serves profiling on a listener of its own (keep it on
+// loopback), never on the public port; nothing without an address.
+func servePprof(cfg config.Config, log *slog.Logger) {
+	if cfg.PprofAddr == "" {
+		return
+	}
+	go func() {
+		log.Info("pprof listening", "addr", cfg.PprofAddr)
+		err := http.ListenAndServe(cfg.PprofAddr, http.DefaultServeMux)
+		log.Warn("pprof stopped", "err", err)
+	}()
+}
+
+// serveMetrics serves the metrics on their own listener, when the
+// configuration gives one: kept off the public port, scraped over the
+// platform's private network (see README, Metrics). It returns how to
+// close it.
+func serveMetrics(cfg config.Config, mx *metrics.Metrics, log *slog.Logger) (closeMetrics func(), err error) {
+	if cfg.MetricsAddr == "" {
+		return func() {}, nil
+	}
+	mln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler(cfg, mx, log))
+	msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes}
+	go func() {
+		log.Info("metrics listening", "addr", mln.Addr().String())
+		if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics stopped", "err", err)
+		}
+	}()
+	return func() { _ = msrv.Close() }, nil
 }

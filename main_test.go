@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,136 +23,6 @@ import (
 
 // strongSecret passes secret.Check: what `openssl rand -hex 32` gives.
 const strongSecret = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-
-func TestLoadConfig(t *testing.T) {
-	tests := []struct {
-		name    string
-		env     map[string]string
-		check   func(t *testing.T, c config)
-		wantErr string
-	}{
-		{"defaults", nil, func(t *testing.T, c config) {
-			if c.port != "5000" || c.env != "development" || c.redisURL != "" {
-				t.Fatalf("got %+v", c)
-			}
-			if c.pingInterval+c.pingTimeout > 30*time.Second {
-				t.Fatalf("heartbeat %v + %v lets a dead client linger over 30 s", c.pingInterval, c.pingTimeout)
-			}
-			if c.rematchWindow != 120*time.Second {
-				t.Fatalf("rematch window %v", c.rematchWindow)
-			}
-		}, ""},
-		{"origins list", map[string]string{"CLIENT_URL": " https://a.example/ ,https://b.example,, "}, func(t *testing.T, c config) {
-			if c.clientURLs.String() != "https://a.example,https://b.example" {
-				t.Fatalf("origins %q", c.clientURLs)
-			}
-		}, ""},
-		{"origin without scheme", map[string]string{"CLIENT_URL": "zivro.vercel.app"}, nil, "CLIENT_URL"},
-		{"allow any without opt-in", map[string]string{"CLIENT_URL": "*"}, nil, "ALLOW_ANY_ORIGIN"},
-		{"allow any, meant", map[string]string{"CLIENT_URL": "*", "ALLOW_ANY_ORIGIN": "true"}, func(t *testing.T, c config) {
-			if !c.clientURLs.Any() {
-				t.Fatalf("origins %q: want any", c.clientURLs)
-			}
-		}, ""},
-		{"timings", map[string]string{"PING_INTERVAL_MS": "300", "PING_TIMEOUT_MS": "400", "REMATCH_WINDOW_MS": "1500"}, func(t *testing.T, c config) {
-			if c.pingInterval != 300*time.Millisecond || c.pingTimeout != 400*time.Millisecond || c.rematchWindow != 1500*time.Millisecond {
-				t.Fatalf("got %v %v %v", c.pingInterval, c.pingTimeout, c.rematchWindow)
-			}
-		}, ""},
-		{"safety", map[string]string{"INTEREST_WAIT_MS": "700", "REPORT_THRESHOLD": "2", "COOL_DOWN_MS": "900", "REPORT_WINDOW_MS": "800", "BLOCK_TTL_MS": "600"}, func(t *testing.T, c config) {
-			s := c.safety
-			if s.interestWait != 700*time.Millisecond || s.reportThreshold != 2 || s.coolDown != 900*time.Millisecond || s.reportWindow != 800*time.Millisecond || s.blockTTL != 600*time.Millisecond {
-				t.Fatalf("got %+v", s)
-			}
-		}, ""},
-		{"bad report threshold", map[string]string{"REPORT_THRESHOLD": "0"}, nil, "REPORT_THRESHOLD"},
-		{"bad interest wait", map[string]string{"INTEREST_WAIT_MS": "x"}, nil, "INTEREST_WAIT_MS"},
-		{"address key kept in Redis, not derived from its URL", map[string]string{"REDIS_URL": "redis://secret@r:6379"}, func(t *testing.T, c config) {
-			if c.safety.addressSecret != nil {
-				t.Fatalf("address secret %x from the Redis URL, want none (the one kept in Redis)", c.safety.addressSecret)
-			}
-		}, ""},
-		{"address key random without Redis", nil, func(t *testing.T, c config) {
-			again, _ := loadConfig(func(string) string { return "" })
-			if len(c.safety.addressSecret) < 32 || string(c.safety.addressSecret) == string(again.safety.addressSecret) {
-				t.Fatalf("address secret %x then %x: want a random one per process", c.safety.addressSecret, again.safety.addressSecret)
-			}
-		}, ""},
-		{"address key", map[string]string{"ADDRESS_HASH_KEY": strongSecret, "REDIS_URL": "redis://r:6379"}, func(t *testing.T, c config) {
-			if string(c.safety.addressSecret) != strongSecret {
-				t.Fatalf("address secret %q", c.safety.addressSecret)
-			}
-		}, ""},
-		{"weak address key", map[string]string{"ADDRESS_HASH_KEY": "hunter2"}, nil, "ADDRESS_HASH_KEY is too weak"},
-		{"repetitive address key", map[string]string{"ADDRESS_HASH_KEY": strings.Repeat("ab", 20)}, nil, "ADDRESS_HASH_KEY is too weak"},
-		{"metrics token", map[string]string{"METRICS_TOKEN": strongSecret}, func(t *testing.T, c config) {
-			if c.metricsToken != strongSecret {
-				t.Fatalf("metrics token %q", c.metricsToken)
-			}
-		}, ""},
-		{"weak metrics token", map[string]string{"METRICS_TOKEN": "ab"}, nil, "METRICS_TOKEN is too weak"},
-		{"weak TURN secret", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": "zq9"}, nil, "TURN_SECRET is too weak"},
-		{"repetitive TURN secret", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": strings.Repeat("secret12", 5)}, nil, "TURN_SECRET is too weak"},
-		{"bad timing", map[string]string{"PING_TIMEOUT_MS": "soon"}, nil, "PING_TIMEOUT_MS"},
-		{"negative timing", map[string]string{"REMATCH_WINDOW_MS": "-5"}, nil, "REMATCH_WINDOW_MS"},
-		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, nil, "LOG_LEVEL"},
-		{"signal delay and STUN by default", nil, func(t *testing.T, c config) {
-			if c.signalDelay != defaultSignalDelay || len(c.ice.TURNURLs) != 0 || len(c.ice.STUNURLs) != 1 {
-				t.Fatalf("signal delay %v, ICE %+v", c.signalDelay, c.ice)
-			}
-		}, ""},
-		{"signal delay off", map[string]string{"SIGNAL_DELAY_MS": "0"}, func(t *testing.T, c config) {
-			if c.signalDelay != 0 {
-				t.Fatalf("signal delay %v, want none", c.signalDelay)
-			}
-		}, ""},
-		{"budgets", map[string]string{"EVENTS_PER_SECOND": "40", "COMMANDS_PER_SECOND": "3"}, func(t *testing.T, c config) {
-			if c.eventsPerSecond != 40 || c.commandsPerSecond != 3 {
-				t.Fatalf("events %d/s, commands %d/s", c.eventsPerSecond, c.commandsPerSecond)
-			}
-		}, ""},
-		{"bad event budget", map[string]string{"EVENTS_PER_SECOND": "0"}, nil, "EVENTS_PER_SECOND"},
-		{"bad signal delay", map[string]string{"SIGNAL_DELAY_MS": "-1"}, nil, "SIGNAL_DELAY_MS"},
-		{"TURN", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": strongSecret, "TURN_TTL": "600", "ICE_SERVERS_PER_IP_PER_MINUTE": "7"}, func(t *testing.T, c config) {
-			if len(c.ice.TURNURLs) != 1 || c.ice.TURNSecret != strongSecret || c.ice.TURNTTL != 10*time.Minute || c.ice.PerAddrPerMinute != 7 {
-				t.Fatalf("ICE %+v", c.ice)
-			}
-		}, ""},
-		{"TURN without secret", map[string]string{"TURN_URLS": "turn:t.example:3478"}, nil, "TURN_SECRET"},
-		{"bad TURN TTL", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": strongSecret, "TURN_TTL": "1h"}, nil, "TURN_TTL"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Chdir(t.TempDir()) // no .env here
-			c, err := loadConfig(func(k string) string { return tt.env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tt.check(t, c)
-		})
-	}
-}
-
-func TestDotEnvFillsWhatTheEnvironmentLeavesUnset(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("PORT=6123\nNODE_ENV=staging\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := loadConfig(func(k string) string { return map[string]string{"NODE_ENV": "production"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.port != "6123" || c.env != "production" {
-		t.Fatalf("port %s env %s: want 6123 from .env and production from the environment", c.port, c.env)
-	}
-}
 
 // A CLIENT_URL the CORS middleware cannot take stops the start with an
 // error that names it, never a panic.
@@ -443,4 +313,15 @@ func TestSocketIOEndpointOriginsAndHeaders(t *testing.T) {
 	if res.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatal("polling: security headers missing")
 	}
+}
+
+// freeAddr returns a loopback address with a port free at the time.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -6,43 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestLogFormat(t *testing.T) {
-	tests := []struct {
-		name     string
-		env      map[string]string
-		wantJSON bool
-		wantErr  string
-	}{
-		{"development: text", map[string]string{}, false, ""},
-		{"production: JSON", map[string]string{"NODE_ENV": "production"}, true, ""},
-		{"chosen in development", map[string]string{"LOG_FORMAT": "json"}, true, ""},
-		{"chosen in production", map[string]string{"NODE_ENV": "production", "LOG_FORMAT": "text"}, false, ""},
-		{"unknown", map[string]string{"LOG_FORMAT": "xml"}, false, "LOG_FORMAT"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Chdir(t.TempDir())
-			c, err := loadConfig(func(k string) string { return tt.env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want one naming %s", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.logJSON != tt.wantJSON {
-				t.Fatalf("JSON %v, want %v", c.logJSON, tt.wantJSON)
-			}
-		})
-	}
-}
 
 func get(t *testing.T, url string, header http.Header) (*http.Response, string) {
 	t.Helper()
@@ -203,6 +171,20 @@ func TestHealthcheck(t *testing.T) {
 	_ = ln.Close()
 	if err := healthcheck(t.Context(), func(k string) string { return map[string]string{"PORT": free}[k] }); err == nil {
 		t.Fatal("healthcheck passed with nothing listening")
+	}
+}
+
+// `zivro healthcheck` reads the server's configuration, .env included: a
+// PORT set in .env alone is the port it asks.
+func TestHealthcheckReadsDotEnv(t *testing.T) {
+	url, stop, done := startRun(t, map[string]string{}) // in a directory of its own
+	defer func() { stop(); <-done }()
+	port := url[strings.LastIndex(url, ":")+1:]
+	if err := os.WriteFile(".env", []byte("PORT="+port+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := healthcheck(t.Context(), func(string) string { return "" }); err != nil {
+		t.Fatalf("healthcheck with PORT=%s in .env: %v", port, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -25,8 +26,13 @@ type ClientAddrConfig struct {
 	trusted []netip.Prefix
 }
 
-// ParseClientAddrConfig reads TRUSTED_PROXIES (comma-separated addresses
-// and prefixes) and CLIENT_IP_HEADER.
+// ErrClientIPHeader is ParseClientAddrConfig's refusal of a header that is
+// no header name.
+var ErrClientIPHeader = errors.New("want a header name (X-Real-IP)")
+
+// ParseClientAddrConfig reads the trusted proxies (comma-separated
+// addresses and prefixes) and the client address header. An error names
+// the entry at fault; it is ErrClientIPHeader when the header is at fault.
 func ParseClientAddrConfig(proxies, header string) (ClientAddrConfig, error) {
 	var c ClientAddrConfig
 	for _, p := range strings.Split(proxies, ",") {
@@ -37,7 +43,7 @@ func ParseClientAddrConfig(proxies, header string) (ClientAddrConfig, error) {
 		if err != nil {
 			addr, err := netip.ParseAddr(p)
 			if err != nil {
-				return ClientAddrConfig{}, fmt.Errorf("TRUSTED_PROXIES entry %q: want an IP address or a CIDR prefix (10.0.0.0/8)", p)
+				return ClientAddrConfig{}, fmt.Errorf("entry %q: want an IP address or a CIDR prefix (10.0.0.0/8)", p)
 			}
 			addr = addr.WithZone("")
 			prefix = netip.PrefixFrom(addr, addr.BitLen())
@@ -47,7 +53,7 @@ func ParseClientAddrConfig(proxies, header string) (ClientAddrConfig, error) {
 	}
 	c.Header = strings.TrimSpace(header)
 	if strings.ContainsAny(c.Header, " :,\t") {
-		return ClientAddrConfig{}, fmt.Errorf("CLIENT_IP_HEADER %q: want a header name (X-Real-IP)", c.Header)
+		return ClientAddrConfig{}, fmt.Errorf("%q: %w", c.Header, ErrClientIPHeader)
 	}
 	return c, nil
 }

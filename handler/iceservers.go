@@ -2,6 +2,7 @@ package handler
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -31,30 +32,30 @@ type ICEConfig struct {
 	PerAddrPerMinute int
 }
 
-// DefaultSTUNURL is the STUN server a client gets when STUN_URLS is unset.
+// DefaultSTUNURL is the STUN server a client gets by default.
 const DefaultSTUNURL = "stun:stun.l.google.com:19302"
 
 // DefaultTURNTTL is how long a TURN credential is valid by default.
 const DefaultTURNTTL = 24 * time.Hour
 
-// ParseICEConfig reads the comma-separated URL lists and checks that TURN
-// is configured whole or not at all.
-func ParseICEConfig(stunURLs, turnURLs, secret string, ttl time.Duration, perMinute int) (ICEConfig, error) {
-	c := ICEConfig{TURNSecret: secret, TURNTTL: ttl, PerAddrPerMinute: perMinute}
-	var err error
-	if c.STUNURLs, err = urlList("STUN_URLS", stunURLs, "stun:", "stuns:"); err != nil {
-		return ICEConfig{}, err
+// ParseSTUNURLs reads a comma-separated list of STUN URLs (stun:, stuns:).
+// An error names the entry at fault.
+func ParseSTUNURLs(list string) ([]string, error) { return urlList(list, "stun:", "stuns:") }
+
+// ParseTURNURLs reads a comma-separated list of TURN URLs (turn:, turns:).
+// An error names the entry at fault.
+func ParseTURNURLs(list string) ([]string, error) { return urlList(list, "turn:", "turns:") }
+
+// NewICEConfig checks that TURN is configured whole (URLs and a secret) or
+// not at all.
+func NewICEConfig(stunURLs, turnURLs []string, secret string, ttl time.Duration, perMinute int) (ICEConfig, error) {
+	if (len(turnURLs) == 0) != (secret == "") {
+		return ICEConfig{}, errors.New("set both (TURN with credentials) or neither (STUN only)")
 	}
-	if c.TURNURLs, err = urlList("TURN_URLS", turnURLs, "turn:", "turns:"); err != nil {
-		return ICEConfig{}, err
-	}
-	if (len(c.TURNURLs) == 0) != (secret == "") {
-		return ICEConfig{}, fmt.Errorf("TURN_URLS and TURN_SECRET: set both (TURN with credentials) or neither (STUN only)")
-	}
-	return c, nil
+	return ICEConfig{STUNURLs: stunURLs, TURNURLs: turnURLs, TURNSecret: secret, TURNTTL: ttl, PerAddrPerMinute: perMinute}, nil
 }
 
-func urlList(name, list string, schemes ...string) ([]string, error) {
+func urlList(list string, schemes ...string) ([]string, error) {
 	var urls []string
 	for _, u := range strings.Split(list, ",") {
 		if u = strings.TrimSpace(u); u == "" {
@@ -65,7 +66,7 @@ func urlList(name, list string, schemes ...string) ([]string, error) {
 			ok = ok || strings.HasPrefix(u, s)
 		}
 		if !ok {
-			return nil, fmt.Errorf("%s entry %q: want a URL starting with %s", name, u, strings.Join(schemes, " or "))
+			return nil, fmt.Errorf("entry %q: want a URL starting with %s", u, strings.Join(schemes, " or "))
 		}
 		urls = append(urls, u)
 	}

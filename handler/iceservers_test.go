@@ -172,6 +172,19 @@ func TestICEServersTrustedProxy(t *testing.T) {
 	}
 }
 
+// parseICE builds an ICEConfig from its lists, as config does.
+func parseICE(stun, turn, secret string) (ICEConfig, error) {
+	stunURLs, err := ParseSTUNURLs(stun)
+	if err != nil {
+		return ICEConfig{}, err
+	}
+	turnURLs, err := ParseTURNURLs(turn)
+	if err != nil {
+		return ICEConfig{}, err
+	}
+	return NewICEConfig(stunURLs, turnURLs, secret, 0, 0)
+}
+
 func TestParseICEConfig(t *testing.T) {
 	tests := []struct {
 		name, stun, turn, secret string
@@ -182,12 +195,12 @@ func TestParseICEConfig(t *testing.T) {
 		{"TURN", "stun:a:3478", "turn:t:3478, turns:t:5349", "s", "", 2},
 		{"TURN without a secret", "", "turn:t:3478", "", "set both", 0},
 		{"secret without TURN", "", "", "s", "set both", 0},
-		{"a STUN entry that is not one", "http://a", "", "", `STUN_URLS entry "http://a"`, 0},
-		{"a TURN entry that is not one", "", "stun:t", "s", `TURN_URLS entry "stun:t"`, 0},
+		{"a STUN entry that is not one", "http://a", "", "", `entry "http://a": want a URL starting with stun: or stuns:`, 0},
+		{"a TURN entry that is not one", "", "stun:t", "s", `entry "stun:t": want a URL starting with turn: or turns:`, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ParseICEConfig(tt.stun, tt.turn, tt.secret, 0, 0)
+			c, err := parseICE(tt.stun, tt.turn, tt.secret)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want one saying %q", err, tt.wantErr)

@@ -7,8 +7,7 @@ import (
 	"strings"
 )
 
-// Origins is the set of web origins whose pages may use the server
-// (CLIENT_URL): exact origins, patterns with one wildcard in the host's
+// Origins is the set of web origins whose pages may use the server: exact origins, patterns with one wildcard in the host's
 // first label (preview deployments), or, when asked for explicitly, any.
 type Origins struct {
 	any      bool
@@ -24,13 +23,17 @@ type originPattern struct {
 	scheme, prefix, suffix, rest, port string
 }
 
-// ParseOrigins parses CLIENT_URL: comma-separated origins, each
+// ErrAnyOrigin is ParseOrigins's refusal of "*" when allowAny does not say
+// that every origin is meant.
+var ErrAnyOrigin = errors.New(`"*" lets every website use this server`)
+
+// ParseOrigins parses a list of comma-separated origins, each
 // scheme://host[:port] with scheme http or https and nothing after the host
 // (a trailing slash is dropped). The first label of the host may hold one
 // "*" (https://*.example.com, https://zivro-*.vercel.app), followed by at
 // least two labels. "*" alone allows every origin, and only when allowAny
-// (ALLOW_ANY_ORIGIN=true) says that is meant. An empty list allows no
-// cross-origin request.
+// says that is meant (ErrAnyOrigin otherwise). An empty list allows no
+// cross-origin request. An error names the entry at fault.
 func ParseOrigins(list string, allowAny bool) (Origins, error) {
 	o := Origins{exact: map[string]bool{}}
 	for _, entry := range strings.Split(list, ",") {
@@ -40,18 +43,18 @@ func ParseOrigins(list string, allowAny bool) (Origins, error) {
 		}
 		if entry == "*" {
 			if !allowAny {
-				return Origins{}, errors.New(`CLIENT_URL: "*" lets every website use this server: set ALLOW_ANY_ORIGIN=true if that is meant, or list the client's origins`)
+				return Origins{}, ErrAnyOrigin
 			}
 			o.any = true
 			o.entries = append(o.entries, entry)
 			continue
 		}
 		if err := o.add(strings.ToLower(entry)); err != nil {
-			return Origins{}, fmt.Errorf("CLIENT_URL entry %q: %w", entry, err)
+			return Origins{}, fmt.Errorf("entry %q: %w", entry, err)
 		}
 	}
 	if o.any && len(o.entries) > 1 {
-		return Origins{}, errors.New(`CLIENT_URL: "*" allows every origin: list nothing else with it`)
+		return Origins{}, errors.New(`"*" allows every origin: list nothing else with it`)
 	}
 	return o, nil
 }

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -19,7 +20,7 @@ func TestParseOriginsRefusesWhatItCannotMatch(t *testing.T) {
 		{"https://a.*.example.com", `one "*"`},
 		{"https://*.app", "two labels"},
 		{"/.*/", "scheme"},
-		{"*", "ALLOW_ANY_ORIGIN"},
+		{"*", `"*" lets every website`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.list, func(t *testing.T) {
@@ -28,6 +29,9 @@ func TestParseOriginsRefusesWhatItCannotMatch(t *testing.T) {
 				t.Fatalf("ParseOrigins(%q) = %v, want an error with %q", tt.list, err, tt.wantErr)
 			}
 		})
+	}
+	if _, err := ParseOrigins("*", false); !errors.Is(err, ErrAnyOrigin) {
+		t.Fatalf(`ParseOrigins("*", false) = %v, want ErrAnyOrigin (config names ALLOW_ANY_ORIGIN with it)`, err)
 	}
 	if _, err := ParseOrigins("*,https://a.example", true); err == nil {
 		t.Fatal(`"*" with other entries accepted`)

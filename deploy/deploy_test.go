@@ -1,8 +1,9 @@
-package main
+package deploy
 
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -12,34 +13,36 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/zivro/zivro/config"
 )
 
+// Package deploy holds the deployment files' tests (the Dockerfile, the
+// platforms' files, the Grafana dashboard), in a module of its own so that
+// the server's go.mod needs none of their parsers.
+//
 // No Docker engine runs where the tests run: the Dockerfile is parsed with
 // BuildKit's own parser and held to the rules it must keep (and to
 // hadolint's that apply to it); the platform files are parsed and checked
 // against what the server reads.
 
-// readVariables returns every environment variable loadConfig reads.
+// readVariables returns every environment variable the server reads: the
+// configuration's table (PORT also by `zivro healthcheck`).
 func readVariables(t *testing.T) []string {
 	t.Helper()
-	t.Chdir(t.TempDir())                  // no .env
-	seen := map[string]bool{"PORT": true} // also read by `zivro healthcheck`
-	if _, err := loadConfig(func(k string) string { seen[k] = true; return "" }); err != nil {
-		t.Fatal(err)
-	}
-	keys := make([]string, 0, len(seen))
-	for k := range seen {
-		keys = append(keys, k)
+	var keys []string
+	for _, v := range config.Variables() {
+		keys = append(keys, v.Name)
 	}
 	sort.Strings(keys)
 	if len(keys) < 10 {
-		t.Fatalf("loadConfig read only %v", keys)
+		t.Fatalf("the configuration has only %v", keys)
 	}
 	return keys
 }
 
 func TestRenderBlueprintDeclaresEveryVariable(t *testing.T) {
-	b, err := os.ReadFile("render.yaml")
+	b, err := os.ReadFile("../render.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +123,7 @@ func TestRenderBlueprintDeclaresEveryVariable(t *testing.T) {
 }
 
 func TestRailwayConfig(t *testing.T) {
-	b, err := os.ReadFile("railway.json")
+	b, err := os.ReadFile("../railway.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +149,7 @@ func TestRailwayConfig(t *testing.T) {
 	if rc.Build.Builder != "DOCKERFILE" || rc.Build.DockerfilePath != "Dockerfile" {
 		t.Errorf("build %+v: want the Dockerfile", rc.Build)
 	}
-	if _, err := os.Stat(rc.Build.DockerfilePath); err != nil {
+	if _, err := os.Stat(filepath.Join("..", rc.Build.DockerfilePath)); err != nil {
 		t.Error(err)
 	}
 	d := rc.Deploy
@@ -159,7 +162,7 @@ func TestRailwayConfig(t *testing.T) {
 }
 
 func TestFlyConfig(t *testing.T) {
-	b, err := os.ReadFile("fly.toml")
+	b, err := os.ReadFile("../fly.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +199,7 @@ func toString(n int) string { b, _ := json.Marshal(n); return string(b) }
 // dockerStages parses the Dockerfile into its stages.
 func dockerStages(t *testing.T) []instructions.Stage {
 	t.Helper()
-	f, err := os.Open("Dockerfile")
+	f, err := os.Open("../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +315,7 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("EXPOSE %q, PORT %q: want the same port", expose, port)
 	}
 
-	ignore, err := os.ReadFile(".dockerignore")
+	ignore, err := os.ReadFile("../.dockerignore")
 	if err != nil {
 		t.Fatal(err)
 	}
