@@ -459,7 +459,7 @@ func TestRequestHeadLimitIsExact(t *testing.T) {
 	}
 	metricsAddr := ln.Addr().String()
 	_ = ln.Close()
-	token := strings.Repeat("k", 40)
+	token := strongSecret
 	url, stop, done := startRun(t, map[string]string{"METRICS_ADDR": metricsAddr, "METRICS_TOKEN": token})
 	defer func() { stop(); <-done }()
 	tests := []struct {

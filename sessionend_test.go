@@ -34,7 +34,7 @@ func TestConnectThenLeaveSessionsAllEnd(t *testing.T) {
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
 			metricsAddr := freeAddr(t)
-			const token = "0123456789abcdef0123456789abcdef"
+			const token = strongSecret
 			env := map[string]string{
 				"MAX_CONNS_PER_IP":            "100000",
 				"NEW_CONNS_PER_IP_PER_MINUTE": "100000",

@@ -9,7 +9,7 @@ import http from 'node:http';
 import { RawClient, wsUrl } from '../lib/harness.mjs';
 import { eachMode, ztest, until } from '../lib/contract.mjs';
 
-const TOKEN = '0123456789abcdef0123456789abcdef';
+const TOKEN = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** GET on a connection of its own, closed after the answer (no keep-alive
  * connection of the test's own among the server's). */
