@@ -87,6 +87,7 @@ describe('[embedded store] point 1: every spelling of a handshake is counted aga
         const over = await wsHandshake(ctx.url, sp.query);
         if (over.ws) held.push(over.ws);
         assert.equal(over.status, 429, `a fourth websocket ${sp.name} from one address with MAX_CONNS_PER_IP=3`);
+        assert.ok(over.headers['retry-after'], '429 without Retry-After');
         const plain = await wsHandshake(ctx.url, '');
         if (plain.ws) held.push(plain.ws);
         assert.equal(plain.status, 429, `a plain websocket after three ${sp.name}`);
@@ -142,9 +143,17 @@ const strong = (n = 32) => crypto.randomBytes(n).toString('hex');
 
 /**
  * Runs the binary with env until it exits or answers /health: resolves
- * { started, code, stdout, stderr }. A server that starts is killed.
+ * { started, code, stdout, stderr }. A server that starts is killed. A port
+ * taken by another process before the server's listen is retried.
  */
 async function startOrRefuse(env) {
+  for (let attempt = 1; ; attempt++) {
+    const r = await startOrRefuseOnce(env);
+    if (attempt >= 3 || !/bind: address already in use/.test(r.stderr)) return r;
+  }
+}
+
+async function startOrRefuseOnce(env) {
   const bin = await buildServer();
   const port = await freePort();
   const cwd = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR || '/tmp'), 'zivro-e2e-'));
