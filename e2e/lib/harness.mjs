@@ -181,9 +181,21 @@ export const TEST_BUDGETS = {
 
 /**
  * Starts the server binary on a free port and waits until GET /health is 200.
- * Returns { port, url, stop(), logs(), exitCode, process }.
+ * Returns { port, url, stop(), logs(), exitCode, process }. A port taken
+ * between freePort and the server's listen (other test processes share the
+ * machine) is retried on another port.
  */
-export async function startServer({ redisUrl, env = {}, unsetEnv = [], files = {} } = {}) {
+export async function startServer(opts = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !/bind: address already in use/.test(e.message)) throw e;
+    }
+  }
+}
+
+async function startServerOnce({ redisUrl, env = {}, unsetEnv = [], files = {} } = {}) {
   const bin = await buildServer();
   const port = await freePort();
   const childEnv = {
