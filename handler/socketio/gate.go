@@ -18,12 +18,16 @@ import (
 // its namespace connect read in that gap, where nobody listens for it: the
 // packet is dropped and the client waits for the connect timeout. The read
 // gate closes the gap without touching the library: a new websocket
-// connection's reads wait until Socket.IO has taken the engine socket.
+// connection's reads wait until Socket.IO has taken the engine socket. A
+// websocket that upgrades a polling session has the same gap before the
+// library listens for its probe (see gateReads).
 //
-// To drop it: once the library's engine announces a websocket connection
-// before it starts reading it, remove gateReads from slimRequest and
-// openReadGates from New; TestNamespaceConnectSentBeforeSocketIOListensIsKept,
-// run without the gate, shows whether the gap is closed.
+// To drop it: once the library's engine announces a websocket connection,
+// and listens for an upgrade's probe, before it starts reading it, remove
+// gateReads from slimRequest and openReadGates from New;
+// TestNamespaceConnectSentBeforeSocketIOListensIsKept and the upgrade cases
+// of TestClosedWebsocketsGiveTheirDescriptorsBack, run without the gate,
+// show whether the gaps are closed.
 
 // readGate is opened once Socket.IO listens to a new connection. opened
 // spares every later read a channel receive.
@@ -42,18 +46,29 @@ func (g *readGate) release() {
 
 type readGateKey struct{}
 
-// gateReads makes the connection of a websocket handshake request wait
-// with its reads until openReadGates sees Socket.IO take it; it returns the
-// writer to upgrade with and the request context that carries the gate.
-// Upgrades of a polling session (they carry its sid) are left alone:
-// Socket.IO listens to that session already.
-func gateReads(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, context.Context) {
+// gateReads makes the connection of a websocket request wait with its
+// reads until the library listens to it; it returns the writer to upgrade
+// with, the request context that carries the gate, and what to call once
+// the library has served the request. A handshake's gate opens when
+// openReadGates sees Socket.IO take the new connection. An upgrade of a
+// polling session (it carries the session's sid) has the same gap: the
+// library starts reading the new websocket before it listens for the probe
+// ("2probe", which socket.io-client sends the moment the websocket opens),
+// and a probe read in that gap is dropped: the upgrade then fails after the
+// upgrade timeout (10 s), with the client's websocket closed. The library
+// listens by the time it has served the upgrade request, so that is when
+// an upgrade's gate opens.
+func gateReads(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, context.Context, func()) {
 	hj, ok := w.(http.Hijacker)
-	if !ok || !IsHandshake(r) {
-		return w, r.Context()
+	if !ok {
+		return w, r.Context(), func() {}
 	}
 	g := newReadGate()
-	return gatedWriter{ResponseWriter: w, hijacker: hj, gate: g}, context.WithValue(r.Context(), readGateKey{}, g)
+	gated := gatedWriter{ResponseWriter: w, hijacker: hj, gate: g}
+	if !IsHandshake(r) {
+		return gated, r.Context(), g.release
+	}
+	return gated, context.WithValue(r.Context(), readGateKey{}, g), func() {}
 }
 
 // openReadGates opens a new connection's read gate once Socket.IO has

@@ -128,17 +128,18 @@ func slimRequest(next http.Handler) http.Handler {
 				h[k] = slices.Clone(v)
 			}
 		}
-		ctx := r.Context()
+		ctx, served := r.Context(), func() {}
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			// Security and CORS headers are for documents and XHR, not
 			// for a 101 answer.
 			clear(w.Header())
-			w, ctx = gateReads(w, r)
+			w, ctx, served = gateReads(w, r)
 		}
 		slim := r.WithContext(ctx)
 		slim.Header = h
 		slim.URL = engineURL(r.URL)
 		slim.RequestURI = slim.URL.RequestURI()
 		next.ServeHTTP(w, slim)
+		served()
 	})
 }
