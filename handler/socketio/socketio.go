@@ -160,6 +160,7 @@ func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
 	openReadGates(io)
 	watchSessionEnds(io)
 	closeAtSessionEnd(io)
+	watchHeartbeats(io, o.PingTimeout, o.Log) // heartbeat.go
 	_ = io.On("connection", func(args ...any) {
 		if sock, ok := args[0].(*socket.Socket); ok {
 			s.connect(sock)
