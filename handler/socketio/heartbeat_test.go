@@ -24,6 +24,7 @@ import (
 type closeReasons struct {
 	mu      sync.Mutex
 	opened  int
+	events  int // events received, by all sessions
 	reasons map[string]int
 }
 
@@ -36,17 +37,23 @@ func (c *closeReasons) connect(*Conn) Session {
 
 type reasonSession struct{ c *closeReasons }
 
-func (reasonSession) Event(Event) {}
+func (s reasonSession) Event(Event) {
+	s.c.mu.Lock()
+	s.c.events++
+	s.c.mu.Unlock()
+}
 func (s reasonSession) Closed(reason string) {
 	s.c.mu.Lock()
 	s.c.reasons[reason]++
 	s.c.mu.Unlock()
 }
 
-func (c *closeReasons) count(reason string) (opened, closed int) {
+// count is how many sessions opened, how many closed with reason, and
+// how many events they all received.
+func (c *closeReasons) count(reason string) (opened, closed, events int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.opened, c.reasons[reason]
+	return c.opened, c.reasons[reason], c.events
 }
 
 // widenPingWindow makes the goroutine that writes a ping, for every
@@ -81,11 +88,14 @@ func widenPingWindow(s *Server, d time.Duration) {
 // session here, the window held open; 9 of 132 without that).
 func TestAnsweredPingsKeepTheSession(t *testing.T) {
 	const (
-		interval = 300 * time.Millisecond
-		timeout  = 200 * time.Millisecond
-		sessions = 20
-		// Long enough for six pings; every client must answer three.
-		lasting  = 2 * time.Second
+		// The defect needs an interval longer than the timeout (a ping
+		// after a shorter one clears the stray timeout); the timeout is
+		// long enough for a pong under -race on a busy machine.
+		interval = 600 * time.Millisecond
+		timeout  = 400 * time.Millisecond
+		sessions = 16
+		// Long enough for four pings; every client must answer three.
+		lasting  = 3 * time.Second
 		minPings = 3
 	)
 	for _, transport := range []string{"websocket", "polling"} {
@@ -116,7 +126,7 @@ func TestAnsweredPingsKeepTheSession(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if opened, timedOut := reasons.count("ping timeout"); opened != sessions || timedOut != 0 {
+			if opened, timedOut, _ := reasons.count("ping timeout"); opened != sessions || timedOut != 0 {
 				t.Errorf("%d of %d sessions closed \"ping timeout\" although they answered every ping (%d opened)", timedOut, sessions, opened)
 			}
 		})

@@ -156,7 +156,7 @@ func serverOptions(o Options) *socket.ServerOptions {
 
 // newServer wraps io, whose engine serves engine and already exists.
 func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
-	s := &Server{io: io, handler: boundRequests(hangUp(io, slimRequest(engine)), o), log: o.Log, ids: o.ids}
+	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine))), o), log: o.Log, ids: o.ids}
 	openReadGates(io)
 	watchSessionEnds(io)
 	closeAtSessionEnd(io)
