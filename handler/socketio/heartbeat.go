@@ -25,9 +25,10 @@ import (
 // that timeout then fires although the ping was answered, and the session
 // is closed "ping timeout" (9 of 132 sessions that answered every ping,
 // with a 300/200 ms heartbeat; none on the Node reference, which arms the
-// timeout before it sends). A pong refreshes the ping interval, so with an
-// interval no shorter than the timeout no later ping comes in time to
-// replace the stray timeout.
+// timeout before it sends). A pong restarts the ping interval, so with an
+// interval longer than the timeout (Socket.IO's own defaults, 25 s and
+// 20 s) the next ping comes too late to replace the stray timeout; with
+// equal ones (ours) it comes just in time, by a hair.
 //
 // The pong gate holds each pong, before the library handles it, until the
 // timeout of the ping it answers is armed: the library's timeout timer is
