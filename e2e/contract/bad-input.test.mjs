@@ -6,9 +6,11 @@
 // still matches and relays, and the server is healthy.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { waitFor, collect, emitAck, httpGet, redisCommand } from '../lib/harness.mjs';
 import {
-  MODES, ztest, join, pair, assertPair, assertAccepted, assertRefused, assertAckShape, barrier,
+  waitFor, collect, emitAck, httpGet, redisCommand, CLIENT_ORIGIN,
+} from '../lib/harness.mjs';
+import {
+  MODES, ztest, join, pair, profile, assertPair, assertAccepted, assertRefused, assertAckShape, barrier,
 } from '../lib/contract.mjs';
 
 const EVENTS = ['matched', 'partner-left', 'signal', 'chat-message'];
@@ -81,6 +83,49 @@ function sendBad(socket, event, payload, timeout = 8000) {
     if (payload === NONE) socket.emit(event, cb);
     else socket.emit(event, payload, cb);
   });
+}
+
+/** One raw Engine.IO polling request; resolves { status, body }. */
+async function pollRequest(url, method = 'GET', body = undefined) {
+  const res = await fetch(url, {
+    method,
+    body,
+    headers: { Origin: CLIENT_ORIGIN, 'Content-Type': 'text/plain;charset=UTF-8' },
+    signal: AbortSignal.timeout(5000),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+/** Long-polls the session at url until a payload holds a packet matching pred. */
+async function pollFor(url, pred, what) {
+  const deadline = Date.now() + 5000;
+  const seen = [];
+  while (Date.now() < deadline) {
+    const res = await pollRequest(url);
+    assert.equal(res.status, 200, `poll for ${what}: ${res.status} ${res.body}`);
+    const packets = res.body.split('\x1e');
+    seen.push(...packets);
+    if (packets.some(pred)) return;
+  }
+  throw new Error(`no ${what} within 5 s; got ${JSON.stringify(seen).slice(0, 500)}`);
+}
+
+/**
+ * A raw polling session (socket.io-client never sends a body that does not
+ * decode) joined to the namespace and queued as name; returns the
+ * session's polling URL.
+ */
+async function queuedPollingSession(serverUrl, name) {
+  const base = `${serverUrl}/socket.io/?EIO=4&transport=polling`;
+  const open = await pollRequest(base);
+  assert.equal(open.status, 200, `handshake: ${open.status} ${open.body}`);
+  const url = `${base}&sid=${encodeURIComponent(JSON.parse(open.body.slice(1)).sid)}`;
+  assert.equal((await pollRequest(url, 'POST', '40')).status, 200, 'namespace connect');
+  await pollFor(url, (p) => p.startsWith('40'), 'CONNECT reply');
+  const joined = await pollRequest(url, 'POST', `421${JSON.stringify(['join-queue', profile(name)])}`);
+  assert.equal(joined.status, 200, 'join-queue');
+  await pollFor(url, (p) => p === '431[{"ok":true}]', 'join-queue ack');
+  return url;
 }
 
 for (const mode of MODES) {
@@ -291,6 +336,31 @@ for (const mode of MODES) {
       const c = waitFor(p2, 'chat-message');
       assertAccepted(await emitAck(p1, 'chat-message', { message: 'survived' }));
       assert.equal((await c).message, 'survived');
+    });
+
+    // Engine.IO: a payload that does not decode closes the session. The
+    // library answered 200 and kept it (and its place in the queue).
+    ztest(mode, 'a polling POST whose body does not decode is answered 400 and ends the session, which leaves the queue', async (ctx) => {
+      const bodies = [
+        ['unknown packet type', '7hello'],
+        ['an unknown packet type after a good packet', '42["x",1]\x1ezz'],
+        ['an empty packet', '42["x",1]\x1e\x1e42["y",2]'],
+        ['broken base64', 'b@@@@'],
+      ];
+      for (const [what, body] of bodies) {
+        const url = await queuedPollingSession(ctx.url, 'Raw');
+        const refused = await pollRequest(url, 'POST', body);
+        assert.equal(refused.status, 400, `${what}: POST ${JSON.stringify(body)} → ${refused.status} ${refused.body}`);
+        assert.equal(JSON.parse(refused.body).code, 3, `${what}: ${refused.body}`);
+        const after = await pollRequest(url);
+        assert.equal(after.status, 400, `${what}: the session lives on: GET → ${after.status} ${after.body}`);
+        assert.match(after.body, /Session ID unknown/, what);
+        // The session's end reached the queue: the next two are paired
+        // with each other, not the first of them with the raw session.
+        const [a, b] = await Promise.all([ctx.client(), ctx.client()]);
+        await pair(a, b, 'A', 'B');
+      }
+      assert.equal((await httpGet(`${ctx.url}/health`)).status, 200, 'server healthy');
     });
   });
 }

@@ -156,10 +156,11 @@ func serverOptions(o Options) *socket.ServerOptions {
 
 // newServer wraps io, whose engine serves engine and already exists.
 func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
-	s := &Server{io: io, handler: boundRequests(hangUp(io, slimRequest(engine)), o), log: o.Log, ids: o.ids}
+	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine))), o), log: o.Log, ids: o.ids}
 	openReadGates(io)
 	watchSessionEnds(io)
 	closeAtSessionEnd(io)
+	watchHeartbeats(io, o.PingTimeout, o.Log) // heartbeat.go
 	_ = io.On("connection", func(args ...any) {
 		if sock, ok := args[0].(*socket.Socket); ok {
 			s.connect(sock)
