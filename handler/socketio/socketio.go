@@ -209,7 +209,7 @@ func (s *Server) connect(sock *socket.Socket) {
 	if s.relay != nil {
 		s.relay.join(id)
 	}
-	sess := onConnect(&Conn{sock: sock, id: id})
+	sess := onConnect(&Conn{sock: sock, id: id, auth: l.auth})
 	// Once, whichever of the two calls below comes first.
 	var once sync.Once
 	closed := func(reason string) {
