@@ -3,16 +3,20 @@
 // package that imports it. It serves the Socket.IO
 // endpoint as an http.Handler, hands each connection's events to the
 // application in the order they were sent, and writes events and acks.
+// Frames for a socket on another instance go through a Relay, which the
+// caller provides (store/redisrelay over Redis): no Redis here.
 //
-// The library needs seven workarounds, each in this package with the defect
+// The library needs eight workarounds, each in this package with the defect
 // it answers and how to drop it once the library fixes it: the event path
-// that replaces the library's (wire.go), the read gate of new websockets
-// (gate.go), the trimmed handshake request (slimRequest), the frames
-// written straight to a connection (conn.go), the ids that would count
-// the instance's sessions (ids.go), the websocket connections closed when
-// their client leaves (hangup.go), and the sockets ended whose connection
-// closed while the library connected them (Server.connect). New does the
-// library's setup steps in the order they need.
+// that replaces the library's, the client's auth object carried beside it
+// (wire.go), the read gate of new websockets (gate.go), the bounded and
+// trimmed requests (boundRequests, slimRequest), the bound on what waits to
+// be sent to a client (outbox.go), the frames written straight to a
+// connection (conn.go), the ids that would count the instance's sessions
+// (ids.go), the websocket connections closed when their client leaves
+// (hangup.go), and the sockets ended whose connection closed while the
+// library connected them (Server.connect). New does the library's setup
+// steps in the order they need.
 package socketio
 
 import (

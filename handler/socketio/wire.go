@@ -33,7 +33,7 @@ import (
 // asserting their types, and keeps an event sent right after the connect,
 // the server can install the library's parser (no SetParser in New) and
 // listen with Socket.On; the hidden link in the auth payload (linkKey) goes
-// with it. Its cost (a goroutine and a decode into maps per event, an
+// with it, and Conn.Auth reads the library's handshake auth instead. Its cost (a goroutine and a decode into maps per event, an
 // encode per relay) would then have to be measured again with make bench.
 
 // Event is one client event of the default namespace.
