@@ -1,11 +1,13 @@
 package socketio
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,5 +156,85 @@ func TestConnAckWithSeveralArguments(t *testing.T) {
 		if got, want := rawRead(t, ws), fmt.Sprintf("43%d%s", id, tt.ack); got != want {
 			t.Errorf("%s: ack %s, want %s", tt.event, got, want)
 		}
+	}
+}
+
+// hub is an in-process Relay between servers: what a deployment's Redis
+// (store/redisrelay) does between instances.
+type hub struct {
+	mu      sync.Mutex
+	sockets map[string]func(to string, frame []byte) // joined socket → its server's delivery
+}
+
+type hubRelay struct {
+	h       *hub
+	deliver func(to string, frame []byte)
+}
+
+func (r *hubRelay) Start(_ context.Context, deliver func(to string, frame []byte)) {
+	r.deliver = deliver
+}
+
+func (r *hubRelay) Join(id string) {
+	r.h.mu.Lock()
+	r.h.sockets[id] = r.deliver
+	r.h.mu.Unlock()
+}
+
+func (r *hubRelay) Leave(id string) {
+	r.h.mu.Lock()
+	delete(r.h.sockets, id)
+	r.h.mu.Unlock()
+}
+
+func (r *hubRelay) Send(to string, frame []byte) {
+	r.h.mu.Lock()
+	deliver := r.h.sockets[to]
+	r.h.mu.Unlock()
+	if deliver != nil {
+		deliver(to, frame)
+	}
+}
+
+func (h *hub) joined() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sockets)
+}
+
+// A server joins its sockets to the relay while they are connected, sends
+// through it what is for a socket elsewhere, and writes what it delivers
+// to the socket.
+func TestServerSendsThroughTheRelayToSocketsElsewhere(t *testing.T) {
+	h := &hub{sockets: map[string]func(string, []byte){}}
+	conns := make(chan *Conn, 1)
+	newInstance := func() (*Server, string) {
+		s := New(t.Context(), Options{Log: slog.New(slog.DiscardHandler), Relay: &hubRelay{h: h}})
+		s.OnConnect(func(c *Conn) Session { conns <- c; return echoSession{conn: c} })
+		srv := httptest.NewServer(s)
+		t.Cleanup(func() { srv.Close(); s.Close() })
+		return s, srv.URL
+	}
+	_, urlA := newInstance()
+	b, _ := newInstance()
+	ws := rawConnect(t, urlA, `40`)
+	id := nextConn(t, conns).ID()
+	if h.joined() != 1 {
+		t.Fatalf("%d sockets joined the relay, want 1", h.joined())
+	}
+
+	b.Send("nobody", NewFrame("lost"))
+	b.Send(id, NewFrame("partner-left", `{"reason":"next"}`))
+	if got := rawRead(t, ws); got != `42["partner-left",{"reason":"next"}]` {
+		t.Fatalf("the socket on A got %q", got)
+	}
+
+	_ = ws.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.joined() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the socket that left is still joined to the relay")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
