@@ -29,6 +29,7 @@ import (
 	"github.com/zivro/zivro/metrics"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store/memory"
+	"github.com/zivro/zivro/store/redisrelay"
 	"github.com/zivro/zivro/store/redisstore"
 )
 
@@ -122,7 +123,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	sioOpts := socketio.Options{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Log: log, Redis: st.redis}
+	sioOpts := socketio.Options{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Log: log, Relay: st.relay}
 	sio := socketio.New(ctx, sioOpts)
 	svc := queue.NewService(mx.Store(st.Store), handler.NewAnnouncer(sio), log, queue.Config{Observer: mx, HeartbeatEvery: cfg.Heartbeat, PresenceTTL: cfg.PresenceTTL})
 	mx.WatchSockets(sio.Transports)
@@ -223,10 +224,9 @@ func newLogger(cfg config.Config, stdout io.Writer) *slog.Logger {
 type store struct {
 	queue.Store
 	source string // "memory" or "redis", for the log
-	// redis is the client of the Redis store, nil for the embedded one:
-	// with several instances, relays to a socket connected elsewhere go
-	// through Redis pub/sub.
-	redis *redis.Client
+	// relay carries relays to sockets connected to other instances
+	// (Redis pub/sub), nil for the embedded store: one instance.
+	relay socketio.Relay
 	// addresses keys client addresses (blocks, cool-downs, reports).
 	addresses handler.AddressKeys
 	close     func() error
@@ -242,7 +242,7 @@ func newStore(cfg config.Config, log *slog.Logger) (store, error) {
 	}
 	redis.SetLogger(redisLogger{log: log, every: &rate.Sometimes{Interval: 10 * time.Second}})
 	client := redis.NewClient(cfg.Redis)
-	st := store{Store: redisstore.New(client, opts), source: "redis", redis: client, close: client.Close,
+	st := store{Store: redisstore.New(client, opts), source: "redis", relay: redisrelay.New(client, log), close: client.Close,
 		addresses: handler.NewAddressKeys(cfg.Safety.AddressSecret)}
 	if cfg.Safety.AddressSecret == nil {
 		// The deployment's secret, kept in Redis (see config.addressSecret).

@@ -116,8 +116,9 @@ type Conn interface {
 	RequestID() string
 	// Transport is the connection's transport ("polling", "websocket").
 	Transport() string
-	// Ack answers the event whose ack id is id with payload (JSON).
-	Ack(id uint64, payload []byte)
+	// Ack answers the event whose ack id is id with payloads (JSON), one
+	// per argument.
+	Ack(id uint64, payloads ...[]byte)
 	// Drop closes the connection at once, with whatever waits to be sent
 	// to it (the client may not be reading).
 	Drop()

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,9 +59,9 @@ func (c *fakeConn) RequestID() string { return "req-" + c.id }
 
 func (c *fakeConn) Transport() string { return "websocket" }
 
-func (c *fakeConn) Ack(id uint64, payload []byte) {
+func (c *fakeConn) Ack(id uint64, payloads ...[]byte) {
 	c.mu.Lock()
-	c.acks = append(c.acks, fmt.Sprintf("%d %s", id, payload))
+	c.acks = append(c.acks, fmt.Sprintf("%d %s", id, bytes.Join(payloads, []byte(","))))
 	c.mu.Unlock()
 	c.acked <- struct{}{}
 }

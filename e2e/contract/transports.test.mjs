@@ -55,6 +55,16 @@ eachMode((mode) => {
     await relayBothWays(a, b);
   });
 
+  ztest(mode, 'clients connecting with an auth object (resume, own fields, the server\'s hidden link key) are served as any other', async (ctx) => {
+    // The server carries its own link to each connection in the CONNECT
+    // packet's auth object (handler/socketio, wire.go): the client's fields
+    // must not break it, nor a client sending the link's key itself.
+    const a = await ctx.client({ transports: ['websocket'], auth: { resume: true, x: 'y' } });
+    const b = await ctx.client({ transports: ['polling'], auth: { resume: true, '\u0000zivro.link': 'forged', nested: { list: [1, 'two'] } } });
+    await pair(a, b, 'A', 'B');
+    await relayBothWays(a, b);
+  });
+
   ztest(mode, 'events sent right behind the namespace connect are handled in order, none refused and the socket kept (10 rounds)', async (ctx) => {
     // The client does not wait for the connect reply before its events.
     // They reach the server while it is still setting the socket up; they

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/tidwall/gjson"
 	"github.com/zishang520/engine.io-go-parser/packet"
 	"github.com/zishang520/engine.io/v2/types"
 	"github.com/zishang520/socket.io-go-parser/v2/parser"
@@ -27,10 +28,17 @@ type Session interface {
 type Conn struct {
 	sock *socket.Socket
 	id   string
+	auth []byte // JSON object
 }
 
 // ID is the connection's socket id, unique across instances.
 func (c *Conn) ID() string { return c.id }
+
+// Auth is the auth object the client sent with its namespace connect
+// (socket.io-client's auth option: io(url, {auth: {...}})), an empty
+// object when it sent none: c.Auth().Get("resume").Bool(). It was decoded
+// and encoded again: keys in sorted order, numbers as float64.
+func (c *Conn) Auth() gjson.Result { return gjson.ParseBytes(c.auth) }
 
 // Addr is the client's address as the Socket.IO handshake request carried
 // it (its RemoteAddr): the library keeps that request for the connection's
@@ -73,18 +81,15 @@ func transportOf(sock *socket.Socket) string {
 	return ""
 }
 
-// Send writes an event to the connection.
-func (c *Conn) Send(f Frame) { write(c.sock, f.b) }
-
-// Ack answers the event whose ack id is id with one argument, payload (JSON).
-func (c *Conn) Ack(id uint64, payload []byte) { write(c.sock, ackFrame(id, payload)) }
-
-// Close disconnects the client; the session hears Closed.
-func (c *Conn) Close() { c.sock.Disconnect(true) }
+// Ack answers the event whose ack id is id with the arguments payloads,
+// each one JSON value: the client's callback gets them in that order, and
+// none at all when there are none.
+func (c *Conn) Ack(id uint64, payloads ...[]byte) { write(c.sock, ackFrame(id, payloads...)) }
 
 // Drop closes the connection at once, its transport discarded with
-// whatever waits to be sent to it (Close waits for that to be written, and
-// a client that does not read would hold it); the session hears Closed.
+// whatever waits to be sent to it (a graceful close would wait for that to
+// be written, and a client that does not read would hold it); the session
+// hears Closed.
 func (c *Conn) Drop() { go c.sock.Conn().Close(true) }
 
 // write sends one encoded Socket.IO packet to the socket's connection. The
@@ -105,19 +110,23 @@ type Frame struct {
 
 // NewFrame encodes an event of the default namespace as the client decodes
 // it: 2["name",payload], the payload (JSON) given as parts that are
-// concatenated (one copy of a relayed payload, not two). Names are the
+// concatenated (one copy of a relayed payload, not two); an event without
+// a payload (no parts, or only empty ones) is 2["name"]. Names are the
 // server's own, plain ASCII.
 func NewFrame(name string, payload ...string) Frame {
-	n := len(name) + 6
+	size := 0
 	for _, part := range payload {
-		n += len(part)
+		size += len(part)
 	}
-	b := make([]byte, 0, n)
+	b := make([]byte, 0, len(name)+6+size)
 	b = append(b, byte(parser.EVENT), '[', '"')
 	b = append(b, name...)
-	b = append(b, '"', ',')
-	for _, part := range payload {
-		b = append(b, part...)
+	b = append(b, '"')
+	if size > 0 {
+		b = append(b, ',')
+		for _, part := range payload {
+			b = append(b, part...)
+		}
 	}
 	return Frame{name: name, b: append(b, ']')}
 }
@@ -125,15 +134,32 @@ func NewFrame(name string, payload ...string) Frame {
 // Name is the event's name.
 func (f Frame) Name() string { return f.name }
 
-// Payload is the event's payload, as JSON.
-func (f Frame) Payload() []byte { return f.b[len(f.name)+5 : len(f.b)-1] }
+// Payload is the event's payload, as JSON; empty for an event without one.
+func (f Frame) Payload() []byte {
+	// 2["name"] is len(name)+5 bytes; a payload starts after its comma.
+	start := len(f.name) + 5
+	if len(f.b) <= start {
+		return nil
+	}
+	return f.b[start : len(f.b)-1]
+}
 
-// ackFrame encodes the acknowledgement id of an event: 3<id>[payload].
-func ackFrame(id uint64, payload []byte) []byte {
-	b := make([]byte, 0, len(payload)+24)
+// ackFrame encodes the acknowledgement id of an event with its arguments
+// payloads (each JSON): 3<id>[a,b,...], 3<id>[] without arguments.
+func ackFrame(id uint64, payloads ...[]byte) []byte {
+	size := 24
+	for _, p := range payloads {
+		size += len(p) + 1
+	}
+	b := make([]byte, 0, size)
 	b = append(b, byte(parser.ACK))
 	b = strconv.AppendUint(b, id, 10)
 	b = append(b, '[')
-	b = append(b, payload...)
+	for i, p := range payloads {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, p...)
+	}
 	return append(b, ']')
 }

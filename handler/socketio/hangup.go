@@ -30,7 +30,7 @@ import (
 //
 // To drop it: once the library's websocket transport closes its connection
 // when the client leaves, remove hangUp from newServer and
-// closeAtSessionEnd from New; TestClosedWebsocketsGiveTheirDescriptorsBack
+// closeAtSessionEnd from it; TestClosedWebsocketsGiveTheirDescriptorsBack
 // shows whether it has.
 
 // hangup is the connection a websocket request took over, to be closed at

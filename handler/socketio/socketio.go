@@ -3,16 +3,20 @@
 // package that imports it. It serves the Socket.IO
 // endpoint as an http.Handler, hands each connection's events to the
 // application in the order they were sent, and writes events and acks.
+// Frames for a socket on another instance go through a Relay, which the
+// caller provides (store/redisrelay over Redis): no Redis here.
 //
-// The library needs seven workarounds, each in this package with the defect
+// The library needs eight workarounds, each in this package with the defect
 // it answers and how to drop it once the library fixes it: the event path
-// that replaces the library's (wire.go), the read gate of new websockets
-// (gate.go), the trimmed handshake request (slimRequest), the frames
-// written straight to a connection (conn.go), the ids that would count
-// the instance's sessions (ids.go), the websocket connections closed when
-// their client leaves (hangup.go), and the sockets ended whose connection
-// closed while the library connected them (Server.connect). New does the
-// library's setup steps in the order they need.
+// that replaces the library's, the client's auth object carried beside it
+// (wire.go), the read gate of new websockets (gate.go), the bounded and
+// trimmed requests (boundRequests, slimRequest), the bound on what waits to
+// be sent to a client (outbox.go), the frames written straight to a
+// connection (conn.go), the ids that would count the instance's sessions
+// (ids.go), the websocket connections closed when their client leaves
+// (hangup.go), and the sockets ended whose connection closed while the
+// library connected them (Server.connect). New does the library's setup
+// steps in the order they need.
 package socketio
 
 import (
@@ -23,7 +27,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	eiotypes "github.com/zishang520/engine.io/v2/types"
 	"github.com/zishang520/socket.io/v2/socket"
 )
@@ -49,11 +52,9 @@ type Options struct {
 	// over it, or whose backlog has not been taken by the transport within
 	// PingTimeout, is disconnected (outbox.go). Default DefaultMaxBacklog.
 	MaxBacklog int64
-	// Redis, when set, carries deliveries to sockets connected to other
-	// instances, over Redis 7's sharded pub/sub with a channel per socket
-	// (relay.go): a relay to a socket elsewhere reaches that socket's
-	// instance and no other, however many instances there are.
-	Redis *redis.Client
+	// Relay, when set, carries frames to sockets connected to other
+	// instances (several instances); nil for one instance.
+	Relay Relay
 	// Log receives the package's own warnings. Default: slog.Default().
 	Log *slog.Logger
 
@@ -112,15 +113,15 @@ type Server struct {
 	onConnect func(*Conn) Session
 	// draining is set by Drain: new sessions are refused.
 	draining atomic.Bool
-	// relay carries frames to sockets on other instances; nil without
-	// Redis (one instance).
-	relay *relay
+	// relay carries frames to sockets on other instances; nil for one
+	// instance.
+	relay Relay
 	// ids is reseeded before each handshake (ids.go).
 	ids idCounter
 }
 
-// New builds the endpoint. ctx bounds the relay's subscription; the
-// endpoint serves nothing until OnConnect is called.
+// New builds the endpoint. ctx bounds the relay's deliveries (Relay.Start);
+// the endpoint serves nothing until OnConnect is called.
 func New(ctx context.Context, o Options) *Server {
 	o = o.withDefaults()
 	ids, err := newIDCounter()
@@ -133,8 +134,9 @@ func New(ctx context.Context, o Options) *Server {
 	// ServeHandler makes the engine: the read gates' listener must come
 	// after Socket.IO's own on it.
 	s := newServer(io, io.ServeHandler(opts), o)
-	if o.Redis != nil {
-		s.relay = newRelay(ctx, o.Redis, o.Log, func(to string, frame []byte) { s.sendLocal(to, frame) })
+	if o.Relay != nil {
+		s.relay = o.Relay
+		s.relay.Start(ctx, func(to string, frame []byte) { s.sendLocal(to, frame) })
 	}
 	watchOutboxes(io, outboxLimits{MaxBytes: o.MaxBacklog, MaxWait: o.PingTimeout}, o.Log)
 	return s
@@ -208,15 +210,15 @@ func (s *Server) connect(sock *socket.Socket) {
 	}
 	id := string(sock.Id())
 	if s.relay != nil {
-		s.relay.join(id)
+		s.relay.Join(id)
 	}
-	sess := onConnect(&Conn{sock: sock, id: id})
+	sess := onConnect(&Conn{sock: sock, id: id, auth: l.auth})
 	// Once, whichever of the two calls below comes first.
 	var once sync.Once
 	closed := func(reason string) {
 		once.Do(func() {
 			if s.relay != nil {
-				s.relay.leave(id)
+				s.relay.Leave(id)
 			}
 			sess.Closed(reason)
 		})
@@ -290,13 +292,13 @@ func (s *Server) sendLocal(to string, frame []byte) bool {
 }
 
 // Send writes f to the socket id: directly when it is connected here,
-// through the relay (Redis, with several instances) when it is elsewhere.
+// through the relay (with several instances) when it is elsewhere.
 // A socket connected nowhere gets nothing.
 func (s *Server) Send(to string, f Frame) {
 	if s.SendLocal(to, f) || s.relay == nil {
 		return
 	}
-	s.relay.send(to, f.b)
+	s.relay.Send(to, f.b)
 }
 
 // Close closes every connection (each session hears Closed) and the

@@ -33,7 +33,7 @@ import (
 // asserting their types, and keeps an event sent right after the connect,
 // the server can install the library's parser (no SetParser in New) and
 // listen with Socket.On; the hidden link in the auth payload (linkKey) goes
-// with it. Its cost (a goroutine and a decode into maps per event, an
+// with it, and Conn.Auth reads the library's handshake auth instead. Its cost (a goroutine and a decode into maps per event, an
 // encode per relay) would then have to be measured again with make bench.
 
 // Event is one client event of the default namespace.
@@ -53,14 +53,19 @@ type Event struct {
 const maxEarlyEvents = 64
 
 // linkKey is where the decoder leaves the connection's link in the
-// namespace connect's auth payload, for the handler to pick up. A client
-// sending this key itself gets it overwritten.
+// namespace connect's auth payload, for the server to pick up: the
+// library's auth holds the link alone, the client's own object travels in
+// the link (Conn.Auth).
 const linkKey = "\x00zivro.link"
 
 // link hands one connection's events from its decoder to the handler. Events
 // that arrive before the handler has attached wait, in order, and are handed
 // over by attach.
 type link struct {
+	// auth is the auth object of the client's namespace connect, as JSON;
+	// set by the decoder before the library sees the connect, read after.
+	auth []byte
+
 	mu      sync.Mutex
 	take    func(Event) // nil until attached
 	pending []Event
@@ -125,6 +130,22 @@ func takeLink(auth any) (*link, bool) {
 	l, ok := m[linkKey].(*link)
 	delete(m, linkKey)
 	return l, ok
+}
+
+// authJSON encodes the auth object the library's decoder made of a
+// namespace connect's payload (a JSON object, or nil when the client sent
+// none): the client's fields, keys in sorted order, numbers as float64.
+// A client's own linkKey goes with the rest.
+func authJSON(data any) []byte {
+	auth, ok := data.(map[string]any)
+	if !ok || len(auth) == 0 {
+		return []byte("{}")
+	}
+	b, err := json.Marshal(auth)
+	if err != nil { // never for what JSON decoded into
+		return []byte("{}")
+	}
+	return b
 }
 
 // newParser returns the Socket.IO parser this server uses: the library's,
@@ -222,12 +243,12 @@ func (d *eventDecoder) decoded(args ...any) {
 				return
 			}
 			d.connected = true
-			auth, _ := packet.Data.(map[string]any)
-			if auth == nil {
-				auth = map[string]any{}
-			}
-			auth[linkKey] = d.link
-			packet.Data = auth
+			// The client's auth object goes to Conn.Auth as JSON, through
+			// the link; the library gets the link alone (it reads nothing
+			// else of the auth: no middleware, no connection state
+			// recovery), so the object is held once.
+			d.link.auth = authJSON(packet.Data)
+			packet.Data = map[string]any{linkKey: d.link}
 		case parser.DISCONNECT:
 			d.link.close()
 		case parser.ACK:

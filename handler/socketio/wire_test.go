@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -217,18 +218,54 @@ func TestLinkRefusesAFloodBeforeAttach(t *testing.T) {
 }
 
 func TestFrames(t *testing.T) {
-	tests := []struct{ got, want string }{
-		{string(NewFrame("matched", `{"roomId":"r"}`).b), `2["matched",{"roomId":"r"}]`},
-		{string(NewFrame("signal", `{"from":"x",`, `"data":`, `[1]`, `}`).b), `2["signal",{"from":"x","data":[1]}]`},
-		{string(NewFrame("signal", `{"from":"x",`, `"data":`, `[1]`, `}`).Payload()), `{"from":"x","data":[1]}`},
-		{NewFrame("signal", `{}`).Name(), `signal`},
-		{string(ackFrame(12, []byte(`{"ok":false,"error":"no"}`))), `312[{"ok":false,"error":"no"}]`},
-		{string(ackFrame(12, []byte(`{"ok":true}`))), `312[{"ok":true}]`},
+	tests := []struct {
+		name  string
+		frame []byte
+		want  string
+	}{
+		{"event", NewFrame("matched", `{"roomId":"r"}`).b, `2["matched",{"roomId":"r"}]`},
+		{"event in parts", NewFrame("signal", `{"from":"x",`, `"data":`, `[1]`, `}`).b, `2["signal",{"from":"x","data":[1]}]`},
+		{"event without arguments", NewFrame("partner-left").b, `2["partner-left"]`},
+		{"event with an empty payload", NewFrame("partner-left", "").b, `2["partner-left"]`},
+		{"event with empty parts", NewFrame("partner-left", "", "").b, `2["partner-left"]`},
+		{"ack", ackFrame(12, []byte(`{"ok":false,"error":"no"}`)), `312[{"ok":false,"error":"no"}]`},
+		{"ack ok", ackFrame(12, []byte(`{"ok":true}`)), `312[{"ok":true}]`},
+		{"ack without arguments", ackFrame(12), `312[]`},
+		{"ack with several arguments", ackFrame(7, []byte(`{"ok":true}`), []byte(`"two"`), []byte(`3`)), `37[{"ok":true},"two",3]`},
 	}
 	for _, tt := range tests {
-		if tt.got != tt.want {
-			t.Errorf("got %s, want %s", tt.got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if string(tt.frame) != tt.want {
+				t.Fatalf("got %s, want %s", tt.frame, tt.want)
+			}
+			// After the packet type and ack id: the JSON array the client
+			// parses.
+			if args := strings.TrimLeft(string(tt.frame[1:]), "0123456789"); !json.Valid([]byte(args)) {
+				t.Fatalf("the arguments %s are not JSON", args)
+			}
+		})
+	}
+}
+
+func TestFramePayload(t *testing.T) {
+	tests := []struct {
+		frame         Frame
+		name, payload string
+	}{
+		{NewFrame("signal", `{"from":"x",`, `"data":`, `[1]`, `}`), "signal", `{"from":"x","data":[1]}`},
+		{NewFrame("signal", `{}`), "signal", `{}`},
+		{NewFrame("partner-left"), "partner-left", ``},
+		{NewFrame("partner-left", ""), "partner-left", ``},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.frame.b), func(t *testing.T) {
+			if got := tt.frame.Name(); got != tt.name {
+				t.Errorf("name %q, want %q", got, tt.name)
+			}
+			if got := string(tt.frame.Payload()); got != tt.payload {
+				t.Errorf("payload %q, want %q", got, tt.payload)
+			}
+		})
 	}
 }
 

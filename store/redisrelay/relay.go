@@ -1,0 +1,97 @@
+// Package redisrelay carries frames to sockets connected to other
+// instances, over Redis 7's sharded pub/sub: the socketio.Relay of a
+// deployment with several instances.
+package redisrelay
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+)
+
+// prefix + socket id is the sharded pub/sub channel of one socket: the
+// instance it is connected to subscribes to it while it is connected.
+const prefix = "zivro:to:"
+
+// timeout bounds one subscription change or publish.
+const timeout = 3 * time.Second
+
+// Relay carries frames to sockets connected to other instances, with a
+// channel per socket (SSUBSCRIBE while it is connected here, SPUBLISH to
+// send): a frame reaches the one instance that holds the socket, however
+// many instances share the Redis, and arrives as the bytes that were
+// encoded once, in the order it was published.
+//
+// Why not the Socket.IO library's adapters: its classic Redis adapter
+// delivers every message to every instance (PSUBSCRIBE), and with both it
+// and its sharded adapter (dynamic private rooms), the last of several
+// frames published to one socket in quick succession was lost
+// (e2e/contract/instances: held relays released together at the end of
+// the signal delay).
+//
+// Failures (Redis unreachable) are logged, at most one line per 10 s; a
+// frame that could not be published is lost, as it would be with the
+// socket gone.
+type Relay struct {
+	client *redis.Client
+	pubsub *redis.PubSub
+	log    *slog.Logger
+	every  *rate.Sometimes
+}
+
+// New returns a relay over client, subscribed to nothing yet; it receives
+// nothing until Start.
+func New(client *redis.Client, log *slog.Logger) *Relay {
+	// No channel: no I/O until the first Join or Start.
+	return &Relay{client: client, pubsub: client.SSubscribe(context.Background()), log: log,
+		every: &rate.Sometimes{Interval: 10 * time.Second}}
+}
+
+// Start hands the frames published to this instance's sockets to deliver,
+// from one goroutine, until ctx is done; then the subscription closes.
+// Call it once. go-redis resubscribes by itself after a lost connection.
+func (r *Relay) Start(ctx context.Context, deliver func(to string, frame []byte)) {
+	ch := r.pubsub.Channel()
+	go func() {
+		for msg := range ch {
+			deliver(strings.TrimPrefix(msg.Channel, prefix), []byte(msg.Payload))
+		}
+	}()
+	context.AfterFunc(ctx, func() { _ = r.pubsub.Close() })
+}
+
+// Join subscribes to the socket's channel.
+func (r *Relay) Join(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := r.pubsub.SSubscribe(ctx, prefix+id); err != nil {
+		r.warn("relay subscribe failed", err)
+	}
+}
+
+// Leave unsubscribes from the socket's channel.
+func (r *Relay) Leave(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := r.pubsub.SUnsubscribe(ctx, prefix+id); err != nil {
+		r.warn("relay unsubscribe failed", err)
+	}
+}
+
+// Send publishes frame to the socket's channel; nobody gets it when the
+// socket is connected nowhere.
+func (r *Relay) Send(to string, frame []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := r.client.SPublish(ctx, prefix+to, frame).Err(); err != nil {
+		r.warn("relay publish failed", err)
+	}
+}
+
+func (r *Relay) warn(msg string, err error) {
+	r.every.Do(func() { r.log.Warn(msg, "err", err) })
+}
