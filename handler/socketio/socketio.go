@@ -6,17 +6,23 @@
 // Frames for a socket on another instance go through a Relay, which the
 // caller provides (store/redisrelay over Redis): no Redis here.
 //
-// The library needs eight workarounds, each in this package with the defect
-// it answers and how to drop it once the library fixes it: the event path
-// that replaces the library's, the client's auth object carried beside it
-// (wire.go), the read gate of new websockets (gate.go), the bounded and
-// trimmed requests (boundRequests, slimRequest), the bound on what waits to
-// be sent to a client (outbox.go), the frames written straight to a
-// connection (conn.go), the ids that would count the instance's sessions
-// (ids.go), the websocket connections closed when their client leaves
-// (hangup.go), and the sockets ended whose connection closed while the
-// library connected them (Server.connect). New does the library's setup
-// steps in the order they need.
+// The library needs workarounds, each in this package with the defect it
+// answers and how to drop it once the library fixes it:
+//   - the event path that replaces the library's, and the client's auth
+//     object carried beside it (wire.go);
+//   - the read gate of new websockets and of upgrades (gate.go);
+//   - the bounded and trimmed requests (boundRequests, slimRequest);
+//   - polling POSTs that do not decode refused with 400 (payload.go);
+//   - pongs held until their ping's timeout is armed (heartbeat.go);
+//   - the bound on what waits to be sent to a client (outbox.go);
+//   - the frames written straight to a connection (conn.go);
+//   - the ids that would count the instance's sessions (ids.go);
+//   - the websocket connections closed when their client leaves
+//     (hangup.go);
+//   - the sockets ended whose connection closed while the library
+//     connected them (Server.connect).
+//
+// New does the library's setup steps in the order they need.
 package socketio
 
 import (
