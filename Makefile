@@ -52,7 +52,7 @@ test-browser: build deps client
 FUZZ_TARGETS := \
 	./handler/socketio:FuzzDecoder ./handler/socketio:FuzzNesting \
 	./handler/socketio:FuzzEngineURL ./handler/socketio:FuzzBoundRequests \
-	./handler:FuzzPayloads ./handler:FuzzClean
+	./handler/events:FuzzPayloads ./handler/events:FuzzClean
 FUZZTIME ?= 2m
 
 define fuzz-each

@@ -23,8 +23,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/zivro/zivro/config"
-	"github.com/zivro/zivro/handler"
+	"github.com/zivro/zivro/handler/clientaddr"
+	"github.com/zivro/zivro/handler/events"
 	"github.com/zivro/zivro/handler/socketio"
+	"github.com/zivro/zivro/handler/web"
 	"github.com/zivro/zivro/internal/ratelog"
 	"github.com/zivro/zivro/metrics"
 	"github.com/zivro/zivro/queue"
@@ -91,7 +93,7 @@ func metricsHandler(cfg config.Config, mx *metrics.Metrics, log *slog.Logger) ht
 	if cfg.MetricsToken == "" {
 		return mx.Handler()
 	}
-	return handler.RequireToken("metrics", cfg.MetricsToken, mx.Handler(), log)
+	return web.RequireToken("metrics", cfg.MetricsToken, mx.Handler(), log)
 }
 
 // addressSecretCheck is how often an instance checks the address secret
@@ -125,14 +127,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	sioOpts := socketio.Options{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Log: log, Relay: st.relay}
 	sio := socketio.New(ctx, sioOpts)
-	svc := queue.NewService(mx.Store(st.Store), handler.NewAnnouncer(sio), log, queue.Config{Observer: mx, HeartbeatEvery: cfg.Heartbeat, PresenceTTL: cfg.PresenceTTL})
+	svc := queue.NewService(mx.Store(st.Store), events.NewAnnouncer(sio), log, queue.Config{Observer: mx, HeartbeatEvery: cfg.Heartbeat, PresenceTTL: cfg.PresenceTTL})
 	mx.WatchSockets(sio.Transports)
 	mx.WatchCounts(svc.Counts)
 	// base outlives the signal: at shutdown, the disconnect of every socket
 	// still has to reach the store.
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
-	sockets := handler.NewSockets(base, sio, svc, log, handler.SocketConfig{
+	sockets := events.NewSockets(base, sio, svc, log, events.Config{
 		Addresses:         st.addresses,
 		EventsPerSecond:   float64(cfg.EventsPerSecond),
 		CommandsPerSecond: float64(cfg.CommandsPerSecond),
@@ -141,7 +143,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	})
 	sio.OnConnect(sockets.Connect)
 
-	router := handler.NewRouter(handler.HTTPConfig{
+	edge := web.New(web.Config{
 		Env:            cfg.Env,
 		AllowedOrigins: cfg.Origins,
 		StaticDir:      cfg.StaticDir,
@@ -158,7 +160,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := newServer(cfg, router)
+	srv := newServer(cfg, edge)
 	servePprof(cfg, log)
 	closeMetrics, err := serveMetrics(cfg, mx, log)
 	if err != nil {
@@ -228,7 +230,7 @@ type store struct {
 	// (Redis pub/sub), nil for the embedded store: one instance.
 	relay socketio.Relay
 	// addresses keys client addresses (blocks, cool-downs, reports).
-	addresses handler.AddressKeys
+	addresses clientaddr.AddressKeys
 	close     func() error
 }
 
@@ -238,15 +240,15 @@ func newStore(cfg config.Config, log *slog.Logger) (store, error) {
 	opts := cfg.Safety.StoreOptions(queue.StoreOptions{RematchWindow: cfg.RematchWindow})
 	if cfg.Redis == nil {
 		return store{Store: memory.New(opts), source: "memory",
-			addresses: handler.NewAddressKeys(cfg.Safety.AddressSecret), close: func() error { return nil }}, nil
+			addresses: clientaddr.NewAddressKeys(cfg.Safety.AddressSecret), close: func() error { return nil }}, nil
 	}
 	redis.SetLogger(redisLogger{log: log, every: &rate.Sometimes{Interval: 10 * time.Second}})
 	client := redis.NewClient(cfg.Redis)
 	st := store{Store: redisstore.New(client, opts), source: "redis", relay: redisrelay.New(client, log), close: client.Close,
-		addresses: handler.NewAddressKeys(cfg.Safety.AddressSecret)}
+		addresses: clientaddr.NewAddressKeys(cfg.Safety.AddressSecret)}
 	if cfg.Safety.AddressSecret == nil {
 		// The deployment's secret, kept in Redis (see config.addressSecret).
-		st.addresses = handler.NewStoredAddressKeys(func(ctx context.Context, proposed []byte) ([]byte, error) {
+		st.addresses = clientaddr.NewStoredAddressKeys(func(ctx context.Context, proposed []byte) ([]byte, error) {
 			return redisstore.AddressSecret(ctx, client, proposed)
 		}, addressSecretCheck)
 	}

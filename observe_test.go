@@ -208,7 +208,7 @@ func (s *rawSocket) join(profile string) {
 // name and long request paths are cut to 64 bytes, with a marker, and the
 // lines stay short.
 func TestClientTextInLogsIsBounded(t *testing.T) {
-	const maxLogText = 64 // handler.maxLogText, the README's bound
+	const maxLogText = 64 // logtext.maxLogText, the README's bound
 	url, stop, done, logs := startRunLogged(t, map[string]string{})
 	defer func() { stop(); <-done }()
 	// Distinct chunks, so that any 16 bytes of it past the cap are found.

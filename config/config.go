@@ -15,7 +15,8 @@ import (
 	"github.com/joho/godotenv"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/zivro/zivro/handler"
+	"github.com/zivro/zivro/handler/clientaddr"
+	"github.com/zivro/zivro/handler/web"
 	"github.com/zivro/zivro/internal/secret"
 	"github.com/zivro/zivro/queue"
 )
@@ -25,7 +26,7 @@ type Config struct {
 	Port string
 	// Redis is where the store lives; nil: the embedded store.
 	Redis   *redis.Options
-	Origins handler.Origins
+	Origins web.Origins
 	Env     string // NODE_ENV
 	// StaticDir is a built client to serve; "" for none.
 	StaticDir string
@@ -44,15 +45,15 @@ type Config struct {
 	Heartbeat   time.Duration
 	PresenceTTL time.Duration
 	Safety      Safety
-	ClientAddr  handler.ClientAddrConfig
-	AddrLimits  handler.AddrLimits
+	ClientAddr  clientaddr.Config
+	AddrLimits  clientaddr.Limits
 	// EventsPerSecond is each connection's budget of events of any kind,
 	// CommandsPerSecond its budget of state changes within them.
 	EventsPerSecond   int
 	CommandsPerSecond int
 	// SignalDelay holds a user's first signals of a pairing.
 	SignalDelay time.Duration
-	ICE         handler.ICEConfig
+	ICE         web.ICEConfig
 
 	// What several variables make together, read by finish.
 	allowAnyOrigin      bool
@@ -133,8 +134,8 @@ func Load(getenv func(string) string) (Config, error) {
 // against each other; set says which variables were given.
 func (c *Config) finish(set map[string]bool) error {
 	var err error
-	if c.Origins, err = handler.ParseOrigins(c.clientURLs, c.allowAnyOrigin); err != nil {
-		if errors.Is(err, handler.ErrAnyOrigin) {
+	if c.Origins, err = web.ParseOrigins(c.clientURLs, c.allowAnyOrigin); err != nil {
+		if errors.Is(err, web.ErrAnyOrigin) {
 			return fmt.Errorf("CLIENT_URL: %w: set ALLOW_ANY_ORIGIN=true if that is meant, or list the client's origins", err)
 		}
 		return fmt.Errorf("CLIENT_URL: %w", err)
@@ -158,21 +159,21 @@ func (c *Config) finish(set map[string]bool) error {
 	if set["HEARTBEAT_INTERVAL_MS"] && set["PRESENCE_TTL_MS"] && c.PresenceTTL < 2*c.Heartbeat {
 		return fmt.Errorf("PRESENCE_TTL_MS=%d: want at least twice HEARTBEAT_INTERVAL_MS (%d)", c.PresenceTTL.Milliseconds(), c.Heartbeat.Milliseconds())
 	}
-	if c.ClientAddr, err = handler.ParseClientAddrConfig(c.trustedProxies, c.clientIPHeader); err != nil {
-		if errors.Is(err, handler.ErrClientIPHeader) {
+	if c.ClientAddr, err = clientaddr.ParseConfig(c.trustedProxies, c.clientIPHeader); err != nil {
+		if errors.Is(err, clientaddr.ErrHeader) {
 			return fmt.Errorf("CLIENT_IP_HEADER: %w", err)
 		}
 		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
-	stun, err := handler.ParseSTUNURLs(c.stunURLs)
+	stun, err := web.ParseSTUNURLs(c.stunURLs)
 	if err != nil {
 		return fmt.Errorf("STUN_URLS: %w", err)
 	}
-	turn, err := handler.ParseTURNURLs(c.turnURLs)
+	turn, err := web.ParseTURNURLs(c.turnURLs)
 	if err != nil {
 		return fmt.Errorf("TURN_URLS: %w", err)
 	}
-	if c.ICE, err = handler.NewICEConfig(stun, turn, c.turnSecret, c.turnTTL, c.icePerAddrPerMinute); err != nil {
+	if c.ICE, err = web.NewICEConfig(stun, turn, c.turnSecret, c.turnTTL, c.icePerAddrPerMinute); err != nil {
 		return fmt.Errorf("TURN_URLS and TURN_SECRET: %w", err)
 	}
 	c.Safety.AddressSecret = addressSecret(c.addressHashKey, c.Redis != nil)

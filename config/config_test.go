@@ -37,8 +37,10 @@ func TestLoadConfig(t *testing.T) {
 		{"origin without scheme", map[string]string{"CLIENT_URL": "zivro.vercel.app"}, nil, "CLIENT_URL"},
 		{"allow any without opt-in", map[string]string{"CLIENT_URL": "*"}, nil, "ALLOW_ANY_ORIGIN"},
 		{"allow any, meant", map[string]string{"CLIENT_URL": "*", "ALLOW_ANY_ORIGIN": "true"}, func(t *testing.T, c Config) {
-			if !c.Origins.Any() {
-				t.Fatalf("origins %q: want any", c.Origins)
+			for _, origin := range []string{"https://a.example", "http://localhost:5173"} {
+				if !c.Origins.Allows(origin) {
+					t.Fatalf("origins %q refuse %s: want any allowed", c.Origins, origin)
+				}
 			}
 		}, ""},
 		{"timings", map[string]string{"PING_INTERVAL_MS": "300", "PING_TIMEOUT_MS": "400", "REMATCH_WINDOW_MS": "1500"}, func(t *testing.T, c Config) {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/zivro/zivro/handler"
 	"github.com/zivro/zivro/handler/socketio"
+	"github.com/zivro/zivro/handler/web"
 	"github.com/zivro/zivro/queue"
 )
 
@@ -106,13 +106,13 @@ var table = []Var{
 	// costs (see README, Configuration).
 	{Name: "SIGNAL_DELAY_MS", Default: "250", Meaning: "how long the first relays of a pairing are held; 0: off",
 		parse: into(func(c *Config) *time.Duration { return &c.SignalDelay }, signalDelay)},
-	{Name: "STUN_URLS", Default: handler.DefaultSTUNURL, Meaning: "STUN servers handed out by /ice-servers",
+	{Name: "STUN_URLS", Default: web.DefaultSTUNURL, Meaning: "STUN servers handed out by /ice-servers",
 		parse: into(func(c *Config) *string { return &c.stunURLs }, text)},
 	{Name: "TURN_URLS", Meaning: "TURN servers handed out by /ice-servers, with credentials",
 		parse: into(func(c *Config) *string { return &c.turnURLs }, text)},
 	{Name: "TURN_SECRET", Secret: true, Meaning: "the secret shared with coturn's static-auth-secret",
 		parse: into(func(c *Config) *string { return &c.turnSecret }, text)},
-	{Name: "TURN_TTL", Default: strconv.Itoa(int(handler.DefaultTURNTTL / time.Second)), Meaning: "seconds a TURN credential is valid",
+	{Name: "TURN_TTL", Default: strconv.Itoa(int(web.DefaultTURNTTL / time.Second)), Meaning: "seconds a TURN credential is valid",
 		parse: into(func(c *Config) *time.Duration { return &c.turnTTL }, seconds)},
 	{Name: "ICE_SERVERS_PER_IP_PER_MINUTE", Default: "120", Meaning: "/ice-servers requests per address per minute",
 		parse: into(func(c *Config) *int { return &c.icePerAddrPerMinute }, count)},

@@ -114,7 +114,7 @@ func New() *Metrics {
 }
 
 // Handler serves the metrics in Prometheus's text format, to anyone: the
-// caller puts it behind a token (handler.RequireToken) or on a private
+// caller puts it behind a token (web.RequireToken) or on a private
 // listener.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

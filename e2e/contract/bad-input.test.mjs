@@ -245,7 +245,7 @@ for (const mode of MODES) {
           r.send(`42${id}${frame.slice(2)}`);
           try {
             const ack = await r.next((f) => f.startsWith(`43${id}[`), { timeout: 3000, what: `ack for ${frame}` });
-            assertRefused(JSON.parse(ack.slice(2 + String(id).length))[0], `raw ${frame}`);
+            assertRefused(JSON.parse(ack.slice(2 + String(id).length))[0], `raw ${frame}`, 'invalid');
           } catch (e) { failures.push(`raw ${frame} with ack id: ${e.message}`); }
         }
       }

@@ -182,6 +182,7 @@ describe('[embedded store] transport limits', () => {
       assert.ok(s.connected, `${transports}: disconnected (${reason})`);
       const ack = await emitAck(s, 'chat-message', { message: 'hi' });
       assert.equal(ack.ok, false, `${transports}: chat without a partner is refused`);
+      assert.equal(ack.code, 'no-partner', `${transports}: ${JSON.stringify(ack)}`);
       s.close();
     }
   });
@@ -213,12 +214,14 @@ describe('[embedded store] transport limits', () => {
       const [body] = JSON.parse(ack.slice(3));
       assert.equal(body.ok, false, `depth ${depth}: ${ack}`);
       assert.match(body.error, /nested deeper than 32/, `depth ${depth}: ${ack}`);
+      assert.equal(body.code, 'invalid', `depth ${depth}: ${ack}`);
     }
     // 30 in data (32 in the packet) passes the check, and is refused only
     // for what it is: a signal to someone who is not the sender's partner.
     r.send(`423["signal",{"to":"someone","data":${nested(30)}}]`);
     const ack = await r.next((f) => f.startsWith('433['), { what: 'ack 3' });
     assert.match(JSON.parse(ack.slice(3))[0].error, /not your partner/);
+    assert.equal(JSON.parse(ack.slice(3))[0].code, 'not-your-partner');
     assert.equal(r.isClosed, false);
   });
 

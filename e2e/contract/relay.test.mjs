@@ -50,7 +50,7 @@ eachMode((mode) => {
     const { a, b, c, d, logs } = await twoPairs(ctx);
     const x = await ctx.client(); // connected, never joined
     const logX = collect(x, EVENTS);
-    assertRefused(await emitAck(a, 'signal', { to: c.id, data: { type: 'offer', sdp: 'steal' } }), 'signal to another pair\'s user');
+    assertRefused(await emitAck(a, 'signal', { to: c.id, data: { type: 'offer', sdp: 'steal' } }), 'signal to another pair\'s user', 'not-your-partner');
     assertRefused(await emitAck(a, 'signal', { to: x.id, data: { type: 'offer' } }), 'signal to an idle socket');
     assertRefused(await emitAck(a, 'signal', { to: a.id, data: { type: 'offer' } }), 'signal to oneself');
     assertRefused(await emitAck(x, 'signal', { to: a.id, data: { type: 'offer' } }), 'signal from an idle socket');
@@ -68,7 +68,7 @@ eachMode((mode) => {
     const { a, b, logs } = await twoPairs(ctx);
     const big = { type: 'offer', sdp: 'a'.repeat(40 * 1024) };
     assertRefused(await emitAck(a, 'signal', { to: b.id, data: big }), 'signal of 40 KB');
-    assertRefused(await emitAck(a, 'signal', { to: b.id, data: { type: 'offer', sdp: 'b'.repeat(33 * 1024) } }), 'signal of 33 KB');
+    assertRefused(await emitAck(a, 'signal', { to: b.id, data: { type: 'offer', sdp: 'b'.repeat(33 * 1024) } }), 'signal of 33 KB', 'too-large');
     await barrier(b);
     assert.deepEqual(logs.get(b), [], 'the oversized signal must not be forwarded');
     const ok = { type: 'offer', sdp: 'c'.repeat(16 * 1024) };
@@ -121,7 +121,7 @@ eachMode((mode) => {
     for (const message of [42, null, { text: 'hi' }, ['hi'], true]) {
       assertRefused(await emitAck(a, 'chat-message', { message }), `chat-message ${JSON.stringify(message)}`);
     }
-    assertRefused(await emitAck(a, 'chat-message', {}), 'chat-message without message');
+    assertRefused(await emitAck(a, 'chat-message', {}), 'chat-message without message', 'invalid');
     await barrier(b);
     assert.equal(logs.get(b).length, 2, `only the two valid messages arrive: ${JSON.stringify(logs.get(b).map((e) => e.payload.message?.slice?.(0, 20)))}`);
 
@@ -140,7 +140,7 @@ eachMode((mode) => {
     const [a, b] = await Promise.all([ctx.client(), ctx.client()]);
     const ma = waitFor(a, 'matched');
     assertAccepted(await join(a, 'A'), 'join-queue');
-    assertRefused(await join(a, 'A'), 'join-queue again');
+    assertRefused(await join(a, 'A'), 'join-queue again', 'busy');
     assertAccepted(await join(b, 'B'), 'join-queue');
     await ma;
     assertAccepted(await emitAck(a, 'signal', { to: b.id, data: {} }), 'signal');
@@ -150,8 +150,9 @@ eachMode((mode) => {
     assertAccepted(await emitAck(a, 'next'), 'next');
     assertAccepted(await emitAck(b, 'leave-queue'), 'leave-queue');
     assertRefused(await emitAck(b, 'leave-queue'), 'leave-queue again');
-    assertRefused(await emitAck(b, 'next'), 'next after leaving');
+    assertRefused(await emitAck(b, 'next'), 'next after leaving', 'not-joined');
     assertAccepted(await emitAck(a, 'leave-queue'), 'leave-queue while queued');
+    assertRefused(await emitAck(a, 'dance'), 'an unknown event', 'unknown-event');
   });
 
   ztest(mode, 'one sender\'s events take effect in order: a relay right behind a join or Next is acked after it, and never reaches the partner that the Next left', async (ctx) => {

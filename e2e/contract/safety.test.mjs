@@ -98,7 +98,7 @@ eachMode((mode) => {
 
   ztest(mode, 'block or report with no partner → refused with an error ack; report checks its reason', async (ctx) => {
     const a = await ctx.client();
-    assertRefused(await emitAck(a, 'block'), 'block before joining');
+    assertRefused(await emitAck(a, 'block'), 'block before joining', 'no-partner');
     assertRefused(await emitAck(a, 'report', { reason: 'spam' }), 'report before joining');
     const b = await ctx.client();
     await pair(a, b, 'A', 'B');
@@ -139,7 +139,7 @@ eachMode((mode) => {
       const again = await from(ctx, 9);
       const began = Date.now();
       const refused = await join(again, 'Bad');
-      assertRefused(refused, 'join during the cool-down');
+      assertRefused(refused, 'join during the cool-down', 'cooling-down');
       assert.match(refused.error, /cooling down/);
       // Others are unaffected.
       const [x, y] = await Promise.all([from(ctx, 5), from(ctx, 6)]);

@@ -1,6 +1,6 @@
 // GET /stats: the public counts { online, waiting, inCall } follow what users
 // do, with the CORS of every HTTP route. The server keeps the figures for up
-// to two seconds (its caching is tested in handler/stats_test.go), so each
+// to two seconds (its caching is tested in handler/web/stats_test.go), so each
 // step polls until they catch up.
 import assert from 'node:assert/strict';
 import { httpGet, waitFor, emitAck, CLIENT_ORIGIN } from '../lib/harness.mjs';

@@ -65,7 +65,7 @@ eachMode((mode) => {
       await reportFrom(ctx, victim, '2001:db8:79::5', 'T2');
       const again = await ctx.client(withHeaders(victimAddr));
       const refused = await join(again, 'Victim');
-      assertRefused(refused, 'join after three /48s reported');
+      assertRefused(refused, 'join after three /48s reported', 'cooling-down');
       assert.match(refused.error, /cooling down/);
     });
 });

@@ -93,11 +93,20 @@ export function assertAccepted(ack, what = 'ack') {
   assert.deepEqual(ack, { ok: true }, `${what}: expected {ok:true}, got ${JSON.stringify(ack)}`);
 }
 
-export function assertRefused(ack, what = 'ack') {
+/** The stable codes of refused acks (README, Socket.IO contract). */
+export const REFUSAL_CODES = [
+  'invalid', 'unknown-event', 'too-large', 'rate-limited', 'too-many-pending', 'too-many-held',
+  'busy', 'not-joined', 'no-partner', 'not-your-partner', 'draining', 'cooling-down', 'unavailable',
+];
+
+/** A refused ack: {ok:false, code, error}; code, when given, is the one expected. */
+export function assertRefused(ack, what = 'ack', code = undefined) {
   assert.ok(ack && typeof ack === 'object', `${what}: expected an object ack, got ${JSON.stringify(ack)}`);
   assert.equal(ack.ok, false, `${what}: expected ok:false, got ${JSON.stringify(ack)}`);
   assert.equal(typeof ack.error, 'string', `${what}: expected a string error, got ${JSON.stringify(ack)}`);
   assert.ok(ack.error.length > 0, `${what}: empty error string`);
+  assert.ok(REFUSAL_CODES.includes(ack.code), `${what}: expected a code of ${REFUSAL_CODES.join(', ')}, got ${JSON.stringify(ack)}`);
+  if (code !== undefined) assert.equal(ack.code, code, `${what}: expected code ${code}, got ${JSON.stringify(ack)}`);
 }
 
 /** An ack of the documented shape, accepted or refused. */

@@ -1,0 +1,133 @@
+package events
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/zivro/zivro/handler/socketio"
+)
+
+// holdFixture is a relayHold whose sends are recorded and whose current
+// pairing a test sets; on synctest's clock.
+type holdFixture struct {
+	hold *relayHold
+	mu   sync.Mutex
+	sent []string // "<to> <payload>"
+	now  pairing
+}
+
+func newHoldFixture(delay time.Duration, p pairing) *holdFixture {
+	f := &holdFixture{now: p}
+	f.hold = &relayHold{
+		delay: delay,
+		send: func(to string, fr socketio.Frame) {
+			f.mu.Lock()
+			f.sent = append(f.sent, to+" "+string(fr.Payload()))
+			f.mu.Unlock()
+		},
+		current: func() (pairing, bool) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.now, f.now.partner != ""
+		},
+	}
+	return f
+}
+
+func (f *holdFixture) sentList() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.sent)
+}
+
+func frame(n string) socketio.Frame { return socketio.NewFrame("signal", `"`+n+`"`) }
+
+func TestRelayHold(t *testing.T) {
+	const delay = time.Second
+	t.Run("held until the delay is over, in order", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := pairing{partner: "you", matchedAt: time.Now()}
+			f := newHoldFixture(delay, p)
+			for _, n := range []string{"1", "2", "3"} {
+				if err := f.hold.deliver(p, frame(n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(delay - time.Millisecond)
+			if got := f.sentList(); len(got) != 0 {
+				t.Fatalf("sent %q before the delay was over", got)
+			}
+			time.Sleep(time.Millisecond)
+			synctest.Wait()
+			if got, want := f.sentList(), []string{`you "1"`, `you "2"`, `you "3"`}; !slices.Equal(got, want) {
+				t.Fatalf("sent %q, want %q", got, want)
+			}
+			// Nothing held any more: the next goes at once.
+			if err := f.hold.deliver(p, frame("4")); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.sentList(); len(got) != 4 {
+				t.Fatalf("sent %q, want the 4th at once", got)
+			}
+		})
+	})
+	t.Run("dropped when the pairing ended", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := pairing{partner: "you", matchedAt: time.Now()}
+			f := newHoldFixture(delay, p)
+			if err := f.hold.deliver(p, frame("1")); err != nil {
+				t.Fatal(err)
+			}
+			f.mu.Lock()
+			f.now = pairing{partner: "other", matchedAt: time.Now()}
+			f.mu.Unlock()
+			time.Sleep(2 * delay)
+			synctest.Wait()
+			if got := f.sentList(); len(got) != 0 {
+				t.Fatalf("sent %q for a pairing that ended", got)
+			}
+		})
+	})
+	t.Run("stop drops what is held and holds nothing more", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := pairing{partner: "you", matchedAt: time.Now()}
+			f := newHoldFixture(delay, p)
+			if err := f.hold.deliver(p, frame("1")); err != nil {
+				t.Fatal(err)
+			}
+			f.hold.stop()
+			if err := f.hold.deliver(p, frame("2")); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * delay)
+			synctest.Wait()
+			if got := f.sentList(); len(got) != 0 {
+				t.Fatalf("sent %q after stop", got)
+			}
+		})
+	})
+	t.Run("bounded", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := pairing{partner: "you", matchedAt: time.Now()}
+			f := newHoldFixture(delay, p)
+			for range maxHeld {
+				if err := f.hold.deliver(p, frame("x")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var r refusal
+			if err := f.hold.deliver(p, frame("over")); !errors.As(err, &r) || r.code != codeTooManyHeld {
+				t.Fatalf("relay %d: error %v, want a %s refusal", maxHeld+1, err, codeTooManyHeld)
+			}
+			time.Sleep(delay)
+			synctest.Wait()
+			if got := f.sentList(); len(got) != maxHeld {
+				t.Fatalf("%d sent, want the %d held", len(got), maxHeld)
+			}
+		})
+	})
+}
