@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/internal/redisproc"
 )
 
@@ -161,17 +162,11 @@ func TestRepeatedLogLinesAreBounded(t *testing.T) {
 	if passed >= joins {
 		t.Fatalf("%d of %d failed requests logged a line each", passed, joins)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	eventually.True(t, 20*time.Second, func() (bool, string) {
 		_, suppressed := logs.count("request failed", "suppressed")
-		if passed, _ = logs.count("request failed", ""); passed+int(suppressed) == joins {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d lines logged, %v reported suppressed: want %d in all", passed, suppressed, joins)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		passed, _ = logs.count("request failed", "")
+		return passed+int(suppressed) == joins, fmt.Sprintf("%d lines logged, %v reported suppressed: want %d in all", passed, suppressed, joins)
+	})
 }
 
 // handshakeStatus opens a websocket handshake with header and returns its
@@ -217,17 +212,10 @@ func TestConnectionsPerAddressAreCapped(t *testing.T) {
 	}
 	// A connection that ends gives its place back.
 	closers[0]()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	eventually.True(t, 20*time.Second, func() (bool, string) {
 		status, _ := handshakeStatus(t, url, nil)
-		if status == http.StatusSwitchingProtocols {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after a connection closed, a new one still gets %d", status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return status == http.StatusSwitchingProtocols, fmt.Sprintf("after a connection closed, a new one still gets %d", status)
+	})
 }
 
 // Every spelling of "no session id" opens a session, and is counted as
@@ -453,15 +441,10 @@ func TestEventBudgetIsConfigurable(t *testing.T) {
 // public port and on the metrics listener: net/http adds 4 KB of its own to
 // MaxHeaderBytes.
 func TestRequestHeadLimitIsExact(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsAddr := ln.Addr().String()
-	_ = ln.Close()
-	token := strongSecret
-	url, stop, done := startRun(t, map[string]string{"METRICS_ADDR": metricsAddr, "METRICS_TOKEN": token})
+	token := strongSecret // a weak token stops the start (secret.Check)
+	url, stop, done, logs := startRunLogged(t, map[string]string{"METRICS_ADDR": "127.0.0.1:0", "METRICS_TOKEN": token})
 	defer func() { stop(); <-done }()
+	metricsAddr := logs.addr(t, "metrics listening")
 	tests := []struct {
 		name, addr, path string
 		extra            string // headers every request carries

@@ -302,8 +302,10 @@ func serveMetrics(cfg config.Config, mx *metrics.Metrics, log *slog.Logger) (clo
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metricsHandler(cfg, mx, log))
 	msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes}
+	// Logged before the public port's "listening" line, with the bound
+	// address: a METRICS_ADDR of port 0 (the tests') says here which port.
+	log.Info("metrics listening", "addr", mln.Addr().String())
 	go func() {
-		log.Info("metrics listening", "addr", mln.Addr().String())
 		if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
 			log.Warn("metrics stopped", "err", err)
 		}

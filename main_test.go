@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -315,13 +314,19 @@ func TestSocketIOEndpointOriginsAndHeaders(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address with a port free at the time.
-func freeAddr(t *testing.T) string {
+// addr returns the address of the first line msg logged with one: a
+// listener of port 0 says there which port it was given. run logs its
+// listeners before the public port's "listening" line, which startRunLogged
+// waits for.
+func (l *logRecorder) addr(t *testing.T, msg string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if a, ok := line["addr"].(string); ok && line["msg"] == msg {
+			return a
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatalf("no %q line with an address before \"listening\"", msg)
+	return ""
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 func get(t *testing.T, url string, header http.Header) (*http.Response, string) {
@@ -29,29 +31,20 @@ func get(t *testing.T, url string, header http.Header) (*http.Response, string) 
 
 // With METRICS_ADDR, /metrics is served there and not on the public port.
 func TestMetricsOnTheirOwnListener(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	url, stop, done := startRun(t, map[string]string{"METRICS_ADDR": addr, "METRICS_TOKEN": strongSecret})
+	url, stop, done, logs := startRunLogged(t, map[string]string{"METRICS_ADDR": "127.0.0.1:0", "METRICS_TOKEN": strongSecret})
 	defer func() { stop(); <-done }()
+	addr := logs.addr(t, "metrics listening")
 
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually.True(t, 10*time.Second, func() (bool, string) {
 		res, body := get(t, "http://"+addr+"/metrics", http.Header{"Authorization": {"Bearer " + strongSecret}})
-		if res.StatusCode == http.StatusOK {
-			if !strings.Contains(body, "zivro_users_waiting") || !strings.Contains(body, "process_cpu_seconds_total") {
-				t.Fatalf("metrics without the store's figures or the process collector: %.300s", body)
-			}
-			break
+		if res.StatusCode != http.StatusOK {
+			return false, fmt.Sprintf("metrics listener answers %d", res.StatusCode)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics listener answers %d", res.StatusCode)
+		if !strings.Contains(body, "zivro_users_waiting") || !strings.Contains(body, "process_cpu_seconds_total") {
+			t.Fatalf("metrics without the store's figures or the process collector: %.300s", body)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return true, ""
+	})
 	if res, _ := get(t, "http://"+addr+"/metrics", nil); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("without the token: %d, want 401", res.StatusCode)
 	}
@@ -98,40 +91,36 @@ func TestLogsCarryRequestIDsNotAddressesOrChat(t *testing.T) {
 	}
 
 	find := func(msg, key, value string) map[string]any {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		var found map[string]any
+		eventually.True(t, 10*time.Second, func() (bool, string) {
 			logs.mu.Lock()
+			defer logs.mu.Unlock()
 			for _, line := range logs.lines {
 				if line["msg"] == msg && line[key] == value {
-					logs.mu.Unlock()
-					return line
+					found = line
+					return true, ""
 				}
 			}
-			logs.mu.Unlock()
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q line with %s=%s", msg, key, value)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return false, fmt.Sprintf("no %q line with %s=%s", msg, key, value)
+		})
+		return found
 	}
 	httpLine := find("http", "request_id", statsID)
 	if httpLine["path"] != "/stats" || httpLine["client"] != "203.0.113.0/24" {
 		t.Fatalf("http line %v: want path /stats, client 203.0.113.0/24", httpLine)
 	}
 	var connects []map[string]any
-	for deadline := time.Now().Add(10 * time.Second); len(connects) < 2; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d socket connected lines, want 2", len(connects))
-		}
+	eventually.True(t, 10*time.Second, func() (bool, string) {
 		logs.mu.Lock()
+		defer logs.mu.Unlock()
 		connects = connects[:0]
 		for _, line := range logs.lines {
 			if line["msg"] == "socket connected" {
 				connects = append(connects, line)
 			}
 		}
-		logs.mu.Unlock()
-	}
+		return len(connects) >= 2, fmt.Sprintf("%d socket connected lines, want 2", len(connects))
+	})
 	ids := map[string]bool{statsID: true}
 	for _, connect := range connects {
 		id, _ := connect["request_id"].(string)
@@ -193,15 +182,16 @@ func TestHealthcheckReadsDotEnv(t *testing.T) {
 // changes as temporarily unavailable.
 func (s *rawSocket) join(profile string) {
 	s.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	eventually.True(s.t, 10*time.Second, func() (bool, string) {
 		reply := s.call("join-queue", profile)
 		if reply["ok"] == true {
-			return
+			return true, ""
 		}
-		if reply["error"] != "temporarily unavailable" || time.Now().After(deadline) {
+		if reply["error"] != "temporarily unavailable" {
 			s.t.Fatalf("join: %v", reply)
 		}
-	}
+		return false, fmt.Sprintf("join: %v", reply)
+	})
 }
 
 // What a client chooses never reaches a log line whole: a 30 KB event
@@ -238,22 +228,19 @@ func TestClientTextInLogsIsBounded(t *testing.T) {
 	// The refusal is logged after its ack, the request after its answer.
 	waitLine := func(msg, key, prefix string) {
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		eventually.True(t, 10*time.Second, func() (bool, string) {
 			logs.mu.Lock()
+			defer logs.mu.Unlock()
 			for _, line := range logs.lines {
 				if v, _ := line[key].(string); line["msg"] == msg && strings.HasPrefix(v, prefix) {
-					logs.mu.Unlock()
 					if !strings.Contains(v, "cut") {
 						t.Errorf("%s line without the cut marker: %q", msg, v)
 					}
-					return
+					return true, ""
 				}
 			}
-			logs.mu.Unlock()
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q line with %s starting %q", msg, key, prefix)
-			}
-		}
+			return false, fmt.Sprintf("no %q line with %s starting %q", msg, key, prefix)
+		})
 	}
 	waitLine("input refused", "event", payload[:maxLogText])
 	waitLine("http", "path", "/"+payload[:maxLogText-1])

@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/internal/needbin"
 )
 
@@ -131,42 +133,96 @@ func queries(t *testing.T, rateInterval string) map[string]string {
 	return out
 }
 
-// startPrometheus runs Debian's prometheus scraping target every second and
-// returns its URL once it is ready.
-func startPrometheus(t *testing.T, target string) string {
+// prometheusBin is Debian's prometheus; without it (go test -short) the
+// test skips.
+func prometheusBin(t *testing.T) string {
 	t.Helper()
-	bin := needbin.Path(t, "prometheus", "apt-get install prometheus; .ci/deps does")
+	return needbin.Path(t, "prometheus", "apt-get install prometheus; .ci/deps does")
+}
+
+// startPrometheus runs bin scraping target every second and returns its URL
+// once it is ready. Prometheus takes an address, not a listener: the port
+// found free can be taken before it binds, so a start that fails on the
+// bind is tried again on another port (as internal/redisproc does).
+func startPrometheus(t *testing.T, bin, target string) string {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: zivro\n    static_configs:\n      - targets: ['%s']\n", target)
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	for attempt := 1; ; attempt++ {
+		base, logs, ok := tryPrometheus(t, bin, dir)
+		if ok {
+			return base
+		}
+		if !strings.Contains(logs, "address already in use") || attempt == 5 {
+			t.Fatalf("prometheus did not start (attempt %d):\n%s", attempt, logs)
+		}
+	}
+}
+
+// tryPrometheus starts bin on a port free at the time; it returns its URL
+// once ready, or its logs when it exited first.
+func tryPrometheus(t *testing.T, bin, dir string) (base, logs string, ok bool) {
+	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr, "--log.level=warn")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	var out syncBuilder
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	stop := func() { cancel(); <-exited }
+	base = "http://" + addr
+	eventually.True(t, 30*time.Second, func() (bool, string) {
+		select {
+		case <-exited:
+			return true, ""
+		default:
+		}
+		res, err := readyClient.Get(base + "/-/ready")
+		if err != nil {
+			return false, fmt.Sprintf("prometheus not ready: %v\n%s", err, out.String())
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK, fmt.Sprintf("prometheus not ready: %d\n%s", res.StatusCode, out.String())
 	})
-	base := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if res, err := http.Get(base + "/-/ready"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready within 30 s:\n%s", logs.String())
-		}
+	select {
+	case <-exited:
+		return "", out.String(), false
+	default:
 	}
+	t.Cleanup(stop)
+	return base, "", true
+}
+
+// readyClient asks Prometheus whether it is ready: what took its port may
+// hold a request for ever.
+var readyClient = &http.Client{Timeout: 2 * time.Second}
+
+// syncBuilder is a strings.Builder that a process writes while the test
+// reads it.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // promQuery runs expr now; it returns how many series answered with a
@@ -204,14 +260,18 @@ func promQuery(base, expr string) (int, error) {
 
 func TestDashboardQueriesOnPrometheus(t *testing.T) {
 	exprs := queries(t, "10s")
-	metricsAddr := freeAddr(t)
-	// Prometheus first: without it (go test -short) the test skips before
-	// building the server. It scrapes the address until the server is up.
-	prom := startPrometheus(t, metricsAddr)
-	url, stop := startServer(t, map[string]string{"METRICS_ADDR": metricsAddr,
+	// Prometheus's binary first: without it (go test -short) the test
+	// skips before building the server.
+	bin := prometheusBin(t)
+	url, listeners, stop := startServer(t, map[string]string{"METRICS_ADDR": "127.0.0.1:0",
 		// one address, as fast as the test goes: the budgets of real users lifted
 		"COMMANDS_PER_SECOND": "1000", "MAX_CONNS_PER_IP": "1000", "NEW_CONNS_PER_IP_PER_MINUTE": "100000"})
 	defer stop()
+	metricsAddr := listeners["metrics listening"]
+	if metricsAddr == "" {
+		t.Fatal("the server logged no metrics listener")
+	}
+	prom := startPrometheus(t, bin, metricsAddr)
 
 	// Rounds of what people do, until every query has an answer: two
 	// users pair, relay a signal and a chat message, one sends a signal
@@ -245,10 +305,9 @@ func TestDashboardQueriesOnPrometheus(t *testing.T) {
 		_ = b.conn.Close()
 	}
 
-	var empty []string
-	for deadline := time.Now().Add(90 * time.Second); ; {
+	eventually.True(t, 90*time.Second, func() (bool, string) {
 		round()
-		empty = empty[:0]
+		var empty []string
 		for name, expr := range exprs {
 			n, err := promQuery(prom, expr)
 			if err != nil {
@@ -258,11 +317,6 @@ func TestDashboardQueriesOnPrometheus(t *testing.T) {
 				empty = append(empty, name+": "+expr)
 			}
 		}
-		if len(empty) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queries without a value after 90 s of traffic:\n%s", strings.Join(empty, "\n"))
-		}
-	}
+		return len(empty) == 0, fmt.Sprintf("queries without a value after that much traffic:\n%s", strings.Join(empty, "\n"))
+	})
 }

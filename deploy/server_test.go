@@ -15,13 +15,17 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 // startServer builds the server (the module above) and runs it on a free
 // port, in a directory of its own (no .env, no built client), with env
 // over the environment's; it returns the server's URL once it has said
-// where it listens, and a stop that ends it with SIGTERM.
-func startServer(t *testing.T, env map[string]string) (url string, stop func()) {
+// where it listens, the addresses its other listeners logged before that
+// (by message: "metrics listening" for a METRICS_ADDR of port 0), and a
+// stop that ends it with SIGTERM.
+func startServer(t *testing.T, env map[string]string) (url string, listeners map[string]string, stop func()) {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "zivro")
 	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
@@ -48,16 +52,28 @@ func startServer(t *testing.T, env map[string]string) (url string, stop func()) 
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	addr := make(chan string, 1)
+	type started struct {
+		addr      string
+		listeners map[string]string
+	}
+	addr := make(chan started, 1)
 	go func() {
 		sc := bufio.NewScanner(logs)
+		others := map[string]string{} // the listeners logged before "listening"
 		for sc.Scan() {
 			var line map[string]any
 			if json.Unmarshal(sc.Bytes(), &line) != nil {
 				continue
 			}
-			if a, ok := line["addr"].(string); ok && line["msg"] == "listening" {
-				addr <- a
+			a, ok := line["addr"].(string)
+			msg, _ := line["msg"].(string)
+			switch {
+			case !ok || others == nil:
+			case msg == "listening":
+				addr <- started{a, others}
+				others = nil // the test's from now on
+			default:
+				others[msg] = a
 			}
 		}
 		done <- cmd.Wait()
@@ -73,15 +89,15 @@ func startServer(t *testing.T, env map[string]string) (url string, stop func()) 
 		}
 	}
 	select {
-	case a := <-addr:
-		return "http://127.0.0.1:" + a[strings.LastIndex(a, ":")+1:], stop
+	case s := <-addr:
+		return "http://127.0.0.1:" + s.addr[strings.LastIndex(s.addr, ":")+1:], s.listeners, stop
 	case err := <-done:
 		t.Fatalf("server exited before listening: %v\n%s", err, stderr.String())
 	case <-time.After(10 * time.Second):
 		stop()
 		t.Fatal("server did not start within 10 s")
 	}
-	return "", stop
+	return "", nil, stop
 }
 
 // freeAddr returns a loopback address with a port free at the time.
@@ -178,13 +194,14 @@ func (s *rawSocket) call(event, payload string) map[string]any {
 // changes as temporarily unavailable.
 func (s *rawSocket) join(profile string) {
 	s.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	eventually.True(s.t, 10*time.Second, func() (bool, string) {
 		reply := s.call("join-queue", profile)
 		if reply["ok"] == true {
-			return
+			return true, ""
 		}
-		if reply["error"] != "temporarily unavailable" || time.Now().After(deadline) {
+		if reply["error"] != "temporarily unavailable" {
 			s.t.Fatalf("join: %v", reply)
 		}
-	}
+		return false, fmt.Sprintf("join: %v", reply)
+	})
 }

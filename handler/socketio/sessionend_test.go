@@ -1,7 +1,6 @@
 package socketio
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +18,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/engine.io-go-parser/packet"
 	"github.com/zishang520/engine.io/v2/engine"
+
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 // openSessions counts the sessions that have not heard Closed.
@@ -52,17 +53,11 @@ func testServer(t *testing.T, heartbeat time.Duration) (*Server, string, *openSe
 // Closed, for at most the heartbeat's bound and a margin.
 func waitEnded(t *testing.T, s *Server, open *openSessions, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	eventually.True(t, within, func() (bool, string) {
 		sockets := s.Transports()
-		if len(sockets) == 0 && open.count() == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: sockets still connected %v, sessions not closed %d", within, sockets, open.count())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		n := open.count()
+		return len(sockets) == 0 && n == 0, fmt.Sprintf("sockets still connected %v, sessions not closed %d", sockets, n)
+	})
 }
 
 // holdConnectWindow makes the library's namespace connect, for every new
@@ -245,14 +240,10 @@ func TestClosedWebsocketsGiveTheirDescriptorsBack(t *testing.T) {
 			}
 			wg.Wait()
 			waitEnded(t, s, open, 5*time.Second)
-			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-			defer cancel()
-			for n := openDescriptors(t); n > baseline; n = openDescriptors(t) {
-				if ctx.Err() != nil {
-					t.Fatalf("%d descriptors open, %d before the sessions", n, baseline)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			eventually.True(t, 5*time.Second, func() (bool, string) {
+				n := openDescriptors(t)
+				return n <= baseline, fmt.Sprintf("%d descriptors open, %d before the sessions", n, baseline)
+			})
 		})
 	}
 }

@@ -3,15 +3,19 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/queue"
 )
 
@@ -91,19 +95,22 @@ func TestStats(t *testing.T) {
 }
 
 // A crowd of requests costs one read per interval, also the requests that
-// arrive while that read is under way.
+// arrive while that read is under way: the read is held until every
+// request waits (for it, or for a read of its own, which then shows in the
+// count).
 func TestStatsReadsOncePerInterval(t *testing.T) {
+	const requests = 100
 	f := &fakeCounter{counts: queue.Counts{Online: 2}, block: make(chan struct{})}
 	h := statsRouter(f, time.Hour)
 	var wg sync.WaitGroup
-	codes := make(chan int, 100)
-	for range 100 {
-		wg.Go(func() { codes <- getStats(t, h, "").Code })
+	codes := make(chan int, requests)
+	for range requests {
+		wg.Go(func() { codes <- statsRequest(t, h) })
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for f.reads.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	eventually.True(t, 10*time.Second, func() (bool, string) {
+		n := blockedIn("handler.statsRequest(")
+		return n == requests && f.reads.Load() > 0, fmt.Sprintf("%d of %d requests waiting, %d reads", n, requests, f.reads.Load())
+	})
 	close(f.block)
 	wg.Wait()
 	close(codes)
@@ -115,6 +122,34 @@ func TestStatsReadsOncePerInterval(t *testing.T) {
 	if n := f.reads.Load(); n != 1 {
 		t.Fatalf("100 requests within the interval read the counts %d times, want 1", n)
 	}
+}
+
+// statsRequest is one GET /stats, its name the mark blockedIn looks for.
+func statsRequest(t *testing.T, h http.Handler) int {
+	return getStats(t, h, "").Code
+}
+
+// blockedIn counts the goroutines that are blocked (on a lock, a channel,
+// a condition: not running) with fn in their stack. Whatever the handler
+// waits on, a request that waits shows here.
+func blockedIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	blocked := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		header, _, _ := strings.Cut(g, "\n")
+		if strings.Contains(g, fn) && !strings.Contains(header, "[running]") && !strings.Contains(header, "[runnable]") {
+			blocked++
+		}
+	}
+	return blocked
 }
 
 func TestStatsReadsAgainAfterInterval(t *testing.T) {

@@ -3,11 +3,14 @@ package ratelog
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 // lines is a log output that tests can read while it is written.
@@ -48,8 +51,7 @@ func TestRepeatedLinesAreSuppressedAndCounted(t *testing.T) {
 		conn.Error("request failed", "err", "store down")
 	}
 	log.Info("other line") // another kind: not held back
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually.True(t, 10*time.Second, func() (bool, string) {
 		recs := out.records(t)
 		// A report may come while the lines are still being written (a
 		// slow machine): what counts is that every suppressed line is
@@ -73,12 +75,6 @@ func TestRepeatedLinesAreSuppressedAndCounted(t *testing.T) {
 		if failed != 3 || other != 1 || suppressed > 7 {
 			t.Fatalf("%d lines passed, %d other, %d reported suppressed: want 3, 1, at most 7 (%v)", failed, other, suppressed, recs)
 		}
-		if suppressed == 7 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no report of the suppressed lines")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return suppressed == 7, fmt.Sprintf("no report of the suppressed lines (%d reported)", suppressed)
+	})
 }

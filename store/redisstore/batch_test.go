@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 // fakeRedis applies batches in a map, like batch.lua applies them in Redis:
@@ -106,13 +108,9 @@ func TestBatcherWithdrawsAChangeWhoseCallerGaveUpBeforeItWasSent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range maxInFlight {
 		wg.Go(func() { _, _ = b.do(context.Background(), "j", fmt.Sprint("busy-", i), "") })
-		deadline := time.Now().Add(5 * time.Second)
-		for f.inFlight.Load() < int32(i+1) {
-			if time.Now().After(deadline) {
-				t.Fatalf("batch %d never started", i+1)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		eventually.True(t, 5*time.Second, func() (bool, string) {
+			return f.inFlight.Load() >= int32(i+1), fmt.Sprintf("batch %d never started", i+1)
+		})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()

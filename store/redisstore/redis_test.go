@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/internal/redisproc"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store/redisstore"
@@ -128,13 +130,10 @@ func TestOutage(t *testing.T) {
 
 	srv.Restart(t)
 	awaitReady(t, lateReady)
-	deadline := time.Now().Add(20 * time.Second)
-	for s.Ping(t.Context()) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("Ping fails after restart")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually.True(t, 20*time.Second, func() (bool, string) {
+		err := s.Ping(t.Context())
+		return err == nil, fmt.Sprintf("Ping fails after restart: %v", err)
+	})
 	// The restarted Redis is empty: a fresh pair meets, and both listeners
 	// see it.
 	for _, id := range []string{"after-a", "after-b"} {
@@ -199,17 +198,13 @@ func TestPresenceLost(t *testing.T) {
 	s := redisstore.New(client, queue.StoreOptions{})
 	beat := func(s *redisstore.Store) bool {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		var kept bool
+		eventually.True(t, 20*time.Second, func() (bool, string) {
 			p, err := s.Beat(t.Context(), "i", time.Hour)
-			if err == nil {
-				return p.Kept
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("Beat: %v", err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			kept = p.Kept
+			return err == nil, fmt.Sprintf("Beat: %v", err)
+		})
+		return kept
 	}
 	if beat(s) {
 		t.Fatal("first Beat: presence kept, want new")

@@ -145,18 +145,33 @@ func indexDone(evs []queue.Event, from int, id string) int {
 // events of the operations that returned before it have arrived.
 func (h *harness) drain() []queue.Event {
 	h.t.Helper()
+	got, _ := h.drainAt()
+	return got
+}
+
+// drainAt is drain that also says when, by the store's own clock (its
+// events' At), the barrier was recorded: after every operation that
+// returned before it. The time rules are the store's, so bounds measured
+// on its clock hold however slowly the test runs.
+func (h *harness) drainAt() ([]queue.Event, time.Time) {
+	h.t.Helper()
 	id := h.barrier()
 	var got []queue.Event
+	var at time.Time
 	h.waitFor("barrier "+id, waitTimeout, func(evs []queue.Event) bool {
 		i := indexDone(evs, h.cursor, id)
 		if i < 0 {
 			return false
 		}
 		got = slices.Clone(evs[h.cursor:i])
+		at = evs[i].At
 		h.cursor = i + 1
 		return true
 	})
-	return got
+	if at.IsZero() {
+		h.t.Fatal("the store's events do not say when they were recorded (Event.At)")
+	}
+	return got, at
 }
 
 // expect drains and compares with want, ignoring room ids (checkInvariants

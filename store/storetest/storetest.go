@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/queue"
 )
 
@@ -193,38 +194,54 @@ func testNoRematchLater(t *testing.T, h *harness) {
 		matchedPair("a", "c"), done("b"), done("a"), left("c", queue.ReasonNext), matchedPair("c", "b"))...)
 }
 
+// After a Next the two are paired again once the rematch window is over,
+// and not before: both measured on the store's clock, from the Next (its
+// done event's At).
 func testRematchAfterWindow(t *testing.T, h *harness) {
 	window := 300 * time.Millisecond
-	h.join("a", "b")
-	first := h.expect("pair", matchedPair("a", "b")...)
-	began := time.Now()
-	h.next("a")
-	h.match()
-	got := h.drain()
-	if time.Since(began) < window {
-		// Everything ran inside the window, so nothing may have paired them.
-		if !sameEvents(got, seq(done("a"), left("b", queue.ReasonNext))) {
-			t.Fatalf("inside the window: events:\n%s", format(got))
-		}
-	} else {
-		t.Logf("machine too slow to observe the window closed (%v)", time.Since(began))
-	}
-	all := got
-	deadline := time.Now().Add(waitTimeout)
-	for !hasMatched(all) {
-		if time.Now().After(deadline) {
-			t.Fatalf("not paired again %v after the window; events:\n%s", waitTimeout, format(all))
-		}
-		time.Sleep(20 * time.Millisecond)
+	for attempt := 1; ; attempt++ {
+		a, b := fmt.Sprint("a", attempt), fmt.Sprint("b", attempt)
+		h.join(a, b)
+		first := h.expect("pair", matchedPair(a, b)...)
+		h.next(a)
 		h.match()
-		all = append(all, h.drain()...)
-	}
-	want := seq(done("a"), left("b", queue.ReasonNext), matchedPair("a", "b"))
-	if !sameEvents(all, want) {
-		t.Fatalf("events:\n%swant:\n%s", format(all), format(want))
-	}
-	if all[2].Room == first[0].Room {
-		t.Fatalf("rematch reused room %q", first[0].Room)
+		got, after := h.drainAt()
+		if len(got) == 0 || got[0].Kind != queue.EventDone {
+			t.Fatalf("after Next: events:\n%s", format(got))
+		}
+		nextAt := got[0].At
+		if after.Sub(nextAt) >= window {
+			// The match ran after the window: pairing them again is right
+			// and shows nothing. Again, with two others.
+			if attempt == attempts {
+				t.Fatalf("%d attempts, each slower than the window (%v)", attempts, after.Sub(nextAt))
+			}
+			h.leave(a, queue.ReasonLeave)
+			h.leave(b, queue.ReasonLeave)
+			h.drain()
+			continue
+		}
+		// The match ran inside the window, so nothing may have paired them.
+		if !sameEvents(got, seq(done(a), left(b, queue.ReasonNext))) {
+			t.Fatalf("inside the window (%v of %v by the store's clock): events:\n%s", after.Sub(nextAt), window, format(got))
+		}
+		all := got
+		eventually.True(t, waitTimeout, func() (bool, string) {
+			h.match()
+			all = append(all, h.drain()...)
+			return hasMatched(all), fmt.Sprintf("not paired again after the window; events:\n%s", format(all))
+		})
+		want := seq(done(a), left(b, queue.ReasonNext), matchedPair(a, b))
+		if !sameEvents(all, want) {
+			t.Fatalf("events:\n%swant:\n%s", format(all), format(want))
+		}
+		if all[2].Room == first[0].Room {
+			t.Fatalf("rematch reused room %q", first[0].Room)
+		}
+		if again := all[2].At.Sub(nextAt); again < window {
+			t.Fatalf("paired again %v after the Next by the store's clock: inside the window %v", again, window)
+		}
+		return
 	}
 }
 
