@@ -65,7 +65,7 @@ func (s *Store) Retire(ctx context.Context, instance string) error {
 	return nil
 }
 
-// takeOver is take_over in ../redis/lib.lua: the instance's users leave
+// takeOver is take_over in ../redisstore/lib.lua: the instance's users leave
 // the queue, their calls and the store; partners who are not among them
 // are told and requeued; the instance's presence, members and census
 // figure go.

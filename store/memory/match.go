@@ -31,7 +31,7 @@ type candidate struct {
 // when A is open, the earliest later open B; neither may have the other as
 // unexpired last partner, nor a block of the other. Users without a profile
 // are dropped from the queue as they are scanned. This is the algorithm of
-// match in ../redis/lib.lua; keep the two in step.
+// match in ../redisstore/lib.lua; keep the two in step.
 func (s *Store) match(now time.Time) {
 	nonce, seq := "", 0
 	for {
