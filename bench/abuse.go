@@ -76,22 +76,28 @@ type AbuseOptions struct {
 	// duration). 0: 1.
 	Scale float64
 	// MaxGrowth is the most an attack may add to the server's RSS.
-	// 0: 48 MiB.
+	// 0: defaultMaxGrowth.
 	MaxGrowth int64
 	// Tail: how long RSS is still watched after the attack, for what it
-	// left queued. 0: 1 s.
+	// left queued. 0: defaultAbuseTail.
 	Tail time.Duration
 }
+
+// defaultMaxGrowth is AbuseOptions.MaxGrowth's default.
+const defaultMaxGrowth = 48 << 20
+
+// defaultAbuseTail is AbuseOptions.Tail's default.
+const defaultAbuseTail = time.Second
 
 func (o AbuseOptions) withDefaults() AbuseOptions {
 	if o.Scale <= 0 {
 		o.Scale = 1
 	}
 	if o.MaxGrowth <= 0 {
-		o.MaxGrowth = 48 << 20
+		o.MaxGrowth = defaultMaxGrowth
 	}
 	if o.Tail <= 0 {
-		o.Tail = time.Second
+		o.Tail = defaultAbuseTail
 	}
 	return o
 }
