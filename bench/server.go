@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -51,6 +50,13 @@ var liftedBudgets = []string{
 	"COMMANDS_PER_SECOND=1000000",
 }
 
+// inheritedEnv are the variables of the bench's own environment that the
+// servers it starts get: those that tune the Go runtime, so that a server
+// runs on the GOMAXPROCS the report records. Every other variable the
+// server reads comes from ServerOptions: one left set in the caller's shell
+// (a budget, SIGNAL_DELAY_MS) must not change what the bench measures.
+var inheritedEnv = []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG", "GOTRACEBACK"}
+
 // StartServer runs the binary on a free port and waits until GET /health
 // answers 200, the process exits, or ctx is done.
 func StartServer(ctx context.Context, opt ServerOptions) (*Server, error) {
@@ -59,37 +65,17 @@ func StartServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 		return nil, err
 	}
 	cmd := exec.Command(opt.Bin)
-	env := make([]string, 0, len(os.Environ())+6)
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "PORT", "REDIS_URL", "NODE_ENV", "CLIENT_URL":
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "PORT="+strconv.Itoa(port))
-	if opt.RedisURL != "" {
-		env = append(env, "REDIS_URL="+opt.RedisURL)
-	}
-	if opt.NodeEnv != "" {
-		env = append(env, "NODE_ENV="+opt.NodeEnv)
-	}
-	if opt.Origin != "" {
-		env = append(env, "CLIENT_URL="+opt.Origin)
-	}
 	pprofURL := fmt.Sprintf("http://127.0.0.1:%d", port)
+	pprofAddr := ""
 	if opt.Pprof {
 		pp, err := FreePort()
 		if err != nil {
 			return nil, err
 		}
-		env = append(env, fmt.Sprintf("PPROF_ADDR=127.0.0.1:%d", pp))
-		pprofURL = fmt.Sprintf("http://127.0.0.1:%d", pp)
+		pprofAddr = fmt.Sprintf("127.0.0.1:%d", pp)
+		pprofURL = "http://" + pprofAddr
 	}
-	// Later entries win: opt.Env may set the budgets again.
-	env = append(env, liftedBudgets...)
-	cmd.Env = append(env, opt.Env...)
+	cmd.Env = serverEnv(opt, port, pprofAddr, os.LookupEnv)
 	// A directory of its own, so that no .env file of the caller leaks in.
 	cmd.Dir = os.TempDir()
 	lg := &tail{max: 64 << 10}
@@ -104,6 +90,34 @@ func StartServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// serverEnv is the whole environment of a server StartServer runs on port:
+// what opt sets, and of the caller's environment (lookup) only the
+// variables that tune the Go runtime (inheritedEnv).
+func serverEnv(opt ServerOptions, port int, pprofAddr string, lookup func(string) (string, bool)) []string {
+	env := make([]string, 0, len(inheritedEnv)+len(liftedBudgets)+len(opt.Env)+5)
+	for _, k := range inheritedEnv {
+		if v, ok := lookup(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	env = append(env, "PORT="+strconv.Itoa(port))
+	if opt.RedisURL != "" {
+		env = append(env, "REDIS_URL="+opt.RedisURL)
+	}
+	if opt.NodeEnv != "" {
+		env = append(env, "NODE_ENV="+opt.NodeEnv)
+	}
+	if opt.Origin != "" {
+		env = append(env, "CLIENT_URL="+opt.Origin)
+	}
+	if pprofAddr != "" {
+		env = append(env, "PPROF_ADDR="+pprofAddr)
+	}
+	// Later entries win: opt.Env may set the budgets again.
+	env = append(env, liftedBudgets...)
+	return append(env, opt.Env...)
 }
 
 func (s *Server) waitHealthy(ctx context.Context) error {
