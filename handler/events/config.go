@@ -8,8 +8,8 @@ import (
 
 // Config tunes the per-connection guards.
 type Config struct {
-	// OpTimeout bounds one store operation (join, next, leave). Default
-	// DefaultOpTimeout.
+	// OpTimeout bounds one store command (join, Next, leave, report, block)
+	// and a disconnect's cleanup. Default DefaultOpTimeout.
 	OpTimeout time.Duration
 	// EventsPerSecond and EventBurst bound what one connection may send;
 	// events beyond are dropped, unacknowledged (an error ack is a write

@@ -1,9 +1,9 @@
 // Package redisstore is the queue.Store that several server instances share
 // through one Redis, with the key names of the original Node.js server. Each
 // state change runs inside one Lua script call, which makes it atomic across
-// instances (joins, nexts and leaves that arrive together share a call, see
-// batch.go); the script appends its events to a stream, in order, and Listen
-// reads that stream on every instance.
+// instances (joins, nexts, leaves and blocks that arrive together share a
+// call, see batch.go); the script appends its events to a stream, in order,
+// and Listen reads that stream on every instance.
 package redisstore
 
 import (
@@ -35,7 +35,7 @@ type Store struct {
 	batch, match, sweep *redis.Script
 	beat, retire        *redis.Script
 	report, census      *redis.Script
-	// changes sends joins, nexts and leaves to the batch script.
+	// changes sends joins, nexts, leaves and blocks to the batch script.
 	changes *batcher
 }
 
