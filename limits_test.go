@@ -355,9 +355,9 @@ func TestRefusedHandshakeTakesNoPlace(t *testing.T) {
 	}
 }
 
-// Joins, Nexts and leaves have a budget of their own, far below the
-// events': beyond it they are refused with an error ack, and never reach
-// the store.
+// Joins, Nexts, leaves, reports and blocks have a budget of their own, far
+// below the events': beyond it they are refused with an error ack, and
+// never reach the store.
 func TestStateChangesHaveTheirOwnBudget(t *testing.T) {
 	url, stop, done := startRun(t, map[string]string{})
 	defer func() { stop(); <-done }()

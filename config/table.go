@@ -9,6 +9,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zivro/zivro/handler/clientaddr"
+	"github.com/zivro/zivro/handler/events"
 	"github.com/zivro/zivro/handler/socketio"
 	"github.com/zivro/zivro/handler/web"
 	"github.com/zivro/zivro/queue"
@@ -55,13 +57,13 @@ var table = []Var{
 		parse: into(func(c *Config) *string { return &c.trustedProxies }, text)},
 	{Name: "CLIENT_IP_HEADER", Meaning: "the header the platform sets to the client's address",
 		parse: into(func(c *Config) *string { return &c.clientIPHeader }, text)},
-	{Name: "MAX_CONNS_PER_IP", Default: "100", Meaning: "connections one address may hold at once",
+	{Name: "MAX_CONNS_PER_IP", Default: strconv.Itoa(clientaddr.DefaultMaxConns), Meaning: "connections one address may hold at once",
 		parse: into(func(c *Config) *int { return &c.AddrLimits.MaxConns }, count)},
-	{Name: "NEW_CONNS_PER_IP_PER_MINUTE", Default: "120", Meaning: "connections one address may open per minute",
+	{Name: "NEW_CONNS_PER_IP_PER_MINUTE", Default: strconv.Itoa(clientaddr.DefaultNewConnsPerMinute), Meaning: "connections one address may open per minute",
 		parse: into(func(c *Config) *int { return &c.AddrLimits.NewConnsPerMinute }, count)},
-	{Name: "EVENTS_PER_SECOND", Default: "500", Meaning: "events of any kind per connection per second",
+	{Name: "EVENTS_PER_SECOND", Default: strconv.Itoa(events.DefaultEventsPerSecond), Meaning: "events of any kind per connection per second",
 		parse: into(func(c *Config) *int { return &c.EventsPerSecond }, count)},
-	{Name: "COMMANDS_PER_SECOND", Default: "5", Meaning: "state changes per connection per second",
+	{Name: "COMMANDS_PER_SECOND", Default: strconv.Itoa(events.DefaultCommandsPerSecond), Meaning: "state changes per connection per second",
 		parse: into(func(c *Config) *int { return &c.CommandsPerSecond }, count)},
 	{Name: "NODE_ENV", Default: "development", Meaning: "reported by /health",
 		parse: into(func(c *Config) *string { return &c.Env }, text)},
@@ -73,9 +75,9 @@ var table = []Var{
 		parse: into(func(c *Config) *time.Duration { return &c.PingTimeout }, millis)},
 	{Name: "REMATCH_WINDOW_MS", Default: ms(queue.DefaultRematchWindow), Meaning: "no rematch of a pair within this window",
 		parse: into(func(c *Config) *time.Duration { return &c.RematchWindow }, millis)},
-	{Name: "HEARTBEAT_INTERVAL_MS", Default: "2000", Meaning: "how often an instance renews its presence (with Redis)",
+	{Name: "HEARTBEAT_INTERVAL_MS", Default: ms(queue.DefaultHeartbeatEvery), Meaning: "how often an instance renews its presence (with Redis)",
 		parse: into(func(c *Config) *time.Duration { return &c.Heartbeat }, millis)},
-	{Name: "PRESENCE_TTL_MS", Default: "10000", Meaning: "how long an instance's presence lasts without renewal",
+	{Name: "PRESENCE_TTL_MS", Default: ms(queue.DefaultPresenceTTL), Meaning: "how long an instance's presence lasts without renewal",
 		parse: into(func(c *Config) *time.Duration { return &c.PresenceTTL }, millis)},
 	{Name: "LOG_LEVEL", Default: "info", Meaning: "debug, info, warn, error",
 		parse: into(func(c *Config) *slog.Level { return &c.LogLevel }, logLevel)},
@@ -100,11 +102,7 @@ var table = []Var{
 	{Name: "ADDRESS_HASH_KEY", Secret: true, Meaning: "the secret of the keyed hash of client addresses",
 		DefaultDoc: "with Redis, a random one kept in Redis (`zivro:address-key`); else random per process",
 		parse:      into(func(c *Config) *string { return &c.addressHashKey }, text)},
-	// The default gives the original client, which listens for signals
-	// only once its call view has mounted after matched, time to mount
-	// before an offer reaches it. Chosen from the time to first media it
-	// costs (see README, Configuration).
-	{Name: "SIGNAL_DELAY_MS", Default: "250", Meaning: "how long the first relays of a pairing are held; 0: off",
+	{Name: "SIGNAL_DELAY_MS", Default: ms(defaultSignalDelay), Meaning: "how long the first relays of a pairing are held; 0: off",
 		parse: into(func(c *Config) *time.Duration { return &c.SignalDelay }, signalDelay)},
 	{Name: "STUN_URLS", Default: web.DefaultSTUNURL, Meaning: "STUN servers handed out by /ice-servers",
 		parse: into(func(c *Config) *string { return &c.stunURLs }, text)},
@@ -114,9 +112,16 @@ var table = []Var{
 		parse: into(func(c *Config) *string { return &c.turnSecret }, text)},
 	{Name: "TURN_TTL", Default: strconv.Itoa(int(web.DefaultTURNTTL / time.Second)), Meaning: "seconds a TURN credential is valid",
 		parse: into(func(c *Config) *time.Duration { return &c.turnTTL }, seconds)},
-	{Name: "ICE_SERVERS_PER_IP_PER_MINUTE", Default: "120", Meaning: "/ice-servers requests per address per minute",
+	{Name: "ICE_SERVERS_PER_IP_PER_MINUTE", Default: strconv.Itoa(web.DefaultICEPerAddrPerMinute), Meaning: "/ice-servers requests per address per minute",
 		parse: into(func(c *Config) *int { return &c.icePerAddrPerMinute }, count)},
 }
+
+// defaultSignalDelay gives the original client, which listens for signals
+// only once its call view has mounted after matched, time to mount before
+// an offer reaches it. Chosen from the time to first media it costs (see
+// README, Configuration). It is the server's default, not the events
+// package's: there a zero SignalDelay holds nothing.
+const defaultSignalDelay = 250 * time.Millisecond
 
 // into makes a parse function of a table row: the value goes through
 // parse into field.

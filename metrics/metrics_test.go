@@ -49,6 +49,7 @@ func TestStoreCountsFailuresNotRefusals(t *testing.T) {
 		{queue.ErrBusy, false},
 		{fmt.Errorf("join x: %w", queue.ErrNotJoined), false},
 		{&queue.CoolDownError{Remaining: time.Second}, false},
+		{fmt.Errorf("join x: %w", queue.ErrInstanceGone), false},
 		{context.DeadlineExceeded, true},
 		{errors.New("connection refused"), true},
 		{queue.ErrStoreFull, true},

@@ -32,13 +32,16 @@ func (s *timedStore) observe(op string, start time.Time, err error) {
 }
 
 // failed tells a failure from nil and from the store's refusals, which
-// are answers.
+// are answers: every error a queue.Store returns (see queue.ErrBusy) but
+// ErrStoreFull, which says the store is in trouble. The users see the
+// refusals as the acks busy, not-joined, draining (an instance taken
+// over) and cooling-down (handler/events/ack.go).
 func failed(err error) bool {
 	switch {
 	case err == nil,
 		errors.Is(err, queue.ErrBusy),
 		errors.Is(err, queue.ErrNotJoined),
-		errors.Is(err, queue.ErrNoPartner),
+		errors.Is(err, queue.ErrInstanceGone),
 		errors.Is(err, queue.ErrCoolDown):
 		return false
 	}

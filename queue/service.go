@@ -35,23 +35,24 @@ type Notifier interface {
 // (Store.Windows), which enforces them.
 type Config struct {
 	// RefreshEvery is how often the profiles of connected users are
-	// rewritten, well inside the store's profile TTL. Default 2 min.
+	// rewritten, well inside the store's profile TTL. Default
+	// DefaultRefreshEvery.
 	RefreshEvery time.Duration
 	// SweepEvery is how often users left behind by a dead instance are
-	// swept. Default 30 s.
+	// swept. Default DefaultSweepEvery.
 	SweepEvery time.Duration
 	// HeartbeatEvery is how often this instance renews its presence in
 	// the store (Store.Beat), which also notices an outage, the recovery
 	// after it, a store that lost its data, and other instances that died.
-	// Default 2 s.
+	// Default DefaultHeartbeatEvery.
 	HeartbeatEvery time.Duration
 	// PresenceTTL is how long this instance's presence lasts without a
 	// heartbeat: the others take its users over that long after it died
-	// (plus up to one of their heartbeats). Default 10 s.
+	// (plus up to one of their heartbeats). Default DefaultPresenceTTL.
 	PresenceTTL time.Duration
 	// CensusEvery is how often this instance reports its number of
 	// connected users to the store (see Counts); a report lapses after
-	// three of these. Default 5 s.
+	// three of these. Default DefaultCensusEvery.
 	CensusEvery time.Duration
 	// Observer is told what the service's users do (metrics); nil: nobody.
 	Observer Observer
@@ -80,21 +81,32 @@ func (noObserver) CallEnded(Reason, time.Duration) {}
 func (noObserver) Nexted()                         {}
 func (noObserver) Left(Reason)                     {}
 
+// Defaults of Config. config's table takes the heartbeat's and the
+// presence's for the README: a presence lasts several heartbeats, so that
+// one late heartbeat does not get an instance's users taken over.
+const (
+	DefaultRefreshEvery   = 2 * time.Minute
+	DefaultSweepEvery     = 30 * time.Second
+	DefaultHeartbeatEvery = 2 * time.Second
+	DefaultPresenceTTL    = 10 * time.Second
+	DefaultCensusEvery    = 5 * time.Second
+)
+
 func (c Config) withDefaults() Config {
 	if c.RefreshEvery <= 0 {
-		c.RefreshEvery = 2 * time.Minute
+		c.RefreshEvery = DefaultRefreshEvery
 	}
 	if c.SweepEvery <= 0 {
-		c.SweepEvery = 30 * time.Second
+		c.SweepEvery = DefaultSweepEvery
 	}
 	if c.HeartbeatEvery <= 0 {
-		c.HeartbeatEvery = 2 * time.Second
+		c.HeartbeatEvery = DefaultHeartbeatEvery
 	}
 	if c.PresenceTTL <= 0 {
-		c.PresenceTTL = 10 * time.Second
+		c.PresenceTTL = DefaultPresenceTTL
 	}
 	if c.CensusEvery <= 0 {
-		c.CensusEvery = 5 * time.Second
+		c.CensusEvery = DefaultCensusEvery
 	}
 	if c.Observer == nil {
 		c.Observer = noObserver{}

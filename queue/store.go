@@ -174,10 +174,11 @@ type Report struct {
 	At                 time.Time
 }
 
-// Store keeps the queue, the rooms and the profiles. Every method that changes
-// state is one atomic step, also when several server instances share the
-// store, and every step that pairs users runs the matching rules to the end,
-// until no eligible pair is left:
+// Store keeps the queue, the rooms and the profiles, the blocks, reports and
+// cool-downs, and the instances' presence and census figures. Every method
+// that changes state is one atomic step, also when several server instances
+// share the store, and every step that pairs users runs the matching rules
+// to the end, until no eligible pair is left:
 //   - the user who has waited longest is paired first: with the earliest
 //     later user who shares an interest with it; failing that, if it is
 //     open, with the earliest later user who is open. A user is open when it

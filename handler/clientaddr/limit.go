@@ -14,19 +14,26 @@ import (
 // address, and stop one machine from holding hundreds of connections.
 type Limits struct {
 	// MaxConns is how many connections one address may hold at once.
-	// Default 100.
+	// Default DefaultMaxConns.
 	MaxConns int
 	// NewConnsPerMinute is how many connections one address may open per
-	// minute, all of them at once after a quiet minute. Default 120.
+	// minute, all of them at once after a quiet minute. Default
+	// DefaultNewConnsPerMinute.
 	NewConnsPerMinute int
 }
 
+// Defaults of Limits, which config's table also takes for the README.
+const (
+	DefaultMaxConns          = 100
+	DefaultNewConnsPerMinute = 120
+)
+
 func (l Limits) withDefaults() Limits {
 	if l.MaxConns <= 0 {
-		l.MaxConns = 100
+		l.MaxConns = DefaultMaxConns
 	}
 	if l.NewConnsPerMinute <= 0 {
-		l.NewConnsPerMinute = 120
+		l.NewConnsPerMinute = DefaultNewConnsPerMinute
 	}
 	return l
 }

@@ -2,8 +2,8 @@ package events
 
 import "sync"
 
-// maxPendingCommands bounds the work waiting on one connection: its
-// join/next/leave requests and the relays queued behind them. A client
+// maxPendingCommands bounds the work waiting on one connection: its join,
+// Next, leave, report and block requests and the relays queued behind them. A client
 // sending faster than the store answers is refused beyond it.
 const maxPendingCommands = 16
 

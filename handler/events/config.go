@@ -8,20 +8,24 @@ import (
 
 // Config tunes the per-connection guards.
 type Config struct {
-	// OpTimeout bounds one store operation (join, next, leave). Default 3 s.
+	// OpTimeout bounds one store command (join, Next, leave, report, block)
+	// and a disconnect's cleanup. Default DefaultOpTimeout.
 	OpTimeout time.Duration
 	// EventsPerSecond and EventBurst bound what one connection may send;
 	// events beyond are dropped, unacknowledged (an error ack is a write
 	// the client could make the server do as fast as it sends), and the
 	// connection is closed once more than maxOverLimit of them have been
-	// dropped (plus one a second). Defaults 500/s and twice the rate.
+	// dropped (plus one a second). Defaults DefaultEventsPerSecond and
+	// twice the rate.
 	EventsPerSecond float64
 	EventBurst      int
 	// Addresses keys the client addresses that blocks and cool-downs use.
 	Addresses clientaddr.AddressKeys
 	// CommandsPerSecond and CommandBurst bound the state changes (join,
-	// Next, leave) within those: each costs a store call, and a person
-	// presses Next a few times a second at most. Defaults 5/s and 10.
+	// Next, leave, report, block) within those: each costs a store call,
+	// and a person presses Next a few times a second at most. Defaults
+	// DefaultCommandsPerSecond and twice the rate, at least
+	// minCommandBurst.
 	CommandsPerSecond float64
 	CommandBurst      int
 	// SignalDelay holds the signals and chat messages a user sends in a
@@ -32,6 +36,22 @@ type Config struct {
 	// nobody.
 	Observer Observer
 }
+
+// Defaults of Config, which config's table also takes for the README.
+const (
+	// DefaultOpTimeout bounds one store operation; past it the user's
+	// command is answered "temporarily unavailable".
+	DefaultOpTimeout = 3 * time.Second
+	// DefaultEventsPerSecond is the events of any kind one connection may
+	// send per second (EVENTS_PER_SECOND).
+	DefaultEventsPerSecond = 500
+	// DefaultCommandsPerSecond is the state changes one connection may ask
+	// for per second (COMMANDS_PER_SECOND).
+	DefaultCommandsPerSecond = 5
+)
+
+// minCommandBurst lets a user's few quick presses through at any rate.
+const minCommandBurst = 10
 
 // Observer is told what the connections do (a *metrics.Metrics).
 type Observer interface {
@@ -54,19 +74,19 @@ func (noObserver) Disconnected(string) {}
 
 func (c Config) withDefaults() Config {
 	if c.OpTimeout <= 0 {
-		c.OpTimeout = 3 * time.Second
+		c.OpTimeout = DefaultOpTimeout
 	}
 	if c.EventsPerSecond <= 0 {
-		c.EventsPerSecond = 500
+		c.EventsPerSecond = DefaultEventsPerSecond
 	}
 	if c.EventBurst <= 0 {
 		c.EventBurst = int(2 * c.EventsPerSecond)
 	}
 	if c.CommandsPerSecond <= 0 {
-		c.CommandsPerSecond = 5
+		c.CommandsPerSecond = DefaultCommandsPerSecond
 	}
 	if c.CommandBurst <= 0 {
-		c.CommandBurst = max(10, int(2*c.CommandsPerSecond))
+		c.CommandBurst = max(minCommandBurst, int(2*c.CommandsPerSecond))
 	}
 	if c.Observer == nil {
 		c.Observer = noObserver{}

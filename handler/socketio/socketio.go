@@ -47,7 +47,8 @@ type Options struct {
 	PingTimeout  time.Duration
 	// ConnectTimeout is how long a connection may stay without joining the
 	// namespace, holding its memory; a client sends its connect right after
-	// the open packet, and one on a slow network well within this. Default 8 s.
+	// the open packet, and one on a slow network well within this. Default
+	// defaultConnectTimeout.
 	ConnectTimeout time.Duration
 	// MaxMessageSize caps one client message on every transport; a larger
 	// one closes the sender's connection. Default 48 KiB: below the 64 KiB
@@ -85,6 +86,9 @@ const DefaultMaxBacklog = 1 << 20
 // DefaultMaxMessageSize is MaxMessageSize's default.
 const DefaultMaxMessageSize = 48 << 10
 
+// defaultConnectTimeout is ConnectTimeout's default.
+const defaultConnectTimeout = 8 * time.Second
+
 func (o Options) withDefaults() Options {
 	if o.PingInterval <= 0 {
 		o.PingInterval = DefaultPingInterval
@@ -93,7 +97,7 @@ func (o Options) withDefaults() Options {
 		o.PingTimeout = DefaultPingTimeout
 	}
 	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = 8 * time.Second
+		o.ConnectTimeout = defaultConnectTimeout
 	}
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = DefaultMaxMessageSize

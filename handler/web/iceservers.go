@@ -24,20 +24,25 @@ type ICEConfig struct {
 	STUNURLs   []string // STUN_URLS
 	TURNURLs   []string // TURN_URLS
 	TURNSecret string   // TURN_SECRET, shared with coturn's static-auth-secret
-	// TURNTTL is how long a credential is valid (TURN_TTL). Default 24 h:
-	// it must outlast a call, as coturn checks it on every allocation
-	// refresh.
+	// TURNTTL is how long a credential is valid (TURN_TTL). Default
+	// DefaultTURNTTL.
 	TURNTTL time.Duration
 	// PerAddrPerMinute bounds the requests of one address
-	// (ICE_SERVERS_PER_IP_PER_MINUTE), 429 beyond. Default 120.
+	// (ICE_SERVERS_PER_IP_PER_MINUTE), 429 beyond. Default
+	// DefaultICEPerAddrPerMinute.
 	PerAddrPerMinute int
 }
 
 // DefaultSTUNURL is the STUN server a client gets by default.
 const DefaultSTUNURL = "stun:stun.l.google.com:19302"
 
-// DefaultTURNTTL is how long a TURN credential is valid by default.
+// DefaultTURNTTL is how long a TURN credential is valid by default: it
+// must outlast a call, as coturn checks it on every allocation refresh.
 const DefaultTURNTTL = 24 * time.Hour
+
+// DefaultICEPerAddrPerMinute is ICEConfig.PerAddrPerMinute's default
+// (ICE_SERVERS_PER_IP_PER_MINUTE).
+const DefaultICEPerAddrPerMinute = 120
 
 // ParseSTUNURLs reads a comma-separated list of STUN URLs (stun:, stuns:).
 // An error names the entry at fault.
@@ -79,7 +84,7 @@ func (c ICEConfig) withDefaults() ICEConfig {
 		c.TURNTTL = DefaultTURNTTL
 	}
 	if c.PerAddrPerMinute <= 0 {
-		c.PerAddrPerMinute = 120
+		c.PerAddrPerMinute = DefaultICEPerAddrPerMinute
 	}
 	return c
 }

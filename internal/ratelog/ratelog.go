@@ -16,23 +16,31 @@ import (
 // Limits say how many lines of one kind pass.
 type Limits struct {
 	// PerSecond is how many lines of one kind pass per second, on average;
-	// Burst how many pass at once after a quiet while. Defaults 10 and 50.
+	// Burst how many pass at once after a quiet while. Defaults
+	// defaultPerSecond and defaultBurst.
 	PerSecond float64
 	Burst     int
 	// Report is how long after the first suppressed line of a kind the
-	// count of suppressed lines is logged. Default 5 s.
+	// count of suppressed lines is logged. Default defaultReport.
 	Report time.Duration
 }
 
+// Defaults of Limits.
+const (
+	defaultPerSecond = 10
+	defaultBurst     = 50
+	defaultReport    = 5 * time.Second
+)
+
 func (l Limits) withDefaults() Limits {
 	if l.PerSecond <= 0 {
-		l.PerSecond = 10
+		l.PerSecond = defaultPerSecond
 	}
 	if l.Burst <= 0 {
-		l.Burst = 50
+		l.Burst = defaultBurst
 	}
 	if l.Report <= 0 {
-		l.Report = 5 * time.Second
+		l.Report = defaultReport
 	}
 	return l
 }

@@ -1,6 +1,6 @@
--- Batch: the joins, nexts and leaves that callers asked for while another
--- call was under way, applied one after the other as if each had its own
--- call. ARGV from ARGV[FIRST_ARG] holds triples: operation ('j' join, 'n'
+-- Batch: the joins, nexts, leaves and blocks that callers asked for while
+-- another call was under way, applied one after the other as if each had
+-- its own call. ARGV from ARGV[FIRST_ARG] holds triples: operation ('j' join, 'n'
 -- next, 'l' leave, 'b' block), user id, argument (join: profile JSON;
 -- leave: reason; block: JSON {addr, target, targetAddr}; next: unused).
 -- Returns one status per triple, in order. A join's profile names the

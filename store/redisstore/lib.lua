@@ -1,6 +1,6 @@
 -- Shared by every script: the Go side prepends this file to each of them, so
 -- that matching and the data model are written once. Keep match in step with
--- match in ../memory/memory.go.
+-- match in ../memory/match.go.
 --
 -- KEYS: queue list, queue set, rooms, room details, events stream, queued
 --       since (hash: user -> ms when last queued), instances (hash:

@@ -147,3 +147,44 @@ func testRetire(t *testing.T, h *harness) {
 		t.Fatalf("Beat(b) after a retired = %+v, want nothing left to take over", p)
 	}
 }
+
+func testCensus(t *testing.T, h *harness) {
+	census := func(instance string, online int, ttl time.Duration) queue.Counts {
+		t.Helper()
+		c, err := h.s.Census(h.ctx, instance, online, ttl)
+		if err != nil {
+			t.Fatalf("Census(%s, %d): %v", instance, online, err)
+		}
+		return c
+	}
+	want := func(step string, got, want queue.Counts) {
+		t.Helper()
+		if got != want {
+			t.Fatalf("%s: Census = %+v, want %+v", step, got, want)
+		}
+	}
+	want("empty store", census("i1", 0, time.Minute), queue.Counts{})
+	h.join("a", "b", "c")
+	want("three joins", census("i1", 3, time.Minute), queue.Counts{Online: 3, Waiting: 1, InCall: 2})
+	want("a second instance", census("i2", 2, 300*time.Millisecond), queue.Counts{Online: 5, Waiting: 1, InCall: 2})
+	want("a new report replaces the old", census("i1", 4, time.Minute), queue.Counts{Online: 6, Waiting: 1, InCall: 2})
+	h.next("a") // a, b queued again, then c meets a
+	want("next", census("i1", 4, time.Minute), queue.Counts{Online: 6, Waiting: 1, InCall: 2})
+	h.leave("c", queue.ReasonDisconnect) // a is requeued behind b, its last partner: both wait
+	want("leave", census("i1", 3, time.Minute), queue.Counts{Online: 5, Waiting: 2, InCall: 0})
+	// i2's figure lapses 300 ms after its report, on the store's clock.
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		c := census("i1", 3, time.Minute)
+		if c.Online == 3 {
+			want("after i2's figure lapsed", c, queue.Counts{Online: 3, Waiting: 2})
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("i2's figure did not lapse within %v: %+v", waitTimeout, c)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.expect("scenario", seq(matchedPair("a", "b"), done("a"), left("b", queue.ReasonNext),
+		matchedPair("c", "a"), done("c"), left("a", queue.ReasonDisconnect))...)
+}

@@ -1,0 +1,114 @@
+package memory
+
+import (
+	"context"
+	"crypto/rand"
+	"strconv"
+	"time"
+
+	"github.com/zivro/zivro/queue"
+)
+
+// Match implements queue.Store.
+func (s *Store) Match(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.match(time.Now())
+	return nil
+}
+
+// candidate is what one matching round knows about a queued user.
+type candidate struct {
+	id, name, last, addr string
+	interests            []string
+	open                 bool // paired with anyone, not only on a shared interest
+	ghost                bool
+}
+
+// match pairs waiting users until no eligible pair is left in the scanned
+// head of the queue (see queue.Store for the rules): the earliest user A
+// with the earliest later user B that shares an interest with A, or else,
+// when A is open, the earliest later open B; neither may have the other as
+// unexpired last partner, nor a block of the other. Users without a profile
+// are dropped from the queue as they are scanned. This is the algorithm of
+// match in ../redisstore/lib.lua; keep the two in step.
+func (s *Store) match(now time.Time) {
+	nonce, seq := "", 0
+	for {
+		n := min(len(s.queue), queue.ScanWindow)
+		if n < 2 {
+			return
+		}
+		window := make([]*candidate, n)
+		var ghosts []string
+		look := func(i int) *candidate {
+			if window[i] == nil {
+				id := s.queue[i]
+				c := &candidate{id: id}
+				if p, ok := s.profiles[id]; ok && now.Before(p.expires) {
+					c.name = p.p.Name
+					if c.name == "" {
+						c.name = "Stranger"
+					}
+					c.addr = p.p.Addr
+					c.interests = p.p.Interests
+					c.last = s.lastPartnerOf(id, now)
+					since, ok := s.since[id]
+					c.open = len(c.interests) == 0 || !ok || !now.Before(since.Add(s.opts.InterestWait))
+				} else {
+					c.ghost = true
+					ghosts = append(ghosts, id)
+				}
+				window[i] = c
+			}
+			return window[i]
+		}
+		eligible := func(c, d *candidate) bool {
+			return !d.ghost && d.id != c.id && c.last != d.id && d.last != c.id && !s.blocked(c, d, now)
+		}
+		var a, b *candidate
+	scan:
+		for i := 0; i < n-1; i++ {
+			c := look(i)
+			if c.ghost {
+				continue
+			}
+			if len(c.interests) > 0 {
+				for j := i + 1; j < n; j++ {
+					if d := look(j); len(queue.CommonInterests(c.interests, d.interests)) > 0 && eligible(c, d) {
+						a, b = c, d
+						break scan
+					}
+				}
+			}
+			if c.open {
+				for j := i + 1; j < n; j++ {
+					if d := look(j); d.open && eligible(c, d) {
+						a, b = c, d
+						break scan
+					}
+				}
+			}
+		}
+		for _, g := range ghosts {
+			s.dequeue(g)
+		}
+		if a == nil {
+			if len(ghosts) == 0 {
+				return
+			}
+			continue // the ghosts made room for users beyond the window
+		}
+		if nonce == "" {
+			nonce = rand.Text()
+		}
+		seq++
+		room := nonce + "-" + strconv.Itoa(seq)
+		common := queue.CommonInterests(a.interests, b.interests)
+		s.dequeue(a.id)
+		s.dequeue(b.id)
+		s.rooms[a.id], s.rooms[b.id] = b.id, a.id
+		s.emit(queue.Event{Kind: queue.EventMatched, User: b.id, Partner: a.id, PartnerName: a.name, PartnerAddr: a.addr, Room: room, Common: common})
+		s.emit(queue.Event{Kind: queue.EventMatched, User: a.id, Partner: b.id, PartnerName: b.name, PartnerAddr: b.addr, Room: room, Initiator: true, Common: common})
+	}
+}

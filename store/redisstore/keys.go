@@ -1,0 +1,37 @@
+package redisstore
+
+// Key names, as the original server used them (those from EventsKey on are
+// new).
+const (
+	QueueListKey         = "zivro:queue:list"
+	QueueSetKey          = "zivro:queue:set"
+	RoomsKey             = "zivro:rooms"
+	RoomDetailsKey       = "zivro:room_details"
+	UserKeyPrefix        = "zivro:user:"
+	LastPartnerKeyPrefix = "zivro:last_partner:"
+	EventsKey            = "zivro:events"
+	// QueueSinceKey is a hash: queued user → when it was queued (ms), for
+	// the interest wait.
+	QueueSinceKey = "zivro:queue:since"
+	// BlockKeyPrefix + address key is a set of the address's blocks (see
+	// queue.BlockMember), expiring BlockTTL after the last.
+	BlockKeyPrefix = "zivro:blocks:"
+	// ReportsKey is the stream of reports kept for moderators.
+	ReportsKey = "zivro:reports"
+	// ReportersKeyPrefix + address key is a sorted set of the networks
+	// (queue.Peer.Net) that recently reported it, by time.
+	ReportersKeyPrefix = "zivro:reporters:"
+	// CoolDownKeyPrefix + address key exists while the address cools down.
+	CoolDownKeyPrefix = "zivro:cooldown:"
+	// OnlineKey is a hash: instance → its connected users and when that
+	// figure lapses (see census.lua).
+	OnlineKey = "zivro:online"
+	// InstancesKey is a hash: instance → when its presence lapses (ms,
+	// Redis's clock); see beat.lua.
+	InstancesKey = "zivro:instances"
+	// MembersKeyPrefix + instance is the set of users who joined through
+	// it, for a takeover when it dies.
+	MembersKeyPrefix = "zivro:members:"
+)
+
+var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsKey, QueueSinceKey, InstancesKey}
