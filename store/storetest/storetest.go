@@ -48,6 +48,15 @@ func Run(t *testing.T, newStore NewStore) {
 		{"InterestFallback", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testInterestFallback},
 		{"SharedBeforeOpen", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testSharedBeforeOpen},
 		{"InterestWaitRestarts", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testInterestWaitRestarts},
+		{"TextOnlyApart", queue.StoreOptions{}, testTextOnlyApart},
+		{"TextOnlyRematch", queue.StoreOptions{}, testTextOnlyRematch},
+		{"TextOnlyInterests", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testTextOnlyInterests},
+		{"TextOnlyBlock", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testTextOnlyBlock},
+		{"LanguageFirst", queue.StoreOptions{InterestWait: longWait}, testLanguageFirst},
+		{"LanguageBeforeInterest", queue.StoreOptions{InterestWait: longWait}, testLanguageBeforeInterest},
+		{"LanguageFallback", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testLanguageFallback},
+		{"LanguageBeforeOpen", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testLanguageBeforeOpen},
+		{"LanguageInMode", queue.StoreOptions{InterestWait: longWait}, testLanguageInMode},
 		{"Block", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testBlock},
 		{"BlockSameAddress", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testBlockSameAddress},
 		{"BlockAfterPartnerLeft", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testBlockAfterPartnerLeft},
@@ -95,7 +104,7 @@ func testUnknownName(t *testing.T, h *harness) {
 	h.join("b")
 	h.expect("partner without a name",
 		queue.Event{Kind: queue.EventMatched, User: "b", Partner: "a", PartnerName: "Stranger"},
-		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), PartnerAddr: addrOf("b"), Initiator: true},
+		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), PartnerAddr: addrOf("b"), PartnerRegion: regionOf("b"), Initiator: true},
 	)
 }
 
@@ -363,7 +372,7 @@ func testRefreshRestores(t *testing.T, h *harness) {
 	h.join("b")
 	h.expect("restored user", done("a"), done("a"),
 		queue.Event{Kind: queue.EventMatched, User: "b", Partner: "a", PartnerName: "restored"},
-		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), PartnerAddr: addrOf("b"), Initiator: true},
+		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), PartnerAddr: addrOf("b"), PartnerRegion: regionOf("b"), Initiator: true},
 	)
 	h.leave("x", queue.ReasonLeave) // x had a profile only: it counts as joined
 	h.expect("profile only", done("x"))
