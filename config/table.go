@@ -89,7 +89,7 @@ var table = []Var{
 		parse: into(func(c *Config) *string { return &c.MetricsToken }, text)},
 	{Name: "PPROF_ADDR", Meaning: "serve net/http/pprof on this address (keep it on loopback)",
 		parse: into(func(c *Config) *string { return &c.PprofAddr }, text)},
-	{Name: "INTEREST_WAIT_MS", Default: ms(queue.DefaultInterestWait), Meaning: "how long a user with interests waits for a shared one",
+	{Name: "INTEREST_WAIT_MS", Default: ms(queue.DefaultInterestWait), Meaning: "how long a user with interests or a language waits for a shared one",
 		parse: into(func(c *Config) *time.Duration { return &c.Safety.InterestWait }, millis)},
 	{Name: "REPORT_THRESHOLD", Default: strconv.Itoa(queue.DefaultReportThreshold), Meaning: "distinct reporters that put an address in a cool-down",
 		parse: into(func(c *Config) *int { return &c.Safety.ReportThreshold }, reporters)},

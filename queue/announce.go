@@ -44,7 +44,7 @@ func (s *Service) matched(e Event) {
 	if !here || stale {
 		return // not connected here, or stale
 	}
-	s.notify.Matched(e.User, Match{RoomID: e.Room, PartnerID: e.Partner, PartnerName: e.PartnerName, Initiator: e.Initiator, CommonInterests: e.Common})
+	s.notify.Matched(e.User, Match{RoomID: e.Room, PartnerID: e.Partner, PartnerName: e.PartnerName, Initiator: e.Initiator, CommonInterests: e.Common, PartnerRegion: e.PartnerRegion, TextOnly: e.TextOnly})
 	s.cfg.Observer.Matched(e.Initiator, waited)
 }
 

@@ -50,11 +50,11 @@ func (r *rematchTimer) afterWindow() {
 	r.schedule(time.Now().Add(r.windows.RematchWindow + windowSlack))
 }
 
-// afterInterestWait asks for a matching run once a user with interests
-// who is queued now has waited the interest wait, so that it falls back to
-// anyone open then.
+// afterInterestWait asks for a matching run once a user with interests or
+// a language who is queued now has waited the interest wait, so that it
+// falls back to anyone open then.
 func (r *rematchTimer) afterInterestWait(p Profile) {
-	if len(p.Interests) > 0 {
+	if p.HasPreferences() {
 		r.schedule(time.Now().Add(r.windows.InterestWait + windowSlack))
 	}
 }

@@ -49,6 +49,53 @@ func TestInterestFallbackWithoutAnyAction(t *testing.T) {
 	}
 }
 
+func TestLanguageFallbackWithoutAnyAction(t *testing.T) {
+	// As for interests: only the run after a's wait can pair a, who
+	// speaks a language nobody else waiting speaks, with x.
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			const wait = 200 * time.Millisecond
+			st, _ := b.new(t, queue.StoreOptions{InterestWait: wait})
+			h := serve(t, st, queue.Config{})
+			began := time.Now()
+			h.svc.Connect("a")
+			if err := h.svc.Join(context.Background(), "a", queue.Profile{Name: "n-a", Addr: "1", Language: "fr"}); err != nil {
+				t.Fatalf("join a: %v", err)
+			}
+			h.mustJoinAt(t, "x", "2")
+			h.rec.waitUntil(t, "a matched with x after the wait", func() bool {
+				m, ok := h.rec.lastMatch("a")
+				return ok && m.PartnerID == "x"
+			})
+			if waited := time.Since(began); waited < wait {
+				t.Fatalf("a matched with someone of another language after %v, inside its wait of %v", waited, wait)
+			}
+		})
+	}
+}
+
+// The partner's region and the pairing's mode reach the notifier.
+func TestMatchCarriesRegionAndMode(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			st, _ := b.new(t, queue.StoreOptions{})
+			h := serve(t, st, queue.Config{})
+			for _, id := range []string{"a", "b"} {
+				h.svc.Connect(id)
+				if err := h.svc.Join(context.Background(), id, queue.Profile{Name: "n-" + id, Region: "r-" + id, Addr: id, TextOnly: true}); err != nil {
+					t.Fatalf("join %s: %v", id, err)
+				}
+			}
+			waitPairs(t, h.rec, []string{"a", "b"}, 1)
+			for id, want := range map[string]string{"a": "r-b", "b": "r-a"} {
+				if m, _ := h.rec.lastMatch(id); m.PartnerRegion != want || !m.TextOnly {
+					t.Fatalf("%s: matched %+v, want partner region %q, text-only", id, m, want)
+				}
+			}
+		})
+	}
+}
+
 func TestSharedInterestsAnnounced(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {

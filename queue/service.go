@@ -21,6 +21,10 @@ type Match struct {
 	Initiator   bool
 	// CommonInterests are the interests the two share, maybe none.
 	CommonInterests []string
+	// PartnerRegion is the region the partner gave in its join.
+	PartnerRegion string
+	// TextOnly: the two chat by text only (both asked for it).
+	TextOnly bool
 }
 
 // Notifier delivers announcements to users connected to this instance. The

@@ -19,6 +19,14 @@ type Profile struct {
 	// Interests are at most MaxInterests tags: the user is paired first
 	// with someone sharing one (see Store).
 	Interests []string `json:"interests,omitempty"`
+	// Language is a BCP 47 primary language tag ("en", "es"; 2 or 3
+	// lower-case letters) or "": the user is paired first with someone of
+	// the same language (see Store).
+	Language string `json:"lang,omitempty"`
+	// TextOnly users chat by text without a camera: they are paired only
+	// with each other, and video users (the original client's) only with
+	// video users.
+	TextOnly bool `json:"text,omitempty"`
 	// Addr is the hashed client address: blocks and cool-downs key on it,
 	// so that a reload does not escape them. Never shown to anyone.
 	Addr string `json:"addr,omitempty"`
@@ -34,6 +42,12 @@ type Profile struct {
 
 // MaxInterests bounds the tags of one profile.
 const MaxInterests = 5
+
+// HasPreferences reports whether p waits, up to the interest wait, for a
+// partner sharing an interest or its language.
+func (p Profile) HasPreferences() bool {
+	return len(p.Interests) > 0 || p.Language != ""
+}
 
 // Reason says why a partner left a call; its string is what the wire carries.
 type Reason string
@@ -77,6 +91,12 @@ type Event struct {
 	// Common is the interests the two share (EventMatched), the same list
 	// for both.
 	Common []string
+	// PartnerRegion is the region the partner gave in its join
+	// (EventMatched).
+	PartnerRegion string
+	// TextOnly is the mode of the pairing (EventMatched): both text-only,
+	// or both video.
+	TextOnly bool
 	// At is when the store recorded the state change, zero when the store
 	// does not say; the service's metrics take the event stream's lag
 	// from it.
@@ -179,12 +199,17 @@ type Report struct {
 // that changes state is one atomic step, also when several server instances
 // share the store, and every step that pairs users runs the matching rules
 // to the end, until no eligible pair is left:
+//   - text-only users are paired only with text-only users, video users
+//     (every user who did not ask for text, the original client's too)
+//     only with video users; within each, the rules below;
 //   - the user who has waited longest is paired first: with the earliest
-//     later user who shares an interest with it; failing that, if it is
-//     open, with the earliest later user who is open. A user is open when it
-//     has no interests, or has waited the interest wait since it was last
-//     queued: nobody waits long for a rare tag, and users without interests
-//     pair FIFO at once, as in the original;
+//     later user of the same language, if it has one; failing that, with
+//     the earliest later user who shares an interest with it; failing
+//     that, if it is open, with the earliest later user who is open. A user
+//     is open when it has neither interests nor a language, or has waited
+//     the interest wait since it was last queued: nobody waits long for a
+//     rare tag or language, and users without either pair FIFO at once, as
+//     in the original;
 //   - never with its last partner inside the rematch window (checked in both
 //     directions), nor with a user it blocked or that blocked it, while both
 //     keep their addresses;
@@ -192,7 +217,8 @@ type Report struct {
 //
 // When a step pairs two users it emits EventMatched to the responder first,
 // then to the initiator (the one who waited longer), both with the same
-// fresh Room and their common interests.
+// fresh Room, their common interests and the pairing's mode (TextOnly),
+// each with its partner's region.
 //
 // Besides the errors each method names, any method may fail to reach the
 // store; such an error is wrapped with what was asked, and the state
@@ -287,7 +313,7 @@ type Store interface {
 type Windows struct {
 	// RematchWindow: two users who were paired are kept apart this long.
 	RematchWindow time.Duration
-	// InterestWait: a user with interests waits this long for someone
-	// sharing one, then is paired with anyone.
+	// InterestWait: a user with interests or a language waits this long
+	// for someone sharing one, then is paired with anyone.
 	InterestWait time.Duration
 }

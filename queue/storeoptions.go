@@ -42,8 +42,8 @@ type StoreOptions struct {
 	ProfileTTL time.Duration
 	// RematchWindow is how long two users who were paired are kept apart.
 	RematchWindow time.Duration
-	// InterestWait is how long a user with interests waits for someone
-	// sharing one before being paired with anyone.
+	// InterestWait is how long a user with interests or a language waits
+	// for someone sharing one before being paired with anyone.
 	InterestWait time.Duration
 	// BlockTTL is how long a block is kept after the last block of its
 	// address.

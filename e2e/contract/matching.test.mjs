@@ -77,6 +77,80 @@ eachMode((mode) => {
     assert.equal(mb.isInitiator, true, 'B waited longer than D');
   });
 
+  // Text-only mode and the partner's region (issue 19): fields the original
+  // client never sends, and reads past.
+  ztest(mode, 'text-only: two text-only users pair with each other while a video user waits; matched carries textOnly', async (ctx) => {
+    const [v, t1, t2, v2] = await Promise.all([ctx.client(), ctx.client(), ctx.client(), ctx.client()]);
+    const logV = collect(v, ['matched']);
+    assertAccepted(await join(v, 'Video'), 'join(video, the original payload)');
+    const m1 = waitFor(t1, 'matched');
+    const m2 = waitFor(t2, 'matched');
+    assertAccepted(await join(t1, { ...profile('T1'), textOnly: true }));
+    assertAccepted(await join(t2, { ...profile('T2'), textOnly: true }));
+    const [mt1, mt2] = await Promise.all([m1, m2]);
+    assertPair(mt1, mt2, t1, t2);
+    assert.equal(mt1.textOnly, true);
+    assert.equal(mt2.textOnly, true);
+    await barrier(v);
+    assert.deepEqual(logV, [], 'the video user waits: it is no text-only user\'s partner');
+    const { mw, mj } = await joinPairs(v, v2, 'Video2');
+    assert.equal(mw.textOnly, false, 'two video users: textOnly false');
+    assert.equal(mj.textOnly, false);
+  });
+
+  ztest(mode, 'text-only: a video user and a text-only user never pair, whichever waits first', async (ctx) => {
+    for (const textFirst of [true, false]) {
+      const [v, t] = await Promise.all([ctx.client(), ctx.client()]);
+      const logs = [collect(v, ['matched']), collect(t, ['matched'])];
+      const first = textFirst ? t : v;
+      const second = textFirst ? v : t;
+      assertAccepted(await join(first, first === t ? { ...profile('T'), textOnly: true } : profile('V')));
+      assertAccepted(await join(second, second === t ? { ...profile('T'), textOnly: true } : { ...profile('V'), textOnly: false }));
+      // Bounded negative window: matching runs inside each join, so a
+      // pairing would be sent before the join's ack; wait a little more
+      // for a slow delivery.
+      await negativeWindow(200);
+      await barrier(v);
+      await barrier(t);
+      assert.deepEqual(logs, [[], []], `text first: ${textFirst}`);
+      assertAccepted(await emitAck(v, 'leave-queue'));
+      assertAccepted(await emitAck(t, 'leave-queue'));
+    }
+  });
+
+  ztest(mode, 'textOnly is checked: anything but a boolean → refused with an invalid ack, nothing queued', async (ctx) => {
+    const a = await ctx.client();
+    for (const textOnly of ['true', 1, 0, {}, []]) {
+      assertRefused(await join(a, { ...profile('A'), textOnly }), `textOnly ${JSON.stringify(textOnly)}`, 'invalid');
+    }
+    const b = await ctx.client();
+    const c = await ctx.client();
+    await pair(b, c, 'B', 'C'); // a never joined
+  });
+
+  ztest(mode, 'matched carries partnerRegion: the partner\'s region, cleaned as on join', async (ctx) => {
+    const [a, b] = await Promise.all([ctx.client(), ctx.client()]);
+    const pa = waitFor(a, 'matched');
+    const pb = waitFor(b, 'matched');
+    assertAccepted(await join(a, profile('A', 'female', '  South\u0001 America ')));
+    assertAccepted(await join(b, profile('B', 'male', `${'e'.repeat(50)}`)));
+    const [ma, mb] = await Promise.all([pa, pb]);
+    assertPair(ma, mb, a, b);
+    assert.equal(ma.partnerRegion, 'e'.repeat(40));
+    assert.equal(mb.partnerRegion, 'South America');
+    const [c, d] = await Promise.all([ctx.client(), ctx.client()]);
+    const { ma: mc, mb: md } = await pair(c, d, 'C', 'D'); // region 'asia', as the original client sends
+    assert.equal(mc.partnerRegion, 'asia');
+    assert.equal(md.partnerRegion, 'asia');
+    const [e, f] = await Promise.all([ctx.client(), ctx.client()]);
+    const pe = waitFor(e, 'matched');
+    const pf = waitFor(f, 'matched');
+    assertAccepted(await join(e, { name: 'E' }));
+    assertAccepted(await join(f, { name: 'F' }));
+    assert.equal((await pe).partnerRegion, '', 'no region: an empty string');
+    assert.equal((await pf).partnerRegion, '');
+  });
+
   ztest(mode, 'an empty or whitespace-only name is shown to the partner as "Stranger"', async (ctx) => {
     for (const name of ['', '   ', ' \t\n ']) {
       const a = await ctx.client();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { waitFor, emitAck, collect } from '../lib/harness.mjs';
 import {
-  eachMode, ztest, profile, join, pair, assertAccepted, assertRefused, assertPair, negativeWindow,
+  eachMode, ztest, profile, join, pair, assertAccepted, assertRefused, assertPair, negativeWindow, barrier, joinPairs,
 } from '../lib/contract.mjs';
 
 /** A client connecting from 127.0.0.<host> (websocket: the transport that can bind it). */
@@ -61,6 +61,51 @@ eachMode((mode) => {
       const a = await ctx.client();
       for (const interests of ['music', [1], [{}], { music: true }]) {
         assertRefused(await join(a, { ...profile('A'), interests }), `interests ${JSON.stringify(interests)}`);
+      }
+      const b = await ctx.client();
+      const c = await ctx.client();
+      await pair(b, c, 'B', 'C'); // a never joined
+    });
+
+  // Language preference (issue 19), with the interest wait's fallback.
+  ztest(mode, 'language: a user is paired first with the earliest of its language; users without one pair as before',
+    { env: { INTEREST_WAIT_MS: '20000' } }, async (ctx) => {
+      const [a, b, x, c, y] = await Promise.all([ctx.client(), ctx.client(), ctx.client(), ctx.client(), ctx.client()]);
+      const logB = collect(b, ['matched']);
+      assertAccepted(await join(a, { ...profile('A'), language: 'en' }));
+      assertAccepted(await join(b, { ...profile('B'), language: 'es' }));
+      assertAccepted(await join(x, 'X'));
+      const pa = waitFor(a, 'matched');
+      const pc = waitFor(c, 'matched');
+      assertAccepted(await join(c, { ...profile('C'), language: 'en' }));
+      const [ma, mc] = await Promise.all([pa, pc]);
+      assertPair(ma, mc, a, c);
+      await joinPairs(x, y, 'Y');
+      await barrier(b);
+      assert.deepEqual(logB, [], 'b waits for spanish');
+    });
+
+  ztest(mode, 'language: with nobody of it, falls back to anyone after the configured wait, with nobody acting',
+    { env: { INTEREST_WAIT_MS: '600' } }, async (ctx) => {
+      const [a, x] = await Promise.all([ctx.client(), ctx.client()]);
+      const ma = waitFor(a, 'matched', { timeout: 5000 });
+      const logA = collect(a, ['matched']);
+      const joined = Date.now();
+      assertAccepted(await join(a, { ...profile('A'), language: 'fr' }));
+      assertAccepted(await join(x, 'X'));
+      // Bounded negative window, well inside the 600 ms wait: nothing yet.
+      await negativeWindow(300);
+      if (Date.now() - joined < 550) assert.deepEqual(logA, [], 'paired before the wait');
+      const m = await ma;
+      assert.equal(m.partnerId, x.id);
+      assert.ok(Date.now() - joined >= 600, `paired after ${Date.now() - joined} ms, before the 600 ms wait`);
+    });
+
+  ztest(mode, 'language is checked: not 2-3 lower-case letters → refused with an invalid ack, nothing queued',
+    async (ctx) => {
+      const a = await ctx.client();
+      for (const language of ['EN', 'en-US', 'e', 'engl', '', ' en', 12, ['en'], {}, true]) {
+        assertRefused(await join(a, { ...profile('A'), language }), `language ${JSON.stringify(language)}`, 'invalid');
       }
       const b = await ctx.client();
       const c = await ctx.client();

@@ -17,6 +17,11 @@ type (
 		IsInitiator bool   `json:"isInitiator"`
 		// Always an array: [] when the two share no interest.
 		CommonInterests []string `json:"commonInterests"`
+		// The partner's region as it joined ("" when none): always a
+		// string, which the original client ignores.
+		PartnerRegion string `json:"partnerRegion"`
+		// Always a boolean: the two are text-only (both asked for it).
+		TextOnly bool `json:"textOnly"`
 	}
 	partnerLeftPayload struct {
 		Reason string `json:"reason"`
@@ -38,7 +43,7 @@ func (a *Announcer) Matched(to string, m queue.Match) {
 	if common == nil {
 		common = []string{}
 	}
-	a.announce(to, "matched", matchedPayload{RoomID: m.RoomID, PartnerID: m.PartnerID, PartnerName: m.PartnerName, IsInitiator: m.Initiator, CommonInterests: common})
+	a.announce(to, "matched", matchedPayload{RoomID: m.RoomID, PartnerID: m.PartnerID, PartnerName: m.PartnerName, IsInitiator: m.Initiator, CommonInterests: common, PartnerRegion: m.PartnerRegion, TextOnly: m.TextOnly})
 }
 
 // PartnerLeft emits "partner-left" to the user.

@@ -74,7 +74,8 @@ func clean(s string, max int) string {
 }
 
 // decodeProfile checks a join-queue payload: an object whose fields, when
-// present, are strings.
+// present, are strings, but interests (an array of strings), textOnly (a
+// boolean) and language (see decodeLanguage).
 func decodeProfile(args []gjson.Result) (queue.Profile, error) {
 	obj, err := object(args)
 	if err != nil {
@@ -97,7 +98,46 @@ func decodeProfile(args []gjson.Result) (queue.Profile, error) {
 	if p.Interests, err = decodeInterests(obj["interests"]); err != nil {
 		return queue.Profile{}, err
 	}
+	if p.TextOnly, err = optionalBool(obj, "textOnly"); err != nil {
+		return queue.Profile{}, err
+	}
+	if p.Language, err = decodeLanguage(obj["language"]); err != nil {
+		return queue.Profile{}, err
+	}
 	return p, nil
+}
+
+// optionalBool returns field as a boolean; a missing or null field is
+// false. Nothing else passes for one ("true", 1): a client that sends it
+// has a bug worth hearing of.
+func optionalBool(obj map[string]gjson.Result, field string) (bool, error) {
+	switch v := obj[field]; v.Type {
+	case gjson.Null:
+		return false, nil
+	case gjson.True, gjson.False:
+		return v.Bool(), nil
+	}
+	return false, invalid("%s must be a boolean", field)
+}
+
+// decodeLanguage checks the optional language of a join: a BCP 47 primary
+// language subtag, 2 or 3 lower-case ASCII letters ("en", "fil"), as a
+// client takes it from navigator.language. It is compared as it is, so
+// anything else ("EN", "en-US", "") is refused rather than guessed at: two
+// spellings of one language would never meet.
+func decodeLanguage(v gjson.Result) (string, error) {
+	if v.Type == gjson.Null {
+		return "", nil
+	}
+	lang := v.Str
+	ok := v.Type == gjson.String && len(lang) >= 2 && len(lang) <= 3
+	for i := 0; ok && i < len(lang); i++ {
+		ok = 'a' <= lang[i] && lang[i] <= 'z'
+	}
+	if !ok {
+		return "", invalid("language must be 2 or 3 lower-case letters")
+	}
+	return lang, nil
 }
 
 // decodeInterests checks the optional interests of a join: an array of

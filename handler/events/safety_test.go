@@ -75,14 +75,18 @@ func TestReportAndBlockEvents(t *testing.T) {
 	}
 }
 
-func TestMatchedCarriesCommonInterests(t *testing.T) {
+func TestMatchedPayload(t *testing.T) {
 	out := &fakeSender{}
 	a := NewAnnouncer(out)
-	a.Matched("x", queue.Match{RoomID: "r", PartnerID: "y", PartnerName: "Y", CommonInterests: []string{"music"}})
+	a.Matched("x", queue.Match{RoomID: "r", PartnerID: "y", PartnerName: "Y", CommonInterests: []string{"music"}, PartnerRegion: "Chile"})
 	a.Matched("y", queue.Match{RoomID: "r", PartnerID: "x", PartnerName: "X", Initiator: true})
+	a.Matched("t", queue.Match{RoomID: "s", PartnerID: "u", PartnerName: "U", TextOnly: true, PartnerRegion: "asia"})
+	// commonInterests, partnerRegion and textOnly are always there, of
+	// their type: a client reads them without checking.
 	want := []sent{
-		{to: "x", name: "matched", payload: `{"roomId":"r","partnerId":"y","partnerName":"Y","isInitiator":false,"commonInterests":["music"]}`, local: true},
-		{to: "y", name: "matched", payload: `{"roomId":"r","partnerId":"x","partnerName":"X","isInitiator":true,"commonInterests":[]}`, local: true},
+		{to: "x", name: "matched", payload: `{"roomId":"r","partnerId":"y","partnerName":"Y","isInitiator":false,"commonInterests":["music"],"partnerRegion":"Chile","textOnly":false}`, local: true},
+		{to: "y", name: "matched", payload: `{"roomId":"r","partnerId":"x","partnerName":"X","isInitiator":true,"commonInterests":[],"partnerRegion":"","textOnly":false}`, local: true},
+		{to: "t", name: "matched", payload: `{"roomId":"s","partnerId":"u","partnerName":"U","isInitiator":false,"commonInterests":[],"partnerRegion":"asia","textOnly":true}`, local: true},
 	}
 	if got := out.frames(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("sent %+v, want %+v", got, want)

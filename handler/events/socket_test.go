@@ -556,7 +556,7 @@ func TestAnnouncements(t *testing.T) {
 	a.Matched("me", queue.Match{RoomID: "r1", PartnerID: "you", PartnerName: "Bo", Initiator: true})
 	a.PartnerLeft("me", queue.ReasonNext)
 	want := []sent{
-		{to: "me", name: "matched", payload: `{"roomId":"r1","partnerId":"you","partnerName":"Bo","isInitiator":true,"commonInterests":[]}`, local: true},
+		{to: "me", name: "matched", payload: `{"roomId":"r1","partnerId":"you","partnerName":"Bo","isInitiator":true,"commonInterests":[],"partnerRegion":"","textOnly":false}`, local: true},
 		{to: "me", name: "partner-left", payload: `{"reason":"next"}`, local: true},
 	}
 	got := out.frames()

@@ -19,19 +19,22 @@ func (s *Store) Match(ctx context.Context) error {
 
 // candidate is what one matching round knows about a queued user.
 type candidate struct {
-	id, name, last, addr string
-	interests            []string
-	open                 bool // paired with anyone, not only on a shared interest
-	ghost                bool
+	id, name, last, addr, region, lang string
+	interests                          []string
+	text                               bool // text-only
+	open                               bool // paired with anyone, not only on a shared language or interest
+	ghost                              bool
 }
 
 // match pairs waiting users until no eligible pair is left in the scanned
 // head of the queue (see queue.Store for the rules): the earliest user A
-// with the earliest later user B that shares an interest with A, or else,
-// when A is open, the earliest later open B; neither may have the other as
-// unexpired last partner, nor a block of the other. Users without a profile
-// are dropped from the queue as they are scanned. This is the algorithm of
-// match in ../redisstore/lib.lua; keep the two in step.
+// with the earliest later user B of A's language; or else, when A has no
+// language or is open, the earliest later B that shares an interest with A
+// and has no language or is open; or else, when A is open, the earliest
+// later open B. B is of A's mode (text-only or video), and neither may have
+// the other as unexpired last partner, nor a block of the other. Users
+// without a profile are dropped from the queue as they are scanned. This is
+// the algorithm of match in ../redisstore/lib.lua; keep the two in step.
 func (s *Store) match(now time.Time) {
 	nonce, seq := "", 0
 	for {
@@ -50,11 +53,11 @@ func (s *Store) match(now time.Time) {
 					if c.name == "" {
 						c.name = "Stranger"
 					}
-					c.addr = p.p.Addr
+					c.addr, c.region, c.lang, c.text = p.p.Addr, p.p.Region, p.p.Language, p.p.TextOnly
 					c.interests = p.p.Interests
 					c.last = s.lastPartnerOf(id, now)
 					since, ok := s.since[id]
-					c.open = len(c.interests) == 0 || !ok || !now.Before(since.Add(s.opts.InterestWait))
+					c.open = !p.p.HasPreferences() || !ok || !now.Before(since.Add(s.opts.InterestWait))
 				} else {
 					c.ghost = true
 					ghosts = append(ghosts, id)
@@ -64,7 +67,7 @@ func (s *Store) match(now time.Time) {
 			return window[i]
 		}
 		eligible := func(c, d *candidate) bool {
-			return !d.ghost && d.id != c.id && c.last != d.id && d.last != c.id && !s.blocked(c, d, now)
+			return !d.ghost && d.text == c.text && d.id != c.id && c.last != d.id && d.last != c.id && !s.blocked(c, d, now)
 		}
 		var a, b *candidate
 	scan:
@@ -73,9 +76,19 @@ func (s *Store) match(now time.Time) {
 			if c.ghost {
 				continue
 			}
-			if len(c.interests) > 0 {
+			if c.lang != "" {
 				for j := i + 1; j < n; j++ {
-					if d := look(j); len(queue.CommonInterests(c.interests, d.interests)) > 0 && eligible(c, d) {
+					if d := look(j); d.lang == c.lang && eligible(c, d) {
+						a, b = c, d
+						break scan
+					}
+				}
+			}
+			// Inside its wait, a user with a language takes only its
+			// language: a shared interest counts for those without one.
+			if len(c.interests) > 0 && (c.lang == "" || c.open) {
+				for j := i + 1; j < n; j++ {
+					if d := look(j); (d.lang == "" || d.open) && len(queue.CommonInterests(c.interests, d.interests)) > 0 && eligible(c, d) {
 						a, b = c, d
 						break scan
 					}
@@ -108,7 +121,7 @@ func (s *Store) match(now time.Time) {
 		s.dequeue(a.id)
 		s.dequeue(b.id)
 		s.rooms[a.id], s.rooms[b.id] = b.id, a.id
-		s.emit(queue.Event{Kind: queue.EventMatched, User: b.id, Partner: a.id, PartnerName: a.name, PartnerAddr: a.addr, Room: room, Common: common})
-		s.emit(queue.Event{Kind: queue.EventMatched, User: a.id, Partner: b.id, PartnerName: b.name, PartnerAddr: b.addr, Room: room, Initiator: true, Common: common})
+		s.emit(queue.Event{Kind: queue.EventMatched, User: b.id, Partner: a.id, PartnerName: a.name, PartnerAddr: a.addr, PartnerRegion: a.region, Room: room, Common: common, TextOnly: a.text})
+		s.emit(queue.Event{Kind: queue.EventMatched, User: a.id, Partner: b.id, PartnerName: b.name, PartnerAddr: b.addr, PartnerRegion: b.region, Room: room, Initiator: true, Common: common, TextOnly: b.text})
 	}
 }

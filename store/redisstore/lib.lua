@@ -57,13 +57,21 @@ local function emit_left(u, why)
   xadd('k', 'l', 'u', u, 'why', why)
 end
 
--- common: the shared interests, JSON (nil when none).
-local function emit_matched(u, p, n, r, initiator, addr, common)
+-- Tells u of its pairing with partner p (a candidate of match) in room r.
+-- common: the shared interests, JSON (nil when none). Optional fields are
+-- left out when empty: g, the partner's region; t, '1' for text-only.
+local function emit_matched(u, p, r, initiator, common)
+  local f = { 'k', 'm', 'u', u, 'p', p.id, 'n', p.name, 'r', r, 'i', initiator and '1' or '0', 'a', p.addr }
   if common then
-    xadd('k', 'm', 'u', u, 'p', p, 'n', n, 'r', r, 'i', initiator and '1' or '0', 'a', addr, 'c', common)
-  else
-    xadd('k', 'm', 'u', u, 'p', p, 'n', n, 'r', r, 'i', initiator and '1' or '0', 'a', addr)
+    f[#f + 1], f[#f + 2] = 'c', common
   end
+  if p.region ~= '' then
+    f[#f + 1], f[#f + 2] = 'g', p.region
+  end
+  if p.text then
+    f[#f + 1], f[#f + 2] = 't', '1'
+  end
+  xadd(unpack(f))
 end
 
 -- The instance a profile was joined through ('' when none: a caller that
@@ -83,9 +91,11 @@ local function has_profile(id)
   return redis.call('EXISTS', USER_PREFIX .. id) == 1
 end
 
--- What matching needs of a profile: nil when it is gone; else the name
--- strangers see ("Stranger" when it has no usable name), the address key
--- ('' when none) and the interests (a list of strings, maybe empty).
+-- What matching needs of a profile: nil when it is gone; else a table of
+-- the name strangers see ("Stranger" when it has no usable name), the
+-- address key ('' when none), the interests (a list of strings, maybe
+-- empty), the region and language ('' when none) and whether the user is
+-- text-only.
 local function profile(id)
   local raw = redis.call('GET', USER_PREFIX .. id)
   if not raw then
@@ -95,23 +105,24 @@ local function profile(id)
   if not ok or type(p) ~= 'table' then
     p = {}
   end
-  local name = 'Stranger'
-  if type(p.name) == 'string' and p.name ~= '' then
-    name = p.name
+  local function str(v)
+    if type(v) == 'string' then
+      return v
+    end
+    return ''
   end
-  local addr = ''
-  if type(p.addr) == 'string' then
-    addr = p.addr
+  local c = { name = str(p.name), addr = str(p.addr), region = str(p.region), lang = str(p.lang), text = p.text == true, interests = {} }
+  if c.name == '' then
+    c.name = 'Stranger'
   end
-  local interests = {}
   if type(p.interests) == 'table' then
     for _, t in ipairs(p.interests) do
       if type(t) == 'string' then
-        interests[#interests + 1] = t
+        c.interests[#c.interests + 1] = t
       end
     end
   end
-  return name, addr, interests
+  return c
 end
 
 -- The interests of a that b has too, in a's order (store.Common).
@@ -199,9 +210,11 @@ local room_seq = 0
 
 -- Pairs waiting users until no eligible pair is left in the scanned head of
 -- the queue (the rules are queue.Store's): the earliest user A with the
--- earliest later user B that shares an interest with A, or else, when A is
--- open, the earliest later open B; neither may have the other as unexpired
--- last partner, nor a block of the other. Users without a profile are
+-- earliest later user B of A's language; or else, when A has no language or
+-- is open, the earliest later B that shares an interest with A and has no
+-- language or is open; or else, when A is open, the earliest later open B.
+-- B is of A's mode (text-only or video), and neither may have the other as
+-- unexpired last partner, nor a block of the other. Users without a profile are
 -- dropped from the queue as they are scanned. Only a bounded window is read
 -- per round so that a long queue does not make every state change slow.
 local function match()
@@ -214,19 +227,19 @@ local function match()
     local seen = {}
     local ghosts = {}
     -- What a round knows about window[i]: false for a ghost, else its
-    -- name, address, interests, last partner and whether it is open. Read
+    -- profile (see profile), id, last partner and whether it is open. Read
     -- lazily: most rounds pair the first two.
     local function look(i)
       local c = seen[i]
       if c == nil then
         local id = window[i]
-        local name, addr, interests = profile(id)
-        if name == nil then
+        c = profile(id)
+        if c == nil then
           c = false
           ghosts[#ghosts + 1] = id
         else
-          c = { id = id, name = name, addr = addr, interests = interests, last = last_partner(id), open = true }
-          if #interests > 0 then
+          c.id, c.last, c.open = id, last_partner(id), true
+          if #c.interests > 0 or c.lang ~= '' then
             local since = tonumber(redis.call('HGET', K_SINCE, id))
             c.open = since == nil or now() >= since + INTEREST_WAIT
           end
@@ -236,17 +249,28 @@ local function match()
       return c
     end
     local function eligible(c, d)
-      return d and d.id ~= c.id and c.last ~= d.id and d.last ~= c.id
+      return d and d.text == c.text and d.id ~= c.id and c.last ~= d.id and d.last ~= c.id
         and redis.call('SISMEMBER', BLOCK_PREFIX .. c.addr, block_member(c.id, c.addr, d.id, d.addr)) == 0
     end
     local a, b
     for i = 1, n - 1 do
       local c = look(i)
       if c then
-        if #c.interests > 0 then
+        if c.lang ~= '' then
           for j = i + 1, n do
             local d = look(j)
-            if d and #common(c.interests, d.interests) > 0 and eligible(c, d) then
+            if d and d.lang == c.lang and eligible(c, d) then
+              a, b = c, d
+              break
+            end
+          end
+        end
+        -- Inside its wait, a user with a language takes only its
+        -- language: a shared interest counts for those without one.
+        if not a and #c.interests > 0 and (c.lang == '' or c.open) then
+          for j = i + 1, n do
+            local d = look(j)
+            if d and (d.lang == '' or d.open) and #common(c.interests, d.interests) > 0 and eligible(c, d) then
               a, b = c, d
               break
             end
@@ -289,8 +313,8 @@ local function match()
       redis.call('HDEL', K_SINCE, a.id, b.id)
       redis.call('HSET', K_ROOMS, a.id, b.id, b.id, a.id)
       redis.call('HSET', K_DETAILS, a.id, room, b.id, room)
-      emit_matched(b.id, a.id, a.name, room, false, a.addr, shared)
-      emit_matched(a.id, b.id, b.name, room, true, b.addr, shared)
+      emit_matched(b.id, a, room, false, shared)
+      emit_matched(a.id, b, room, true, shared)
       -- The window held the whole queue, and fewer than two are left.
       if n < SCAN and n - 2 - #ghosts < 2 then
         return

@@ -176,6 +176,8 @@ func decode(v map[string]any) (queue.Event, bool) {
 		e.Room = str("r")
 		e.Initiator = str("i") == "1"
 		e.PartnerAddr = str("a")
+		e.PartnerRegion = str("g")
+		e.TextOnly = str("t") == "1"
 		if c := str("c"); c != "" {
 			// Written by cjson.encode of a list of strings; anything else
 			// is an older or foreign entry: no common interests.

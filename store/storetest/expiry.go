@@ -107,7 +107,7 @@ func testRefreshRestores(t *testing.T, h *harness) {
 	h.join("b")
 	h.expect("restored user", done("a"), done("a"),
 		queue.Event{Kind: queue.EventMatched, User: "b", Partner: "a", PartnerName: "restored"},
-		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), PartnerAddr: addrOf("b"), Initiator: true},
+		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), PartnerAddr: addrOf("b"), PartnerRegion: regionOf("b"), Initiator: true},
 	)
 	h.leave("x", queue.ReasonLeave) // x had a profile only: it counts as joined
 	h.expect("profile only", done("x"))

@@ -189,7 +189,8 @@ func sameEvents(got, want []queue.Event) bool {
 	return slices.EqualFunc(got, want, func(g, w queue.Event) bool {
 		return g.Kind == w.Kind && g.User == w.User && g.Partner == w.Partner &&
 			g.PartnerName == w.PartnerName && g.PartnerAddr == w.PartnerAddr &&
-			g.Initiator == w.Initiator && g.Reason == w.Reason && slices.Equal(g.Common, w.Common)
+			g.Initiator == w.Initiator && g.Reason == w.Reason && slices.Equal(g.Common, w.Common) &&
+			g.PartnerRegion == w.PartnerRegion && g.TextOnly == w.TextOnly
 	})
 }
 
@@ -280,8 +281,12 @@ func netOf(id string) string {
 	return "net of " + addrOf(id)
 }
 
+// regionOf is the region a test user gives, its own: a matched event must
+// carry the partner's.
+func regionOf(id string) string { return "region of " + id }
+
 func profileOf(id string, interests ...string) queue.Profile {
-	return queue.Profile{Name: nameOf(id), Gender: "other", Region: "EU", Addr: addrOf(id), Interests: interests}
+	return queue.Profile{Name: nameOf(id), Gender: "other", Region: regionOf(id), Addr: addrOf(id), Interests: interests}
 }
 
 func peer(id string) queue.Peer { return queue.Peer{ID: id, Addr: addrOf(id), Net: netOf(id)} }
@@ -294,9 +299,18 @@ func matchedPair(initiator, responder string) []queue.Event {
 // matchedOn is matchedPair for two users sharing the interests common.
 func matchedOn(initiator, responder string, common ...string) []queue.Event {
 	return []queue.Event{
-		{Kind: queue.EventMatched, User: responder, Partner: initiator, PartnerName: nameOf(initiator), PartnerAddr: addrOf(initiator), Common: common},
-		{Kind: queue.EventMatched, User: initiator, Partner: responder, PartnerName: nameOf(responder), PartnerAddr: addrOf(responder), Initiator: true, Common: common},
+		{Kind: queue.EventMatched, User: responder, Partner: initiator, PartnerName: nameOf(initiator), PartnerAddr: addrOf(initiator), PartnerRegion: regionOf(initiator), Common: common},
+		{Kind: queue.EventMatched, User: initiator, Partner: responder, PartnerName: nameOf(responder), PartnerAddr: addrOf(responder), PartnerRegion: regionOf(responder), Initiator: true, Common: common},
 	}
+}
+
+// textPair is matchedOn for two text-only users.
+func textPair(initiator, responder string, common ...string) []queue.Event {
+	evs := matchedOn(initiator, responder, common...)
+	for i := range evs {
+		evs[i].TextOnly = true
+	}
+	return evs
 }
 
 func left(id string, r queue.Reason) queue.Event {
@@ -327,7 +341,7 @@ func format(evs []queue.Event) string {
 	for _, e := range evs {
 		switch e.Kind {
 		case queue.EventMatched:
-			fmt.Fprintf(&b, "\tmatched %s with %s (%q, %q) room %q initiator %v common %q\n", e.User, e.Partner, e.PartnerName, e.PartnerAddr, e.Room, e.Initiator, e.Common)
+			fmt.Fprintf(&b, "\tmatched %s with %s (%q, %q, %q) room %q initiator %v common %q text %v\n", e.User, e.Partner, e.PartnerName, e.PartnerAddr, e.PartnerRegion, e.Room, e.Initiator, e.Common, e.TextOnly)
 		case queue.EventPartnerLeft:
 			fmt.Fprintf(&b, "\tpartner-left to %s (%s)\n", e.User, e.Reason)
 		case queue.EventDone:

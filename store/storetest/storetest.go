@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,6 +48,24 @@ func Run(t *testing.T, newStore NewStore) {
 		{"InterestFallback", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testInterestFallback},
 		{"SharedBeforeOpen", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testSharedBeforeOpen},
 		{"InterestWaitRestarts", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testInterestWaitRestarts},
+		{"TextOnlyApart", queue.StoreOptions{}, testTextOnlyApart},
+		{"TextOnlyRematch", queue.StoreOptions{}, testTextOnlyRematch},
+		{"TextOnlyInterests", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testTextOnlyInterests},
+		{"TextOnlyBlock", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testTextOnlyBlock},
+		{"LanguageFirst", queue.StoreOptions{InterestWait: longWait}, testLanguageFirst},
+		{"LanguageBeforeInterest", queue.StoreOptions{InterestWait: longWait}, testLanguageBeforeInterest},
+		{"LanguageFallback", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testLanguageFallback},
+		{"LanguageBeforeOpen", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testLanguageBeforeOpen},
+		{"LanguageInMode", queue.StoreOptions{InterestWait: longWait}, testLanguageInMode},
+		{"TextOnlyApart", queue.StoreOptions{}, testTextOnlyApart},
+		{"TextOnlyRematch", queue.StoreOptions{}, testTextOnlyRematch},
+		{"TextOnlyInterests", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testTextOnlyInterests},
+		{"TextOnlyBlock", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testTextOnlyBlock},
+		{"LanguageFirst", queue.StoreOptions{InterestWait: longWait}, testLanguageFirst},
+		{"LanguageBeforeInterest", queue.StoreOptions{InterestWait: longWait}, testLanguageBeforeInterest},
+		{"LanguageFallback", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testLanguageFallback},
+		{"LanguageBeforeOpen", queue.StoreOptions{InterestWait: 300 * time.Millisecond}, testLanguageBeforeOpen},
+		{"LanguageInMode", queue.StoreOptions{InterestWait: longWait}, testLanguageInMode},
 		{"Block", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testBlock},
 		{"BlockSameAddress", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testBlockSameAddress},
 		{"BlockAfterPartnerLeft", queue.StoreOptions{RematchWindow: 10 * time.Millisecond}, testBlockAfterPartnerLeft},
@@ -94,7 +113,7 @@ func testUnknownName(t *testing.T, h *harness) {
 	h.join("b")
 	h.expect("partner without a name",
 		queue.Event{Kind: queue.EventMatched, User: "b", Partner: "a", PartnerName: "Stranger"},
-		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), PartnerAddr: addrOf("b"), Initiator: true},
+		queue.Event{Kind: queue.EventMatched, User: "a", Partner: "b", PartnerName: nameOf("b"), PartnerAddr: addrOf("b"), PartnerRegion: regionOf("b"), Initiator: true},
 	)
 }
 
