@@ -108,7 +108,7 @@ func TestStatsReadsOncePerInterval(t *testing.T) {
 		wg.Go(func() { codes <- statsRequest(t, h) })
 	}
 	eventually.True(t, 10*time.Second, func() (bool, string) {
-		n := blockedIn("handler.statsRequest(")
+		n := blockedIn("web.statsRequest(")
 		return n == requests && f.reads.Load() > 0, fmt.Sprintf("%d of %d requests waiting, %d reads", n, requests, f.reads.Load())
 	})
 	close(f.block)
