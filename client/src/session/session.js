@@ -206,9 +206,10 @@ export function createSession({
       if (state.phase !== 'terms') return;
       const joined = socket.emit('join-queue', state.profile, (reply) => {
         // Refused (a cool-down after reports, the server unable to queue us):
-        // waiting would be for nothing. "Already queued" is no refusal.
-        if (reply?.ok === false && !/already queued/.test(reply.error ?? '')) {
-          dispatch({ type: 'JOIN_REFUSED', message: String(reply.error ?? 'refused') });
+        // waiting would be for nothing. "busy" (already queued) is no refusal.
+        // The code, not the English text, says which (README, "The contract").
+        if (reply?.ok === false && reply.code !== 'busy') {
+          dispatch({ type: 'JOIN_REFUSED', code: typeof reply.code === 'string' ? reply.code : '' });
         }
       });
       if (!joined) return;

@@ -125,7 +125,7 @@ export function flowReducer(state, action) {
 
     case 'JOIN_REFUSED':
       // e.g. a cool-down after reports: back to the landing page, saying why.
-      return state.phase === 'queue' ? { ...home(state), notice: { kind: 'refused', message: action.message } } : state;
+      return state.phase === 'queue' ? { ...home(state), notice: { kind: 'refused', code: action.code } } : state;
 
     case 'NOTICE_DISMISSED':
       return { ...state, notice: null };
