@@ -9,12 +9,14 @@ import VideoChat from './components/VideoChat.jsx';
 import { BACKEND_URL } from './config.js';
 import { useOnlineCount } from './hooks/useOnlineCount.js';
 import { useSession } from './hooks/useSession.jsx';
+import { useTabTitle } from './hooks/useTabTitle.js';
 
 export default function App() {
   const [state, actions] = useSession();
   const online = state.connection === 'connected';
   const { phase } = state;
   const onlineCount = useOnlineCount(BACKEND_URL);
+  useTabTitle(state.unread, actions.pageVisibility);
 
   return (
     <>

@@ -270,6 +270,8 @@ export function createSession({
       return true;
     },
     toggleChat: () => dispatch({ type: 'CHAT_TOGGLED' }),
+    /** The tab went to the background (hidden) or came back. */
+    pageVisibility: (hidden) => dispatch({ type: 'PAGE_VISIBILITY', hidden: Boolean(hidden) }),
     toggleCamera: () => dispatch({ type: 'TOGGLE_CAMERA' }),
     toggleMic: () => dispatch({ type: 'TOGGLE_MIC' }),
     remotePlaying: (roomId) => dispatch({ type: 'REMOTE_PLAYING', roomId }),

@@ -30,7 +30,8 @@ export const initialState = {
   mic: true,
   messages: [], // { id, from: 'me' | 'partner', text, timestamp }
   chatOpen: false,
-  unread: 0,
+  unread: 0, // partner messages not seen: the chat closed or the tab hidden
+  pageHidden: false, // the tab is in the background (document.hidden)
 };
 
 const inCall = (state) => state.phase === 'queue' || state.phase === 'chat';
@@ -45,6 +46,7 @@ const home = (state) => ({
   notice: state.notice,
   hideIp: state.hideIp,
   devices: state.devices,
+  pageHidden: state.pageHidden,
 });
 
 const queued = (state) => ({
@@ -190,7 +192,15 @@ export function flowReducer(state, action) {
       return {
         ...state,
         messages: [...state.messages, { id: action.id, from: 'partner', text: action.text, timestamp: action.timestamp }],
-        unread: state.chatOpen ? 0 : state.unread + 1,
+        unread: state.chatOpen && !state.pageHidden ? 0 : state.unread + 1,
+      };
+
+    case 'PAGE_VISIBILITY':
+      // Coming back to the tab with the chat open is reading it.
+      return {
+        ...state,
+        pageHidden: action.hidden,
+        unread: !action.hidden && state.chatOpen ? 0 : state.unread,
       };
 
     case 'CHAT_TOGGLED':

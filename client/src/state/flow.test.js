@@ -229,6 +229,20 @@ describe('flow: chat', () => {
     expect(s.unread).toBe(0);
   });
 
+  it('counts messages as unread while the tab is hidden, even with the chat open; coming back reads them', () => {
+    let s = flowReducer(atChat('p1'), { type: 'CHAT_TOGGLED' });
+    s = flowReducer(s, { type: 'PAGE_VISIBILITY', hidden: true });
+    s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 1, from: 'p1', text: 'a', timestamp: 1 });
+    expect(s.unread).toBe(1);
+    s = flowReducer(s, { type: 'PAGE_VISIBILITY', hidden: false });
+    expect(s.unread).toBe(0);
+    // chat closed: coming back to the tab leaves them unread
+    s = flowReducer(flowReducer(s, { type: 'CHAT_TOGGLED' }), { type: 'PAGE_VISIBILITY', hidden: true });
+    s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 2, from: 'p1', text: 'b', timestamp: 2 });
+    s = flowReducer(s, { type: 'PAGE_VISIBILITY', hidden: false });
+    expect(s.unread).toBe(1);
+  });
+
   it('ignores messages from anyone but the partner, and outside a call', () => {
     const s = atChat('p1');
     expect(flowReducer(s, { type: 'CHAT_RECEIVED', id: 1, from: 'old', text: 'x', timestamp: 1 })).toBe(s);
