@@ -220,8 +220,9 @@ test('Cancel in the queue returns home and leaves the queue', { timeout: 90_000 
 
 test('Landing form validation, refused camera, declined terms: nobody is queued', { timeout: 90_000 }, async () => {
   const p = 'gates';
-  const a = await user('Ann', p, { initScripts: [DENY_MEDIA] });
-  const b = await user('Ben', p);
+  // grant: false: first visits, so that the app shows its permission step
+  const a = await user('Ann', p, { initScripts: [DENY_MEDIA], grant: false });
+  const b = await user('Ben', p, { grant: false });
   await withFailureShots(p, () => users, diag, async () => {
     await Promise.all([openLanding(a, stack.url), openLanding(b, stack.url)]);
     // an empty / too short form: inline errors, no permission modal

@@ -23,7 +23,10 @@ export const initialState = {
   notice: null, // a short message: the partner left, a report, a block, a refused join
   hideIp: false, // calls through the TURN relay only, when the server has one
   devices: { cameras: [], mics: [], video: '', audio: '' }, // { deviceId, label } lists; the chosen ids
-  permission: { requesting: false, error: null },
+  // silent: the browser already allows the camera (or we are asking it
+  // whether it does), so the permission step is not shown unless it fails.
+  permission: { requesting: false, error: null, silent: false },
+  termsAccepted: false, // this device accepted the current terms (state/terms.js)
   partner: null, // { id, name, roomId, isInitiator, commonInterests }
   call: initialCall,
   camera: true,
@@ -46,6 +49,7 @@ const home = (state) => ({
   notice: state.notice,
   hideIp: state.hideIp,
   devices: state.devices,
+  termsAccepted: state.termsAccepted,
   pageHidden: state.pageHidden,
 });
 
@@ -72,25 +76,33 @@ export function flowReducer(state, action) {
             profile: action.profile,
             interests: action.profile.interests ?? [],
             notice: null,
-            permission: { requesting: false, error: null },
+            permission: { requesting: false, error: null, silent: Boolean(action.checking) },
           }
         : state;
 
+    case 'PERMISSION_PROMPT':
+      // The browser would ask: show the step that explains why first.
+      return state.phase === 'permissions' && state.permission.silent
+        ? { ...state, permission: { ...state.permission, silent: false } }
+        : state;
+
     case 'PERMISSION_REQUESTED':
-      return state.phase === 'permissions' ? { ...state, permission: { requesting: true, error: null } } : state;
+      return state.phase === 'permissions'
+        ? { ...state, permission: { ...state.permission, requesting: true, error: null } }
+        : state;
 
     case 'PERMISSION_GRANTED':
       return state.phase === 'permissions'
-        ? { ...state, phase: 'terms', permission: { requesting: false, error: null } }
+        ? { ...state, phase: 'terms', permission: { requesting: false, error: null, silent: false } }
         : state;
 
     case 'PERMISSION_DENIED':
       return state.phase === 'permissions'
-        ? { ...state, permission: { requesting: false, error: action.message } }
+        ? { ...state, permission: { requesting: false, error: action.message, silent: false } }
         : state;
 
     case 'TERMS_ACCEPTED':
-      return state.phase === 'terms' ? queued(state) : state;
+      return state.phase === 'terms' ? queued({ ...state, termsAccepted: true }) : state;
 
     case 'GO_HOME':
       return state.phase === 'idle' ? state : home(state);
@@ -211,9 +223,11 @@ export function flowReducer(state, action) {
 
     case 'SOCKET_DISCONNECTED': {
       const next = { ...state, connection: 'disconnected', reconnected: false };
-      // The server dropped us from the queue and the call: back home. Before the
-      // queue (permissions, terms) nothing is lost on the server, so stay put.
-      return inCall(state) ? home(next) : next;
+      // The server dropped us from the queue and the call: back to the start of
+      // a new search, which the session rejoins once the socket is back (not
+      // through the landing page, the permission and the terms again). Before
+      // the queue (permissions, terms) nothing is lost on the server: stay put.
+      return inCall(state) ? queued(next) : next;
     }
 
     case 'RECONNECT_BANNER_DISMISSED':
