@@ -284,15 +284,12 @@ export const isClosed = (pc) => pc.connectionState === 'closed' || pc.signalingS
  * A user: its own browser context (fake camera + mic), a page, console and
  * page-error logs for the failure report.
  */
-export async function newUser(browser, { name, label, viewport = { width: 1280, height: 800 }, colorScheme = 'light', prefix, initScripts = [], grant = true, device = {} }) {
-  // grant: the context allows the camera from the start, as a returning
-  // visitor's browser does (the app then skips its permission step);
-  // false: a first visit, the browser asks (which the fake UI answers yes).
+export async function newUser(browser, { name, label, viewport = { width: 1280, height: 800 }, colorScheme = 'light', prefix, initScripts = [], device = {} }) {
   const context = await browser.newContext({
     viewport,
     colorScheme,
     ...device,
-    ...(grant ? { permissions: ['camera', 'microphone'] } : {}),
+    permissions: ['camera', 'microphone'],
   });
   await context.addInitScript(PC_PROBE);
   for (const sc of initScripts) await context.addInitScript(sc);
@@ -386,7 +383,7 @@ async function stepOf(user, after) {
 /**
  * Landing form → permission modal → terms modal → queue (or straight into a
  * call when a partner waits). The app skips the permission modal when the
- * browser already allows the camera (newUser's grant) and the terms once
+ * browser already allows the camera (see FIRST_VISIT) and the terms once
  * accepted on the device: each is passed when shown. shots: save a
  * screenshot at every step. Returns the steps shown ({ permission, terms }).
  */
@@ -654,6 +651,25 @@ export async function assertPaintedTheme(user, id, dark) {
     throw new Error(`${user.label}: in ${dark ? 'dark' : 'light'} mode the background behind [data-testid="${id}"] is rgb(${bg.rgb.join(', ')}) (luminance ${bg.luminance.toFixed(2)}, painted on <${bg.on}>), expected a ${dark ? 'dark' : 'light'} one`);
   }
 }
+
+/**
+ * A first visit (init script): with the fake media UI Chromium reports the
+ * camera and microphone granted from the start, as to a returning visitor,
+ * and the app skips its permission step. This answers "prompt" instead
+ * until getUserMedia has once succeeded on the origin (kept in
+ * localStorage, as the browser keeps a grant), then the browser's answer.
+ */
+export const FIRST_VISIT = `(() => {
+  const KEY = 'e2e-media-granted';
+  const md = navigator.mediaDevices;
+  const gum = md.getUserMedia.bind(md);
+  md.getUserMedia = async (c) => { const s = await gum(c); localStorage.setItem(KEY, '1'); return s; };
+  const query = navigator.permissions.query.bind(navigator.permissions);
+  navigator.permissions.query = async (d) => {
+    if ((d?.name === 'camera' || d?.name === 'microphone') && !localStorage.getItem(KEY)) return { state: 'prompt' };
+    return query(d);
+  };
+})()`;
 
 /** getUserMedia refused, as when a person blocks the camera (init script). */
 export const DENY_MEDIA = `(() => {
