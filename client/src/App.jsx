@@ -2,19 +2,33 @@
 import Loader from './components/Loader.jsx';
 import MediaPermissionModal from './components/MediaPermissionModal.jsx';
 import Notice from './components/Notice.jsx';
+import PrivacyPage from './components/PrivacyPage.jsx';
 import ReconnectBanner from './components/ReconnectBanner.jsx';
 import StartChat from './components/StartChat.jsx';
 import TermsModal from './components/TermsModal.jsx';
+import TermsPage from './components/TermsPage.jsx';
 import VideoChat from './components/VideoChat.jsx';
 import { BACKEND_URL } from './config.js';
+import { useBackEndsCall } from './hooks/useBackEndsCall.js';
 import { useOnlineCount } from './hooks/useOnlineCount.js';
 import { useSession } from './hooks/useSession.jsx';
+import { useTabTitle } from './hooks/useTabTitle.js';
+
+// Pages outside the flow, by path (the server answers every path with the app).
+const PAGES = { '/terms': TermsPage, '/privacy': PrivacyPage };
 
 export default function App() {
+  const Page = PAGES[window.location.pathname];
+  return Page ? <Page /> : <Flow />;
+}
+
+function Flow() {
   const [state, actions] = useSession();
   const online = state.connection === 'connected';
   const { phase } = state;
   const onlineCount = useOnlineCount(BACKEND_URL);
+  useTabTitle(state.unread, actions.pageVisibility);
+  useBackEndsCall(phase, actions.goHome);
 
   return (
     <>
@@ -31,7 +45,7 @@ export default function App() {
           onHideIp={actions.setHideIp}
           inert={phase !== 'idle'} onStart={actions.start} />
       )}
-      {phase === 'permissions' && (
+      {phase === 'permissions' && !state.permission.silent && (
         <MediaPermissionModal
           requesting={state.permission.requesting}
           error={state.permission.error}

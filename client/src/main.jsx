@@ -2,7 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import App from './App.jsx';
 import { BACKEND_URL } from './config.js';
-import { getLocalStream, listDevices, switchTrack } from './media/media.js';
+import { getLocalStream, listDevices, mediaGranted, switchTrack } from './media/media.js';
 import { SessionProvider } from './hooks/useSession.jsx';
 import { createSession } from './session/session.js';
 import { createSocket } from './socket/socket.js';
@@ -12,7 +12,7 @@ import './index.css';
 
 const session = createSession({
   socket: createSocket(BACKEND_URL),
-  media: { getLocalStream, listDevices, switchTrack },
+  media: { getLocalStream, listDevices, switchTrack, mediaGranted },
   createPeer,
   getIceConfig: () => fetchIceConfig(BACKEND_URL),
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { until } from '../lib/harness.mjs';
 import { redisCommand } from '../lib/redis.mjs';
 import {
-  DENY_MEDIA, assertNoStalePeers, assertPaintedTheme, browserStack, chatTexts, hidden, join, openChat, openLanding,
+  DENY_MEDIA, FIRST_VISIT, assertNoStalePeers, assertPaintedTheme, browserStack, chatTexts, hidden, join, openChat, openLanding,
   partnerNameOf, sendChat, visible, waitChat, waitMatched,
   waitMediaFlowing, waitSawView, waitTheme, withFailureShots,
 } from './support.mjs';
@@ -220,8 +220,9 @@ test('Cancel in the queue returns home and leaves the queue', { timeout: 90_000 
 
 test('Landing form validation, refused camera, declined terms: nobody is queued', { timeout: 90_000 }, async () => {
   const p = 'gates';
-  const a = await user('Ann', p, { initScripts: [DENY_MEDIA] });
-  const b = await user('Ben', p);
+  // first visits, so that the app shows its permission step
+  const a = await user('Ann', p, { initScripts: [FIRST_VISIT, DENY_MEDIA] });
+  const b = await user('Ben', p, { initScripts: [FIRST_VISIT] });
   await withFailureShots(p, () => users, diag, async () => {
     await Promise.all([openLanding(a, stack.url), openLanding(b, stack.url)]);
     // an empty / too short form: inline errors, no permission modal

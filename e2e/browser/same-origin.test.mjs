@@ -51,6 +51,41 @@ test('same origin: the Go server serves the client; match, media both ways, chat
   });
 });
 
+test('same origin: the app files answer as themselves with their content types, the routes as the app', { timeout: 60_000 }, async () => {
+  const files = [
+    ['/manifest.webmanifest', 'application/manifest+json', (b) => JSON.parse(b.toString()).short_name === 'Zivro'],
+    ['/favicon.ico', 'image/x-icon', (b) => b.readUInt32LE(0) === 0x00010000],
+    ['/favicon.svg', 'image/svg+xml', (b) => b.toString().startsWith('<svg')],
+    ['/robots.txt', 'text/plain; charset=utf-8', (b) => b.toString().includes('User-agent:')],
+    ['/icon-192.png', 'image/png', pngOf(192)],
+    ['/icon-512.png', 'image/png', pngOf(512)],
+    ['/icon-maskable-512.png', 'image/png', pngOf(512)],
+    ['/og-image.png', 'image/png', pngOf(1200)],
+    ['/terms', 'text/html; charset=utf-8', (b) => b.toString().includes('<div id="root">')],
+    ['/privacy', 'text/html; charset=utf-8', (b) => b.toString().includes('<div id="root">')],
+  ];
+  for (const [p, type, check] of files) {
+    const res = await fetch(stack.url + p);
+    assert.equal(res.status, 200, p);
+    assert.equal(res.headers.get('content-type')?.toLowerCase(), type, `${p}: content type`);
+    assert.ok(check(Buffer.from(await res.arrayBuffer())), `${p}: not its content`);
+  }
+  const manifest = await (await fetch(stack.url + '/manifest.webmanifest')).json();
+  for (const field of ['name', 'short_name', 'start_url', 'theme_color', 'background_color']) {
+    assert.ok(manifest[field], `manifest: no ${field}`);
+  }
+  assert.equal(manifest.display, 'standalone');
+  const sizes = manifest.icons.map((i) => `${i.sizes} ${i.purpose ?? 'any'}`);
+  for (const want of ['192x192 any', '512x512 any', '512x512 maskable']) assert.ok(sizes.includes(want), `manifest icons: no ${want}`);
+  const page = await (await fetch(stack.url + '/')).text();
+  for (const tag of ['og:title', 'og:description', 'og:image', 'twitter:card', 'twitter:image', 'rel="manifest"', '<html lang="en">']) {
+    assert.ok(page.includes(tag), `index.html: no ${tag}`);
+  }
+});
+
+// A PNG whose IHDR says it is width pixels wide.
+const pngOf = (width) => (b) => b.subarray(1, 4).toString() === 'PNG' && b.readUInt32BE(16) === width;
+
 async function diag() {
   const { server } = stack;
   const st = server?.process;

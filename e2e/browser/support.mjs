@@ -284,10 +284,11 @@ export const isClosed = (pc) => pc.connectionState === 'closed' || pc.signalingS
  * A user: its own browser context (fake camera + mic), a page, console and
  * page-error logs for the failure report.
  */
-export async function newUser(browser, { name, label, viewport = { width: 1280, height: 800 }, colorScheme = 'light', prefix, initScripts = [] }) {
+export async function newUser(browser, { name, label, viewport = { width: 1280, height: 800 }, colorScheme = 'light', prefix, initScripts = [], device = {} }) {
   const context = await browser.newContext({
     viewport,
     colorScheme,
+    ...device,
     permissions: ['camera', 'microphone'],
   });
   await context.addInitScript(PC_PROBE);
@@ -365,9 +366,26 @@ export async function openLanding(user, url) {
   }
 }
 
+const STEP = ['permission-modal', 'terms-modal', 'queue-view', 'video-chat']
+  .map((id) => `[data-testid="${id}"]:visible`).join(', ');
+
+/** The step of the flow on screen after Start: one of STEP's testids. */
+async function stepOf(user, after) {
+  try {
+    const step = user.page.locator(STEP).first();
+    await step.waitFor({ state: 'visible', timeout: T.ui });
+    return await step.getAttribute('data-testid');
+  } catch (e) {
+    throw new Error(`${user.label}: no permission modal, terms modal, queue or call ${T.ui} ms after ${after} (${firstLine(e)})`);
+  }
+}
+
 /**
  * Landing form → permission modal → terms modal → queue (or straight into a
- * call when a partner waits). shots: save a screenshot at every step.
+ * call when a partner waits). The app skips the permission modal when the
+ * browser already allows the camera (see FIRST_VISIT) and the terms once
+ * accepted on the device: each is passed when shown. shots: save a
+ * screenshot at every step. Returns the steps shown ({ permission, terms }).
  */
 export async function join(user, { gender = 'female', region = 'europe', shots = false } = {}) {
   const { tid } = user;
@@ -376,10 +394,17 @@ export async function join(user, { gender = 'female', region = 'europe', shots =
   await tid('region-select').selectOption(region);
   if (shots) await user.shot('01-landing-filled');
   await tid('start-button').click();
-  await visible(user, 'permission-modal');
-  if (shots) await user.shot('02-permission-modal');
-  await tid('permission-allow').click();
-  await visible(user, 'terms-modal');
+  const shown = { permission: false, terms: false };
+  let step = await stepOf(user, 'start-button');
+  if (step === 'permission-modal') {
+    shown.permission = true;
+    if (shots) await user.shot('02-permission-modal');
+    await tid('permission-allow').click();
+    await hidden(user, 'permission-modal');
+    step = await stepOf(user, 'permission-allow');
+  }
+  if (step !== 'terms-modal') return shown;
+  shown.terms = true;
   const acceptDisabled = await tid('terms-accept').isDisabled();
   if (!acceptDisabled) throw new Error(`${user.label}: terms-accept is enabled before terms-checkbox is checked`);
   await tid('terms-checkbox').check();
@@ -401,6 +426,7 @@ export async function join(user, { gender = 'female', region = 'europe', shots =
     throw new Error(`${user.label}: neither queue-view nor video-chat visible ${T.ui} ms after terms-accept (${firstLine(e)})`);
   }
   if (shots && await tid('queue-view').isVisible()) await user.shot('04-queue');
+  return shown;
 }
 
 /** Waits for the call view showing the given partner's name. */
@@ -625,6 +651,25 @@ export async function assertPaintedTheme(user, id, dark) {
     throw new Error(`${user.label}: in ${dark ? 'dark' : 'light'} mode the background behind [data-testid="${id}"] is rgb(${bg.rgb.join(', ')}) (luminance ${bg.luminance.toFixed(2)}, painted on <${bg.on}>), expected a ${dark ? 'dark' : 'light'} one`);
   }
 }
+
+/**
+ * A first visit (init script): with the fake media UI Chromium reports the
+ * camera and microphone granted from the start, as to a returning visitor,
+ * and the app skips its permission step. This answers "prompt" instead
+ * until getUserMedia has once succeeded on the origin (kept in
+ * localStorage, as the browser keeps a grant), then the browser's answer.
+ */
+export const FIRST_VISIT = `(() => {
+  const KEY = 'e2e-media-granted';
+  const md = navigator.mediaDevices;
+  const gum = md.getUserMedia.bind(md);
+  md.getUserMedia = async (c) => { const s = await gum(c); localStorage.setItem(KEY, '1'); return s; };
+  const query = navigator.permissions.query.bind(navigator.permissions);
+  navigator.permissions.query = async (d) => {
+    if ((d?.name === 'camera' || d?.name === 'microphone') && !localStorage.getItem(KEY)) return { state: 'prompt' };
+    return query(d);
+  };
+})()`;
 
 /** getUserMedia refused, as when a person blocks the camera (init script). */
 export const DENY_MEDIA = `(() => {

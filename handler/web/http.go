@@ -139,6 +139,26 @@ func livez(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "alive"})
 }
 
+// staticType is the content type of the app's files that Go's mime
+// package knows only from the system's mime.types, which a slim container
+// image lacks (or names otherwise: .ico): without it a manifest would go
+// out as text/plain and browsers would not offer to install the app.
+func staticType(name string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".webmanifest":
+		return "application/manifest+json"
+	case ".ico":
+		return "image/x-icon"
+	case ".txt":
+		return "text/plain; charset=utf-8"
+	case ".png":
+		return "image/png"
+	case ".svg":
+		return "image/svg+xml"
+	}
+	return ""
+}
+
 // spa serves the built client: files as they are, any other GET path as
 // index.html, so that the client's routes survive a reload.
 func spa(dir string) gin.HandlerFunc {
@@ -151,6 +171,9 @@ func spa(dir string) gin.HandlerFunc {
 		}
 		name := filepath.Join(dir, filepath.FromSlash(path.Clean("/"+c.Request.URL.Path)))
 		if info, err := os.Stat(name); err == nil && !info.IsDir() {
+			if ctype := staticType(name); ctype != "" {
+				c.Header("Content-Type", ctype) // http.FileServer keeps a type set before it
+			}
 			files.ServeHTTP(c.Writer, c.Request)
 			return
 		}

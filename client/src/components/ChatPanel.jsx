@@ -19,6 +19,13 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
     if (open) list.scrollTop = list.scrollHeight;
   }, [open, messages.length]);
 
+  // Closing hides the panel and what had focus in it: give focus back to the
+  // chat toggle (the control of this panel), not to <body>.
+  const close = () => {
+    onClose();
+    document.querySelector('[aria-controls="chat-panel"]')?.focus();
+  };
+
   const submit = (event) => {
     event.preventDefault();
     if (onSend(draft)) setDraft('');
@@ -30,7 +37,7 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
       data-testid="chat-panel"
       hidden={!open}
       aria-labelledby={titleId}
-      onKeyDown={(event) => event.key === 'Escape' && onClose()}
+      onKeyDown={(event) => event.key === 'Escape' && close()}
       className="absolute inset-x-0 bottom-0 z-30 flex h-[55%] [&[hidden]]:hidden animate-fade-in flex-col rounded-t-3xl border-slate-200 bg-white text-slate-900 shadow-2xl sm:inset-y-0 sm:left-auto sm:right-0 sm:h-auto sm:w-96 sm:rounded-none sm:border-l dark:border-slate-800 dark:bg-slate-900 dark:text-slate-100"
     >
       <div className="flex items-center justify-between border-b border-slate-200 px-5 py-3 dark:border-slate-800">
@@ -39,7 +46,7 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
         </h2>
         <button
           type="button"
-          onClick={onClose}
+          onClick={close}
           aria-label="Close chat"
           className="rounded-full p-2 text-slate-500 hover:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-brand-500 dark:hover:bg-slate-800"
         >
@@ -49,7 +56,7 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
 
       <ol ref={listRef} aria-live="polite" className="flex-1 space-y-2 overflow-y-auto px-4 py-4">
         {messages.length === 0 && (
-          <li className="py-8 text-center text-sm text-slate-400">Say hi to {partnerName} 👋</li>
+          <li className="py-8 text-center text-sm text-slate-600 dark:text-slate-400">Say hi to {partnerName} 👋</li>
         )}
         {messages.map((m) => (
           <li key={m.id} className={`flex ${m.from === 'me' ? 'justify-end' : 'justify-start'}`}>
@@ -89,7 +96,7 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
             <Send className="h-4 w-4" aria-hidden="true" />
           </button>
         </div>
-        <p className={`mt-1 text-right text-xs ${draft.length >= CHAT_MAX ? 'text-rose-500' : 'text-slate-400'}`} aria-live="polite">
+        <p className={`mt-1 text-right text-xs ${draft.length >= CHAT_MAX ? 'text-rose-700 dark:text-rose-400' : 'text-slate-600 dark:text-slate-400'}`} aria-live="polite">
           {draft.length}/{CHAT_MAX}
         </p>
       </form>

@@ -21,7 +21,7 @@ export default function Loader({ localStream, onCancel }) {
   }, []);
 
   return (
-    <div
+    <main
       data-testid="queue-view"
       className="flex min-h-full flex-col items-center justify-center gap-10 bg-gradient-to-b from-slate-50 to-brand-50 px-6 py-12 text-center dark:from-slate-950 dark:to-slate-900"
     >
@@ -45,6 +45,6 @@ export default function Loader({ localStream, onCancel }) {
         <X className="h-4 w-4" aria-hidden="true" />
         Cancel
       </button>
-    </div>
+    </main>
   );
 }

@@ -35,6 +35,7 @@ export default function MediaPermissionModal({ requesting, error, onAllow, onBac
           type="button"
           className="btn-primary"
           data-testid="permission-allow"
+          data-autofocus
           onClick={onAllow}
           disabled={requesting}
         >

@@ -1,4 +1,5 @@
-// A centred dialog over the landing page: labelled, focus moved inside, Escape closes.
+// A centred dialog over the landing page: labelled, focus moved inside (to the
+// control marked data-autofocus, else the first), Escape closes.
 import { useEffect, useId, useRef } from 'react';
 
 export default function Modal({ testId, title, icon, onClose, children }) {
@@ -7,7 +8,9 @@ export default function Modal({ testId, title, icon, onClose, children }) {
 
   useEffect(() => {
     const previous = document.activeElement;
-    ref.current?.querySelector('input, button:not([disabled]), [href]')?.focus();
+    // The dialog's primary action when it names one (data-autofocus), else its first control.
+    const box = ref.current;
+    (box?.querySelector('[data-autofocus]:not([disabled])') ?? box?.querySelector('input, button:not([disabled]), [href]'))?.focus();
     return () => previous?.focus?.();
   }, []);
 

@@ -1,6 +1,6 @@
 // Step 1: the landing page and the profile form.
 import { Globe2, MessageCircle, ShieldCheck, Video } from 'lucide-react';
-import { useId, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 import { GENDERS, NAME_MAX, REGIONS, validateProfile } from '../state/profile.js';
 import { formatInterests } from '../state/interests.js';
 import FieldError from './FieldError.jsx';
@@ -25,6 +25,7 @@ export default function StartChat({ online, initialProfile, initialInterests, on
     interests: formatInterests(initialInterests ?? []),
   });
   const [errors, setErrors] = useState({});
+  const form = useRef(null);
 
   const update = (field) => (event) => {
     setValues((v) => ({ ...v, [field]: event.target.value }));
@@ -36,6 +37,9 @@ export default function StartChat({ online, initialProfile, initialInterests, on
     const { profile, errors: found } = validateProfile(values);
     setErrors(found);
     if (profile && online) onStart(profile);
+    // Keyboard and screen-reader users land on what to fix (fields in form order).
+    const first = ['name', 'gender', 'region'].find((field) => found[field]);
+    if (first) form.current?.querySelector(`[data-field="${first}"]`)?.focus();
   };
 
   const invalid = (field) => (errors[field] ? 'field field-invalid' : 'field');
@@ -90,6 +94,7 @@ export default function StartChat({ online, initialProfile, initialInterests, on
         </section>
 
         <form
+          ref={form}
           noValidate
           onSubmit={submit}
           aria-label="Your profile"
@@ -111,6 +116,7 @@ export default function StartChat({ online, initialProfile, initialInterests, on
               </label>
               <input
                 id={`${id}-name`}
+                data-field="name"
                 data-testid="name-input"
                 className={invalid('name')}
                 value={values.name}
@@ -131,6 +137,7 @@ export default function StartChat({ online, initialProfile, initialInterests, on
                 </label>
                 <select
                   id={`${id}-gender`}
+                  data-field="gender"
                   data-testid="gender-select"
                   className={invalid('gender')}
                   value={values.gender}
@@ -156,6 +163,7 @@ export default function StartChat({ online, initialProfile, initialInterests, on
                 </label>
                 <select
                   id={`${id}-region`}
+                  data-field="region"
                   data-testid="region-select"
                   className={invalid('region')}
                   value={values.region}
@@ -186,6 +194,15 @@ export default function StartChat({ online, initialProfile, initialInterests, on
           </button>
         </form>
       </main>
+      <footer className="relative mx-auto flex max-w-6xl flex-wrap gap-x-6 gap-y-2 px-5 pb-8 text-sm text-slate-600 sm:px-8 dark:text-slate-400">
+        <span>18+ only. Be kind.</span>
+        <a className="link" href="/terms" data-testid="footer-terms">
+          Terms of use
+        </a>
+        <a className="link" href="/privacy" data-testid="footer-privacy">
+          Privacy
+        </a>
+      </footer>
     </div>
   );
 }

@@ -31,7 +31,17 @@ export default function TermsModal({ online, onAccept, onDecline }) {
           checked={agreed}
           onChange={(event) => setAgreed(event.target.checked)}
         />
-        <span>I have read and accept the rules and the terms of use.</span>
+        <span>
+          I have read and accept the rules and the{' '}
+          <a className="link" href="/terms" target="_blank" rel="noopener" data-testid="terms-link">
+            terms of use
+          </a>{' '}
+          (see also the{' '}
+          <a className="link" href="/privacy" target="_blank" rel="noopener" data-testid="privacy-link">
+            privacy policy
+          </a>
+          ).
+        </span>
       </label>
       {!online && (
         <p role="status" className="mt-3 text-sm text-amber-600 dark:text-amber-400">

@@ -11,6 +11,22 @@ export function getLocalStream(mediaDevices = globalThis.navigator?.mediaDevices
   return mediaDevices.getUserMedia(MEDIA_CONSTRAINTS);
 }
 
+/**
+ * True when the browser already lets this site use the camera and the
+ * microphone, so that getUserMedia will not prompt: the permission step
+ * can be skipped. False when it would prompt, or cannot tell (a browser
+ * without the Permissions API, or without the 'camera' name: Firefox).
+ */
+export async function mediaGranted(permissions = globalThis.navigator?.permissions) {
+  if (!permissions?.query) return false;
+  try {
+    const states = await Promise.all(['camera', 'microphone'].map((name) => permissions.query({ name })));
+    return states.every((s) => s.state === 'granted');
+  } catch {
+    return false;
+  }
+}
+
 /** The cameras and microphones: { cameras, mics } of { deviceId, label }. */
 export async function listDevices(mediaDevices = globalThis.navigator?.mediaDevices) {
   const all = (await mediaDevices?.enumerateDevices?.()) ?? [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeMediaError, getLocalStream, listDevices, setTracksEnabled, stopStream, switchTrack } from './media.js';
+import { describeMediaError, getLocalStream, mediaGranted, listDevices, setTracksEnabled, stopStream, switchTrack } from './media.js';
 import { fakeStream, fakeTrack } from '../testing/fakes.js';
 
 const track = (kind) => ({ kind, enabled: true, stopped: false, stop() { this.stopped = true; } });
@@ -74,5 +74,23 @@ describe('devices', () => {
     expect(stream.getTracks()).toEqual([audio, newVideo]);
     expect(oldVideo.stopped).toBe(true);
     expect(audio.stopped).toBe(false);
+  });
+});
+
+describe('mediaGranted', () => {
+  const query = (states) => ({ query: async ({ name }) => {
+    if (!(name in states)) throw new TypeError(`'${name}' is not a valid permission name`);
+    return { state: states[name] };
+  } });
+
+  it('true only when both the camera and the microphone are granted', async () => {
+    expect(await mediaGranted(query({ camera: 'granted', microphone: 'granted' }))).toBe(true);
+    expect(await mediaGranted(query({ camera: 'granted', microphone: 'prompt' }))).toBe(false);
+    expect(await mediaGranted(query({ camera: 'denied', microphone: 'granted' }))).toBe(false);
+  });
+
+  it('false when the browser cannot tell (no API, or no camera permission name)', async () => {
+    expect(await mediaGranted(undefined)).toBe(false);
+    expect(await mediaGranted(query({}))).toBe(false);
   });
 });

@@ -79,9 +79,9 @@ describe('session: interests', () => {
 describe('session: a refused join', () => {
   it('a cool-down sends the user home, saying why, until they start again', async () => {
     await toQueue();
-    socket.serverAcks('join-queue', { ok: false, error: 'cooling down after reports: try again in 900 s' });
+    socket.serverAcks('join-queue', { ok: false, code: 'cooling-down', error: 'cooling down after reports: try again in 900 s' });
     expect(state().phase).toBe('idle');
-    expect(state().notice).toEqual({ kind: 'refused', message: 'cooling down after reports: try again in 900 s' });
+    expect(state().notice).toEqual({ kind: 'refused', code: 'cooling-down' });
     expect(timers.count).toBe(0); // stays until the user starts again
     actions.start(profile);
     expect(state().notice).toBeNull();
@@ -89,10 +89,22 @@ describe('session: a refused join', () => {
 
   it('an ok join, a busy answer or no answer keep the user waiting', async () => {
     await toQueue();
-    for (const reply of [{ ok: true }, { ok: false, error: 'already queued or in a call' }, null]) {
+    for (const reply of [{ ok: true }, { ok: false, code: 'busy', error: 'already queued or in a call' }, null]) {
       socket.serverAcks('join-queue', reply);
       expect(state().phase).toBe('queue');
     }
+  });
+
+  it('reads the code, not the English text', async () => {
+    await toQueue();
+    socket.serverAcks('join-queue', { ok: false, code: 'draining', error: 'already queued or in a call' });
+    expect(state().notice).toEqual({ kind: 'refused', code: 'draining' });
+  });
+
+  it('a refusal without a code still sends the user home', async () => {
+    await toQueue();
+    socket.serverAcks('join-queue', { ok: false, error: 'something' });
+    expect(state().notice).toEqual({ kind: 'refused', code: '' });
   });
 });
 

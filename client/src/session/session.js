@@ -8,16 +8,18 @@ import { QUALITY_EVERY_MS, readStats } from '../webrtc/quality.js';
 import { describeMediaError, setTracksEnabled, stopStream } from '../media/media.js';
 import { loadInterests, saveInterests } from '../state/interests.js';
 import { loadHideIp, saveHideIp } from '../state/privacy.js';
+import { loadProfile, saveProfile } from '../state/profile.js';
+import { loadTermsAccepted, saveTermsAccepted } from '../state/terms.js';
 
 export const RECONNECT_BANNER_MS = 5000;
 export const NOTICE_MS = 5000;
 
 /**
  * socket: { getStatus, onStatus, on, emit } (socket/socket.js)
- * media: { getLocalStream(devices), listDevices(), switchTrack(stream, kind, deviceId) } (media/media.js)
+ * media: { getLocalStream(devices), listDevices(), switchTrack(stream, kind, deviceId), mediaGranted()? } (media/media.js)
  * createPeer(options) → { handleSignal, getStats, replaceTrack, close } (webrtc/peer.js)
  * getIceConfig() → Promise<{ iceServers, relay }>: asked before each call (GET /ice-servers)
- * storage: where the interests and settings are remembered (localStorage)
+ * storage: where the profile, interests, settings and accepted terms are remembered (localStorage)
  */
 export function createSession({
   socket,
@@ -73,6 +75,13 @@ export function createSession({
       bannerTimer = timers.setTimeout(() => dispatch({ type: 'RECONNECT_BANNER_DISMISSED' }), RECONNECT_BANNER_MS);
     }
     if (prev.interests !== next.interests) saveInterests(storage, next.interests);
+    if (prev.profile !== next.profile && next.profile) saveProfile(storage, next.profile);
+    if (next.termsAccepted && !prev.termsAccepted) saveTermsAccepted(storage);
+    // A lost session is back: start the new search it was in (the server
+    // forgot us with the old connection).
+    if (next.connection === 'connected' && prev.connection !== 'connected' && next.phase === 'queue') {
+      emitJoin(next.profile);
+    }
     if (prev.hideIp !== next.hideIp) saveHideIp(storage, next.hideIp);
     if (prev.notice !== next.notice) {
       timers.clearTimeout(noticeTimer);
@@ -135,7 +144,29 @@ export function createSession({
     remoteStream = null;
   }
 
-  state = { ...state, interests: loadInterests(storage), hideIp: loadHideIp(storage) };
+  // Joins the queue; false when the socket is down (nothing sent).
+  function emitJoin(profile) {
+    return socket.emit('join-queue', profile, (reply) => {
+      // Refused (a cool-down after reports, the server unable to queue us):
+      // waiting would be for nothing. "busy" (already queued) is no refusal.
+      // The code, not the English text, says which (README, "The contract").
+      if (reply?.ok === false && reply.code !== 'busy') {
+        dispatch({ type: 'JOIN_REFUSED', code: typeof reply.code === 'string' ? reply.code : '' });
+      }
+    });
+  }
+
+  function joinQueue() {
+    if (state.phase === 'terms' && emitJoin(state.profile)) dispatch({ type: 'TERMS_ACCEPTED' });
+  }
+
+  state = {
+    ...state,
+    profile: loadProfile(storage),
+    interests: loadInterests(storage),
+    hideIp: loadHideIp(storage),
+    termsAccepted: loadTermsAccepted(storage),
+  };
   snapshot = build();
 
   socket.onStatus((status) => dispatch({ type: status === 'connected' ? 'SOCKET_CONNECTED' : 'SOCKET_DISCONNECTED' }));
@@ -183,8 +214,21 @@ export function createSession({
   });
 
   const actions = {
+    /**
+     * The landing form's Start. When the browser already allows the camera,
+     * the permission step is not shown: the stream is taken at once.
+     */
     start(profile) {
-      dispatch({ type: 'START', profile });
+      if (state.phase !== 'idle') return;
+      const check = media.mediaGranted;
+      dispatch({ type: 'START', profile, checking: Boolean(check) });
+      check?.()
+        .catch(() => false)
+        .then((granted) => {
+          if (state.phase !== 'permissions' || !state.permission.silent || state.permission.requesting) return;
+          if (granted) actions.requestPermissions();
+          else dispatch({ type: 'PERMISSION_PROMPT' });
+        });
     },
     async requestPermissions() {
       if (state.phase !== 'permissions' || state.permission.requesting) return;
@@ -198,22 +242,13 @@ export function createSession({
         stopStream(localStream);
         localStream = stream;
         dispatch({ type: 'PERMISSION_GRANTED' });
+        // Terms this device accepted already: straight into the queue.
+        if (state.termsAccepted) joinQueue();
       } catch (err) {
         dispatch({ type: 'PERMISSION_DENIED', message: describeMediaError(err) });
       }
     },
-    acceptTerms() {
-      if (state.phase !== 'terms') return;
-      const joined = socket.emit('join-queue', state.profile, (reply) => {
-        // Refused (a cool-down after reports, the server unable to queue us):
-        // waiting would be for nothing. "Already queued" is no refusal.
-        if (reply?.ok === false && !/already queued/.test(reply.error ?? '')) {
-          dispatch({ type: 'JOIN_REFUSED', message: String(reply.error ?? 'refused') });
-        }
-      });
-      if (!joined) return;
-      dispatch({ type: 'TERMS_ACCEPTED' });
-    },
+    acceptTerms: joinQueue,
     goHome() {
       if (state.phase === 'queue' || state.phase === 'chat') socket.emit('leave-queue');
       dispatch({ type: 'GO_HOME' });
@@ -269,6 +304,8 @@ export function createSession({
       return true;
     },
     toggleChat: () => dispatch({ type: 'CHAT_TOGGLED' }),
+    /** The tab went to the background (hidden) or came back. */
+    pageVisibility: (hidden) => dispatch({ type: 'PAGE_VISIBILITY', hidden: Boolean(hidden) }),
     toggleCamera: () => dispatch({ type: 'TOGGLE_CAMERA' }),
     toggleMic: () => dispatch({ type: 'TOGGLE_MIC' }),
     remotePlaying: (roomId) => dispatch({ type: 'REMOTE_PLAYING', roomId }),

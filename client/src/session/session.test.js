@@ -31,7 +31,7 @@ function fakeSocket() {
 const profile = { name: 'Ada', gender: 'female', region: 'europe' };
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
-let socket, session, actions, pcs, timers, localStream, mediaResult, iceAsked, iceConfig, storage;
+let socket, session, actions, pcs, timers, localStream, mediaResult, iceAsked, iceConfig, storage, grantedCheck;
 
 beforeEach(() => {
   socket = fakeSocket();
@@ -39,6 +39,7 @@ beforeEach(() => {
   timers = fakeTimers();
   localStream = fakeStream(fakeTrack('audio'), fakeTrack('video'));
   mediaResult = () => Promise.resolve(localStream);
+  grantedCheck = undefined; // a browser without the Permissions API
   iceAsked = 0;
   iceConfig = { iceServers: [{ urls: 'stun:s' }], relay: false };
   const kept = new Map();
@@ -52,6 +53,9 @@ beforeEach(() => {
     socket,
     media: {
       getLocalStream: () => mediaResult(),
+      get mediaGranted() {
+        return grantedCheck;
+      },
       listDevices: async () => ({ cameras: [{ deviceId: 'c1', label: 'Cam 1' }, { deviceId: 'c2', label: 'Cam 2' }], mics: [] }),
       switchTrack: async (stream, kind, deviceId) => {
         const track = { ...fakeTrack(kind), deviceId };
@@ -91,6 +95,87 @@ async function toChat({ partnerId = 'p1', roomId = 'r1', isInitiator = false } =
 
 const offer = (sdp = 'offer-sdp') => ({ type: 'offer', sdp: { type: 'offer', sdp } });
 const answer = (sdp = 'answer-sdp') => ({ type: 'answer', sdp: { type: 'answer', sdp } });
+
+// A second visit on the same device: a new session over the same storage.
+function revisit() {
+  const again = fakeSocket();
+  const next = createSession({
+    socket: again,
+    storage,
+    timers,
+    media: { getLocalStream: () => mediaResult(), mediaGranted: grantedCheck },
+    createPeer: () => ({ handleSignal() {}, close() {}, getStats: async () => new Map() }),
+  });
+  again.setStatus('connected');
+  return { socket: again, session: next, state: () => next.getSnapshot(), actions: next.actions };
+}
+
+describe('session: fewer steps', () => {
+  it('the permission step is skipped when the browser already allows the camera', async () => {
+    grantedCheck = async () => true;
+    actions.start(profile);
+    expect(state().phase).toBe('permissions');
+    expect(state().permission.silent).toBe(true); // the modal stays hidden
+    await settle();
+    await settle();
+    expect(state().phase).toBe('terms');
+    expect(state().localStream).toBe(localStream);
+  });
+
+  it('the permission step shows when the browser would ask', async () => {
+    grantedCheck = async () => false;
+    actions.start(profile);
+    await settle();
+    expect(state().phase).toBe('permissions');
+    expect(state().permission.silent).toBe(false);
+  });
+
+  it('a camera that fails although allowed shows the step with the error', async () => {
+    grantedCheck = async () => true;
+    mediaResult = () => Promise.reject(Object.assign(new Error('busy'), { name: 'NotReadableError' }));
+    actions.start(profile);
+    await settle();
+    await settle();
+    expect(state().phase).toBe('permissions');
+    expect(state().permission).toMatchObject({ silent: false, requesting: false });
+    expect(state().permission.error).toMatch(/in use/);
+  });
+
+  it('terms are accepted once per device: the next session goes from the camera straight to the queue', async () => {
+    await toQueue();
+    const next = revisit();
+    expect(next.state().termsAccepted).toBe(true);
+    next.actions.start(profile);
+    await next.actions.requestPermissions();
+    expect(next.state().phase).toBe('queue');
+    expect(next.socket.sent('join-queue')).toEqual([profile]);
+  });
+
+  it('terms accepted in an older version are asked again', async () => {
+    storage.setItem('zivro-terms-version', '0');
+    const next = revisit();
+    next.actions.start(profile);
+    await next.actions.requestPermissions();
+    expect(next.state().phase).toBe('terms');
+  });
+
+  it('after End call, Start goes to the queue without the terms', async () => {
+    await toChat();
+    actions.goHome();
+    actions.start(profile);
+    await actions.requestPermissions();
+    expect(state().phase).toBe('queue');
+  });
+
+  it('the profile is remembered on the device; a broken or invalid one is not', () => {
+    actions.start({ ...profile, interests: ['chess'] });
+    expect(revisit().state().profile).toEqual(profile);
+    storage.setItem('zivro-profile', '{"name":"A","gender":"x"}');
+    expect(revisit().state().profile).toBeNull();
+    storage.setItem('zivro-profile', 'not json');
+    expect(revisit().state().profile).toBeNull();
+  });
+});
 
 describe('session: getting into the queue', () => {
   it('start → permissions → terms → queue, emitting join-queue with the profile', async () => {
@@ -335,13 +420,16 @@ describe('session: the call', () => {
     expect(localStream.tracks.every((t) => t.stopped)).toBe(true);
   });
 
-  it('a disconnect mid-call → home, everything stopped; reconnecting shows the banner for a while', async () => {
+  it('a disconnect mid-call → the queue, the call closed, the camera kept; reconnecting rejoins and shows the banner for a while', async () => {
     await toChat();
     socket.setStatus('disconnected');
-    expect(state().phase).toBe('idle');
+    expect(state().phase).toBe('queue');
     expect(pcs[0].closed).toBe(true);
-    expect(localStream.tracks.every((t) => t.stopped)).toBe(true);
+    expect(localStream.tracks.some((t) => t.stopped)).toBe(false);
+    expect(socket.sent('join-queue')).toEqual([profile]);
     socket.setStatus('connected');
+    expect(socket.sent('join-queue')).toEqual([profile, profile]); // the new search
+    expect(state().phase).toBe('queue');
     expect(state().reconnected).toBe(true);
     timers.flush();
     expect(state().reconnected).toBe(false);

@@ -23,14 +23,18 @@ export const initialState = {
   notice: null, // a short message: the partner left, a report, a block, a refused join
   hideIp: false, // calls through the TURN relay only, when the server has one
   devices: { cameras: [], mics: [], video: '', audio: '' }, // { deviceId, label } lists; the chosen ids
-  permission: { requesting: false, error: null },
+  // silent: the browser already allows the camera (or we are asking it
+  // whether it does), so the permission step is not shown unless it fails.
+  permission: { requesting: false, error: null, silent: false },
+  termsAccepted: false, // this device accepted the current terms (state/terms.js)
   partner: null, // { id, name, roomId, isInitiator, commonInterests }
   call: initialCall,
   camera: true,
   mic: true,
   messages: [], // { id, from: 'me' | 'partner', text, timestamp }
   chatOpen: false,
-  unread: 0,
+  unread: 0, // partner messages not seen: the chat closed or the tab hidden
+  pageHidden: false, // the tab is in the background (document.hidden)
 };
 
 const inCall = (state) => state.phase === 'queue' || state.phase === 'chat';
@@ -45,6 +49,8 @@ const home = (state) => ({
   notice: state.notice,
   hideIp: state.hideIp,
   devices: state.devices,
+  termsAccepted: state.termsAccepted,
+  pageHidden: state.pageHidden,
 });
 
 const queued = (state) => ({
@@ -70,25 +76,33 @@ export function flowReducer(state, action) {
             profile: action.profile,
             interests: action.profile.interests ?? [],
             notice: null,
-            permission: { requesting: false, error: null },
+            permission: { requesting: false, error: null, silent: Boolean(action.checking) },
           }
         : state;
 
+    case 'PERMISSION_PROMPT':
+      // The browser would ask: show the step that explains why first.
+      return state.phase === 'permissions' && state.permission.silent
+        ? { ...state, permission: { ...state.permission, silent: false } }
+        : state;
+
     case 'PERMISSION_REQUESTED':
-      return state.phase === 'permissions' ? { ...state, permission: { requesting: true, error: null } } : state;
+      return state.phase === 'permissions'
+        ? { ...state, permission: { ...state.permission, requesting: true, error: null } }
+        : state;
 
     case 'PERMISSION_GRANTED':
       return state.phase === 'permissions'
-        ? { ...state, phase: 'terms', permission: { requesting: false, error: null } }
+        ? { ...state, phase: 'terms', permission: { requesting: false, error: null, silent: false } }
         : state;
 
     case 'PERMISSION_DENIED':
       return state.phase === 'permissions'
-        ? { ...state, permission: { requesting: false, error: action.message } }
+        ? { ...state, permission: { requesting: false, error: action.message, silent: false } }
         : state;
 
     case 'TERMS_ACCEPTED':
-      return state.phase === 'terms' ? queued(state) : state;
+      return state.phase === 'terms' ? queued({ ...state, termsAccepted: true }) : state;
 
     case 'GO_HOME':
       return state.phase === 'idle' ? state : home(state);
@@ -125,7 +139,7 @@ export function flowReducer(state, action) {
 
     case 'JOIN_REFUSED':
       // e.g. a cool-down after reports: back to the landing page, saying why.
-      return state.phase === 'queue' ? { ...home(state), notice: { kind: 'refused', message: action.message } } : state;
+      return state.phase === 'queue' ? { ...home(state), notice: { kind: 'refused', code: action.code } } : state;
 
     case 'NOTICE_DISMISSED':
       return { ...state, notice: null };
@@ -190,7 +204,15 @@ export function flowReducer(state, action) {
       return {
         ...state,
         messages: [...state.messages, { id: action.id, from: 'partner', text: action.text, timestamp: action.timestamp }],
-        unread: state.chatOpen ? 0 : state.unread + 1,
+        unread: state.chatOpen && !state.pageHidden ? 0 : state.unread + 1,
+      };
+
+    case 'PAGE_VISIBILITY':
+      // Coming back to the tab with the chat open is reading it.
+      return {
+        ...state,
+        pageHidden: action.hidden,
+        unread: !action.hidden && state.chatOpen ? 0 : state.unread,
       };
 
     case 'CHAT_TOGGLED':
@@ -201,9 +223,11 @@ export function flowReducer(state, action) {
 
     case 'SOCKET_DISCONNECTED': {
       const next = { ...state, connection: 'disconnected', reconnected: false };
-      // The server dropped us from the queue and the call: back home. Before the
-      // queue (permissions, terms) nothing is lost on the server, so stay put.
-      return inCall(state) ? home(next) : next;
+      // The server dropped us from the queue and the call: back to the start of
+      // a new search, which the session rejoins once the socket is back (not
+      // through the landing page, the permission and the terms again). Before
+      // the queue (permissions, terms) nothing is lost on the server: stay put.
+      return inCall(state) ? queued(next) : next;
     }
 
     case 'RECONNECT_BANNER_DISMISSED':

@@ -32,18 +32,32 @@ describe('flow: the happy path', () => {
 
   it('permissions: requested, denied with a message, then granted → terms', () => {
     let s = flowReducer(atPermissions(), { type: 'PERMISSION_REQUESTED' });
-    expect(s.permission).toEqual({ requesting: true, error: null });
+    expect(s.permission).toEqual({ requesting: true, error: null, silent: false });
     s = flowReducer(s, { type: 'PERMISSION_DENIED', message: 'blocked' });
     expect(s.phase).toBe('permissions');
-    expect(s.permission).toEqual({ requesting: false, error: 'blocked' });
+    expect(s.permission).toEqual({ requesting: false, error: 'blocked', silent: false });
     s = flowReducer(s, { type: 'PERMISSION_REQUESTED' });
     expect(s.permission.error).toBeNull();
     s = flowReducer(s, { type: 'PERMISSION_GRANTED' });
     expect(s.phase).toBe('terms');
   });
 
-  it('terms → queue on TERMS_ACCEPTED', () => {
+  it('terms → queue on TERMS_ACCEPTED, remembered past going home', () => {
     expect(atQueue().phase).toBe('queue');
+    expect(atQueue().termsAccepted).toBe(true);
+    expect(flowReducer(atQueue(), { type: 'GO_HOME' }).termsAccepted).toBe(true);
+  });
+
+  it('a START that checks the browser keeps the step silent until it would prompt or fails', () => {
+    let s = run(online, { type: 'START', profile, checking: true });
+    expect(s.permission.silent).toBe(true);
+    s = flowReducer(s, { type: 'PERMISSION_REQUESTED' });
+    expect(s.permission).toEqual({ requesting: true, error: null, silent: true });
+    expect(flowReducer(s, { type: 'PERMISSION_DENIED', message: 'gone' }).permission.silent).toBe(false);
+    expect(flowReducer(s, { type: 'PERMISSION_GRANTED' }).phase).toBe('terms');
+    const prompt = flowReducer(run(online, { type: 'START', profile, checking: true }), { type: 'PERMISSION_PROMPT' });
+    expect(prompt.permission.silent).toBe(false);
+    expect(flowReducer(atTerms(), { type: 'PERMISSION_PROMPT' })).toEqual(atTerms());
   });
 
   it('queue → chat on MATCHED, with the partner', () => {
@@ -141,15 +155,16 @@ describe('flow: the socket', () => {
     expect(s.reconnected).toBe(false);
   });
 
-  it('a disconnect mid-call → idle', () => {
+  it('a disconnect mid-call → the queue, a new search, not the landing page', () => {
     const s = flowReducer(atChat(), { type: 'SOCKET_DISCONNECTED' });
-    expect(s.phase).toBe('idle');
+    expect(s.phase).toBe('queue');
     expect(s.partner).toBeNull();
+    expect(s.messages).toEqual([]);
     expect(s.connection).toBe('disconnected');
   });
 
-  it('a disconnect while queued → idle', () => {
-    expect(flowReducer(atQueue(), { type: 'SOCKET_DISCONNECTED' }).phase).toBe('idle');
+  it('a disconnect while queued stays queued', () => {
+    expect(flowReducer(atQueue(), { type: 'SOCKET_DISCONNECTED' }).phase).toBe('queue');
   });
 
   it.each([
@@ -227,6 +242,20 @@ describe('flow: chat', () => {
     expect(s.unread).toBe(0);
     s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 3, from: 'p1', text: 'c', timestamp: 3 });
     expect(s.unread).toBe(0);
+  });
+
+  it('counts messages as unread while the tab is hidden, even with the chat open; coming back reads them', () => {
+    let s = flowReducer(atChat('p1'), { type: 'CHAT_TOGGLED' });
+    s = flowReducer(s, { type: 'PAGE_VISIBILITY', hidden: true });
+    s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 1, from: 'p1', text: 'a', timestamp: 1 });
+    expect(s.unread).toBe(1);
+    s = flowReducer(s, { type: 'PAGE_VISIBILITY', hidden: false });
+    expect(s.unread).toBe(0);
+    // chat closed: coming back to the tab leaves them unread
+    s = flowReducer(flowReducer(s, { type: 'CHAT_TOGGLED' }), { type: 'PAGE_VISIBILITY', hidden: true });
+    s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 2, from: 'p1', text: 'b', timestamp: 2 });
+    s = flowReducer(s, { type: 'PAGE_VISIBILITY', hidden: false });
+    expect(s.unread).toBe(1);
   });
 
   it('ignores messages from anyone but the partner, and outside a call', () => {

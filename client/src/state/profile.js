@@ -37,3 +37,27 @@ export function validateProfile({ name = '', gender = '', region = '', interests
   const valid = Object.keys(errors).length === 0;
   return { profile: valid ? { name: trimmed, gender, region, interests: parseInterests(interests) } : null, errors };
 }
+
+// The last profile started with ({ name, gender, region }; the interests are
+// kept by interests.js), so that a reload or a new visit starts filled in.
+export const PROFILE_KEY = 'zivro-profile';
+
+/** The remembered profile, null when none, unreadable, or no longer valid. */
+export function loadProfile(storage) {
+  try {
+    const stored = JSON.parse(storage?.getItem(PROFILE_KEY) ?? 'null');
+    if (!stored || typeof stored !== 'object') return null;
+    const { name = '', gender = '', region = '' } = stored;
+    return validateProfile({ name, gender, region }).profile && { name: String(name), gender, region };
+  } catch {
+    return null;
+  }
+}
+
+export function saveProfile(storage, { name, gender, region }) {
+  try {
+    storage?.setItem(PROFILE_KEY, JSON.stringify({ name, gender, region }));
+  } catch {
+    // private mode or full: the form is empty next visit
+  }
+}

@@ -46,10 +46,10 @@ describe('flow: interests, report and block', () => {
   });
 
   it('JOIN_REFUSED in the queue goes home with the reason; elsewhere it is stale', () => {
-    const s = flowReducer(atQueue(), { type: 'JOIN_REFUSED', message: 'cooling down' });
+    const s = flowReducer(atQueue(), { type: 'JOIN_REFUSED', code: 'cooling-down' });
     expect(s.phase).toBe('idle');
-    expect(s.notice).toEqual({ kind: 'refused', message: 'cooling down' });
+    expect(s.notice).toEqual({ kind: 'refused', code: 'cooling-down' });
     expect(s.profile).toEqual(profile);
-    expect(flowReducer(atChat(), { type: 'JOIN_REFUSED', message: 'x' }).phase).toBe('chat');
+    expect(flowReducer(atChat(), { type: 'JOIN_REFUSED', code: 'draining' }).phase).toBe('chat');
   });
 });

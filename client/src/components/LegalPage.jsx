@@ -1,0 +1,20 @@
+// The frame of the Terms and Privacy pages: the logo back home, a title, the text.
+import Logo from './Logo.jsx';
+
+export default function LegalPage({ testId, title, updated, children }) {
+  return (
+    <div data-testid={testId} className="min-h-full">
+      <header className="mx-auto flex max-w-3xl items-center px-5 py-5 sm:px-8">
+        <a href="/" className="flex items-center gap-2 rounded-xl focus-visible:outline-none focus-visible:ring-4 focus-visible:ring-brand-500/40">
+          <Logo className="h-9 w-9" />
+          <span className="text-xl font-extrabold tracking-tight">Zivro</span>
+        </a>
+      </header>
+      <main className="mx-auto max-w-3xl px-5 pb-16 sm:px-8">
+        <h1 className="text-3xl font-extrabold tracking-tight">{title}</h1>
+        <p className="mt-2 text-sm text-slate-600 dark:text-slate-400">Last updated: {updated}</p>
+        <div className="legal mt-8 space-y-6 leading-relaxed text-slate-700 dark:text-slate-300">{children}</div>
+      </main>
+    </div>
+  );
+}
