@@ -284,11 +284,12 @@ export const isClosed = (pc) => pc.connectionState === 'closed' || pc.signalingS
  * A user: its own browser context (fake camera + mic), a page, console and
  * page-error logs for the failure report.
  */
-export async function newUser(browser, { name, label, viewport = { width: 1280, height: 800 }, colorScheme = 'light', prefix, initScripts = [] }) {
+export async function newUser(browser, { name, label, viewport = { width: 1280, height: 800 }, colorScheme = 'light', prefix, initScripts = [], device = {} }) {
   const context = await browser.newContext({
     viewport,
     colorScheme,
     permissions: ['camera', 'microphone'],
+    ...device, // e.g. { isMobile: true, hasTouch: true, deviceScaleFactor: 3 }
   });
   await context.addInitScript(PC_PROBE);
   for (const sc of initScripts) await context.addInitScript(sc);

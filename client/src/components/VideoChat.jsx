@@ -53,7 +53,7 @@ export default function VideoChat({ state, actions }) {
 
           <header className="absolute inset-x-0 top-0 z-10 flex items-start gap-2 bg-gradient-to-b from-black/60 to-transparent px-3 pb-8 pt-3 sm:gap-3 sm:px-5">
             <div className="min-w-0 flex-1">
-              <p className="text-xs uppercase tracking-wider text-white/70">Talking to</p>
+              <p className="truncate text-xs uppercase tracking-wider text-white/70">Talking to</p>
               <p data-testid="partner-name" className="truncate text-lg font-semibold">
                 {partner.name}
               </p>
