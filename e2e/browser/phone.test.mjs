@@ -119,7 +119,7 @@ async function assertCallLayout(u, { phone }) {
   const [status] = await measure(u, ['connection-state']);
   assert.ok(status.inside && !status.covered, `${u.label} (${when}, chat open): connection-state is hidden: ${JSON.stringify(status)}`);
   const chat = await rectOf(u, 'chat-panel');
-  const stage = await rectOf(u, 'call-stage');
+  const stage = await rectOf(u, 'remote-video');
   assert.ok(!overlap(chat, stage), `${u.label}: the chat ${JSON.stringify(chat)} is over the video ${JSON.stringify(stage)}`);
   if (phone) {
     const next = await rectOf(u, 'next-button');
@@ -175,7 +175,7 @@ test('the call on a phone and on a laptop: controls 44 px and uncovered, chat be
 
 /** A touch stroke by dx px across the middle of the partner's video, as real touch events. */
 async function swipe(u, dx) {
-  const r = await rectOf(u, 'swipe-area');
+  const r = await rectOf(u, 'remote-video');
   const y = (r.top + r.bottom) / 2;
   const x0 = dx < 0 ? r.right - 40 : r.left + 40;
   const cdp = await u.context.newCDPSession(u.page);

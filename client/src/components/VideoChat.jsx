@@ -33,13 +33,12 @@ export default function VideoChat({ state, actions }) {
     >
       <div className="flex min-h-0 min-w-0 flex-1 flex-col">
         <section
-          data-testid="call-stage"
           aria-label={`Call with ${partner.name}`}
           className="relative min-h-0 flex-1 overflow-hidden bg-black"
         >
           {/* The swipe area: touch-action none here only, so that the
               dialogs of the header still scroll by touch. */}
-          <div data-testid="swipe-area" className="absolute inset-0 touch-none select-none" {...swipe}>
+          <div className="absolute inset-0 touch-none select-none" {...swipe}>
             <RemoteVideo
               key={partner.roomId}
               stream={remoteStream}
@@ -53,7 +52,7 @@ export default function VideoChat({ state, actions }) {
 
           <header className="absolute inset-x-0 top-0 z-10 flex items-start gap-2 bg-gradient-to-b from-black/60 to-transparent px-3 pb-8 pt-3 sm:gap-3 sm:px-5">
             <div className="min-w-0 flex-1">
-              <p className="truncate text-xs uppercase tracking-wider text-white/70">Talking to</p>
+              <p className="hidden text-xs uppercase tracking-wider text-white/70 sm:block">Talking to</p>
               <p data-testid="partner-name" className="truncate text-lg font-semibold">
                 {partner.name}
               </p>
