@@ -145,6 +145,24 @@ async function assertOriginalFormat(u, { initiator }) {
   assert.equal(st.dropped, 0, 'signals reached the original before its call view mounted');
 }
 
+/**
+ * Our client's camera toggle sends the original a media-state message
+ * (webrtc/mediaState.js): its if/else on the type lets it pass without an
+ * error, and its call goes on.
+ */
+async function assertOriginalIgnoresMediaState(ours, orig) {
+  await ours.tid('toggle-camera').click();
+  await orig.page.waitForFunction(() => window.__orig.received.some((d) => d.type === 'media-state'), null, { timeout: T.ui });
+  const st = await orig.page.evaluate(() => window.__orig);
+  assert.deepEqual(st.received.filter((d) => d.type === 'media-state'), [{ type: 'media-state', video: false, audio: true }]);
+  assert.deepEqual(st.errors, [], `the original threw on what it received: ${JSON.stringify(st.errors)}`);
+  await ours.tid('toggle-camera').click();
+  await waitOriginalMedia(orig);
+  assert.equal(await orig.page.evaluate(() => window.__origPc.connectionState), 'connected');
+  // Nothing from the original tells ours the partner's camera is off.
+  assert.equal(await ours.tid('partner-camera-off').count(), 0);
+}
+
 const diag = async () => `--- server log tail:\n${stack.server.logs().slice(-2500)}`;
 
 test('the original client as initiator calls our client: media flows both ways', { timeout: 150_000 }, async () => {
@@ -160,6 +178,7 @@ test('the original client as initiator calls our client: media flows both ways',
     await waitMatched(ours, 'Orig');
     await Promise.all([waitMediaFlowing(ours), waitOriginalMedia(orig)]);
     await assertOriginalFormat(orig, { initiator: true });
+    await assertOriginalIgnoresMediaState(ours, orig);
   });
 });
 

@@ -290,6 +290,7 @@ export async function newUser(browser, { name, label, viewport = { width: 1280, 
     colorScheme,
     ...device,
     permissions: ['camera', 'microphone'],
+    ...device, // e.g. { isMobile: true, hasTouch: true, deviceScaleFactor: 3 }
   });
   await context.addInitScript(PC_PROBE);
   for (const sc of initScripts) await context.addInitScript(sc);

@@ -1,7 +1,6 @@
-// The buttons at the bottom of the call.
+// The buttons under the call: five, so that they keep their full 48 px on a
+// 360 px wide phone (settings and report sit at the top of the call).
 import { MessageSquare, Mic, MicOff, PhoneOff, SkipForward, Video, VideoOff } from 'lucide-react';
-import DeviceSettings from './DeviceSettings.jsx';
-import SafetyMenu from './SafetyMenu.jsx';
 
 const round = 'icon-btn bg-white/15 text-white backdrop-blur hover:bg-white/25';
 const off = 'icon-btn bg-white text-slate-900 hover:bg-slate-200';
@@ -28,18 +27,14 @@ export default function CallControls({
   mic,
   chatOpen,
   unread,
-  partnerName,
   onToggleCamera,
   onToggleMic,
   onToggleChat,
   onNext,
   onEnd,
-  onReport,
-  onBlock,
-  settings,
 }) {
   return (
-    <div className="flex items-center justify-center gap-3 sm:gap-4">
+    <div className="flex items-center justify-center gap-2 min-[375px]:gap-3 sm:gap-4">
       <DeviceToggle
         testId="toggle-mic"
         enabled={mic}
@@ -81,14 +76,12 @@ export default function CallControls({
         data-testid="next-button"
         aria-keyshortcuts="N"
         title="Next stranger (N)"
-        className="inline-flex h-12 items-center gap-2 rounded-full bg-brand-600 px-5 font-semibold text-white shadow-lg shadow-brand-600/30 transition hover:bg-brand-500 focus-visible:outline-none focus-visible:ring-4 focus-visible:ring-brand-400/50"
+        className="inline-flex h-12 shrink-0 items-center gap-2 rounded-full bg-brand-600 px-5 font-semibold text-white shadow-lg shadow-brand-600/30 transition hover:bg-brand-500 focus-visible:outline-none focus-visible:ring-4 focus-visible:ring-brand-400/50"
         onClick={onNext}
       >
         <SkipForward className="h-5 w-5" aria-hidden="true" />
         Next
       </button>
-      <DeviceSettings {...settings} />
-      <SafetyMenu partnerName={partnerName} onReport={onReport} onBlock={onBlock} />
       <button
         type="button"
         data-testid="end-call"

@@ -1,4 +1,6 @@
-// The text chat during a call: a side panel on laptops, a bottom sheet on phones.
+// The text chat during a call: a column beside the video on laptops, the
+// lower part of the screen under the video and the controls on phones; never
+// over either.
 // It stays mounted while closed (hidden), so the draft and the history are kept.
 import { Send, X } from 'lucide-react';
 import { useEffect, useId, useRef, useState } from 'react';
@@ -38,7 +40,7 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
       hidden={!open}
       aria-labelledby={titleId}
       onKeyDown={(event) => event.key === 'Escape' && close()}
-      className="absolute inset-x-0 bottom-0 z-30 flex h-[55%] [&[hidden]]:hidden animate-fade-in flex-col rounded-t-3xl border-slate-200 bg-white text-slate-900 shadow-2xl sm:inset-y-0 sm:left-auto sm:right-0 sm:h-auto sm:w-96 sm:rounded-none sm:border-l dark:border-slate-800 dark:bg-slate-900 dark:text-slate-100"
+      className="flex h-[45%] min-h-0 shrink-0 flex-col border-t border-slate-200 bg-white text-slate-900 [&[hidden]]:hidden md:h-auto md:w-96 md:border-l md:border-t-0 dark:border-slate-800 dark:bg-slate-900 dark:text-slate-100"
     >
       <div className="flex items-center justify-between border-b border-slate-200 px-5 py-3 dark:border-slate-800">
         <h2 id={titleId} className="font-semibold">
@@ -48,7 +50,7 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
           type="button"
           onClick={close}
           aria-label="Close chat"
-          className="rounded-full p-2 text-slate-500 hover:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-brand-500 dark:hover:bg-slate-800"
+          className="inline-flex h-11 w-11 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-brand-500 dark:hover:bg-slate-800"
         >
           <X className="h-5 w-5" aria-hidden="true" />
         </button>

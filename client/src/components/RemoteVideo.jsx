@@ -1,16 +1,24 @@
-// The partner's video, full screen. If the browser refuses to autoplay it with
-// sound, it plays muted and offers a button to turn the sound on.
+// The partner's video, whole (object-contain: a portrait phone camera on a
+// laptop, or a 4:3 webcam on a phone, is never cropped), over a blurred,
+// enlarged copy of itself that fills the rest of the area. The copy is a
+// second, muted <video> on the same stream: the browser decodes the track
+// once, and the blur is a compositor filter. If the browser refuses to
+// autoplay with sound, the video plays muted and offers a button to turn the
+// sound on.
 import { Volume2 } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 
 export default function RemoteVideo({ stream, partnerName, onPlaying }) {
   const ref = useRef(null);
+  const backdrop = useRef(null);
   const [soundBlocked, setSoundBlocked] = useState(false);
 
   useEffect(() => {
     const video = ref.current;
     video.srcObject = stream ?? null;
+    backdrop.current.srcObject = stream ?? null;
     if (!stream) return;
+    backdrop.current.play().catch(() => {});
     video.muted = false;
     video.play().catch((err) => {
       if (err?.name !== 'NotAllowedError') return;
@@ -29,13 +37,22 @@ export default function RemoteVideo({ stream, partnerName, onPlaying }) {
   return (
     <>
       <video
+        ref={backdrop}
+        aria-hidden="true"
+        tabIndex={-1}
+        autoPlay
+        playsInline
+        muted
+        className="absolute inset-0 h-full w-full scale-110 object-cover opacity-60 blur-2xl"
+      />
+      <video
         ref={ref}
         data-testid="remote-video"
         aria-label={`${partnerName}'s video`}
         autoPlay
         playsInline
         onPlaying={onPlaying}
-        className="absolute inset-0 h-full w-full object-cover"
+        className="absolute inset-0 h-full w-full object-contain"
       />
       {soundBlocked && (
         <button

@@ -5,6 +5,7 @@ import { CHAT_MAX, flowReducer, initialState } from '../state/flow.js';
 import { createSignalInbox } from '../webrtc/signalInbox.js';
 import { FALLBACK_CONFIG } from '../webrtc/iceServers.js';
 import { QUALITY_EVERY_MS, readStats } from '../webrtc/quality.js';
+import { PARTNER_MEDIA_ON, isMediaState, mediaStateMessage, parseMediaState, worthTelling } from '../webrtc/mediaState.js';
 import { describeMediaError, setTracksEnabled, stopStream } from '../media/media.js';
 import { loadInterests, saveInterests } from '../state/interests.js';
 import { loadHideIp, saveHideIp } from '../state/privacy.js';
@@ -39,9 +40,11 @@ export function createSession({
   let qualityTimer = null;
   // The next call's ICE configuration, asked for on entering the queue.
   let iceConfig = null;
+  // The partner's camera and microphone as it told us (webrtc/mediaState.js).
+  let partnerMedia = PARTNER_MEDIA_ON;
   const inbox = createSignalInbox();
   const listeners = new Set();
-  const build = () => ({ ...state, localStream, remoteStream });
+  const build = () => ({ ...state, localStream, remoteStream, partnerMedia });
   let snapshot = build();
 
   const notify = () => {
@@ -61,6 +64,7 @@ export function createSession({
     if (next.phase === 'queue' && prev.phase !== 'queue') iceConfig = getIceConfig();
     if (prev.partner?.roomId !== next.partner?.roomId) {
       closePeer();
+      partnerMedia = PARTNER_MEDIA_ON;
       if (next.partner) openPeer(next.partner);
     }
     if (next.phase === 'idle' && prev.phase !== 'idle') {
@@ -70,6 +74,7 @@ export function createSession({
     }
     if (prev.camera !== next.camera) setTracksEnabled(localStream, 'video', next.camera);
     if (prev.mic !== next.mic) setTracksEnabled(localStream, 'audio', next.mic);
+    if ((prev.camera !== next.camera || prev.mic !== next.mic) && peer) tellPartner();
     if (next.reconnected && !prev.reconnected) {
       timers.clearTimeout(bannerTimer);
       bannerTimer = timers.setTimeout(() => dispatch({ type: 'RECONNECT_BANNER_DISMISSED' }), RECONNECT_BANNER_MS);
@@ -98,6 +103,7 @@ export function createSession({
     if (!current() || peer) return; // the call ended while we asked
     const relayOnly = state.hideIp && config.relay;
     dispatch({ type: 'CALL_ROUTE', roomId, relayOnly });
+    let announced = false; // the camera or mic already off, told once connected
     peer = createPeer({
       isInitiator,
       localStream,
@@ -109,12 +115,23 @@ export function createSession({
         remoteStream = stream;
         dispatch({ type: 'REMOTE_TRACK', roomId });
       },
-      onConnectionState: (connectionState) => dispatch({ type: 'CALL_STATE', roomId, connectionState }),
+      onConnectionState: (connectionState) => {
+        if (connectionState === 'connected' && !announced && current() && worthTelling(state)) {
+          announced = true;
+          tellPartner();
+        }
+        dispatch({ type: 'CALL_STATE', roomId, connectionState });
+      },
       onFailed: () => dispatch({ type: 'CALL_FAILED', roomId }),
     });
     // Signals that came before we knew this partner (kept per sender).
     for (const data of inbox.take(id)) peer.handleSignal(data);
     pollQuality(peer, roomId, null);
+  }
+
+  // Tells the partner whether our camera and microphone are on.
+  function tellPartner() {
+    if (state.partner) socket.emit('signal', { to: state.partner.id, data: mediaStateMessage(state) });
   }
 
   // The call's round trip and loss, every QUALITY_EVERY_MS while it lasts.
@@ -191,6 +208,13 @@ export function createSession({
   socket.on('signal', (payload) => {
     const { from, data } = payload ?? {};
     if (typeof from !== 'string' || data == null) return;
+    if (isMediaState(data)) {
+      // Not WebRTC: only the current partner's counts, and it is never kept.
+      if (from !== state.partner?.id) return;
+      partnerMedia = parseMediaState(data);
+      notify();
+      return;
+    }
     if (peer && from === state.partner?.id) {
       peer.handleSignal(data);
       return;

@@ -448,6 +448,59 @@ describe('session: the call', () => {
   });
 });
 
+describe('session: the partner’s camera and microphone (media-state)', () => {
+  const mediaStates = () => socket.sent('signal').filter((s) => s.data.type === 'media-state');
+
+  it('tells the partner on each toggle during the call, and nothing while everything is on', async () => {
+    await toChat();
+    pcs[0].emitState('connected');
+    expect(mediaStates()).toEqual([]); // a call with everything on speaks the original client's messages only
+    actions.toggleCamera();
+    actions.toggleMic();
+    actions.toggleCamera();
+    expect(mediaStates()).toEqual([
+      { to: 'p1', data: { type: 'media-state', video: false, audio: true } },
+      { to: 'p1', data: { type: 'media-state', video: false, audio: false } },
+      { to: 'p1', data: { type: 'media-state', video: true, audio: false } },
+    ]);
+  });
+
+  it('a camera already off is told once the next call connects', async () => {
+    await toChat();
+    actions.toggleCamera();
+    socket.serverSends('partner-left', { reason: 'next' });
+    socket.serverSends('matched', { roomId: 'r2', partnerId: 'p2', partnerName: 'Cy', isInitiator: false });
+    await settle();
+    const before = mediaStates().length;
+    pcs[1].emitState('connected');
+    pcs[1].emitState('connected');
+    expect(mediaStates().slice(before)).toEqual([{ to: 'p2', data: { type: 'media-state', video: false, audio: true } }]);
+  });
+
+  it('shows what the partner told, only the current partner’s, reset for a new partner', async () => {
+    await toChat();
+    expect(state().partnerMedia).toEqual({ video: true, audio: true });
+    socket.serverSends('signal', { from: 'intruder', data: { type: 'media-state', video: false, audio: false } });
+    expect(state().partnerMedia).toEqual({ video: true, audio: true });
+    socket.serverSends('signal', { from: 'p1', data: { type: 'media-state', video: false, audio: true } });
+    expect(state().partnerMedia).toEqual({ video: false, audio: true });
+    socket.serverSends('signal', { from: 'p1', data: { type: 'media-state', video: true, audio: false } });
+    expect(state().partnerMedia).toEqual({ video: true, audio: false });
+    expect(pcs[0].log).toEqual([]); // not a WebRTC message
+    socket.serverSends('matched', { roomId: 'r2', partnerId: 'p2', partnerName: 'Cy', isInitiator: false });
+    expect(state().partnerMedia).toEqual({ video: true, audio: true });
+  });
+
+  it('a message type it does not know is ignored, the call goes on', async () => {
+    await toChat();
+    socket.serverSends('signal', { from: 'p1', data: { type: 'from-the-future', x: 1 } });
+    socket.serverSends('signal', { from: 'p1', data: offer() });
+    await settle();
+    expect(pcs[0].log).toEqual(['setRemote:offer', 'createAnswer', 'setLocal:answer']);
+    expect(state().call.failed).toBe(false);
+  });
+});
+
 describe('session: chat', () => {
   it('sends trimmed messages capped at 500 characters', async () => {
     await toChat();

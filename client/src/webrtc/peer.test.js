@@ -60,6 +60,16 @@ describe('peer', () => {
     expect(sent).toEqual([{ type: 'answer', sdp: { type: 'answer', sdp: 'answer-sdp' } }]);
   });
 
+  it('ignores a message type it does not know (media-state, or anything newer)', async () => {
+    const { peer, pc, sent, events } = setup(false);
+    await peer.handleSignal({ type: 'media-state', video: false, audio: true });
+    await peer.handleSignal({ type: 'from-the-future' });
+    expect(pc.log).toEqual([]);
+    await peer.handleSignal({ type: 'offer', sdp: { type: 'offer', sdp: 'offer-sdp' } });
+    expect(sent).toEqual([{ type: 'answer', sdp: { type: 'answer', sdp: 'answer-sdp' } }]);
+    expect(events.failed).toEqual([]);
+  });
+
   it('the initiator applies the answer once', async () => {
     const { peer, pc } = setup(true);
     await peer.handleSignal({ type: 'answer', sdp: 'answer-sdp' });

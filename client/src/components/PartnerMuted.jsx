@@ -1,0 +1,17 @@
+// Next to the partner's name when the partner has muted the microphone.
+import { MicOff } from 'lucide-react';
+
+export default function PartnerMuted({ partnerName }) {
+  return (
+    <span
+      data-testid="partner-muted"
+      role="status"
+      className="mt-1 inline-flex items-center gap-1.5 rounded-full bg-black/50 px-2.5 py-1 text-xs font-medium backdrop-blur"
+    >
+      <MicOff className="h-3.5 w-3.5 text-rose-300" aria-hidden="true" />
+      <span>
+        Muted<span className="sr-only">: {partnerName} turned the microphone off</span>
+      </span>
+    </span>
+  );
+}
