@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,97 +15,9 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/zivro/zivro/internal/eventually"
+	"github.com/zivro/zivro/internal/rawsocket"
 	"github.com/zivro/zivro/internal/redisproc"
 )
-
-// rawSocket is one Socket.IO client speaking the frames itself.
-type rawSocket struct {
-	t    *testing.T
-	conn *websocket.Conn
-	ack  int
-}
-
-// dialSocket opens a websocket to the server at url and connects to the
-// default namespace; header is sent with the handshake. It returns the
-// handshake's response when the server refuses it.
-func dialSocket(t *testing.T, url string, header http.Header) (*rawSocket, *http.Response, error) {
-	t.Helper()
-	ws := "ws" + strings.TrimPrefix(url, "http") + "/socket.io/?EIO=4&transport=websocket"
-	conn, res, err := websocket.DefaultDialer.Dial(ws, header)
-	if err != nil {
-		return nil, res, err
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	s := &rawSocket{t: t, conn: conn}
-	if open := s.read(); !strings.HasPrefix(open, "0{") {
-		t.Fatalf("open packet %q", open)
-	}
-	s.write("40")
-	if connect := s.read(); !strings.HasPrefix(connect, "40") {
-		t.Fatalf("connect packet %q", connect)
-	}
-	return s, res, nil
-}
-
-func (s *rawSocket) write(frame string) {
-	s.t.Helper()
-	if err := s.conn.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
-		s.t.Fatalf("write %q: %v", frame, err)
-	}
-}
-
-// read returns the next frame other than a ping, answering pings.
-func (s *rawSocket) read() string {
-	s.t.Helper()
-	for {
-		_ = s.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		_, msg, err := s.conn.ReadMessage()
-		if err != nil {
-			s.t.Fatalf("read: %v", err)
-		}
-		if string(msg) == "2" {
-			s.write("3")
-			continue
-		}
-		return string(msg)
-	}
-}
-
-// call emits an event with an ack and returns the ack's argument, skipping
-// other events.
-func (s *rawSocket) call(event, payload string) map[string]any {
-	s.t.Helper()
-	return s.await(s.send(event, payload))
-}
-
-// send emits an event with an ack and returns the ack's id.
-func (s *rawSocket) send(event, payload string) string {
-	s.t.Helper()
-	s.ack++
-	id := fmt.Sprint(s.ack)
-	args := `"` + event + `"`
-	if payload != "" {
-		args += "," + payload
-	}
-	s.write("42" + id + "[" + args + "]")
-	return id
-}
-
-// await returns the argument of ack id, skipping other events (and acks
-// sent before it: a connection's acks come in the order of its events).
-func (s *rawSocket) await(id string) map[string]any {
-	s.t.Helper()
-	for {
-		frame := s.read()
-		if rest, ok := strings.CutPrefix(frame, "43"+id+"["); ok {
-			var reply map[string]any
-			if err := json.Unmarshal([]byte(strings.TrimSuffix(rest, "]")), &reply); err != nil {
-				s.t.Fatalf("ack %q: %v", frame, err)
-			}
-			return reply
-		}
-	}
-}
 
 // A store that fails every request makes the server log a line per
 // request: at most a bounded number of them reach the log, and a later line
@@ -127,18 +38,18 @@ func TestRepeatedLogLinesAreBounded(t *testing.T) {
 	// connection may have waiting), every one refused within a few
 	// seconds on any machine.
 	const sockets, perSocket = 30, 16
-	var ss []*rawSocket
+	var ss []*rawsocket.Socket
 	for i := range sockets {
-		s, _, err := dialSocket(t, url, nil)
+		s, _, err := rawsocket.Dial(t, url, nil)
 		if err != nil {
 			t.Fatalf("socket %d: %v", i, err)
 		}
 		ss = append(ss, s)
 	}
-	if reply := ss[0].call("join-queue", `{"name":"x"}`); reply["ok"] != true {
+	if reply := ss[0].Call("join-queue", `{"name":"x"}`); reply["ok"] != true {
 		t.Fatalf("join with the store up: %v", reply)
 	}
-	if reply := ss[0].call("leave-queue", ""); reply["ok"] != true {
+	if reply := ss[0].Call("leave-queue", ""); reply["ok"] != true {
 		t.Fatalf("leave with the store up: %v", reply)
 	}
 	redisSrv.Stop(t)
@@ -146,12 +57,12 @@ func TestRepeatedLogLinesAreBounded(t *testing.T) {
 	ids := make([][]string, len(ss))
 	for i, s := range ss {
 		for range perSocket {
-			ids[i] = append(ids[i], s.send("join-queue", `{"name":"x"}`))
+			ids[i] = append(ids[i], s.Send("join-queue", `{"name":"x"}`))
 		}
 	}
 	for i, s := range ss {
 		for _, id := range ids[i] {
-			if reply := s.await(id); reply["ok"] != false {
+			if reply := s.Await(id); reply["ok"] != false {
 				t.Fatalf("socket %d: join while the store is down: %v", i, reply)
 			}
 		}
@@ -361,20 +272,20 @@ func TestRefusedHandshakeTakesNoPlace(t *testing.T) {
 func TestStateChangesHaveTheirOwnBudget(t *testing.T) {
 	url, stop, done := startRun(t, map[string]string{})
 	defer func() { stop(); <-done }()
-	s, _, err := dialSocket(t, url, nil)
+	s, _, err := rawsocket.Dial(t, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reply := s.call("join-queue", `{"name":"x"}`); reply["ok"] != true {
+	if reply := s.Call("join-queue", `{"name":"x"}`); reply["ok"] != true {
 		t.Fatalf("join: %v", reply)
 	}
 	const nexts = 40
 	for i := range nexts {
-		s.write(fmt.Sprintf(`42%d["next"]`, 100+i))
+		s.Write(fmt.Sprintf(`42%d["next"]`, 100+i))
 	}
 	var ok, refused int
 	for ok+refused < nexts {
-		frame := s.read()
+		frame := s.Read()
 		if !strings.HasPrefix(frame, "43") {
 			continue
 		}
@@ -391,7 +302,7 @@ func TestStateChangesHaveTheirOwnBudget(t *testing.T) {
 		t.Fatalf("%d Nexts in a burst all taken", nexts)
 	}
 	// Relays are not held back by the spent budget.
-	if reply := s.call("chat-message", `{"message":"hi"}`); reply["error"] != "no partner" {
+	if reply := s.Call("chat-message", `{"message":"hi"}`); reply["error"] != "no partner" {
 		t.Fatalf("chat after the burst: %v", reply)
 	}
 }
@@ -404,21 +315,21 @@ func TestStateChangesHaveTheirOwnBudget(t *testing.T) {
 func TestEventBudgetIsConfigurable(t *testing.T) {
 	url, stop, done := startRun(t, map[string]string{"EVENTS_PER_SECOND": "2"})
 	defer func() { stop(); <-done }()
-	s, _, err := dialSocket(t, url, nil)
+	s, _, err := rawsocket.Dial(t, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const events = 300
 	for i := range events {
 		// The server may close the connection before the last ones.
-		if err := s.conn.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `42%d["chat-message",{"message":"hi"}]`, i)); err != nil {
+		if err := s.Conn().WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `42%d["chat-message",{"message":"hi"}]`, i)); err != nil {
 			break
 		}
 	}
 	acks := 0
 	for {
-		_ = s.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		_, msg, err := s.conn.ReadMessage()
+		_ = s.Conn().SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, msg, err := s.Conn().ReadMessage()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("connection still open 10 s after %d events over a budget of 2/s (%d acks)", events, acks)
 		}

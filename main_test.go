@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zivro/zivro/internal/rawsocket"
 	"github.com/zivro/zivro/internal/redisproc"
 	"github.com/zivro/zivro/store/redisstore"
 )
@@ -106,15 +107,15 @@ func TestAddressSecretWaitsForRedisDownAtStart(t *testing.T) {
 	redisSrv.Stop(t)
 	url, stop, done := startRun(t, map[string]string{"REDIS_URL": redisSrv.URL()})
 	defer func() { stop(); <-done }()
-	s, _, err := dialSocket(t, url, nil)
+	s, _, err := rawsocket.Dial(t, url, nil)
 	if err != nil {
 		t.Fatalf("connect while Redis is down: %v", err)
 	}
-	if reply := s.call("join-queue", `{"name":"x"}`); reply["error"] != "temporarily unavailable" {
+	if reply := s.Call("join-queue", `{"name":"x"}`); reply["error"] != "temporarily unavailable" {
 		t.Fatalf("join while Redis is down: %v", reply)
 	}
 	redisSrv.Restart(t)
-	s.join(`{"name":"x"}`)
+	s.Join(`{"name":"x"}`)
 	client := redis.NewClient(&redis.Options{Addr: redisSrv.Addr()})
 	defer client.Close()
 	if secret, err := client.Get(t.Context(), redisstore.AddressKeyKey).Result(); err != nil || len(secret) < 32 {

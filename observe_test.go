@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zivro/zivro/internal/eventually"
+	"github.com/zivro/zivro/internal/rawsocket"
 )
 
 func get(t *testing.T, url string, header http.Header) (*http.Response, string) {
@@ -70,23 +71,23 @@ func TestLogsCarryRequestIDsNotAddressesOrChat(t *testing.T) {
 	if statsID == "" {
 		t.Fatal("no X-Request-Id on the response")
 	}
-	a, _, err := dialSocket(t, url, from)
+	a, _, err := rawsocket.Dial(t, url, from)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, err := dialSocket(t, url, from)
+	b, _, err := rawsocket.Dial(t, url, from)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []*rawSocket{a, b} {
-		s.join(`{"name":"x"}`)
+	for _, s := range []*rawsocket.Socket{a, b} {
+		s.Join(`{"name":"x"}`)
 	}
-	for !strings.HasPrefix(a.read(), `42["matched"`) {
+	for !strings.HasPrefix(a.Read(), `42["matched"`) {
 	}
-	if reply := a.call("chat-message", `{"message":"`+chatText+`"}`); reply["ok"] != true {
+	if reply := a.Call("chat-message", `{"message":"`+chatText+`"}`); reply["ok"] != true {
 		t.Fatalf("chat: %v", reply)
 	}
-	if reply := a.call("chat-message", `{"message":42,"x":"`+chatText+`"}`); reply["ok"] == true {
+	if reply := a.Call("chat-message", `{"message":42,"x":"`+chatText+`"}`); reply["ok"] == true {
 		t.Fatalf("a bad chat message was taken: %v", reply)
 	}
 
@@ -177,23 +178,6 @@ func TestHealthcheckReadsDotEnv(t *testing.T) {
 	}
 }
 
-// join joins the queue, waiting (with a deadline) for a server that has
-// just started to listen to its store: until then it refuses state
-// changes as temporarily unavailable.
-func (s *rawSocket) join(profile string) {
-	s.t.Helper()
-	eventually.True(s.t, 10*time.Second, func() (bool, string) {
-		reply := s.call("join-queue", profile)
-		if reply["ok"] == true {
-			return true, ""
-		}
-		if reply["error"] != "temporarily unavailable" {
-			s.t.Fatalf("join: %v", reply)
-		}
-		return false, fmt.Sprintf("join: %v", reply)
-	})
-}
-
 // What a client chooses never reaches a log line whole: a 30 KB event
 // name and long request paths are cut to 64 bytes, with a marker, and the
 // lines stay short.
@@ -208,11 +192,11 @@ func TestClientTextInLogsIsBounded(t *testing.T) {
 	}
 	payload := b.String()
 
-	s, _, err := dialSocket(t, url, nil)
+	s, _, err := rawsocket.Dial(t, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reply := s.call(payload, `{}`); reply["ok"] == true {
+	if reply := s.Call(payload, `{}`); reply["ok"] == true {
 		t.Fatalf("an unknown event was taken: %v", reply)
 	}
 	// A path as long as the request head allows, with a line break in it;

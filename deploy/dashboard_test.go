@@ -18,6 +18,7 @@ import (
 
 	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/internal/needbin"
+	"github.com/zivro/zivro/internal/rawsocket"
 )
 
 // The Grafana dashboard (deploy/grafana/zivro.json) is importable, and each
@@ -277,32 +278,32 @@ func TestDashboardQueriesOnPrometheus(t *testing.T) {
 	// users pair, relay a signal and a chat message, one sends a signal
 	// to a stranger (refused), presses Next, both leave and go.
 	round := func() {
-		a, res, err := dialSocket(t, url, nil)
+		a, res, err := rawsocket.Dial(t, url, nil)
 		if err != nil {
 			t.Fatal(err, res)
 		}
-		b, res, err := dialSocket(t, url, nil)
+		b, res, err := rawsocket.Dial(t, url, nil)
 		if err != nil {
 			t.Fatal(err, res)
 		}
-		for _, s := range []*rawSocket{a, b} {
-			s.join(`{"name":"x"}`)
+		for _, s := range []*rawsocket.Socket{a, b} {
+			s.Join(`{"name":"x"}`)
 		}
 		var partner string
 		for partner == "" {
-			if rest, ok := strings.CutPrefix(a.read(), `42["matched",`); ok {
+			if rest, ok := strings.CutPrefix(a.Read(), `42["matched",`); ok {
 				var m struct{ PartnerID string }
 				_ = json.Unmarshal([]byte(strings.TrimSuffix(rest, "]")), &m)
 				partner = m.PartnerID
 			}
 		}
-		a.call("signal", `{"to":"`+partner+`","data":{"type":"offer"}}`)
-		b.call("chat-message", `{"message":"hi"}`)
-		a.call("signal", `{"to":"nobody","data":{}}`)
-		a.call("next", "")
-		a.call("leave-queue", "")
-		_ = a.conn.Close()
-		_ = b.conn.Close()
+		a.Call("signal", `{"to":"`+partner+`","data":{"type":"offer"}}`)
+		b.Call("chat-message", `{"message":"hi"}`)
+		a.Call("signal", `{"to":"nobody","data":{}}`)
+		a.Call("next", "")
+		a.Call("leave-queue", "")
+		_ = a.Conn().Close()
+		_ = b.Conn().Close()
 	}
 
 	eventually.True(t, 90*time.Second, func() (bool, string) {

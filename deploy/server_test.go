@@ -3,9 +3,7 @@ package deploy
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,10 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
-
-	"github.com/zivro/zivro/internal/eventually"
 )
 
 // startServer builds the server (the module above) and runs it on a free
@@ -109,99 +103,4 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// rawSocket is one Socket.IO client speaking the frames itself (as the
-// server module's tests do).
-type rawSocket struct {
-	t    *testing.T
-	conn *websocket.Conn
-	ack  int
-}
-
-// dialSocket opens a websocket to the server at url and connects to the
-// default namespace; header is sent with the handshake. It returns the
-// handshake's response when the server refuses it.
-func dialSocket(t *testing.T, url string, header http.Header) (*rawSocket, *http.Response, error) {
-	t.Helper()
-	ws := "ws" + strings.TrimPrefix(url, "http") + "/socket.io/?EIO=4&transport=websocket"
-	conn, res, err := websocket.DefaultDialer.Dial(ws, header)
-	if err != nil {
-		return nil, res, err
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	s := &rawSocket{t: t, conn: conn}
-	if open := s.read(); !strings.HasPrefix(open, "0{") {
-		t.Fatalf("open packet %q", open)
-	}
-	s.write("40")
-	if connect := s.read(); !strings.HasPrefix(connect, "40") {
-		t.Fatalf("connect packet %q", connect)
-	}
-	return s, res, nil
-}
-
-func (s *rawSocket) write(frame string) {
-	s.t.Helper()
-	if err := s.conn.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
-		s.t.Fatalf("write %q: %v", frame, err)
-	}
-}
-
-// read returns the next frame other than a ping, answering pings.
-func (s *rawSocket) read() string {
-	s.t.Helper()
-	for {
-		_ = s.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		_, msg, err := s.conn.ReadMessage()
-		if err != nil {
-			s.t.Fatalf("read: %v", err)
-		}
-		if string(msg) == "2" {
-			s.write("3")
-			continue
-		}
-		return string(msg)
-	}
-}
-
-// call emits an event with an ack and returns the ack's argument, skipping
-// other events (and acks sent before it: a connection's acks come in the
-// order of its events).
-func (s *rawSocket) call(event, payload string) map[string]any {
-	s.t.Helper()
-	s.ack++
-	id := fmt.Sprint(s.ack)
-	args := `"` + event + `"`
-	if payload != "" {
-		args += "," + payload
-	}
-	s.write("42" + id + "[" + args + "]")
-	for {
-		frame := s.read()
-		if rest, ok := strings.CutPrefix(frame, "43"+id+"["); ok {
-			var reply map[string]any
-			if err := json.Unmarshal([]byte(strings.TrimSuffix(rest, "]")), &reply); err != nil {
-				s.t.Fatalf("ack %q: %v", frame, err)
-			}
-			return reply
-		}
-	}
-}
-
-// join joins the queue, waiting (with a deadline) for a server that has
-// just started to listen to its store: until then it refuses state
-// changes as temporarily unavailable.
-func (s *rawSocket) join(profile string) {
-	s.t.Helper()
-	eventually.True(s.t, 10*time.Second, func() (bool, string) {
-		reply := s.call("join-queue", profile)
-		if reply["ok"] == true {
-			return true, ""
-		}
-		if reply["error"] != "temporarily unavailable" {
-			s.t.Fatalf("join: %v", reply)
-		}
-		return false, fmt.Sprintf("join: %v", reply)
-	})
 }
