@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -58,8 +59,22 @@ var liftedBudgets = []string{
 var inheritedEnv = []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG", "GOTRACEBACK"}
 
 // StartServer runs the binary on a free port and waits until GET /health
-// answers 200, the process exits, or ctx is done.
+// answers 200, the process exits, or ctx is done. A port picked by the
+// kernel can be taken by another process before the server binds it: a
+// server that exits for that is started again on other ports (the server
+// takes its ports as numbers, like redis-server; see internal/redisproc).
 func StartServer(ctx context.Context, opt ServerOptions) (*Server, error) {
+	var err error
+	for range 5 {
+		var s *Server
+		if s, err = startServer(ctx, opt); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return s, err
+		}
+	}
+	return nil, err
+}
+
+func startServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
