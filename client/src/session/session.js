@@ -1,7 +1,7 @@
 // The session: runs the flow reducer and carries out its side effects: socket
 // emits, the local media, and one peer connection per pairing. Components read
 // its snapshot and call its actions; nothing here knows about React.
-import { CHAT_MAX, flowReducer, initialState } from '../state/flow.js';
+import { CHAT_MAX, flowReducer, initialState, isTextOnly } from '../state/flow.js';
 import { createSignalInbox } from '../webrtc/signalInbox.js';
 import { FALLBACK_CONFIG } from '../webrtc/iceServers.js';
 import { QUALITY_EVERY_MS, readStats } from '../webrtc/quality.js';
@@ -61,11 +61,13 @@ export function createSession({
 
   // Side effects that follow from a transition.
   function follow(prev, next) {
-    if (next.phase === 'queue' && prev.phase !== 'queue') iceConfig = getIceConfig();
+    // A text-only call has no peer connection: nothing to configure or open.
+    const video = !isTextOnly(next);
+    if (next.phase === 'queue' && prev.phase !== 'queue' && video) iceConfig = getIceConfig();
     if (prev.partner?.roomId !== next.partner?.roomId) {
       closePeer();
       partnerMedia = PARTNER_MEDIA_ON;
-      if (next.partner) openPeer(next.partner);
+      if (next.partner && video) openPeer(next.partner);
     }
     if (next.phase === 'idle' && prev.phase !== 'idle') {
       stopStream(localStream);
@@ -162,8 +164,9 @@ export function createSession({
   }
 
   // Joins the queue; false when the socket is down (nothing sent).
-  function emitJoin(profile) {
-    return socket.emit('join-queue', profile, (reply) => {
+  function emitJoin({ textOnly, ...profile }) {
+    // textOnly only when set: a video user's join keeps the original shape.
+    return socket.emit('join-queue', textOnly ? { ...profile, textOnly: true } : profile, (reply) => {
       // Refused (a cool-down after reports, the server unable to queue us):
       // waiting would be for nothing. "busy" (already queued) is no refusal.
       // The code, not the English text, says which (README, "The contract").
@@ -244,6 +247,11 @@ export function createSession({
      */
     start(profile) {
       if (state.phase !== 'idle') return;
+      if (profile.textOnly) {
+        dispatch({ type: 'START', profile });
+        if (state.termsAccepted) joinQueue();
+        return;
+      }
       const check = media.mediaGranted;
       dispatch({ type: 'START', profile, checking: Boolean(check) });
       check?.()
@@ -271,6 +279,12 @@ export function createSession({
       } catch (err) {
         dispatch({ type: 'PERMISSION_DENIED', message: describeMediaError(err) });
       }
+    },
+    /** No camera (refused or missing): go on as a text-only user. */
+    continueTextOnly() {
+      if (state.phase !== 'permissions') return;
+      dispatch({ type: 'TEXT_ONLY_CHOSEN' });
+      if (state.termsAccepted) joinQueue();
     },
     acceptTerms: joinQueue,
     goHome() {

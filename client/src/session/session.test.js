@@ -169,7 +169,7 @@ describe('session: fewer steps', () => {
 
   it('the profile is remembered on the device; a broken or invalid one is not', () => {
     actions.start({ ...profile, interests: ['chess'] });
-    expect(revisit().state().profile).toEqual(profile);
+    expect(revisit().state().profile).toEqual({ ...profile, textOnly: false });
     storage.setItem('zivro-profile', '{"name":"A","gender":"x"}');
     expect(revisit().state().profile).toBeNull();
     storage.setItem('zivro-profile', 'not json');

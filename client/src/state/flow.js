@@ -39,6 +39,9 @@ export const initialState = {
 
 const inCall = (state) => state.phase === 'queue' || state.phase === 'chat';
 
+/** A text-only user: no camera, no peer connection; the chat is the call. */
+export const isTextOnly = (state) => state.profile?.textOnly === true;
+
 const home = (state) => ({
   ...initialState,
   connection: state.connection,
@@ -59,7 +62,7 @@ const queued = (state) => ({
   partner: null,
   call: initialCall,
   messages: [],
-  chatOpen: false,
+  chatOpen: isTextOnly(state), // a text-only call is its chat
   unread: 0,
 });
 
@@ -72,7 +75,8 @@ export function flowReducer(state, action) {
       return state.phase === 'idle'
         ? {
             ...state,
-            phase: 'permissions',
+            // A text-only user needs no camera: straight to the terms.
+            phase: action.profile.textOnly ? 'terms' : 'permissions',
             profile: action.profile,
             interests: action.profile.interests ?? [],
             notice: null,
@@ -99,6 +103,17 @@ export function flowReducer(state, action) {
     case 'PERMISSION_DENIED':
       return state.phase === 'permissions'
         ? { ...state, permission: { requesting: false, error: action.message, silent: false } }
+        : state;
+
+    case 'TEXT_ONLY_CHOSEN':
+      // No camera (refused or missing): carry on with the chat alone.
+      return state.phase === 'permissions'
+        ? {
+            ...state,
+            phase: 'terms',
+            profile: { ...state.profile, textOnly: true },
+            permission: { requesting: false, error: null, silent: false },
+          }
         : state;
 
     case 'TERMS_ACCEPTED':

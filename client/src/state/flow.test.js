@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flowReducer, initialState, isMediaFlowing } from './flow.js';
+import { flowReducer, initialState, isMediaFlowing, isTextOnly } from './flow.js';
 
 const profile = { name: 'Ada', gender: 'female', region: 'europe' };
 const match = (partnerId = 'p1', roomId = 'r1', extra = {}) => ({
@@ -279,5 +279,37 @@ describe('flow: out-of-order actions are ignored', () => {
   ])('%s', (_, make, action) => {
     const s = make();
     expect(flowReducer(s, action)).toBe(s);
+  });
+});
+
+describe('flow: text only', () => {
+  const textProfile = { ...profile, textOnly: true };
+
+  it('a text-only START skips the permission step; its calls open with the chat', () => {
+    let s = run(online, { type: 'START', profile: textProfile });
+    expect(s.phase).toBe('terms');
+    expect(isTextOnly(s)).toBe(true);
+    s = flowReducer(s, { type: 'TERMS_ACCEPTED' });
+    expect(s.chatOpen).toBe(true);
+    s = flowReducer(s, match());
+    expect(s.chatOpen).toBe(true);
+    s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 1, from: 'p1', text: 'hi', timestamp: 1 });
+    expect(s.unread).toBe(0);
+    s = flowReducer(s, { type: 'NEXT' });
+    expect(s.chatOpen).toBe(true);
+  });
+
+  it('a failed camera can go on as text only, and only from the permission step', () => {
+    let s = flowReducer(atPermissions(), { type: 'PERMISSION_DENIED', message: 'no camera' });
+    s = flowReducer(s, { type: 'TEXT_ONLY_CHOSEN' });
+    expect(s.phase).toBe('terms');
+    expect(s.profile).toEqual(textProfile);
+    expect(s.permission.error).toBeNull();
+    expect(flowReducer(atQueue(), { type: 'TEXT_ONLY_CHOSEN' })).toEqual(atQueue());
+  });
+
+  it('a video user is not text only, and its chat starts closed', () => {
+    expect(isTextOnly(atQueue())).toBe(false);
+    expect(atChat().chatOpen).toBe(false);
   });
 });

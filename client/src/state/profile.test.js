@@ -4,7 +4,7 @@ import { validateProfile } from './profile.js';
 describe('validateProfile', () => {
   it('accepts a valid profile, trimming the name', () => {
     expect(validateProfile({ name: '  Ada ', gender: 'female', region: 'north-america' })).toEqual({
-      profile: { name: 'Ada', gender: 'female', region: 'north-america', interests: [] },
+      profile: { name: 'Ada', gender: 'female', region: 'north-america', interests: [], textOnly: false },
       errors: {},
     });
   });
