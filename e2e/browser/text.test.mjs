@@ -1,7 +1,8 @@
 // Text-only mode in the browser (issue #19): a user who ticks "Text only" and
 // one whose camera is blocked (who goes on with "Continue with text only") are
 // paired with each other, chat both ways with no video and no peer
-// connection, while a video user who waited first stays in the queue.
+// connection, each seeing the other's region, while a video user who waited
+// first stays in the queue.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { until } from '../lib/harness.mjs';
@@ -68,6 +69,9 @@ test('two text-only users are paired with each other and chat both ways; a video
 
     await Promise.all([waitTextCall(t, 'Cleo'), waitTextCall(c, 'Tom')]);
     await t.shot('01-text-call');
+    // each sees where the other said it is (matched.partnerRegion)
+    assert.equal((await t.tid('partner-region').textContent()).trim(), 'Asia');
+    assert.equal((await c.tid('partner-region').textContent()).trim(), 'Europe');
     for (const u of [t, c]) {
       assert.deepEqual(await mediaOf(u), { videos: 0, pcs: 0 }, `${u.label}: video or a peer connection in a text call`);
       await visible(u, 'chat-input');

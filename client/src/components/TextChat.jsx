@@ -4,6 +4,7 @@ import { PhoneOff, SkipForward } from 'lucide-react';
 import { useNextShortcut } from '../hooks/useNextShortcut.js';
 import ChatPanel from './ChatPanel.jsx';
 import CommonInterests from './CommonInterests.jsx';
+import PartnerRegion from './PartnerRegion.jsx';
 import SafetyMenu from './SafetyMenu.jsx';
 
 export default function TextChat({ state, actions }) {
@@ -18,6 +19,7 @@ export default function TextChat({ state, actions }) {
           <p data-testid="partner-name" className="truncate text-lg font-semibold">
             {partner.name}
           </p>
+          <PartnerRegion region={partner.region} />
           <CommonInterests interests={partner.commonInterests} />
         </div>
         <SafetyMenu partnerName={partner.name} onReport={actions.report} onBlock={actions.block} />

@@ -70,6 +70,13 @@ describe('session: interests', () => {
     expect(state().partner.commonInterests).toEqual(['music']);
   });
 
+  it('keeps the partner\'s region of a match, only a string', async () => {
+    await toChat({ partnerRegion: 'asia' });
+    expect(state().partner.region).toBe('asia');
+    socket.serverSends('matched', { roomId: 'r2', partnerId: 'p2', partnerName: 'Cy', partnerRegion: 7 });
+    expect(state().partner.region).toBe('');
+  });
+
   it('a match from a server without interests has none in common', async () => {
     await toChat();
     expect(state().partner.commonInterests).toEqual([]);

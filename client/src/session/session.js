@@ -203,6 +203,7 @@ export function createSession({
       commonInterests: Array.isArray(payload.commonInterests)
         ? payload.commonInterests.filter((t) => typeof t === 'string')
         : [],
+      partnerRegion: typeof payload.partnerRegion === 'string' ? payload.partnerRegion : '',
     });
   });
 

@@ -27,7 +27,7 @@ export const initialState = {
   // whether it does), so the permission step is not shown unless it fails.
   permission: { requesting: false, error: null, silent: false },
   termsAccepted: false, // this device accepted the current terms (state/terms.js)
-  partner: null, // { id, name, roomId, isInitiator, commonInterests }
+  partner: null, // { id, name, roomId, isInitiator, commonInterests, region }
   call: initialCall,
   camera: true,
   mic: true,
@@ -133,6 +133,7 @@ export function flowReducer(state, action) {
           roomId: action.roomId,
           isInitiator: Boolean(action.isInitiator),
           commonInterests: action.commonInterests ?? [],
+          region: action.partnerRegion ?? '', // '' when the server sent none
         },
       };
 

@@ -63,7 +63,7 @@ describe('flow: the happy path', () => {
   it('queue → chat on MATCHED, with the partner', () => {
     const s = atChat('p1', 'r1');
     expect(s.phase).toBe('chat');
-    expect(s.partner).toEqual({ id: 'p1', name: 'Bob', roomId: 'r1', isInitiator: true, commonInterests: [] });
+    expect(s.partner).toEqual({ id: 'p1', name: 'Bob', roomId: 'r1', isInitiator: true, commonInterests: [], region: '' });
     expect(s.call.connectionState).toBe('new');
   });
 
@@ -141,7 +141,7 @@ describe('flow: matches', () => {
     s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 1, from: 'p1', text: 'hey', timestamp: 1 });
     s = flowReducer(s, match('p2', 'r2', { isInitiator: false, partnerName: 'Cleo' }));
     expect(s.phase).toBe('chat');
-    expect(s.partner).toEqual({ id: 'p2', name: 'Cleo', roomId: 'r2', isInitiator: false, commonInterests: [] });
+    expect(s.partner).toEqual({ id: 'p2', name: 'Cleo', roomId: 'r2', isInitiator: false, commonInterests: [], region: '' });
     expect(s.call).toEqual(initialState.call);
     expect(s.messages).toEqual([]);
     expect(s.unread).toBe(0);
@@ -311,5 +311,12 @@ describe('flow: text only', () => {
   it('a video user is not text only, and its chat starts closed', () => {
     expect(isTextOnly(atQueue())).toBe(false);
     expect(atChat().chatOpen).toBe(false);
+  });
+});
+
+describe('flow: the partner\'s region', () => {
+  it('keeps the region a match carries, "" when none', () => {
+    expect(flowReducer(atQueue(), match('p1', 'r1', { partnerRegion: 'asia' })).partner.region).toBe('asia');
+    expect(atChat().partner.region).toBe('');
   });
 });

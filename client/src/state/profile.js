@@ -22,6 +22,9 @@ export const REGIONS = [
 
 const isOption = (options, value) => options.some((o) => o.value === value);
 
+/** A region's label; the value itself when this client does not know it. */
+export const regionLabel = (value) => REGIONS.find((r) => r.value === value)?.label ?? value;
+
 /**
  * Returns { profile, errors }: profile is the trimmed profile when errors is empty,
  * with the interests field's text as a list of tags.
