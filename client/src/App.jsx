@@ -44,6 +44,7 @@ function Flow() {
           initialInterests={state.interests}
           onlineCount={onlineCount}
           hideIp={state.hideIp}
+          relayAvailable={state.relayAvailable}
           onHideIp={actions.setHideIp}
           inert={phase !== 'idle'} onStart={actions.start} />
       )}

@@ -16,7 +16,7 @@ const FEATURES = [
   { icon: ShieldCheck, text: 'Anonymous: no account, nothing stored' },
 ];
 
-export default function StartChat({ online, initialProfile, initialInterests, onlineCount, hideIp, onHideIp, inert, onStart }) {
+export default function StartChat({ online, initialProfile, initialInterests, onlineCount, hideIp, relayAvailable, onHideIp, inert, onStart }) {
   const id = useId();
   const [values, setValues] = useState({
     name: initialProfile?.name ?? '',
@@ -201,7 +201,7 @@ export default function StartChat({ online, initialProfile, initialInterests, on
                 </span>
               </span>
             </label>
-            {!values.textOnly && <HideIpToggle hideIp={hideIp} onChange={onHideIp} />}
+            {!values.textOnly && <HideIpToggle hideIp={hideIp} available={relayAvailable !== false} onChange={onHideIp} />}
           </div>
 
           <button type="submit" data-testid="start-button" className="btn-primary mt-7 w-full py-3.5 text-base" disabled={!online}>

@@ -65,6 +65,7 @@ export default function VideoChat({ state, actions }) {
             <DeviceSettings
               devices={state.devices}
               hideIp={state.hideIp}
+              relayAvailable={state.relayAvailable}
               relayOnly={call.relayOnly}
               onOpen={actions.listDevices}
               onSelect={actions.selectDevice}

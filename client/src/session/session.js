@@ -63,7 +63,10 @@ export function createSession({
   function follow(prev, next) {
     // A text-only call has no peer connection: nothing to configure or open.
     const video = !isTextOnly(next);
-    if (next.phase === 'queue' && prev.phase !== 'queue' && video) iceConfig = getIceConfig();
+    if (next.phase === 'queue' && prev.phase !== 'queue' && video) learnRelay((iceConfig = getIceConfig()));
+    // Whether "hide my IP address" can work, asked again with each connection:
+    // a server still waking up could not answer the first time.
+    if (next.connection === 'connected' && prev.connection !== 'connected') learnRelay(getIceConfig());
     if (prev.partner?.roomId !== next.partner?.roomId) {
       closePeer();
       partnerMedia = PARTNER_MEDIA_ON;
@@ -97,6 +100,14 @@ export function createSession({
         noticeTimer = timers.setTimeout(() => dispatch({ type: 'NOTICE_DISMISSED' }), NOTICE_MS);
       }
     }
+  }
+
+  // Notes whether the server has a relay, from an ICE configuration asked for.
+  function learnRelay(config) {
+    config.then(
+      ({ relay }) => relay !== state.relayAvailable && dispatch({ type: 'RELAY_KNOWN', relay: relay === true }),
+      () => {}, // not asked: left as it was
+    );
   }
 
   async function openPeer({ id, roomId, isInitiator }) {

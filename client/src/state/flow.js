@@ -22,6 +22,7 @@ export const initialState = {
   interests: [], // the tags the landing page offers, remembered across visits
   notice: null, // a short message: the partner left, a report, a block, a refused join
   hideIp: false, // calls through the TURN relay only, when the server has one
+  relayAvailable: null, // whether the server has a TURN relay (GET /ice-servers): null until it said
   devices: { cameras: [], mics: [], video: '', audio: '' }, // { deviceId, label } lists; the chosen ids
   // silent: the browser already allows the camera (or we are asking it
   // whether it does), so the permission step is not shown unless it fails.
@@ -51,6 +52,7 @@ const home = (state) => ({
   interests: state.interests,
   notice: state.notice,
   hideIp: state.hideIp,
+  relayAvailable: state.relayAvailable,
   devices: state.devices,
   termsAccepted: state.termsAccepted,
   pageHidden: state.pageHidden,
@@ -183,6 +185,9 @@ export function flowReducer(state, action) {
 
     case 'CALL_ROUTE':
       return forCurrentRoom(state, action) ? { ...state, call: { ...state.call, relayOnly: action.relayOnly } } : state;
+
+    case 'RELAY_KNOWN':
+      return { ...state, relayAvailable: action.relay };
 
     case 'HIDE_IP_SET':
       return { ...state, hideIp: action.hideIp };

@@ -320,3 +320,12 @@ describe('flow: the partner\'s region', () => {
     expect(atChat().partner.region).toBe('');
   });
 });
+
+describe('flow: the relay', () => {
+  it('is unknown until the server says, and kept on the way home', () => {
+    expect(initialState.relayAvailable).toBeNull();
+    const s = flowReducer(atChat(), { type: 'RELAY_KNOWN', relay: false });
+    expect(s.relayAvailable).toBe(false);
+    expect(flowReducer(s, { type: 'GO_HOME' }).relayAvailable).toBe(false);
+  });
+});
