@@ -2,7 +2,7 @@
 // one whose camera is blocked (who goes on with "Continue with text only") are
 // paired with each other, chat both ways with no video and no peer
 // connection, each seeing the other's region, while a video user who waited
-// first stays in the queue.
+// first stays in the queue. A report moves the reporter on at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { until } from '../lib/harness.mjs';
@@ -91,8 +91,14 @@ test('two text-only users are paired with each other and chat both ways; a video
     await visible(v, 'queue-view');
     assert.equal(await v.tid('video-chat').count(), 0, 'Vera left the queue');
 
-    // End call: home, "Text only" still ticked (remembered with the profile)
-    await t.tid('end-call').click();
+    // Cleo reports Tom: once taken, she moves on to someone new (both requeued)
+    await c.tid('safety-button').click();
+    await c.tid('report-spam').click();
+    await Promise.all([visible(c, 'queue-view'), visible(t, 'queue-view')]);
+    assert.equal(await c.tid('notice').getAttribute('data-kind'), 'reported');
+
+    // Cancel: home, "Text only" still ticked (remembered with the profile)
+    await t.tid('queue-cancel').click();
     await visible(t, 'start-view');
     assert.equal(await t.tid('text-mode').isChecked(), true, 'Tom\'s "Text only" was forgotten');
   });

@@ -308,11 +308,18 @@ export function createSession({
       socket.emit('next');
       dispatch({ type: 'NEXT' });
     },
-    report(reason) {
+    /**
+     * Reports the partner; once the server took it, moves on to someone new
+     * (a Next), unless stay: the reporter should not have to sit on with
+     * whoever it reported. A refused report changes nothing.
+     */
+    report(reason, { stay = false } = {}) {
       if (state.phase !== 'chat') return;
-      socket.emit('report', { reason }, (reply) =>
-        dispatch({ type: reply?.ok ? 'REPORTED' : 'REPORT_FAILED' }),
-      );
+      const { roomId } = state.partner;
+      socket.emit('report', { reason }, (reply) => {
+        dispatch({ type: reply?.ok ? 'REPORTED' : 'REPORT_FAILED' });
+        if (reply?.ok && !stay && state.partner?.roomId === roomId) actions.next();
+      });
     },
     block() {
       if (state.phase !== 'chat') return;
