@@ -1,4 +1,5 @@
-// The flow of the app, idle → permissions → terms → queue → chat, as one pure reducer.
+// The flow of the app, idle → permissions → terms → queue → chat, as one pure reducer
+// (a text-only user goes from idle straight to the terms: no camera to ask for).
 // Side effects (socket emits, media, the peer connection) live in session/session.js,
 // which follows the transitions made here.
 
