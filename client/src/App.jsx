@@ -7,12 +7,14 @@ import ReconnectBanner from './components/ReconnectBanner.jsx';
 import StartChat from './components/StartChat.jsx';
 import TermsModal from './components/TermsModal.jsx';
 import TermsPage from './components/TermsPage.jsx';
+import TextChat from './components/TextChat.jsx';
 import VideoChat from './components/VideoChat.jsx';
 import { BACKEND_URL } from './config.js';
 import { useBackEndsCall } from './hooks/useBackEndsCall.js';
 import { useOnlineCount } from './hooks/useOnlineCount.js';
 import { useSession } from './hooks/useSession.jsx';
 import { useTabTitle } from './hooks/useTabTitle.js';
+import { isTextOnly } from './state/flow.js';
 
 // Pages outside the flow, by path (the server answers every path with the app).
 const PAGES = { '/terms': TermsPage, '/privacy': PrivacyPage };
@@ -42,6 +44,7 @@ function Flow() {
           initialInterests={state.interests}
           onlineCount={onlineCount}
           hideIp={state.hideIp}
+          relayAvailable={state.relayAvailable}
           onHideIp={actions.setHideIp}
           inert={phase !== 'idle'} onStart={actions.start} />
       )}
@@ -50,12 +53,13 @@ function Flow() {
           requesting={state.permission.requesting}
           error={state.permission.error}
           onAllow={actions.requestPermissions}
+          onTextOnly={actions.continueTextOnly}
           onBack={actions.goHome}
         />
       )}
       {phase === 'terms' && <TermsModal online={online} onAccept={actions.acceptTerms} onDecline={actions.goHome} />}
       {phase === 'queue' && <Loader localStream={state.localStream} onCancel={actions.goHome} />}
-      {phase === 'chat' && <VideoChat state={state} actions={actions} />}
+      {phase === 'chat' && (isTextOnly(state) ? <TextChat state={state} actions={actions} /> : <VideoChat state={state} actions={actions} />)}
     </>
   );
 }

@@ -53,12 +53,15 @@ test('interests, "You both like", report by keyboard, block by mouse; the blocke
     assert.equal(await a.tid('safety-dialog').count(), 0, 'Escape closes the dialog');
     assert.equal(await a.page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'safety-button');
     await a.page.keyboard.press('Enter');
+    // "Stay in this call": without it a report moves on to someone new
+    await a.tid('report-stay').focus();
+    await a.page.keyboard.press('Space');
     await a.tid('report-spam').focus();
     await a.page.keyboard.press('Enter');
     await until(() => a.tid('notice').getAttribute('data-kind').then((k) => k === 'reported').catch(() => false),
       { timeout: T.ui, what: 'the "reported" notice' });
     await a.shot('03-reported');
-    await visible(a, 'video-chat'); // a report does not end the call
+    await visible(a, 'video-chat'); // a report with "stay" does not end the call
     await until(() => reportLines().length === 1, { timeout: T.ui, what: 'one report log line' });
     const line = JSON.parse(reportLines()[0]);
     assert.equal(line.reason, 'spam');

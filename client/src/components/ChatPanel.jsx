@@ -2,11 +2,12 @@
 // lower part of the screen under the video and the controls on phones; never
 // over either.
 // It stays mounted while closed (hidden), so the draft and the history are kept.
+// In a text-only call it is the whole call (main: no close button, full size).
 import { Send, X } from 'lucide-react';
 import { useEffect, useId, useRef, useState } from 'react';
 import { CHAT_MAX } from '../state/flow.js';
 
-export default function ChatPanel({ open, partnerName, messages, onSend, onClose }) {
+export default function ChatPanel({ open, partnerName, messages, onSend, onClose, main = false }) {
   const [draft, setDraft] = useState('');
   const listRef = useRef(null);
   const inputRef = useRef(null);
@@ -39,21 +40,27 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
       data-testid="chat-panel"
       hidden={!open}
       aria-labelledby={titleId}
-      onKeyDown={(event) => event.key === 'Escape' && close()}
-      className="flex h-[45%] min-h-0 shrink-0 flex-col border-t border-slate-200 bg-white text-slate-900 [&[hidden]]:hidden md:h-auto md:w-96 md:border-l md:border-t-0 dark:border-slate-800 dark:bg-slate-900 dark:text-slate-100"
+      onKeyDown={(event) => !main && event.key === 'Escape' && close()}
+      className={`flex min-h-0 flex-col bg-white text-slate-900 [&[hidden]]:hidden dark:bg-slate-900 dark:text-slate-100 ${
+        main
+          ? 'mx-auto w-full max-w-3xl flex-1'
+          : 'h-[45%] shrink-0 border-t border-slate-200 md:h-auto md:w-96 md:border-l md:border-t-0 dark:border-slate-800'
+      }`}
     >
       <div className="flex items-center justify-between border-b border-slate-200 px-5 py-3 dark:border-slate-800">
         <h2 id={titleId} className="font-semibold">
           Chat with {partnerName}
         </h2>
-        <button
-          type="button"
-          onClick={close}
-          aria-label="Close chat"
-          className="inline-flex h-11 w-11 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-brand-500 dark:hover:bg-slate-800"
-        >
-          <X className="h-5 w-5" aria-hidden="true" />
-        </button>
+        {!main && (
+          <button
+            type="button"
+            onClick={close}
+            aria-label="Close chat"
+            className="inline-flex h-11 w-11 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-brand-500 dark:hover:bg-slate-800"
+          >
+            <X className="h-5 w-5" aria-hidden="true" />
+          </button>
+        )}
       </div>
 
       <ol ref={listRef} aria-live="polite" className="flex-1 space-y-2 overflow-y-auto px-4 py-4">

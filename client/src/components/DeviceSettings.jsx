@@ -23,7 +23,7 @@ function Picker({ id, label, testId, devices, value, onChange }) {
   );
 }
 
-export default function DeviceSettings({ devices, hideIp, relayOnly, onOpen, onSelect, onHideIp }) {
+export default function DeviceSettings({ devices, hideIp, relayAvailable, relayOnly, onOpen, onSelect, onHideIp }) {
   const id = useId();
   return (
     <ControlDialog
@@ -40,7 +40,7 @@ export default function DeviceSettings({ devices, hideIp, relayOnly, onOpen, onS
         <>
           <Picker id={`${id}-camera`} label="Camera" testId="camera-select" devices={devices.cameras} value={devices.video} onChange={(v) => onSelect('video', v)} />
           <Picker id={`${id}-mic`} label="Microphone" testId="mic-select" devices={devices.mics} value={devices.audio} onChange={(v) => onSelect('audio', v)} />
-          <HideIpToggle hideIp={hideIp} onChange={onHideIp} />
+          <HideIpToggle hideIp={hideIp} available={relayAvailable !== false} onChange={onHideIp} />
           <p data-testid="relay-status" className="text-xs text-slate-500 dark:text-slate-400">
             {relayOnly ? 'This call goes through a relay: your partner cannot see your IP address.' : 'Applies from your next call.'}
           </p>

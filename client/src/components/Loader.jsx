@@ -1,5 +1,5 @@
 // Step 4: waiting in the queue for a partner.
-import { X } from 'lucide-react';
+import { MessageCircle, X } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import LocalVideo from './LocalVideo.jsx';
 
@@ -29,11 +29,16 @@ export default function Loader({ localStream, onCancel }) {
         <span className="absolute inset-0 animate-ping rounded-full bg-brand-500/20 [animation-duration:2.2s]" />
         <span className="absolute inset-6 animate-ping rounded-full bg-fuchsia-500/20 [animation-delay:0.6s] [animation-duration:2.2s]" />
         <span className="absolute inset-10 rounded-full bg-gradient-to-br from-brand-500 to-fuchsia-500 shadow-2xl shadow-brand-500/40" />
-        <LocalVideo
-          aria-label="Your camera preview"
-          stream={localStream}
-          className="relative h-36 w-36 rounded-full border-4 border-white/80 bg-slate-900 object-cover dark:border-slate-900/80"
-        />
+        {localStream ? (
+          <LocalVideo
+            aria-label="Your camera preview"
+            stream={localStream}
+            className="relative h-36 w-36 rounded-full border-4 border-white/80 bg-slate-900 object-cover dark:border-slate-900/80"
+          />
+        ) : (
+          // Text only: no camera to preview.
+          <MessageCircle className="relative h-16 w-16 text-white" />
+        )}
       </div>
       <div className="min-h-[4rem]">
         <h1 className="text-2xl font-bold tracking-tight sm:text-3xl">Finding you a partner</h1>

@@ -1,8 +1,9 @@
 // Step 2: ask for the camera and microphone.
-import { AlertTriangle, Camera, Loader2, Mic } from 'lucide-react';
+import { AlertTriangle, Camera, Loader2, MessageCircle, Mic } from 'lucide-react';
 import Modal from './Modal.jsx';
 
-export default function MediaPermissionModal({ requesting, error, onAllow, onBack }) {
+// When the camera fails (blocked, missing, busy), text only is the way on.
+export default function MediaPermissionModal({ requesting, error, onAllow, onTextOnly, onBack }) {
   return (
     <Modal testId="permission-modal" title="Camera & microphone" icon={<Camera aria-hidden="true" />} onClose={onBack}>
       <p className="text-sm leading-relaxed text-slate-600 dark:text-slate-400">
@@ -31,6 +32,12 @@ export default function MediaPermissionModal({ requesting, error, onAllow, onBac
         <button type="button" className="btn-secondary" data-testid="permission-back" onClick={onBack}>
           Back to home
         </button>
+        {error && (
+          <button type="button" className="btn-secondary" data-testid="permission-text-only" onClick={onTextOnly}>
+            <MessageCircle className="h-4 w-4" aria-hidden="true" />
+            Continue with text only
+          </button>
+        )}
         <button
           type="button"
           className="btn-primary"

@@ -1,11 +1,45 @@
 // Report or block the partner: one button in the call controls opens a small
-// dialog where one more press (a reason, or Block) confirms.
+// dialog where one more press (a reason, or Block) confirms. A report moves
+// on to someone new unless "Stay in this call" is ticked.
 import { Ban, Flag } from 'lucide-react';
+import { useId, useState } from 'react';
 import ControlDialog from './ControlDialog.jsx';
 import { REPORT_REASONS } from '../state/safety.js';
 
 const item =
   'flex w-full items-center rounded-xl px-3 py-2 text-left text-sm hover:bg-slate-100 focus-visible:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-brand-400 dark:hover:bg-slate-800 dark:focus-visible:bg-slate-800';
+
+// The reasons, each a button that reports, and the choice to stay.
+function ReportChoices({ choose, onReport }) {
+  const [stay, setStay] = useState(false);
+  const id = useId();
+  return (
+    <>
+      <ul className="mt-1">
+        {REPORT_REASONS.map((r) => (
+          <li key={r.value}>
+            <button type="button" data-testid={`report-${r.value}`} className={item} onClick={choose(() => onReport(r.value, { stay }))}>
+              {r.label}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <div className="flex items-center gap-2 px-3 py-2">
+        <input
+          id={id}
+          type="checkbox"
+          data-testid="report-stay"
+          className="h-4 w-4 accent-brand-600"
+          checked={stay}
+          onChange={(e) => setStay(e.target.checked)}
+        />
+        <label htmlFor={id} className="text-xs text-slate-600 dark:text-slate-400">
+          Stay in this call (otherwise, report and find someone new)
+        </label>
+      </div>
+    </>
+  );
+}
 
 export default function SafetyMenu({ partnerName, onReport, onBlock }) {
   return (
@@ -25,15 +59,7 @@ export default function SafetyMenu({ partnerName, onReport, onBlock }) {
         };
         return (
           <>
-            <ul className="mt-1">
-              {REPORT_REASONS.map((r) => (
-                <li key={r.value}>
-                  <button type="button" data-testid={`report-${r.value}`} className={item} onClick={choose(() => onReport(r.value))}>
-                    {r.label}
-                  </button>
-                </li>
-              ))}
-            </ul>
+            <ReportChoices choose={choose} onReport={onReport} />
             <div className="mt-2 border-t border-slate-200 pt-2 dark:border-slate-800">
               <button
                 type="button"

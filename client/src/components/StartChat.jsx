@@ -16,13 +16,14 @@ const FEATURES = [
   { icon: ShieldCheck, text: 'Anonymous: no account, nothing stored' },
 ];
 
-export default function StartChat({ online, initialProfile, initialInterests, onlineCount, hideIp, onHideIp, inert, onStart }) {
+export default function StartChat({ online, initialProfile, initialInterests, onlineCount, hideIp, relayAvailable, onHideIp, inert, onStart }) {
   const id = useId();
   const [values, setValues] = useState({
     name: initialProfile?.name ?? '',
     gender: initialProfile?.gender ?? '',
     region: initialProfile?.region ?? '',
     interests: formatInterests(initialInterests ?? []),
+    textOnly: initialProfile?.textOnly === true,
   });
   const [errors, setErrors] = useState({});
   const form = useRef(null);
@@ -185,12 +186,31 @@ export default function StartChat({ online, initialProfile, initialInterests, on
             </div>
 
             <InterestsField id={`${id}-interests`} value={values.interests} onChange={update('interests')} />
-            <HideIpToggle hideIp={hideIp} onChange={onHideIp} />
+            <label className="flex items-start gap-2">
+              <input
+                type="checkbox"
+                data-testid="text-mode"
+                className="mt-0.5 h-4 w-4 accent-brand-600"
+                checked={values.textOnly}
+                onChange={(event) => setValues((v) => ({ ...v, textOnly: event.target.checked }))}
+              />
+              <span className="text-sm">
+                <span className="font-medium">Text only</span>
+                <span className="block text-xs text-slate-500 dark:text-slate-400">
+                  No camera: chat by text with others who chose text too.
+                </span>
+              </span>
+            </label>
+            {!values.textOnly && <HideIpToggle hideIp={hideIp} available={relayAvailable !== false} onChange={onHideIp} />}
           </div>
 
           <button type="submit" data-testid="start-button" className="btn-primary mt-7 w-full py-3.5 text-base" disabled={!online}>
-            <Video className="h-5 w-5" aria-hidden="true" />
-            Start video chat
+            {values.textOnly ? (
+              <MessageCircle className="h-5 w-5" aria-hidden="true" />
+            ) : (
+              <Video className="h-5 w-5" aria-hidden="true" />
+            )}
+            {values.textOnly ? 'Start text chat' : 'Start video chat'}
           </button>
         </form>
       </main>

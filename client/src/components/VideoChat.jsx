@@ -17,6 +17,7 @@ import DeviceSettings from './DeviceSettings.jsx';
 import LocalVideo from './LocalVideo.jsx';
 import PartnerCameraOff from './PartnerCameraOff.jsx';
 import PartnerMuted from './PartnerMuted.jsx';
+import PartnerRegion from './PartnerRegion.jsx';
 import RemoteVideo from './RemoteVideo.jsx';
 import SafetyMenu from './SafetyMenu.jsx';
 
@@ -56,6 +57,7 @@ export default function VideoChat({ state, actions }) {
               <p data-testid="partner-name" className="truncate text-lg font-semibold">
                 {partner.name}
               </p>
+              <PartnerRegion region={partner.region} />
               {!partnerMedia.audio && <PartnerMuted partnerName={partner.name} />}
               <CommonInterests interests={partner.commonInterests} />
             </div>
@@ -63,6 +65,7 @@ export default function VideoChat({ state, actions }) {
             <DeviceSettings
               devices={state.devices}
               hideIp={state.hideIp}
+              relayAvailable={state.relayAvailable}
               relayOnly={call.relayOnly}
               onOpen={actions.listDevices}
               onSelect={actions.selectDevice}

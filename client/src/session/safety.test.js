@@ -70,6 +70,13 @@ describe('session: interests', () => {
     expect(state().partner.commonInterests).toEqual(['music']);
   });
 
+  it('keeps the partner\'s region of a match, only a string', async () => {
+    await toChat({ partnerRegion: 'asia' });
+    expect(state().partner.region).toBe('asia');
+    socket.serverSends('matched', { roomId: 'r2', partnerId: 'p2', partnerName: 'Cy', partnerRegion: 7 });
+    expect(state().partner.region).toBe('');
+  });
+
   it('a match from a server without interests has none in common', async () => {
     await toChat();
     expect(state().partner.commonInterests).toEqual([]);
@@ -109,9 +116,20 @@ describe('session: a refused join', () => {
 });
 
 describe('session: report and block', () => {
-  it('report sends the reason, stays in the call and thanks the user for a while', async () => {
+  it('report sends the reason, thanks the user for a while, and once taken moves on to someone new', async () => {
     await toChat();
     actions.report('spam');
+    expect(socket.sent('report')).toEqual([{ reason: 'spam' }]);
+    expect(socket.sent('next')).toEqual([]); // not before the server took it
+    socket.serverAcks('report', { ok: true });
+    expect(socket.sent('next')).toEqual([undefined]);
+    expect(state().phase).toBe('queue');
+    expect(state().notice).toEqual({ kind: 'reported' });
+  });
+
+  it('"stay": report and stay in the call', async () => {
+    await toChat();
+    actions.report('spam', { stay: true });
     expect(socket.sent('report')).toEqual([{ reason: 'spam' }]);
     socket.serverAcks('report', { ok: true });
     expect(state().phase).toBe('chat');
@@ -125,6 +143,17 @@ describe('session: report and block', () => {
     actions.report('spam');
     socket.serverAcks('report', null);
     expect(state().notice).toEqual({ kind: 'report-failed' });
+    expect(state().phase).toBe('chat');
+    expect(socket.sent('next')).toEqual([]);
+  });
+
+  it('a report taken after the call already moved on does not skip the next partner', async () => {
+    await toChat();
+    actions.report('spam');
+    socket.serverSends('matched', { roomId: 'r2', partnerId: 'p2', partnerName: 'Cy' });
+    socket.serverAcks('report', { ok: true });
+    expect(state().partner.id).toBe('p2');
+    expect(socket.sent('next')).toEqual([]);
   });
 
   it('block ends the call as Next does and says so', async () => {

@@ -1,7 +1,7 @@
 // The session: runs the flow reducer and carries out its side effects: socket
 // emits, the local media, and one peer connection per pairing. Components read
 // its snapshot and call its actions; nothing here knows about React.
-import { CHAT_MAX, flowReducer, initialState } from '../state/flow.js';
+import { CHAT_MAX, flowReducer, initialState, isTextOnly } from '../state/flow.js';
 import { createSignalInbox } from '../webrtc/signalInbox.js';
 import { FALLBACK_CONFIG } from '../webrtc/iceServers.js';
 import { QUALITY_EVERY_MS, readStats } from '../webrtc/quality.js';
@@ -61,11 +61,16 @@ export function createSession({
 
   // Side effects that follow from a transition.
   function follow(prev, next) {
-    if (next.phase === 'queue' && prev.phase !== 'queue') iceConfig = getIceConfig();
+    // A text-only call has no peer connection: nothing to configure or open.
+    const video = !isTextOnly(next);
+    if (next.phase === 'queue' && prev.phase !== 'queue' && video) learnRelay((iceConfig = getIceConfig()));
+    // Whether "hide my IP address" can work, asked again with each connection:
+    // a server still waking up could not answer the first time.
+    if (next.connection === 'connected' && prev.connection !== 'connected') learnRelay(getIceConfig());
     if (prev.partner?.roomId !== next.partner?.roomId) {
       closePeer();
       partnerMedia = PARTNER_MEDIA_ON;
-      if (next.partner) openPeer(next.partner);
+      if (next.partner && video) openPeer(next.partner);
     }
     if (next.phase === 'idle' && prev.phase !== 'idle') {
       stopStream(localStream);
@@ -95,6 +100,14 @@ export function createSession({
         noticeTimer = timers.setTimeout(() => dispatch({ type: 'NOTICE_DISMISSED' }), NOTICE_MS);
       }
     }
+  }
+
+  // Notes whether the server has a relay, from an ICE configuration asked for.
+  function learnRelay(config) {
+    config.then(
+      ({ relay }) => relay !== state.relayAvailable && dispatch({ type: 'RELAY_KNOWN', relay: relay === true }),
+      () => {}, // not asked: left as it was
+    );
   }
 
   async function openPeer({ id, roomId, isInitiator }) {
@@ -162,8 +175,9 @@ export function createSession({
   }
 
   // Joins the queue; false when the socket is down (nothing sent).
-  function emitJoin(profile) {
-    return socket.emit('join-queue', profile, (reply) => {
+  function emitJoin({ textOnly, ...profile }) {
+    // textOnly only when set: a video user's join keeps the original shape.
+    return socket.emit('join-queue', textOnly ? { ...profile, textOnly: true } : profile, (reply) => {
       // Refused (a cool-down after reports, the server unable to queue us):
       // waiting would be for nothing. "busy" (already queued) is no refusal.
       // The code, not the English text, says which (README, "The contract").
@@ -200,6 +214,7 @@ export function createSession({
       commonInterests: Array.isArray(payload.commonInterests)
         ? payload.commonInterests.filter((t) => typeof t === 'string')
         : [],
+      partnerRegion: typeof payload.partnerRegion === 'string' ? payload.partnerRegion : '',
     });
   });
 
@@ -244,6 +259,11 @@ export function createSession({
      */
     start(profile) {
       if (state.phase !== 'idle') return;
+      if (profile.textOnly) {
+        dispatch({ type: 'START', profile });
+        if (state.termsAccepted) joinQueue();
+        return;
+      }
       const check = media.mediaGranted;
       dispatch({ type: 'START', profile, checking: Boolean(check) });
       check?.()
@@ -272,6 +292,12 @@ export function createSession({
         dispatch({ type: 'PERMISSION_DENIED', message: describeMediaError(err) });
       }
     },
+    /** No camera (refused or missing): go on as a text-only user. */
+    continueTextOnly() {
+      if (state.phase !== 'permissions') return;
+      dispatch({ type: 'TEXT_ONLY_CHOSEN' });
+      if (state.termsAccepted) joinQueue();
+    },
     acceptTerms: joinQueue,
     goHome() {
       if (state.phase === 'queue' || state.phase === 'chat') socket.emit('leave-queue');
@@ -282,11 +308,18 @@ export function createSession({
       socket.emit('next');
       dispatch({ type: 'NEXT' });
     },
-    report(reason) {
+    /**
+     * Reports the partner; once the server took it, moves on to someone new
+     * (a Next), unless stay: the reporter should not have to sit on with
+     * whoever it reported. A refused report changes nothing.
+     */
+    report(reason, { stay = false } = {}) {
       if (state.phase !== 'chat') return;
-      socket.emit('report', { reason }, (reply) =>
-        dispatch({ type: reply?.ok ? 'REPORTED' : 'REPORT_FAILED' }),
-      );
+      const { roomId } = state.partner;
+      socket.emit('report', { reason }, (reply) => {
+        dispatch({ type: reply?.ok ? 'REPORTED' : 'REPORT_FAILED' });
+        if (reply?.ok && !stay && state.partner?.roomId === roomId) actions.next();
+      });
     },
     block() {
       if (state.phase !== 'chat') return;

@@ -169,7 +169,7 @@ describe('session: fewer steps', () => {
 
   it('the profile is remembered on the device; a broken or invalid one is not', () => {
     actions.start({ ...profile, interests: ['chess'] });
-    expect(revisit().state().profile).toEqual(profile);
+    expect(revisit().state().profile).toEqual({ ...profile, textOnly: false });
     storage.setItem('zivro-profile', '{"name":"A","gender":"x"}');
     expect(revisit().state().profile).toBeNull();
     storage.setItem('zivro-profile', 'not json');
@@ -308,14 +308,15 @@ describe('session: the call', () => {
   });
 
   it('asks for the ICE configuration before each call, and hides the IP address when asked and possible', async () => {
+    expect(iceAsked).toBe(1); // on connecting: whether the server has a relay
     await toChat({ roomId: 'r1' });
-    expect(iceAsked).toBe(1);
+    expect(iceAsked).toBe(2);
     expect(pcs[0].config).toEqual({ iceServers: [{ urls: 'stun:s' }] });
     actions.setHideIp(true);
     expect(storage.getItem('zivro-hide-ip')).toBe('true');
     iceConfig = { iceServers: [{ urls: 'turn:t', username: 'u', credential: 'c' }], relay: true };
     actions.next();
-    expect(iceAsked).toBe(2);
+    expect(iceAsked).toBe(3);
     socket.serverSends('matched', { roomId: 'r2', partnerId: 'p2', partnerName: 'Cleo', isInitiator: false });
     await settle();
     expect(pcs[1].config).toEqual({ iceServers: iceConfig.iceServers, iceTransportPolicy: 'relay' });
@@ -327,6 +328,18 @@ describe('session: the call', () => {
     await toChat();
     expect(pcs[0].config).toEqual({ iceServers: [{ urls: 'stun:s' }] });
     expect(state().call.relayOnly).toBe(false);
+  });
+
+  it('learns on each connection whether the server has a relay ("hide my IP address" can work)', async () => {
+    await settle();
+    expect(state().relayAvailable).toBe(false);
+    iceConfig = { iceServers: [{ urls: 'turn:t', username: 'u', credential: 'c' }], relay: true };
+    socket.setStatus('disconnected');
+    socket.setStatus('connected');
+    await settle();
+    expect(state().relayAvailable).toBe(true);
+    actions.goHome();
+    expect(state().relayAvailable).toBe(true);
   });
 
   it('lists the devices and switches the camera, in the call too', async () => {

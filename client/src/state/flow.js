@@ -1,4 +1,5 @@
-// The flow of the app, idle → permissions → terms → queue → chat, as one pure reducer.
+// The flow of the app, idle → permissions → terms → queue → chat, as one pure reducer
+// (a text-only user goes from idle straight to the terms: no camera to ask for).
 // Side effects (socket emits, media, the peer connection) live in session/session.js,
 // which follows the transitions made here.
 
@@ -22,12 +23,13 @@ export const initialState = {
   interests: [], // the tags the landing page offers, remembered across visits
   notice: null, // a short message: the partner left, a report, a block, a refused join
   hideIp: false, // calls through the TURN relay only, when the server has one
+  relayAvailable: null, // whether the server has a TURN relay (GET /ice-servers): null until it said
   devices: { cameras: [], mics: [], video: '', audio: '' }, // { deviceId, label } lists; the chosen ids
   // silent: the browser already allows the camera (or we are asking it
   // whether it does), so the permission step is not shown unless it fails.
   permission: { requesting: false, error: null, silent: false },
   termsAccepted: false, // this device accepted the current terms (state/terms.js)
-  partner: null, // { id, name, roomId, isInitiator, commonInterests }
+  partner: null, // { id, name, roomId, isInitiator, commonInterests, region }
   call: initialCall,
   camera: true,
   mic: true,
@@ -39,6 +41,9 @@ export const initialState = {
 
 const inCall = (state) => state.phase === 'queue' || state.phase === 'chat';
 
+/** A text-only user: no camera, no peer connection; the chat is the call. */
+export const isTextOnly = (state) => state.profile?.textOnly === true;
+
 const home = (state) => ({
   ...initialState,
   connection: state.connection,
@@ -48,6 +53,7 @@ const home = (state) => ({
   interests: state.interests,
   notice: state.notice,
   hideIp: state.hideIp,
+  relayAvailable: state.relayAvailable,
   devices: state.devices,
   termsAccepted: state.termsAccepted,
   pageHidden: state.pageHidden,
@@ -59,7 +65,7 @@ const queued = (state) => ({
   partner: null,
   call: initialCall,
   messages: [],
-  chatOpen: false,
+  chatOpen: isTextOnly(state), // a text-only call is its chat
   unread: 0,
 });
 
@@ -72,7 +78,8 @@ export function flowReducer(state, action) {
       return state.phase === 'idle'
         ? {
             ...state,
-            phase: 'permissions',
+            // A text-only user needs no camera: straight to the terms.
+            phase: action.profile.textOnly ? 'terms' : 'permissions',
             profile: action.profile,
             interests: action.profile.interests ?? [],
             notice: null,
@@ -101,6 +108,17 @@ export function flowReducer(state, action) {
         ? { ...state, permission: { requesting: false, error: action.message, silent: false } }
         : state;
 
+    case 'TEXT_ONLY_CHOSEN':
+      // No camera (refused or missing): carry on with the chat alone.
+      return state.phase === 'permissions'
+        ? {
+            ...state,
+            phase: 'terms',
+            profile: { ...state.profile, textOnly: true },
+            permission: { requesting: false, error: null, silent: false },
+          }
+        : state;
+
     case 'TERMS_ACCEPTED':
       return state.phase === 'terms' ? queued({ ...state, termsAccepted: true }) : state;
 
@@ -118,6 +136,7 @@ export function flowReducer(state, action) {
           roomId: action.roomId,
           isInitiator: Boolean(action.isInitiator),
           commonInterests: action.commonInterests ?? [],
+          region: action.partnerRegion ?? '', // '' when the server sent none
         },
       };
 
@@ -167,6 +186,9 @@ export function flowReducer(state, action) {
 
     case 'CALL_ROUTE':
       return forCurrentRoom(state, action) ? { ...state, call: { ...state.call, relayOnly: action.relayOnly } } : state;
+
+    case 'RELAY_KNOWN':
+      return { ...state, relayAvailable: action.relay };
 
     case 'HIDE_IP_SET':
       return { ...state, hideIp: action.hideIp };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flowReducer, initialState, isMediaFlowing } from './flow.js';
+import { flowReducer, initialState, isMediaFlowing, isTextOnly } from './flow.js';
 
 const profile = { name: 'Ada', gender: 'female', region: 'europe' };
 const match = (partnerId = 'p1', roomId = 'r1', extra = {}) => ({
@@ -63,7 +63,7 @@ describe('flow: the happy path', () => {
   it('queue → chat on MATCHED, with the partner', () => {
     const s = atChat('p1', 'r1');
     expect(s.phase).toBe('chat');
-    expect(s.partner).toEqual({ id: 'p1', name: 'Bob', roomId: 'r1', isInitiator: true, commonInterests: [] });
+    expect(s.partner).toEqual({ id: 'p1', name: 'Bob', roomId: 'r1', isInitiator: true, commonInterests: [], region: '' });
     expect(s.call.connectionState).toBe('new');
   });
 
@@ -141,7 +141,7 @@ describe('flow: matches', () => {
     s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 1, from: 'p1', text: 'hey', timestamp: 1 });
     s = flowReducer(s, match('p2', 'r2', { isInitiator: false, partnerName: 'Cleo' }));
     expect(s.phase).toBe('chat');
-    expect(s.partner).toEqual({ id: 'p2', name: 'Cleo', roomId: 'r2', isInitiator: false, commonInterests: [] });
+    expect(s.partner).toEqual({ id: 'p2', name: 'Cleo', roomId: 'r2', isInitiator: false, commonInterests: [], region: '' });
     expect(s.call).toEqual(initialState.call);
     expect(s.messages).toEqual([]);
     expect(s.unread).toBe(0);
@@ -279,5 +279,53 @@ describe('flow: out-of-order actions are ignored', () => {
   ])('%s', (_, make, action) => {
     const s = make();
     expect(flowReducer(s, action)).toBe(s);
+  });
+});
+
+describe('flow: text only', () => {
+  const textProfile = { ...profile, textOnly: true };
+
+  it('a text-only START skips the permission step; its calls open with the chat', () => {
+    let s = run(online, { type: 'START', profile: textProfile });
+    expect(s.phase).toBe('terms');
+    expect(isTextOnly(s)).toBe(true);
+    s = flowReducer(s, { type: 'TERMS_ACCEPTED' });
+    expect(s.chatOpen).toBe(true);
+    s = flowReducer(s, match());
+    expect(s.chatOpen).toBe(true);
+    s = flowReducer(s, { type: 'CHAT_RECEIVED', id: 1, from: 'p1', text: 'hi', timestamp: 1 });
+    expect(s.unread).toBe(0);
+    s = flowReducer(s, { type: 'NEXT' });
+    expect(s.chatOpen).toBe(true);
+  });
+
+  it('a failed camera can go on as text only, and only from the permission step', () => {
+    let s = flowReducer(atPermissions(), { type: 'PERMISSION_DENIED', message: 'no camera' });
+    s = flowReducer(s, { type: 'TEXT_ONLY_CHOSEN' });
+    expect(s.phase).toBe('terms');
+    expect(s.profile).toEqual(textProfile);
+    expect(s.permission.error).toBeNull();
+    expect(flowReducer(atQueue(), { type: 'TEXT_ONLY_CHOSEN' })).toEqual(atQueue());
+  });
+
+  it('a video user is not text only, and its chat starts closed', () => {
+    expect(isTextOnly(atQueue())).toBe(false);
+    expect(atChat().chatOpen).toBe(false);
+  });
+});
+
+describe('flow: the partner\'s region', () => {
+  it('keeps the region a match carries, "" when none', () => {
+    expect(flowReducer(atQueue(), match('p1', 'r1', { partnerRegion: 'asia' })).partner.region).toBe('asia');
+    expect(atChat().partner.region).toBe('');
+  });
+});
+
+describe('flow: the relay', () => {
+  it('is unknown until the server says, and kept on the way home', () => {
+    expect(initialState.relayAvailable).toBeNull();
+    const s = flowReducer(atChat(), { type: 'RELAY_KNOWN', relay: false });
+    expect(s.relayAvailable).toBe(false);
+    expect(flowReducer(s, { type: 'GO_HOME' }).relayAvailable).toBe(false);
   });
 });

@@ -22,11 +22,14 @@ export const REGIONS = [
 
 const isOption = (options, value) => options.some((o) => o.value === value);
 
+/** A region's label; the value itself when this client does not know it. */
+export const regionLabel = (value) => REGIONS.find((r) => r.value === value)?.label ?? value;
+
 /**
  * Returns { profile, errors }: profile is the trimmed profile when errors is empty,
  * with the interests field's text as a list of tags.
  */
-export function validateProfile({ name = '', gender = '', region = '', interests = '' }) {
+export function validateProfile({ name = '', gender = '', region = '', interests = '', textOnly = false }) {
   const trimmed = String(name).trim();
   const errors = {};
   if (trimmed.length < NAME_MIN || trimmed.length > NAME_MAX) {
@@ -35,10 +38,11 @@ export function validateProfile({ name = '', gender = '', region = '', interests
   if (!isOption(GENDERS, gender)) errors.gender = 'Choose a gender.';
   if (!isOption(REGIONS, region)) errors.region = 'Choose a region.';
   const valid = Object.keys(errors).length === 0;
-  return { profile: valid ? { name: trimmed, gender, region, interests: parseInterests(interests) } : null, errors };
+  const profile = { name: trimmed, gender, region, interests: parseInterests(interests), textOnly: textOnly === true };
+  return { profile: valid ? profile : null, errors };
 }
 
-// The last profile started with ({ name, gender, region }; the interests are
+// The last profile started with ({ name, gender, region, textOnly }; the interests are
 // kept by interests.js), so that a reload or a new visit starts filled in.
 export const PROFILE_KEY = 'zivro-profile';
 
@@ -47,16 +51,16 @@ export function loadProfile(storage) {
   try {
     const stored = JSON.parse(storage?.getItem(PROFILE_KEY) ?? 'null');
     if (!stored || typeof stored !== 'object') return null;
-    const { name = '', gender = '', region = '' } = stored;
-    return validateProfile({ name, gender, region }).profile && { name: String(name), gender, region };
+    const { name = '', gender = '', region = '', textOnly = false } = stored;
+    return validateProfile({ name, gender, region }).profile && { name: String(name), gender, region, textOnly: textOnly === true };
   } catch {
     return null;
   }
 }
 
-export function saveProfile(storage, { name, gender, region }) {
+export function saveProfile(storage, { name, gender, region, textOnly = false }) {
   try {
-    storage?.setItem(PROFILE_KEY, JSON.stringify({ name, gender, region }));
+    storage?.setItem(PROFILE_KEY, JSON.stringify({ name, gender, region, textOnly }));
   } catch {
     // private mode or full: the form is empty next visit
   }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { validateProfile } from './profile.js';
+import { regionLabel, validateProfile } from './profile.js';
 
 describe('validateProfile', () => {
   it('accepts a valid profile, trimming the name', () => {
     expect(validateProfile({ name: '  Ada ', gender: 'female', region: 'north-america' })).toEqual({
-      profile: { name: 'Ada', gender: 'female', region: 'north-america', interests: [] },
+      profile: { name: 'Ada', gender: 'female', region: 'north-america', interests: [], textOnly: false },
       errors: {},
     });
   });
@@ -31,5 +31,12 @@ describe('validateProfile', () => {
     const { profile, errors } = validateProfile({ name: '', gender: 'robot', region: '' });
     expect(profile).toBeNull();
     expect(Object.keys(errors).sort()).toEqual(['gender', 'name', 'region']);
+  });
+});
+
+describe('regionLabel', () => {
+  it('names a known region, and shows an unknown one as it came', () => {
+    expect(regionLabel('north-america')).toBe('North America');
+    expect(regionLabel('mars')).toBe('mars');
   });
 });

@@ -1,0 +1,26 @@
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import HideIpToggle from './HideIpToggle.jsx';
+
+const render = (props) => renderToStaticMarkup(createElement(HideIpToggle, { onChange: () => {}, ...props }));
+const checkbox = (html) => html.match(/<input[^>]*>/)[0];
+
+describe('"Hide my IP address"', () => {
+  it('without a relay on the server: off, disabled, and says why', () => {
+    const html = render({ hideIp: true, available: false });
+    expect(checkbox(html)).toContain('disabled');
+    expect(checkbox(html)).not.toContain('checked');
+    expect(html).toContain('data-testid="hide-ip-unavailable"');
+    expect(html).toContain('this server has no relay');
+  });
+
+  it('with a relay (or not known yet): a working switch', () => {
+    for (const available of [true, undefined]) {
+      const html = render({ hideIp: true, available });
+      expect(checkbox(html)).not.toContain('disabled');
+      expect(checkbox(html)).toContain('checked');
+      expect(html).not.toContain('hide-ip-unavailable');
+    }
+  });
+});
