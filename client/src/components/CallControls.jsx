@@ -1,6 +1,7 @@
 // The buttons under the call: five, so that they keep their full 48 px on a
 // 360 px wide phone (settings and report sit at the top of the call).
-import { MessageSquare, Mic, MicOff, PhoneOff, SkipForward, Video, VideoOff } from 'lucide-react';
+import { MessageSquare, Mic, MicOff, Video, VideoOff } from 'lucide-react';
+import NextAndEnd from './NextAndEnd.jsx';
 
 const round = 'icon-btn bg-white/15 text-white backdrop-blur hover:bg-white/25';
 const off = 'icon-btn bg-white text-slate-900 hover:bg-slate-200';
@@ -71,26 +72,7 @@ export default function CallControls({
           </span>
         )}
       </button>
-      <button
-        type="button"
-        data-testid="next-button"
-        aria-keyshortcuts="N"
-        title="Next stranger (N)"
-        className="inline-flex h-12 shrink-0 items-center gap-2 rounded-full bg-brand-600 px-5 font-semibold text-white shadow-lg shadow-brand-600/30 transition hover:bg-brand-500 focus-visible:outline-none focus-visible:ring-4 focus-visible:ring-brand-400/50"
-        onClick={onNext}
-      >
-        <SkipForward className="h-5 w-5" aria-hidden="true" />
-        Next
-      </button>
-      <button
-        type="button"
-        data-testid="end-call"
-        aria-label="End call"
-        className="icon-btn bg-rose-600 text-white hover:bg-rose-500"
-        onClick={onEnd}
-      >
-        <PhoneOff className="h-5 w-5" aria-hidden="true" />
-      </button>
+      <NextAndEnd onNext={onNext} onEnd={onEnd} />
     </div>
   );
 }

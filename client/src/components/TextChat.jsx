@@ -1,9 +1,9 @@
 // Step 5 for a text-only user: the call is its chat. No video, no camera
 // controls; the partner's name and the safety menu above, Next and End below.
-import { PhoneOff, SkipForward } from 'lucide-react';
 import { useNextShortcut } from '../hooks/useNextShortcut.js';
 import ChatPanel from './ChatPanel.jsx';
 import CommonInterests from './CommonInterests.jsx';
+import NextAndEnd from './NextAndEnd.jsx';
 import PartnerRegion from './PartnerRegion.jsx';
 import SafetyMenu from './SafetyMenu.jsx';
 
@@ -35,26 +35,7 @@ export default function TextChat({ state, actions }) {
       />
 
       <div className="flex shrink-0 items-center justify-center gap-3 px-3 py-3 sm:py-4">
-        <button
-          type="button"
-          data-testid="next-button"
-          aria-keyshortcuts="N"
-          title="Next stranger (N)"
-          className="inline-flex h-12 shrink-0 items-center gap-2 rounded-full bg-brand-600 px-5 font-semibold text-white shadow-lg shadow-brand-600/30 transition hover:bg-brand-500 focus-visible:outline-none focus-visible:ring-4 focus-visible:ring-brand-400/50"
-          onClick={actions.next}
-        >
-          <SkipForward className="h-5 w-5" aria-hidden="true" />
-          Next
-        </button>
-        <button
-          type="button"
-          data-testid="end-call"
-          aria-label="End call"
-          className="icon-btn bg-rose-600 text-white hover:bg-rose-500"
-          onClick={actions.goHome}
-        >
-          <PhoneOff className="h-5 w-5" aria-hidden="true" />
-        </button>
+        <NextAndEnd onNext={actions.next} onEnd={actions.goHome} />
       </div>
     </div>
   );
