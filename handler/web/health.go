@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,44 +15,27 @@ const DefaultHealthEvery = time.Second
 // healthTimeout bounds the store check behind /health.
 const healthTimeout = time.Second
 
-// healthCache checks the store for /health at most once per interval: a
-// request per store round trip let anyone who can reach /health (10,000
-// requests a second from one machine) make the store answer as many PINGs,
-// and every user wait behind them. As with /stats (statsCache), requests
-// that arrive during a check wait for it instead of starting their own, and
-// a failed check is kept for the interval too.
+// healthCache checks the store for /health at most once per interval
+// (sharedRead): a request per store round trip let anyone who can reach
+// /health (10,000 requests a second from one machine) make the store
+// answer as many PINGs, and every user wait behind them.
 type healthCache struct {
-	store Pinger
-	every time.Duration
-
-	mu       sync.Mutex
-	checked  bool
-	pingedAt time.Time
-	err      error
+	check sharedRead[struct{}]
 }
 
 func newHealthCache(store Pinger, every time.Duration) *healthCache {
 	if every <= 0 {
 		every = DefaultHealthEvery
 	}
-	return &healthCache{store: store, every: every}
+	ping := func(ctx context.Context) (struct{}, error) { return struct{}{}, store.Ping(ctx) }
+	return &healthCache{check: sharedRead[struct{}]{read: ping, every: every, timeout: healthTimeout}}
 }
 
 // ping returns the last check's result, checking again when it is older
 // than the interval.
 func (h *healthCache) ping(ctx context.Context) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.checked && time.Since(h.pingedAt) < h.every {
-		return h.err
-	}
-	// The check is shared: a client who gives up must not cancel it for
-	// those waiting behind.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healthTimeout)
-	defer cancel()
-	h.err = h.store.Ping(ctx)
-	h.checked, h.pingedAt = true, time.Now()
-	return h.err
+	_, err := h.check.get(ctx)
+	return err
 }
 
 // healthStatus is /health's answer, fields in the original's order.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -26,18 +25,15 @@ const DefaultStatsEvery = 2 * time.Second
 const statsTimeout = time.Second
 
 // statsCache serves /stats: a landing page shows the counts to every
-// visitor, so a crowd of them must cost the store one read per interval,
-// not one per request. Requests that arrive while the figures are being
-// read wait for that read (bounded by statsTimeout) instead of starting
-// their own. A failed read is kept for the interval too: a store that is
-// down is not asked again by every visitor.
+// visitor, so a crowd of them must cost the store one read per interval
+// (sharedRead), not one per request.
 type statsCache struct {
-	counts Counter
-	every  time.Duration
-	log    *slog.Logger
+	every time.Duration
+	reply sharedRead[statsReply]
+}
 
-	mu     sync.Mutex
-	readAt time.Time
+// statsReply is /stats's answer, encoded once per read.
+type statsReply struct {
 	status int
 	body   []byte
 }
@@ -46,31 +42,23 @@ func newStatsCache(counts Counter, every time.Duration, log *slog.Logger) *stats
 	if every <= 0 {
 		every = DefaultStatsEvery
 	}
-	return &statsCache{counts: counts, every: every, log: log}
+	read := func(ctx context.Context) (statsReply, error) {
+		c, err := counts.Counts(ctx)
+		if err != nil {
+			log.Warn("stats: counts unavailable", "err", err)
+			return statsReply{http.StatusServiceUnavailable, []byte(`{"error":"counts unavailable"}`)}, nil
+		}
+		body, _ := json.Marshal(c) // a struct of ints: never fails
+		return statsReply{http.StatusOK, body}, nil
+	}
+	return &statsCache{every: every, reply: sharedRead[statsReply]{read: read, every: every, timeout: statsTimeout}}
 }
 
 // get returns the response, reading the counts when the last read is older
 // than the interval.
 func (s *statsCache) get(ctx context.Context) (int, []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.body != nil && time.Since(s.readAt) < s.every {
-		return s.status, s.body
-	}
-	// The read is shared: a visitor who gives up must not cancel it for
-	// those waiting behind.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statsTimeout)
-	defer cancel()
-	c, err := s.counts.Counts(ctx)
-	s.readAt = time.Now()
-	if err != nil {
-		s.log.Warn("stats: counts unavailable", "err", err)
-		s.status, s.body = http.StatusServiceUnavailable, []byte(`{"error":"counts unavailable"}`)
-		return s.status, s.body
-	}
-	s.status = http.StatusOK
-	s.body, _ = json.Marshal(c) // a struct of ints: never fails
-	return s.status, s.body
+	r, _ := s.reply.get(ctx) // a failed read is an answer of its own
+	return r.status, r.body
 }
 
 func (s *statsCache) serve(c *gin.Context) {
