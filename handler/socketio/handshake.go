@@ -3,6 +3,8 @@ package socketio
 import (
 	"net/http"
 	"net/url"
+
+	"github.com/gorilla/websocket"
 )
 
 // IsHandshake reports whether r, a request to the Socket.IO endpoint, opens
@@ -31,3 +33,9 @@ func sessionID(q url.Values) string {
 	}
 	return ""
 }
+
+// isWebsocket reports whether r asks for a websocket, by the engine's own
+// test (engine.io server.go ServeHTTP: gorilla's IsWebSocketUpgrade, which
+// takes "Upgrade: h2c, websocket" and any case), so that no request is a
+// websocket to the engine and not to the wall's read gate and hang-up.
+func isWebsocket(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/zishang520/engine.io/v2/engine"
@@ -76,7 +75,7 @@ func hangupOf(ctx context.Context) *hangup {
 func hangUp(io *socket.Server, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hj, ok := w.(http.Hijacker)
-		if !ok || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		if !ok || !isWebsocket(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -129,7 +128,7 @@ func slimRequest(next http.Handler) http.Handler {
 			}
 		}
 		ctx, served := r.Context(), func() {}
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		if isWebsocket(r) {
 			// Security and CORS headers are for documents and XHR, not
 			// for a 101 answer.
 			clear(w.Header())

@@ -1,10 +1,13 @@
 package socketio
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -212,6 +215,9 @@ func TestClosedWebsocketsGiveTheirDescriptorsBack(t *testing.T) {
 		closeFrame bool
 		// upgrade: the websocket upgrades a polling session.
 		upgrade bool
+		// upgradeHeader, when set, is the handshake's Upgrade header
+		// instead of "websocket": another spelling the engine takes.
+		upgradeHeader string
 	}{
 		{name: "close after the connect"},
 		{name: "close after a namespace disconnect", before: []string{"41"}},
@@ -219,6 +225,7 @@ func TestClosedWebsocketsGiveTheirDescriptorsBack(t *testing.T) {
 		{name: "close frame after a namespace disconnect", before: []string{"41"}, closeFrame: true},
 		{name: "upgraded polling session, close frame", closeFrame: true, upgrade: true},
 		{name: "upgraded polling session, close", upgrade: true},
+		{name: "close frame, Upgrade: h2c, websocket", closeFrame: true, upgradeHeader: "h2c, websocket"},
 	}
 	const sessions = 500
 	for _, tt := range tests {
@@ -231,7 +238,7 @@ func TestClosedWebsocketsGiveTheirDescriptorsBack(t *testing.T) {
 			for range 4 {
 				wg.Go(func() {
 					for range sessions / 4 {
-						if err := connectThenClose(url, tt.before, tt.closeFrame, tt.upgrade); err != nil {
+						if err := connectThenClose(url, tt.before, tt.closeFrame, tt.upgrade, tt.upgradeHeader); err != nil {
 							t.Error(err)
 							return
 						}
@@ -251,7 +258,7 @@ func TestClosedWebsocketsGiveTheirDescriptorsBack(t *testing.T) {
 // connectThenClose opens a websocket session (or a polling session that
 // upgrades to a websocket), connects to the namespace, sends before, and
 // closes the connection, with a close frame first when closeFrame.
-func connectThenClose(base string, before []string, closeFrame, upgrade bool) error {
+func connectThenClose(base string, before []string, closeFrame, upgrade bool, upgradeHeader string) error {
 	ws := "ws" + strings.TrimPrefix(base, "http") + "/socket.io/?EIO=4&transport=websocket"
 	if upgrade {
 		sid, err := pollingConnect(base)
@@ -260,7 +267,16 @@ func connectThenClose(base string, before []string, closeFrame, upgrade bool) er
 		}
 		ws += "&sid=" + sid
 	}
-	conn, _, err := websocket.DefaultDialer.Dial(ws, nil)
+	dialer := *websocket.DefaultDialer
+	if upgradeHeader != "" {
+		// The client library writes "Upgrade: websocket" itself: the
+		// handshake's bytes are rewritten on their way out.
+		dialer.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			return &upgradeSpelling{Conn: c, header: upgradeHeader}, err
+		}
+	}
+	conn, _, err := dialer.Dial(ws, nil)
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
@@ -363,4 +379,24 @@ func httpBody(resp *http.Response, err error) (string, error) {
 		return "", fmt.Errorf("status %d: %s", resp.StatusCode, b)
 	}
 	return string(b), nil
+}
+
+// upgradeSpelling writes its first write (the websocket handshake) with
+// the Upgrade header spelled as header.
+type upgradeSpelling struct {
+	net.Conn
+	header  string
+	written bool
+}
+
+func (c *upgradeSpelling) Write(p []byte) (int, error) {
+	if c.written {
+		return c.Conn.Write(p)
+	}
+	c.written = true
+	out := bytes.Replace(p, []byte("Upgrade: websocket\r\n"), []byte("Upgrade: "+c.header+"\r\n"), 1)
+	if _, err := c.Conn.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
