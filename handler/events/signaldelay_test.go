@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 // The signal delay (Config.SignalDelay): a user's first signals of
@@ -86,19 +88,12 @@ func TestSignalsHeldWhenThePairingEndsAreDropped(t *testing.T) {
 	f.svc.mu.Unlock()
 	// Once the release has run (the timer, then the partner check), with
 	// the partner gone nothing is sent.
-	deadline := time.Now().Add(wait)
-	for {
+	eventually.True(t, wait, func() (bool, string) {
 		f.sess.hold.mu.Lock()
-		done := f.sess.hold.timer == nil && !f.sess.hold.releasing && len(f.sess.hold.held) == 0
-		f.sess.hold.mu.Unlock()
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("held signals not released within the deadline")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer f.sess.hold.mu.Unlock()
+		return f.sess.hold.timer == nil && !f.sess.hold.releasing && len(f.sess.hold.held) == 0,
+			"held signals not released within the deadline"
+	})
 	if got := f.out.frames(); len(got) != 0 {
 		t.Fatalf("sent %+v after the pairing ended, want nothing", got)
 	}

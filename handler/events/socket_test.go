@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/zivro/zivro/handler/socketio"
+	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/queue"
 )
 
@@ -116,19 +117,15 @@ func (s *fakeSender) Send(to string, f socketio.Frame) {
 // each was sent.
 func (s *fakeSender) waitFrames(t *testing.T, n int) ([]sent, []time.Time) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
+	var got []sent
+	var at []time.Time
+	eventually.True(t, wait, func() (bool, string) {
 		s.mu.Lock()
-		got, at := append([]sent(nil), s.sent...), append([]time.Time(nil), s.at...)
+		got, at = append([]sent(nil), s.sent...), append([]time.Time(nil), s.at...)
 		s.mu.Unlock()
-		if len(got) >= n {
-			return got, at
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d frames sent after %v, want %d: %+v", len(got), wait, n, got)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return len(got) >= n, fmt.Sprintf("%d frames sent after %v, want %d: %+v", len(got), wait, n, got)
+	})
+	return got, at
 }
 
 func (s *fakeSender) SendLocal(to string, f socketio.Frame) bool {

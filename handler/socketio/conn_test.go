@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 // echoSession acks every event with the event's own arguments, and hands
@@ -230,11 +231,7 @@ func TestServerSendsThroughTheRelayToSocketsElsewhere(t *testing.T) {
 	}
 
 	_ = ws.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for h.joined() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the socket that left is still joined to the relay")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually.True(t, 5*time.Second, func() (bool, string) {
+		return h.joined() == 0, "the socket that left is still joined to the relay"
+	})
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 // countingPinger counts its pings, each of which takes a while (so that
@@ -82,12 +85,9 @@ func TestHealthReportsAStoreDownWithinTheInterval(t *testing.T) {
 	}
 	p.down.Store(true)
 	downAt := time.Now()
-	for getHealth(h) != http.StatusServiceUnavailable {
-		if time.Since(downAt) > every+time.Second {
-			t.Fatalf("store down for %v, /health still 200 (interval %v)", time.Since(downAt), every)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually.True(t, every+time.Second, func() (bool, string) {
+		return getHealth(h) == http.StatusServiceUnavailable, fmt.Sprintf("store down for %v, /health still 200 (interval %v)", time.Since(downAt), every)
+	})
 	pings := p.pings.Load()
 	for range 20 {
 		if code := getHealth(h); code != http.StatusServiceUnavailable {

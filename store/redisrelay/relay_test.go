@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/internal/redisproc"
 	"github.com/zivro/zivro/store/redisrelay"
 )
@@ -73,13 +74,10 @@ func shardChannels(t *testing.T, client *redis.Client) []string {
 // waitShardChannels waits until the subscribed channels are want.
 func waitShardChannels(t *testing.T, client *redis.Client, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for got := shardChannels(t, client); !slices.Equal(got, want); got = shardChannels(t, client) {
-		if time.Now().After(deadline) {
-			t.Fatalf("shard channels %q, want %q", got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually.True(t, wait, func() (bool, string) {
+		got := shardChannels(t, client)
+		return slices.Equal(got, want), fmt.Sprintf("shard channels %q, want %q", got, want)
+	})
 }
 
 // A frame sent to a socket reaches the instance that joined it, as the
