@@ -306,6 +306,8 @@ type Store interface {
 	// ctx is done. It rides out store outages by itself (ready may wait for
 	// the store to be reachable) and returns ctx.Err().
 	Listen(ctx context.Context, ready func(), handle func(Event)) error
+
+	HeldSessions
 }
 
 // Windows are the store's timed matching rules that the service must know
@@ -316,4 +318,110 @@ type Windows struct {
 	// InterestWait: a user with interests or a language waits this long
 	// for someone sharing one, then is paired with anyone.
 	InterestWait time.Duration
+}
+
+// Held sessions: a client that opted in to resuming (auth {resume: true})
+// and whose connection dropped without a goodbye keeps its queue place or
+// its pairing for the resume window, on whichever instance it comes back
+// to. The store holds what such a session leaves behind: the user stays in
+// the queue and in its room, but is never paired while held; the frames
+// sent to it meanwhile are kept, bounded, with their offsets; the first
+// resume that knows its private id takes it; the window lapsing makes it a
+// disconnect.
+
+// KeptFrame is one Socket.IO event frame sent to a held user, as encoded
+// for the wire without its offset (2["name",payload]), with the offset it
+// was given: the client's socket.io-client reports the last offset it
+// received when it resumes.
+type KeptFrame struct {
+	Offset uint64
+	Frame  []byte
+}
+
+// HeldSession is what Hold keeps of a dropped resumable session.
+type HeldSession struct {
+	// PIDHash is the hex SHA-256 of the session's private id: only a
+	// Resume that gives it takes the session.
+	PIDHash string
+	// Announced is the partner the client was last told of ("" when none):
+	// a pairing the client was never told of is ended at Hold, one that
+	// ended since is announced at Resume (Resumed.Left).
+	Announced string
+	// Kept are the frames the client may not have received (sent on the
+	// connection that dropped), oldest first, with consecutive offsets;
+	// Next is the offset of the next frame (Keep numbers from it).
+	Kept []KeptFrame
+	Next uint64
+	// Addr is the user's address key: an address holds at most
+	// StoreOptions.MaxHeldPerAddr sessions at once.
+	Addr string
+	// Instance is the instance the connection was on: the user leaves its
+	// members (its retirement or takeover no longer ends the user), and
+	// joins the resuming instance's at Resume.
+	Instance string
+}
+
+// Resumed is what Resume hands back.
+type Resumed struct {
+	// Frames are the kept frames after the client's offset, in order.
+	Frames []KeptFrame
+	// Next is the offset of the next frame sent to the resumed client.
+	Next uint64
+	// Profile is the user's profile (nil when it never joined, or left);
+	// Partner and PartnerAddr its current partner and that partner's
+	// address key ("" when none).
+	Profile     *Profile
+	Partner     string
+	PartnerAddr string
+	// Left is set when the partner the client was told of (Announced) is
+	// no longer its partner: the reason to announce in partner-left,
+	// ReasonDisconnect when the store does not know it.
+	Left Reason
+}
+
+// Errors of the held sessions.
+var (
+	// ErrNotHeld: no held session of that id with that private id (never
+	// held, resumed already, lapsed, or another pid).
+	ErrNotHeld = errors.New("no held session to resume")
+	// ErrResumeGap: the kept frames do not reach back to the client's
+	// offset (more were sent than the bounds keep): the session was ended
+	// as a lapse does, and the client starts a new one.
+	ErrResumeGap = errors.New("held session lost frames the client missed")
+	// ErrTooManyHeld: the address holds StoreOptions.MaxHeldPerAddr
+	// sessions already: the drop is a disconnect.
+	ErrTooManyHeld = errors.New("too many held sessions for one address")
+)
+
+// HeldSessions is the part of a Store that keeps held sessions. Each
+// method is one atomic step, as the Store's are.
+type HeldSessions interface {
+	// Hold keeps id's session for window: id leaves h.Instance's members;
+	// it stays in the queue (never paired while held) or in its room; a
+	// room the client was not told of (its partner is not h.Announced) is
+	// dissolved, the partner told (EventPartnerLeft, ReasonDisconnect) and
+	// requeued, and id requeued; its profile lives at least the window.
+	// ErrTooManyHeld. A second Hold of the same id replaces the first.
+	Hold(ctx context.Context, id string, h HeldSession, window time.Duration) error
+
+	// Keep appends frame to id's held session with the next offset, and
+	// reports whether id is held. Past StoreOptions.MaxKeptFrames or
+	// MaxKeptBytes the session is marked lost: its Resume gets
+	// ErrResumeGap.
+	Keep(ctx context.Context, id string, frame []byte) (bool, error)
+
+	// Resume takes id's held session when pidHash is its own (ErrNotHeld
+	// otherwise, the session left alone): the session is gone from the
+	// store, id joins instance's members (and its profile names instance),
+	// and the frames after offset after come back. ErrResumeGap when the
+	// kept frames start after after+1 or the session was marked lost: the
+	// session is then ended as Lapse ends it.
+	Resume(ctx context.Context, id, pidHash string, after uint64, instance string) (Resumed, error)
+
+	// Lapse ends id's held session once its window is over, as a
+	// disconnect: id leaves the queue, its room (the partner is told,
+	// ReasonDisconnect, and requeued) and its profile. It reports whether
+	// it ended one (false: none held, or its window is not over yet).
+	// Sweep lapses every held session whose window is over.
+	Lapse(ctx context.Context, id string) (bool, error)
 }

@@ -26,6 +26,16 @@ const (
 	DefaultCoolDown        = 15 * time.Minute
 )
 
+// Defaults of the held sessions' bounds (StoreOptions): a household or an
+// office behind one address has a few users blipping at once, not more; a
+// call's signalling during a few seconds' drop is tens of frames (ICE
+// candidates, media state, chat), far below 256 frames and 512 KiB.
+const (
+	DefaultMaxHeldPerAddr = 8
+	DefaultMaxKeptFrames  = 256
+	DefaultMaxKeptBytes   = 512 << 10
+)
+
 // MaxBlocks bounds the blocks kept for one address: beyond it, a new block
 // pushes out one of the others. A user has to be paired with someone to
 // block them, so this is only reached by someone blocking all day.
@@ -54,6 +64,12 @@ type StoreOptions struct {
 	ReportWindow    time.Duration
 	ReportThreshold int
 	CoolDown        time.Duration
+	// MaxHeldPerAddr bounds the held sessions (see HeldSessions) of one
+	// address at once; MaxKeptFrames and MaxKeptBytes the frames kept for
+	// one held session.
+	MaxHeldPerAddr int
+	MaxKeptFrames  int
+	MaxKeptBytes   int
 }
 
 // WithDefaults returns o with every zero or negative field set to its default.
@@ -78,6 +94,15 @@ func (o StoreOptions) WithDefaults() StoreOptions {
 	}
 	if o.CoolDown <= 0 {
 		o.CoolDown = DefaultCoolDown
+	}
+	if o.MaxHeldPerAddr <= 0 {
+		o.MaxHeldPerAddr = DefaultMaxHeldPerAddr
+	}
+	if o.MaxKeptFrames <= 0 {
+		o.MaxKeptFrames = DefaultMaxKeptFrames
+	}
+	if o.MaxKeptBytes <= 0 {
+		o.MaxKeptBytes = DefaultMaxKeptBytes
 	}
 	return o
 }
