@@ -127,7 +127,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	sioOpts := socketio.Options{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Log: log, Relay: st.relay}
 	sio := socketio.New(ctx, sioOpts)
-	svc := queue.NewService(mx.Store(st.Store), events.NewAnnouncer(sio), log, queue.Config{Observer: mx, HeartbeatEvery: cfg.Heartbeat, PresenceTTL: cfg.PresenceTTL})
+	svc := queue.NewService(mx.Store(st.Store), events.NewAnnouncer(sio), log, queue.Config{Observer: mx, HeartbeatEvery: cfg.Heartbeat, PresenceTTL: cfg.PresenceTTL, ResumeWindow: cfg.ResumeWindow})
 	mx.WatchSockets(sio.Transports)
 	mx.WatchCounts(svc.Counts)
 	// base outlives the signal: at shutdown, the disconnect of every socket
@@ -142,6 +142,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Observer:          mx,
 	})
 	sio.OnConnect(sockets.Connect)
+	sio.ResumeWith(sockets)
 
 	edge := web.New(web.Config{
 		Env:            cfg.Env,
@@ -177,7 +178,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	log.Info("listening", "addr", ln.Addr().String(), "store", st.source, "env", cfg.Env,
 		"static", cfg.StaticDir, "origins", cfg.Origins.String(),
 		"ping_interval_ms", cfg.PingInterval.Milliseconds(), "ping_timeout_ms", cfg.PingTimeout.Milliseconds(),
-		"signal_delay_ms", cfg.SignalDelay.Milliseconds(), "turn", len(cfg.ICE.TURNURLs) > 0)
+		"signal_delay_ms", cfg.SignalDelay.Milliseconds(), "resume_window_ms", cfg.ResumeWindow.Milliseconds(), "turn", len(cfg.ICE.TURNURLs) > 0)
 
 	select {
 	case <-ctx.Done():
@@ -188,10 +189,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	// Drain first: no new session, no join; the store lets go of this
-	// instance's users at once (their partners elsewhere are told and
-	// requeued) and keeps nothing of it.
+	// Drain first: no new session, no join. With Redis, the clients that
+	// opted in to resuming are handed over: their sessions are held, and
+	// they resume on another instance, their calls untouched. Then the
+	// store lets go of this instance's other users at once (their partners
+	// elsewhere are told and requeued) and keeps nothing of it.
 	sio.Drain()
+	if st.relay != nil {
+		handed := sio.Handover(shutdownCtx)
+		log.Info("resumable sessions handed over", "sessions", handed)
+	}
 	if err := svc.Drain(shutdownCtx); err != nil {
 		log.Warn("drain", "err", err)
 	}

@@ -41,6 +41,8 @@ type Config struct {
 	PingInterval  time.Duration
 	PingTimeout   time.Duration
 	RematchWindow time.Duration
+	// ResumeWindow: see queue.Config.
+	ResumeWindow time.Duration
 	// Heartbeat and PresenceTTL: see queue.Config.
 	Heartbeat   time.Duration
 	PresenceTTL time.Duration

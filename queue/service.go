@@ -58,6 +58,10 @@ type Config struct {
 	// connected users to the store (see Counts); a report lapses after
 	// three of these. Default DefaultCensusEvery.
 	CensusEvery time.Duration
+	// ResumeWindow is how long the store holds the session of a
+	// resumable user whose connection dropped (see Hold). Default
+	// DefaultResumeWindow.
+	ResumeWindow time.Duration
 	// Observer is told what the service's users do (metrics); nil: nobody.
 	Observer Observer
 }
@@ -111,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CensusEvery <= 0 {
 		c.CensusEvery = DefaultCensusEvery
+	}
+	if c.ResumeWindow <= 0 {
+		c.ResumeWindow = DefaultResumeWindow
 	}
 	if c.Observer == nil {
 		c.Observer = noObserver{}

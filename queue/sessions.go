@@ -30,6 +30,9 @@ type session struct {
 	// queuedAt is when the user was last queued (join, Next, partner
 	// left), zero once matched: the metrics' time to match.
 	queuedAt time.Time
+	// left is, for a resumed user, why the partner it was last told of
+	// left while it was away: announced at Connect.
+	left Reason
 	// pending counts this user's own requests that end its call (next,
 	// leave, block) whose EventDone has not come through the stream yet.
 	// Announcements before it are stale: they concern a pairing the
@@ -61,11 +64,21 @@ func newSessions() *sessions {
 	return &sessions{byID: make(map[string]*session)}
 }
 
-// add starts a session for a newly connected user.
-func (ss *sessions) add(id string) {
+// add starts a session for a newly connected user; a resumed user's
+// (Service.Resume) is kept, and what it has to be told returned.
+func (ss *sessions) add(id string) (left Reason) {
 	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if sess, ok := ss.byID[id]; ok {
+		left, sess.left = sess.left, ""
+		if left != "" {
+			sess.endCall()
+			sess.queuedAt = time.Now() // requeued by the store
+		}
+		return left
+	}
 	ss.byID[id] = &session{}
-	ss.mu.Unlock()
+	return ""
 }
 
 // remove forgets a user whose connection is gone.
@@ -197,8 +210,19 @@ func (ss *sessions) inCall(id string) (*session, bool) {
 	return sess, true
 }
 
-// Connect registers a user connected to this instance.
-func (s *Service) Connect(id string) { s.users.add(id) }
+// Connect registers a user connected to this instance. A resumed user
+// (Resume) is told now when its partner left while it was away.
+func (s *Service) Connect(id string) {
+	left := s.users.add(id)
+	if left == "" {
+		return
+	}
+	s.notify.PartnerLeft(id, left)
+	s.rematch.afterWindow()
+	if p := s.users.profile(id); p != nil {
+		s.rematch.afterInterestWait(*p)
+	}
+}
 
 // Partner returns the user's current partner, as announced to it. A user
 // whose own next, block or leave is under way has none: that call is

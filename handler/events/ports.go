@@ -21,8 +21,13 @@ type Conn interface {
 	// values, its arguments).
 	Ack(id uint64, payloads ...[]byte)
 	// Drop closes the connection at once, with whatever waits to be sent
-	// to it (the client may not be reading).
+	// to it (the client may not be reading); it is not held.
 	Drop()
+	// Resumed reports whether the connection took back a held session.
+	Resumed() bool
+	// Held is what the connection's drop left to hold (read in Closed),
+	// nil when the session ends; see socketio.Conn.Held.
+	Held() *socketio.Held
 }
 
 // Sender writes events to sockets (a *socketio.Server).
@@ -45,4 +50,7 @@ type Service interface {
 	PartnerSince(id string) (partner string, matchedAt time.Time, ok bool)
 	Report(ctx context.Context, id, reason string) error
 	Block(ctx context.Context, id string) error
+	Hold(ctx context.Context, id string, h queue.HeldSession) error
+	Resume(ctx context.Context, id, pidHash string, after uint64) (queue.Resumed, error)
+	Keep(ctx context.Context, id string, frame []byte) (bool, error)
 }

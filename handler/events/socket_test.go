@@ -54,6 +54,10 @@ func (c *fakeConn) isDropped() bool {
 
 func (c *fakeConn) ID() string { return c.id }
 
+func (c *fakeConn) Resumed() bool { return false }
+
+func (c *fakeConn) Held() *socketio.Held { return nil }
+
 func (c *fakeConn) Addr() string { return c.addr }
 
 func (c *fakeConn) RequestID() string { return "req-" + c.id }
@@ -183,6 +187,18 @@ func (s *fakeService) command(ctx context.Context, call string) error {
 }
 
 func (s *fakeService) Connect(id string) { s.record("connect " + id) }
+
+func (s *fakeService) Hold(ctx context.Context, id string, h queue.HeldSession) error {
+	return s.command(ctx, "hold "+id)
+}
+
+func (s *fakeService) Resume(ctx context.Context, id, pidHash string, after uint64) (queue.Resumed, error) {
+	return queue.Resumed{}, queue.ErrNotHeld
+}
+
+func (s *fakeService) Keep(ctx context.Context, id string, frame []byte) (bool, error) {
+	return false, nil
+}
 
 func (s *fakeService) Join(ctx context.Context, id string, p queue.Profile) error {
 	err := s.command(ctx, "join "+id+" "+p.Name)

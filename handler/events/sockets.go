@@ -20,6 +20,7 @@ import (
 
 	"github.com/zivro/zivro/handler/socketio"
 	"github.com/zivro/zivro/internal/logtext"
+	"github.com/zivro/zivro/queue"
 )
 
 // errTooManyCommands is the ack's error for a join, Next or leave over the
@@ -101,7 +102,7 @@ func (h *Sockets) open(cn Conn) *conn {
 	if keys, ok := h.cfg.Addresses.KnownKeys(c.addr); ok {
 		addrKey = keys.Addr
 	}
-	h.log.Info("socket connected", "socket", c.id, "request_id", cn.RequestID(), "transport", cn.Transport(), "addr", addrKey)
+	h.log.Info("socket connected", "socket", c.id, "request_id", cn.RequestID(), "transport", cn.Transport(), "addr", addrKey, "resumed", cn.Resumed())
 	id, _ := json.Marshal(c.id)
 	c.from = `{"from":` + string(id) + ","
 	h.svc.Connect(c.id)
@@ -111,19 +112,37 @@ func (h *Sockets) open(cn Conn) *conn {
 	c.disconnect = sync.OnceFunc(func() {
 		c.closed.Store(true)
 		c.hold.stop()
+		held := cn.Held()
 		c.commands.close(func() {
 			ctx, cancel := context.WithTimeout(h.base, h.cfg.OpTimeout)
 			defer cancel()
-			if err := h.svc.Disconnect(ctx, c.id); err != nil {
-				h.log.Error("disconnect cleanup failed", "socket", c.id, "err", err)
-			}
+			h.holdOrDisconnect(ctx, c.id, held)
 		})
 	})
 	return c
 }
 
+// holdOrDisconnect holds the session a resumable connection's drop left
+// (held), or, when there is none or the store refuses it, disconnects the
+// user: it leaves the queue and its call.
+func (h *Sockets) holdOrDisconnect(ctx context.Context, id string, held *socketio.Held) {
+	if held != nil {
+		err := h.svc.Hold(ctx, id, queue.HeldSession{PIDHash: held.PIDHash, Kept: keptFrames(held.Kept), Next: held.Next})
+		held.Release(err == nil)
+		if err == nil {
+			h.log.Info("session held", "socket", id, "kept", len(held.Kept))
+			return
+		}
+		h.log.Warn("session not held", "socket", id, "err", err)
+	}
+	if err := h.svc.Disconnect(ctx, id); err != nil {
+		h.log.Error("disconnect cleanup failed", "socket", id, "err", err)
+	}
+}
+
 // Closed ends the connection: later events are dropped, and the user
-// leaves the queue and its call once the pending commands have run.
+// leaves the queue and its call once the pending commands have run, or,
+// when its drop is held (Conn.Held), waits for it to resume.
 func (c *conn) Closed(reason string) {
 	c.h.cfg.Observer.Disconnected(reason)
 	c.h.log.Info("socket disconnected", "socket", c.id, "reason", reason, "duration_s", time.Since(c.opened).Round(time.Millisecond).Seconds())

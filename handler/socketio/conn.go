@@ -29,7 +29,31 @@ type Conn struct {
 	sock *socket.Socket
 	id   string
 	auth []byte // JSON object
+	// rec is the session's recovery when it is resumable; held what its
+	// drop left to hold, set before Session.Closed.
+	rec  *recovery
+	held *Held
 }
+
+// Resumable reports whether the client opted in to resuming its session
+// after a drop (auth {resume: true}) and may.
+func (c *Conn) Resumable() bool { return c.rec != nil }
+
+// Resumed reports whether this connection took back a held session: the
+// socket id is that session's, and the client got what it missed.
+func (c *Conn) Resumed() bool {
+	if c.rec == nil {
+		return false
+	}
+	c.rec.mu.Lock()
+	defer c.rec.mu.Unlock()
+	return c.rec.resumed
+}
+
+// Held is what the connection's drop left to hold for the resume window,
+// read in Session.Closed: nil when the session ends (not resumable, a
+// goodbye, Drop). The session must call its Release.
+func (c *Conn) Held() *Held { return c.held }
 
 // ID is the connection's socket id, unique across instances.
 func (c *Conn) ID() string { return c.id }
@@ -90,7 +114,14 @@ func (c *Conn) Ack(id uint64, payloads ...[]byte) { write(c.sock, ackFrame(id, p
 // whatever waits to be sent to it (a graceful close would wait for that to
 // be written, and a client that does not read would hold it); the session
 // hears Closed.
-func (c *Conn) Drop() { go c.sock.Conn().Close(true) }
+func (c *Conn) Drop() {
+	if c.rec != nil {
+		c.rec.mu.Lock()
+		c.rec.noHold = true
+		c.rec.mu.Unlock()
+	}
+	go c.sock.Conn().Close(true)
+}
 
 // write sends one encoded Socket.IO packet to the socket's connection. The
 // library's Emit would encode the payload again through reflection, and

@@ -19,7 +19,7 @@ func TestNamespaceConnectSentBeforeSocketIOListensIsKept(t *testing.T) {
 	// listener placed ahead of Socket.IO's holds that gap open for 200 ms,
 	// so that every client's connect lands in it: without the read gate,
 	// each one would be dropped.
-	opts := serverOptions(Options{}.withDefaults())
+	opts := serverOptions(Options{}.withDefaults(), &serverRef{})
 	eio := engine.NewServer(opts)
 	_ = eio.On("connection", func(...any) { time.Sleep(200 * time.Millisecond) })
 	sio := socket.NewServer(nil, opts)

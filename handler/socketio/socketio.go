@@ -29,6 +29,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,8 +61,13 @@ type Options struct {
 	// PingTimeout, is disconnected (outbox.go). Default DefaultMaxBacklog.
 	MaxBacklog int64
 	// Relay, when set, carries frames to sockets connected to other
-	// instances (several instances); nil for one instance.
+	// instances (several instances); nil for one instance. Its Send keeps
+	// a frame for a held socket (see Resumer) when a Resumer is set.
 	Relay Relay
+	// ResumeWait bounds how long a resume waits for the session's old
+	// connection, still open somewhere, to be handed over. Default
+	// DefaultResumeWait.
+	ResumeWait time.Duration
 	// Log receives the package's own warnings. Default: slog.Default().
 	Log *slog.Logger
 
@@ -105,6 +111,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxBacklog <= 0 {
 		o.MaxBacklog = DefaultMaxBacklog
 	}
+	if o.ResumeWait <= 0 {
+		o.ResumeWait = DefaultResumeWait
+	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -128,6 +137,22 @@ type Server struct {
 	relay Relay
 	// ids is reseeded before each handshake (ids.go).
 	ids idCounter
+
+	// conns are the sessions connected here (or being claimed, dropped),
+	// by the socket id their client knows: *liveConn.
+	conns sync.Map
+	// resumer holds dropped resumable sessions; nil: resuming is off.
+	resumer    Resumer
+	resumeWait time.Duration
+	// base bounds the store calls of claims and keeps.
+	base context.Context
+}
+
+// liveConn is a session's connection on this instance: a plain socket, or
+// a resumable one's recovery (which holds its socket).
+type liveConn struct {
+	sock *socket.Socket
+	rec  *recovery
 }
 
 // New builds the endpoint. ctx bounds the relay's deliveries (Relay.Start);
@@ -139,14 +164,19 @@ func New(ctx context.Context, o Options) *Server {
 		o.Log.Error("socket ids reveal the instance's count of sessions", "err", err)
 	}
 	o.ids = ids
-	opts := serverOptions(o)
+	ref := &serverRef{}
+	opts := serverOptions(o, ref)
 	io := socket.NewServer(nil, opts)
 	// ServeHandler makes the engine: the read gates' listener must come
 	// after Socket.IO's own on it.
 	s := newServer(io, io.ServeHandler(opts), o)
+	s.resumeWait, s.base = o.ResumeWait, ctx
+	ref.mu.Lock()
+	ref.s = s
+	ref.mu.Unlock()
 	if o.Relay != nil {
 		s.relay = o.Relay
-		s.relay.Start(ctx, func(to string, frame []byte) { s.sendLocal(to, frame) })
+		s.relay.Start(ctx, func(to string, frame []byte) { s.sendFrom(to, frame, true) })
 	}
 	watchOutboxes(io, outboxLimits{MaxBytes: o.MaxBacklog, MaxWait: o.PingTimeout}, o.Log)
 	return s
@@ -154,10 +184,10 @@ func New(ctx context.Context, o Options) *Server {
 
 // serverOptions are the library's options for o. The parser must be set
 // before socket.NewServer, which takes its decoder from there.
-func serverOptions(o Options) *socket.ServerOptions {
+func serverOptions(o Options, ref *serverRef) *socket.ServerOptions {
 	opts := socket.DefaultServerOptions()
 	opts.SetServeClient(false)
-	opts.SetParser(newParser(o.ids))
+	opts.SetParser(newParser(o.ids, ref))
 	opts.SetConnectTimeout(o.ConnectTimeout)
 	opts.SetPingInterval(o.PingInterval)
 	opts.SetPingTimeout(o.PingTimeout)
@@ -168,7 +198,7 @@ func serverOptions(o Options) *socket.ServerOptions {
 
 // newServer wraps io, whose engine serves engine and already exists.
 func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
-	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine))), o), log: o.Log, ids: o.ids}
+	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine))), o), log: o.Log, ids: o.ids, base: context.Background()}
 	openReadGates(io)
 	watchSessionEnds(io)
 	closeAtSessionEnd(io)
@@ -188,6 +218,21 @@ func (s *Server) OnConnect(fn func(*Conn) Session) {
 	s.mu.Lock()
 	s.onConnect = fn
 	s.mu.Unlock()
+}
+
+// ResumeWith lets the clients that opt in resume their session after a
+// drop, held by r (resume.go); call it once, before the server is served.
+// Without it nobody resumes: every client is treated as the original one.
+func (s *Server) ResumeWith(r Resumer) {
+	s.mu.Lock()
+	s.resumer = r
+	s.mu.Unlock()
+}
+
+func (s *Server) resumerOf() Resumer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resumer
 }
 
 // ServeHTTP serves the Socket.IO endpoint.
@@ -219,17 +264,52 @@ func (s *Server) connect(sock *socket.Socket) {
 		return
 	}
 	id := string(sock.Id())
-	if s.relay != nil {
-		s.relay.Join(id)
+	entry := &liveConn{sock: sock}
+	rec := l.rec
+	if rec != nil {
+		// A resumed session is in conns since its claim, with its relay
+		// joined; a new one is named by its connect reply.
+		if !rec.connected(sock) {
+			sock.Disconnect(true) // abandoned: held again already
+			return
+		}
+		rec.mu.Lock()
+		if rec.id == "" { // its connect reply was never encoded
+			rec.id, rec.pid = id, newPID(id)
+			rec.pidHash = PIDHash(rec.pid)
+		}
+		if rec.entry == nil { // a new session
+			rec.entry = &liveConn{rec: rec}
+		}
+		id, entry = rec.id, rec.entry
+		resumed := rec.resumed
+		rec.mu.Unlock()
+		if !resumed {
+			s.conns.Store(id, entry)
+			if s.relay != nil {
+				s.relay.Join(id)
+			}
+		}
+	} else {
+		s.conns.Store(id, entry)
+		if s.relay != nil {
+			s.relay.Join(id)
+		}
 	}
-	sess := onConnect(&Conn{sock: sock, id: id, auth: l.auth})
+	conn := &Conn{sock: sock, id: id, auth: l.auth, rec: rec}
+	sess := onConnect(conn)
 	// Once, whichever of the two calls below comes first.
 	var once sync.Once
 	closed := func(reason string) {
 		once.Do(func() {
-			if s.relay != nil {
-				s.relay.Leave(id)
+			var held *Held
+			if rec != nil {
+				held = rec.drop(reason)
 			}
+			if held == nil {
+				s.forget(id, entry)
+			}
+			conn.held = held
 			sess.Closed(reason)
 		})
 	}
@@ -267,6 +347,17 @@ func (s *Server) connect(sock *socket.Socket) {
 	l.attach(sess.Event)
 }
 
+// forget removes a session's place here, when it is still entry's, and
+// stops its relay.
+func (s *Server) forget(id string, entry *liveConn) {
+	if entry == nil || !s.conns.CompareAndDelete(id, entry) {
+		return
+	}
+	if s.relay != nil {
+		s.relay.Leave(id)
+	}
+}
+
 // firstString is args[0] when it is a string.
 func firstString(args []any) (string, bool) {
 	if len(args) == 0 {
@@ -290,25 +381,97 @@ func (s *Server) Transports() map[string]int {
 // SendLocal writes f to the socket id when it is connected to this
 // instance, and reports whether it was.
 func (s *Server) SendLocal(to string, f Frame) bool {
-	return s.sendLocal(to, f.b)
+	return s.sendFrom(to, f.b, false)
 }
 
-func (s *Server) sendLocal(to string, frame []byte) bool {
-	sock, ok := s.io.Sockets().Sockets().Load(socket.SocketId(to))
-	if ok {
-		write(sock, frame)
+// sendFrom handles a frame for socket to, sent on this instance or relayed
+// from another (relayed): written, or kept for a resuming or dropping
+// session; false when the socket is not here.
+func (s *Server) sendFrom(to string, frame []byte, relayed bool) bool {
+	v, ok := s.conns.Load(to)
+	if !ok {
+		return false
 	}
-	return ok
+	lc := v.(*liveConn)
+	if isControl(frame) {
+		if lc.rec != nil && strings.HasPrefix(string(frame), takeoverPrefix) {
+			lc.rec.requestClose(string(frame[len(takeoverPrefix):]))
+		}
+		return true
+	}
+	if lc.rec == nil {
+		write(lc.sock, frame)
+		return true
+	}
+	return lc.rec.send(frame, relayed)
 }
 
 // Send writes f to the socket id: directly when it is connected here,
-// through the relay (with several instances) when it is elsewhere.
-// A socket connected nowhere gets nothing.
+// through the relay (with several instances) when it is elsewhere, kept
+// when its session is held. A socket connected nowhere gets nothing.
 func (s *Server) Send(to string, f Frame) {
-	if s.SendLocal(to, f) || s.relay == nil {
+	if s.sendFrom(to, f.b, false) {
 		return
 	}
-	s.relay.Send(to, f.b)
+	s.keepElsewhere(to, f.b)
+}
+
+// keepElsewhere sends frame to a socket not connected here: the relay
+// publishes it or keeps it for the held session; without a relay, the
+// Resumer keeps it when it is held.
+func (s *Server) keepElsewhere(to string, frame []byte) {
+	if s.relay != nil {
+		s.relay.Send(to, frame)
+		return
+	}
+	resumer := s.resumerOf()
+	if resumer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.base, s.resumeWait)
+	defer cancel()
+	kept, err := resumer.Keep(ctx, to, frame)
+	if err != nil {
+		s.log.Warn("frame for a held session lost", "socket", to, "err", err)
+		return
+	}
+	if !kept {
+		// Claimed meanwhile: the claim holds its place here now.
+		s.sendFrom(to, frame, false)
+	}
+}
+
+// Handover closes the connections of the resumable clients (at shutdown,
+// after Drain) and waits, until ctx is done, for their sessions to be held:
+// their clients reconnect, through the load balancer, to another instance
+// and resume there. It returns how many it handed over.
+func (s *Server) Handover(ctx context.Context) int {
+	var handed []*recovery
+	s.conns.Range(func(_, v any) bool {
+		r := v.(*liveConn).rec
+		if r == nil {
+			return true
+		}
+		r.mu.Lock()
+		if r.state == live && r.sock != nil {
+			r.holdClose = true
+			// A close, not a namespace disconnect: the client reconnects.
+			go r.sock.Conn().Close(true)
+			handed = append(handed, r)
+		}
+		r.mu.Unlock()
+		return true
+	})
+	for _, r := range handed {
+		for !r.ended() {
+			select {
+			case <-ctx.Done():
+				return len(handed)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	return len(handed)
 }
 
 // Close closes every connection (each session hears Closed) and the

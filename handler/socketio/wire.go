@@ -65,6 +65,9 @@ type link struct {
 	// auth is the auth object of the client's namespace connect, as JSON;
 	// set by the decoder before the library sees the connect, read after.
 	auth []byte
+	// rec is the session's recovery when the client asked to resume
+	// (auth {resume: true}) and resuming is on; set with auth.
+	rec *recovery
 
 	mu      sync.Mutex
 	take    func(Event) // nil until attached
@@ -113,11 +116,15 @@ func (l *link) attach(take func(Event)) {
 	l.mu.Unlock()
 }
 
-// close drops the waiting events and every later one.
+// close drops the waiting events and every later one. A session claimed
+// for this connection that never connected is held again.
 func (l *link) close() {
 	l.mu.Lock()
 	l.closed, l.pending, l.take = true, nil, nil
 	l.mu.Unlock()
+	if l.rec != nil {
+		l.rec.abandon()
+	}
 }
 
 // takeLink returns the link the decoder left in a socket's auth payload,
@@ -152,17 +159,22 @@ func authJSON(data any) []byte {
 // except that the events of the default namespace go to the application
 // through the connection's link, and malformed packets are refused (the
 // library then closes the sender's connection; nothing else happens).
-func newParser(ids idCounter) parser.Parser {
-	return eventParser{Parser: parser.NewParser(), ids: ids}
+func newParser(ids idCounter, srv *serverRef) parser.Parser {
+	return eventParser{Parser: parser.NewParser(), ids: ids, srv: srv}
 }
 
 type eventParser struct {
 	parser.Parser
 	ids idCounter
+	srv *serverRef
+}
+
+func (p eventParser) NewEncoder() parser.Encoder {
+	return connectEncoder{Encoder: p.Parser.NewEncoder(), srv: p.srv}
 }
 
 func (p eventParser) NewDecoder() parser.Decoder {
-	d := &eventDecoder{EventEmitter: events.New(), inner: p.Parser.NewDecoder(), link: &link{}, ids: p.ids}
+	d := &eventDecoder{EventEmitter: events.New(), inner: p.Parser.NewDecoder(), link: &link{}, ids: p.ids, srv: p.srv}
 	_ = d.inner.On("decoded", d.decoded)
 	return d
 }
@@ -173,6 +185,7 @@ type eventDecoder struct {
 	inner               parser.Decoder
 	link                *link
 	ids                 idCounter // reseeded before a connect (ids.go)
+	srv                 *serverRef
 
 	// mu keeps the decoder's state and its events in order should a
 	// transport ever call Add from two goroutines at once.
@@ -248,6 +261,11 @@ func (d *eventDecoder) decoded(args ...any) {
 			// else of the auth: no middleware, no connection state
 			// recovery), so the object is held once.
 			d.link.auth = authJSON(packet.Data)
+			if gjson.GetBytes(d.link.auth, "resume").Type == gjson.True {
+				if srv := d.srv.get(); srv != nil {
+					d.link.rec = srv.claim(gjson.ParseBytes(d.link.auth))
+				}
+			}
 			packet.Data = map[string]any{linkKey: d.link}
 		case parser.DISCONNECT:
 			d.link.close()

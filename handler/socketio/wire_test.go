@@ -20,7 +20,7 @@ type decoderUnderTest struct {
 
 func newDecoderUnderTest(t *testing.T, connect bool) *decoderUnderTest {
 	t.Helper()
-	d := &decoderUnderTest{Decoder: newParser(idCounter{}).NewDecoder()}
+	d := &decoderUnderTest{Decoder: newParser(idCounter{}, &serverRef{}).NewDecoder()}
 	_ = d.On("decoded", func(args ...any) { d.library = append(d.library, args[0].(*parser.Packet)) })
 	if connect {
 		if err := d.Add(`0`); err != nil {
