@@ -41,7 +41,7 @@ func rawConn(ctx context.Context, t Target, query string) (*Client, error) {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
 	c := &Client{conn: conn, acks: map[uint64]func(json.RawMessage, bool){}, done: make(chan struct{})}
-	if err := c.handshake(ctx, 5*time.Second); err != nil {
+	if err := c.handshake(ctx, 5*time.Second, []byte("40")); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}

@@ -26,6 +26,10 @@ type Event struct {
 	Name string
 	Data json.RawMessage // the first argument, nil when there is none
 	At   time.Time       // when the frame was read
+	// Offset is the offset the server gave the event, for a client that
+	// opted in to resuming (its last argument, taken off before Data is
+	// read); "" for the others.
+	Offset string
 }
 
 // Handler receives a client's events, one at a time, on the client's reader
@@ -44,6 +48,36 @@ type DialOptions struct {
 	// come (0: 1). Client.Redials tells how many it took.
 	ConnectWait time.Duration
 	Attempts    int
+	// ForwardedFor, when set, is sent as X-Forwarded-For: the client's
+	// address to a server that trusts the bench as its proxy
+	// (TRUSTED_PROXIES), for the per-address bounds of real users at
+	// many addresses.
+	ForwardedFor string
+	// Resume opts in to resuming a session (CONTRACT.md, "Resuming a
+	// session"): the namespace connect carries auth {resume: true}, and
+	// with PID set {resume: true, pid, offset} (offset left out when
+	// empty), as socket.io-client sends when it reconnects: the server
+	// gives that session back when it holds it. The client keeps the pid
+	// of the connect reply (Client.PID) and the last event's offset
+	// (Client.Offset), as socket.io-client does.
+	Resume      bool
+	PID, Offset string
+}
+
+// resumeAuth is the auth of a resumable client's namespace connect.
+type resumeAuth struct {
+	Resume bool   `json:"resume"`
+	PID    string `json:"pid,omitempty"`
+	Offset string `json:"offset,omitempty"`
+}
+
+// connectFrame is the namespace connect opt asks for.
+func (opt DialOptions) connectFrame() []byte {
+	if !opt.Resume {
+		return []byte("40")
+	}
+	b, _ := json.Marshal(resumeAuth{Resume: true, PID: opt.PID, Offset: opt.Offset}) // cannot fail
+	return append([]byte("40"), b...)
 }
 
 // Client is one Socket.IO client on the default namespace over a websocket.
@@ -60,6 +94,13 @@ type Client struct {
 	// Redials: fresh connections it took because the namespace connect got
 	// no reply (see DialOptions.Attempts).
 	Redials int
+	// PID is the private session id of the connect reply, given to a
+	// client that opted in to resuming (DialOptions.Resume); "" for the
+	// others. While it is set, every event's last string argument is its
+	// offset (Event.Offset, Client.Offset), as socket.io-client reads it.
+	PID string
+	// ConnectedAt is when the namespace connect reply was read.
+	ConnectedAt time.Time
 
 	wmu     sync.Mutex
 	wbuf    []byte
@@ -72,6 +113,7 @@ type Client struct {
 	err     error
 	closed  atomic.Bool
 	pings   atomic.Int64
+	offset  atomic.Pointer[string]
 }
 
 type openPacket struct {
@@ -82,6 +124,7 @@ type openPacket struct {
 
 type connectPacket struct {
 	SID string `json:"sid"`
+	PID string `json:"pid"`
 }
 
 // Dial opens a websocket to base (http://host:port), performs the Engine.IO
@@ -105,9 +148,12 @@ func Dial(ctx context.Context, base string, opt DialOptions) (*Client, error) {
 		ReadBufferSize:   2048,
 		WriteBufferSize:  2048,
 	}
-	var hdr http.Header
+	hdr := http.Header{}
 	if opt.Origin != "" {
-		hdr = http.Header{"Origin": []string{opt.Origin}}
+		hdr.Set("Origin", opt.Origin)
+	}
+	if opt.ForwardedFor != "" {
+		hdr.Set("X-Forwarded-For", opt.ForwardedFor)
 	}
 	attempts := max(opt.Attempts, 1)
 	for attempt := 1; ; attempt++ {
@@ -142,7 +188,7 @@ func dialOnce(ctx context.Context, d *websocket.Dialer, u string, hdr http.Heade
 	if wait <= 0 {
 		wait = 10 * time.Second
 	}
-	if err := c.handshake(ctx, wait); err != nil {
+	if err := c.handshake(ctx, wait, opt.connectFrame()); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
@@ -152,7 +198,7 @@ func dialOnce(ctx context.Context, d *websocket.Dialer, u string, hdr http.Heade
 
 // handshake reads the open packet, sends the namespace connect and reads its
 // reply, all before ctx's deadline; the reply must come within wait.
-func (c *Client) handshake(ctx context.Context, wait time.Duration) error {
+func (c *Client) handshake(ctx context.Context, wait time.Duration, connect []byte) error {
 	dl := time.Now().Add(10 * time.Second)
 	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
 		dl = d
@@ -176,7 +222,7 @@ func (c *Client) handshake(ctx context.Context, wait time.Duration) error {
 	c.EngineSID = op.SID
 	c.PingInterval = time.Duration(op.PingInterval) * time.Millisecond
 	c.PingTimeout = time.Duration(op.PingTimeout) * time.Millisecond
-	if err := c.write([]byte("40")); err != nil {
+	if err := c.write(connect); err != nil {
 		return fmt.Errorf("handshake: send connect: %w", err)
 	}
 	if d := time.Now().Add(wait); d.Before(dl) {
@@ -204,7 +250,7 @@ func (c *Client) handshake(ctx context.Context, wait time.Duration) error {
 			if err := json.Unmarshal(msg[2:], &cp); err != nil || cp.SID == "" {
 				return fmt.Errorf("handshake: connect reply %q: %v", trunc(msg), err)
 			}
-			c.SID = cp.SID
+			c.SID, c.PID, c.ConnectedAt = cp.SID, cp.PID, time.Now()
 			return nil
 		default:
 			return fmt.Errorf("handshake: unexpected %q", trunc(msg))
@@ -230,6 +276,16 @@ func (c *Client) Err() error {
 	c.errMu.Lock()
 	defer c.errMu.Unlock()
 	return c.err
+}
+
+// Offset is the offset of the last event read ("" before the first, and
+// for a client that did not opt in to resuming): what a reconnect gives as
+// DialOptions.Offset.
+func (c *Client) Offset() string {
+	if p := c.offset.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Pings reports how many Engine.IO pings the client has answered.

@@ -74,11 +74,20 @@ func (c *Client) dispatch(msg []byte, at time.Time) error {
 	}
 	switch typ {
 	case '2': // EVENT
+		var off string
+		if c.PID != "" {
+			// socket.io-client: with a pid, a last argument that is a
+			// string is the event's offset.
+			if rest, last, ok := cutLastString(p); ok {
+				p, off = rest, last
+				c.offset.Store(&off)
+			}
+		}
 		ev, err := parseEvent(p)
 		if err != nil {
 			return fmt.Errorf("bad event %q: %w", trunc(msg), err)
 		}
-		ev.At = at
+		ev.At, ev.Offset = at, off
 		if h := c.handler.Load(); h != nil {
 			(*h)(c, ev)
 		}
@@ -155,6 +164,57 @@ func parseEvent(p []byte) (Event, error) {
 	ev.Data = rest[:end]
 	return ev, nil
 }
+
+// cutLastString splits the event array p (["name",arg,...]) into the array
+// without its last argument and that argument, when there is one after
+// the name and it is a JSON string; ok is false otherwise.
+func cutLastString(p []byte) (rest []byte, last string, ok bool) {
+	if len(p) < 2 || p[0] != '[' {
+		return nil, "", false
+	}
+	// Walk the top-level elements: prevEnd is where the one before the
+	// last ends.
+	i, n := 1, 0
+	prevEnd, lastStart, lastEnd := -1, -1, -1
+	for {
+		for i < len(p) && isSpace(p[i]) {
+			i++
+		}
+		e := valueEnd(p[i:])
+		if e <= 0 {
+			return nil, "", false
+		}
+		prevEnd, lastStart, lastEnd = lastEnd, i, i+e
+		n++
+		i += e
+		for i < len(p) && isSpace(p[i]) {
+			i++
+		}
+		if i >= len(p) {
+			return nil, "", false
+		}
+		if p[i] == ']' {
+			if i != len(p)-1 {
+				return nil, "", false
+			}
+			break
+		}
+		if p[i] != ',' {
+			return nil, "", false
+		}
+		i++
+	}
+	if n < 2 || p[lastStart] != '"' {
+		return nil, "", false
+	}
+	if err := json.Unmarshal(p[lastStart:lastEnd], &last); err != nil {
+		return nil, "", false
+	}
+	rest = append(bytes.Clone(p[:prevEnd]), ']')
+	return rest, last, true
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
 // valueEnd returns the length of the JSON value at the start of b (an
 // object, array, string or literal), or -1 when it is not terminated. It

@@ -174,3 +174,133 @@ func TestParseEvent(t *testing.T) {
 		})
 	}
 }
+
+// TestClientResume: a resumable client's connect carries auth {resume:
+// true}, it keeps the pid of the reply, takes each event's offset off its
+// last argument before the handler sees the event, keeps the last one, and
+// its reconnect sends {resume: true, pid, offset}.
+func TestClientResume(t *testing.T) {
+	var calls atomic.Int32
+	finished := make(chan struct{}, 2)
+	url := scripted(t, func(conn *websocket.Conn) {
+		defer func() { finished <- struct{}{} }()
+		send(t, conn, `0{"sid":"eng","pingInterval":25000,"pingTimeout":20000}`)
+		if calls.Add(1) == 1 {
+			expect(t, conn, `40{"resume":true}`)
+			send(t, conn, `40{"sid":"s1","pid":"s1.secret"}`)
+			send(t, conn, `42["matched",{"roomId":"r1","partnerId":"s2"},"0"]`)
+			send(t, conn, `42["partner-left","1"]`)
+			send(t, conn, `42["chat-message" , "a \"quoted\", [string]" , "2" ]`)
+			send(t, conn, `427["signal",{"from":"s2","data":["x","y"]},"3"]`)
+			expect(t, conn, `437[]`)
+			return
+		}
+		expect(t, conn, `40{"resume":true,"pid":"s1.secret","offset":"3"}`)
+		send(t, conn, `40{"sid":"s1","pid":"s1.secret"}`)
+		send(t, conn, `42["chat-message",{"message":"missed"},"4"]`)
+		_, _, _ = conn.ReadMessage()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	events := make(chan Event, 8)
+	h := func(_ *Client, ev Event) { events <- ev }
+	c, err := Dial(ctx, url, DialOptions{Resume: true, Handler: h})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	if c.SID != "s1" || c.PID != "s1.secret" {
+		t.Errorf("sid %q pid %q", c.SID, c.PID)
+	}
+	want := []Event{
+		{Name: "matched", Data: json.RawMessage(`{"roomId":"r1","partnerId":"s2"}`), Offset: "0"},
+		{Name: "partner-left", Offset: "1"},
+		{Name: "chat-message", Data: json.RawMessage(`"a \"quoted\", [string]"`), Offset: "2"},
+		{Name: "signal", Data: json.RawMessage(`{"from":"s2","data":["x","y"]}`), Offset: "3"},
+	}
+	for _, w := range want {
+		select {
+		case ev := <-events:
+			if ev.Name != w.Name || string(ev.Data) != string(w.Data) || ev.Offset != w.Offset {
+				t.Errorf("event %q %s offset %q, want %q %s offset %q", ev.Name, ev.Data, ev.Offset, w.Name, w.Data, w.Offset)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no %s event", w.Name)
+		}
+	}
+	select {
+	case <-c.Done():
+	case <-ctx.Done():
+		t.Fatal("the first connection did not end")
+	}
+	if c.Offset() != "3" {
+		t.Errorf("last offset %q, want 3", c.Offset())
+	}
+	c2, err := Dial(ctx, url, DialOptions{Resume: true, PID: c.PID, Offset: c.Offset(), Handler: h})
+	if err != nil {
+		t.Fatalf("redial: %v", err)
+	}
+	if ev := <-events; ev.Name != "chat-message" || string(ev.Data) != `{"message":"missed"}` || ev.Offset != "4" {
+		t.Errorf("replayed event %q %s offset %q", ev.Name, ev.Data, ev.Offset)
+	}
+	if c2.SID != "s1" || c2.PID != "s1.secret" || c2.Offset() != "4" {
+		t.Errorf("resumed: sid %q pid %q offset %q", c2.SID, c2.PID, c2.Offset())
+	}
+	_ = c2.Close()
+	for range 2 {
+		select {
+		case <-finished:
+		case <-ctx.Done():
+			t.Fatal("script did not finish")
+		}
+	}
+}
+
+// TestClientNoPIDNoOffsets: without a pid in the connect reply (a client
+// that did not opt in, or a server that does not resume), a trailing
+// string argument is the event's own.
+func TestClientNoPIDNoOffsets(t *testing.T) {
+	url := scripted(t, func(conn *websocket.Conn) {
+		send(t, conn, `0{"sid":"eng","pingInterval":25000,"pingTimeout":20000}`)
+		expect(t, conn, `40{"resume":true}`)
+		send(t, conn, `40{"sid":"s1"}`)
+		send(t, conn, `42["note","7"]`)
+		_, _, _ = conn.ReadMessage()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	events := make(chan Event, 1)
+	c, err := Dial(ctx, url, DialOptions{Resume: true, Handler: func(_ *Client, ev Event) { events <- ev }})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	if ev := <-events; ev.Name != "note" || string(ev.Data) != `"7"` || ev.Offset != "" || c.Offset() != "" || c.PID != "" {
+		t.Errorf("event %q %s offset %q; client offset %q pid %q", ev.Name, ev.Data, ev.Offset, c.Offset(), c.PID)
+	}
+}
+
+func TestCutLastString(t *testing.T) {
+	tests := []struct {
+		in, rest, last string
+		ok             bool
+	}{
+		{in: `["next","0"]`, rest: `["next"]`, last: "0", ok: true},
+		{in: `["matched",{"roomId":"r]}\"","x":[1,"2"]},"17"]`, rest: `["matched",{"roomId":"r]}\"","x":[1,"2"]}]`, last: "17", ok: true},
+		{in: `[ "a" , 1 , "9" ]`, rest: `[ "a" , 1]`, last: "9", ok: true},
+		{in: `["a","x\"y"]`, rest: `["a"]`, last: `x"y`, ok: true},
+		{in: `["a"]`},
+		{in: `["a",{"b":1}]`},
+		{in: `["a",5]`},
+		{in: `["a","1"`},
+		{in: `["a" "1"]`},
+		{in: `["a","1"]x`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			rest, last, ok := cutLastString([]byte(tc.in))
+			if ok != tc.ok || string(rest) != tc.rest || last != tc.last {
+				t.Fatalf("got %q %q %v, want %q %q %v", rest, last, ok, tc.rest, tc.last, tc.ok)
+			}
+		})
+	}
+}
