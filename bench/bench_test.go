@@ -181,6 +181,24 @@ func TestInstancesRedis(t *testing.T) {
 	}
 }
 
+// TestRolloverRedis runs the rollover scenario small: every resumable
+// call survives the rolling deploy (the scenario's checks), and the
+// figures it reports are there.
+func TestRolloverRedis(t *testing.T) {
+	ctx, rd, bin := redisScenario(t)
+	r := RunRollover(ctx, Target{Store: "redis", Redis: rd}, ServerOptions{Bin: bin, NodeEnv: "test", RedisURL: rd.URL}, RolloverOptions{Pairs: 5})
+	requireOK(t, r)
+	if r.Latency.Count != 10 {
+		t.Errorf("%d resumes timed, want 10", r.Latency.Count)
+	}
+	if r.Extra["handed_over"] != 10 {
+		t.Errorf("instance 1 handed over %.0f sessions, want 10", r.Extra["handed_over"])
+	}
+	if _, ok := r.Extra["calls_dropped"]; !ok {
+		t.Error("no calls_dropped figure")
+	}
+}
+
 // TestRedisStats: the figures the cost and instances scenarios read count
 // what another client sent, exactly, and the bench's own reads add nothing
 // but INFO (which the scenarios leave out) to them; FLUSHALL empties.

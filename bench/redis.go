@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -107,6 +108,43 @@ func (r *Redis) Info(ctx context.Context, section, field string) (int64, error) 
 		}
 	}
 	return 0, fmt.Errorf("INFO %s: no %s", section, field)
+}
+
+// HeldSnapshot reads, in one MULTI (so that no session is held or resumed
+// in between), used_memory and the members of the sorted set heldKey: the
+// held sessions of resumable clients at that moment.
+func (r *Redis) HeldSnapshot(ctx context.Context, heldKey string) (usedMemory int64, held []string, err error) {
+	var info *redis.StringCmd
+	var members *redis.StringSliceCmd
+	if _, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		info = p.Info(ctx, "memory")
+		members = p.ZRange(ctx, heldKey, 0, -1)
+		return nil
+	}); err != nil {
+		return 0, nil, fmt.Errorf("redis MULTI INFO memory, ZRANGE %s: %w", heldKey, err)
+	}
+	for line := range strings.SplitSeq(info.Val(), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			if usedMemory, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return 0, nil, fmt.Errorf("INFO memory used_memory:%q: %w", v, err)
+			}
+			return usedMemory, members.Val(), nil
+		}
+	}
+	return 0, nil, errors.New("INFO memory: no used_memory")
+}
+
+// MemoryUsage is MEMORY USAGE key (every element counted): 0 when the key
+// does not exist.
+func (r *Redis) MemoryUsage(ctx context.Context, key string) (int64, error) {
+	n, err := r.client.MemoryUsage(ctx, key, 0).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("redis MEMORY USAGE %s: %w", key, err)
+	}
+	return n, nil
 }
 
 // Stop closes the bench's client, stops the server and waits until it has

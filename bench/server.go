@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,6 +197,19 @@ func (s *Server) Exited() <-chan struct{} { return s.exit }
 // Log returns the tail of the server's stdout and stderr.
 func (s *Server) Log() string { return s.log.String() }
 
+// Terminate sends SIGTERM and returns at once: the server shuts down (with
+// Redis, handing its resumable clients over); Exited tells when it is done.
+func (s *Server) Terminate() error {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("SIGTERM server %d: %w", s.Pid(), err)
+	}
+	return nil
+}
+
+// WatchLog returns a channel that gets the first line the server writes
+// from now on that contains substr.
+func (s *Server) WatchLog(substr string) <-chan string { return s.log.watch(substr) }
+
 // Stop sends SIGTERM, waits up to 10 s, then kills the process.
 func (s *Server) Stop() {
 	select {
@@ -221,16 +236,55 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// tail keeps the last max bytes written to it.
+// tail keeps the last max bytes written to it, and tells its watchers of
+// the lines they wait for.
 type tail struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
+	mu       sync.Mutex
+	max      int
+	b        []byte
+	partial  []byte // the line being written, when a write ended inside it
+	watchers []logWatch
+}
+
+type logWatch struct {
+	substr string
+	ch     chan string
+}
+
+// watch returns a channel that gets the first whole line written from now
+// on that contains substr.
+func (t *tail) watch(substr string) <-chan string {
+	ch := make(chan string, 1)
+	t.mu.Lock()
+	t.watchers = append(t.watchers, logWatch{substr: substr, ch: ch})
+	t.mu.Unlock()
+	return ch
 }
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.watchers) > 0 {
+		t.partial = append(t.partial, p...)
+		for {
+			i := bytes.IndexByte(t.partial, '\n')
+			if i < 0 {
+				break
+			}
+			line := string(t.partial[:i])
+			t.partial = t.partial[i+1:]
+			t.watchers = slices.DeleteFunc(t.watchers, func(w logWatch) bool {
+				if !strings.Contains(line, w.substr) {
+					return false
+				}
+				w.ch <- line
+				return true
+			})
+		}
+		if len(t.watchers) == 0 {
+			t.partial = nil
+		}
+	}
 	t.b = append(t.b, p...)
 	if len(t.b) > t.max {
 		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)

@@ -17,7 +17,7 @@ type Config struct {
 	ServerBin string   // the built server binary
 	RedisBin  string   // redis-server, for the redis store
 	Stores    []string // "memory", "redis"
-	Scenarios []string // "match", "relay", "churn", "idle", "cost", "abuse", "instances"
+	Scenarios []string // "match", "relay", "churn", "idle", "cost", "abuse", "instances", "rollover"
 	NodeEnv   string
 	Origin    string // when set: sent as Origin and given as CLIENT_URL
 
@@ -34,6 +34,7 @@ type Config struct {
 	CostPairs     int
 	CostMessages  int
 	InstancesN    []int    // instances: how many server instances, one run each
+	RolloverPairs int      // rollover: resumable pairs through the rolling deploy
 	Attacks       []string // abuse: which attacks (empty: all of Attacks)
 
 	Progress io.Writer // one line per scenario; nil for none
@@ -176,6 +177,11 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 				return []Result{RunInstances(ctx, t, opt, k, RelayOptions{Pairs: cfg.RelayPairs, Duration: cfg.RelayDuration})}
 			}})
 		}
+	}
+	if cfg.wants("rollover") && rd != nil {
+		jobs = append(jobs, job{name: "rollover", run: func(t Target) []Result {
+			return []Result{RunRollover(ctx, t, opt, RolloverOptions{Pairs: cfg.RolloverPairs})}
+		}})
 	}
 	if cfg.wants("abuse") {
 		for _, a := range Attacks {

@@ -56,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.IdleHold, "idle-hold", 12*time.Second, "idle: keep the connections open this long after the reading, through a heartbeat (0: no hold)")
 	fs.IntVar(&cfg.CostPairs, "cost-pairs", 50, "cost: pairs")
 	fs.IntVar(&cfg.CostMessages, "cost-messages", 20, "cost: relayed messages per pair")
+	fs.IntVar(&cfg.RolloverPairs, "rollover-pairs", 200, "rollover: resumable pairs through a rolling deploy")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
