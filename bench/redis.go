@@ -110,10 +110,56 @@ func (r *Redis) Info(ctx context.Context, section, field string) (int64, error) 
 	return 0, fmt.Errorf("INFO %s: no %s", section, field)
 }
 
+// MemoryInfo is what INFO memory says of Redis's memory: used_memory, and
+// used_memory_dataset (used_memory without the server's overhead: client
+// buffers, the replication backlog, its own structures).
+type MemoryInfo struct {
+	Used, Dataset int64
+}
+
+// Memory reads INFO memory.
+func (r *Redis) Memory(ctx context.Context) (MemoryInfo, error) {
+	info, err := r.client.Info(ctx, "memory").Result()
+	if err != nil {
+		return MemoryInfo{}, fmt.Errorf("redis INFO memory: %w", err)
+	}
+	return parseMemoryInfo(info)
+}
+
+func parseMemoryInfo(info string) (MemoryInfo, error) {
+	var m MemoryInfo
+	found := 0
+	for line := range strings.SplitSeq(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		var dst *int64
+		switch k {
+		case "used_memory":
+			dst = &m.Used
+		case "used_memory_dataset":
+			dst = &m.Dataset
+		default:
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return MemoryInfo{}, fmt.Errorf("INFO memory %s:%q: %w", k, v, err)
+		}
+		*dst = n
+		found++
+	}
+	if found != 2 {
+		return MemoryInfo{}, errors.New("INFO memory: no used_memory or used_memory_dataset")
+	}
+	return m, nil
+}
+
 // HeldSnapshot reads, in one MULTI (so that no session is held or resumed
-// in between), used_memory and the members of the sorted set heldKey: the
+// in between), INFO memory and the members of the sorted set heldKey: the
 // held sessions of resumable clients at that moment.
-func (r *Redis) HeldSnapshot(ctx context.Context, heldKey string) (usedMemory int64, held []string, err error) {
+func (r *Redis) HeldSnapshot(ctx context.Context, heldKey string) (mem MemoryInfo, held []string, err error) {
 	var info *redis.StringCmd
 	var members *redis.StringSliceCmd
 	if _, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -121,17 +167,12 @@ func (r *Redis) HeldSnapshot(ctx context.Context, heldKey string) (usedMemory in
 		members = p.ZRange(ctx, heldKey, 0, -1)
 		return nil
 	}); err != nil {
-		return 0, nil, fmt.Errorf("redis MULTI INFO memory, ZRANGE %s: %w", heldKey, err)
+		return MemoryInfo{}, nil, fmt.Errorf("redis MULTI INFO memory, ZRANGE %s: %w", heldKey, err)
 	}
-	for line := range strings.SplitSeq(info.Val(), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			if usedMemory, err = strconv.ParseInt(v, 10, 64); err != nil {
-				return 0, nil, fmt.Errorf("INFO memory used_memory:%q: %w", v, err)
-			}
-			return usedMemory, members.Val(), nil
-		}
+	if mem, err = parseMemoryInfo(info.Val()); err != nil {
+		return MemoryInfo{}, nil, err
 	}
-	return 0, nil, errors.New("INFO memory: no used_memory")
+	return mem, members.Val(), nil
 }
 
 // MemoryUsage is MEMORY USAGE key (every element counted): 0 when the key
@@ -145,6 +186,18 @@ func (r *Redis) MemoryUsage(ctx context.Context, key string) (int64, error) {
 		return 0, fmt.Errorf("redis MEMORY USAGE %s: %w", key, err)
 	}
 	return n, nil
+}
+
+// HashField is HGET key field: "" when there is none.
+func (r *Redis) HashField(ctx context.Context, key, field string) (string, error) {
+	v, err := r.client.HGet(ctx, key, field).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("redis HGET %s %s: %w", key, field, err)
+	}
+	return v, nil
 }
 
 // Stop closes the bench's client, stops the server and waits until it has

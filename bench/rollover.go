@@ -21,11 +21,15 @@ type RolloverOptions struct {
 }
 
 // The held sessions' keys in Redis (store/redisstore/keys.go: HeldKey,
-// HeldKeyPrefix, KeptKeyPrefix), read for their memory.
+// HeldKeyPrefix, KeptKeyPrefix, HeldAddrKeyPrefix), read for their
+// memory.
 const (
 	heldKey       = "zivro:held"
 	heldKeyPrefix = "zivro:held:"
 	keptKeyPrefix = "zivro:kept:"
+	// heldAddrKeyPrefix + a held session's addr field: its address's set
+	// of held users.
+	heldAddrKeyPrefix = "zivro:held-addr:"
 )
 
 // handedOverLog is what a server logs once its resumable sessions are held
@@ -173,7 +177,7 @@ func (rr *rolloverRun) run(ctx context.Context, opt ServerOptions) error {
 	}
 
 	// The rollover.
-	before, err := rr.t.Redis.Info(ctx, "memory", "used_memory")
+	before, err := rr.t.Redis.Memory(ctx)
 	if err != nil {
 		return fmt.Errorf("rollover: %w", err)
 	}
@@ -449,7 +453,7 @@ func (rr *rolloverRun) drop(rc *rolloverClient, why string) {
 // measureHeld reads Redis just after instance 1 logged its handover
 // (line): used_memory above before, per session held then, and the
 // MEMORY USAGE of a sample of the held sessions' keys.
-func (rr *rolloverRun) measureHeld(ctx context.Context, line string, before int64, want int) {
+func (rr *rolloverRun) measureHeld(ctx context.Context, line string, before MemoryInfo, want int) {
 	mem, held, err := rr.t.Redis.HeldSnapshot(ctx, heldKey)
 	if err != nil {
 		rr.notes = append(rr.notes, "held sessions' memory: "+err.Error())
@@ -470,18 +474,34 @@ func (rr *rolloverRun) measureHeld(ctx context.Context, line string, before int6
 		rr.notes = append(rr.notes, "no session held when instance 1 logged its handover: no memory figure")
 		return
 	}
-	rr.extra["redis_used_memory_growth"] = float64(mem - before)
-	rr.extra["redis_bytes_per_held_session"] = float64(mem-before) / float64(len(held))
-	var sum int64
+	rr.extra["redis_used_memory_growth"] = float64(mem.Used - before.Used)
+	rr.extra["redis_dataset_growth"] = float64(mem.Dataset - before.Dataset)
+	rr.extra["redis_bytes_per_held_session"] = float64(mem.Used-before.Used) / float64(len(held))
+	rr.extra["redis_dataset_bytes_per_held_session"] = float64(mem.Dataset-before.Dataset) / float64(len(held))
+	// The keys of a sampled session: its hash, its kept frames, its
+	// address's set of held users (each client has an address of its
+	// own here), and its share of the sorted set of held users.
+	all, err := rr.t.Redis.MemoryUsage(ctx, heldKey)
+	if err != nil {
+		rr.notes = append(rr.notes, "held sessions' keys: "+err.Error())
+		return
+	}
+	sum := all * int64(min(len(held), memoryUsageSample)) / int64(len(held))
 	sample := held[:min(len(held), memoryUsageSample)]
 	for _, id := range sample {
-		h, err1 := rr.t.Redis.MemoryUsage(ctx, heldKeyPrefix+id)
-		k, err2 := rr.t.Redis.MemoryUsage(ctx, keptKeyPrefix+id)
-		if err := errors.Join(err1, err2); err != nil {
+		addr, err := rr.t.Redis.HashField(ctx, heldKeyPrefix+id, "addr")
+		if err != nil {
 			rr.notes = append(rr.notes, "held sessions' keys: "+err.Error())
 			return
 		}
-		sum += h + k
+		for _, k := range []string{heldKeyPrefix + id, keptKeyPrefix + id, heldAddrKeyPrefix + addr} {
+			n, err := rr.t.Redis.MemoryUsage(ctx, k)
+			if err != nil {
+				rr.notes = append(rr.notes, "held sessions' keys: "+err.Error())
+				return
+			}
+			sum += n
+		}
 	}
 	rr.extra["redis_key_bytes_per_held_session"] = float64(sum) / float64(len(sample))
 }
