@@ -459,12 +459,7 @@ func (rr *rolloverRun) measureHeld(ctx context.Context, line string, before Memo
 		rr.notes = append(rr.notes, "held sessions' memory: "+err.Error())
 		return
 	}
-	handed := -1
-	for f := range strings.FieldsSeq(line) {
-		if v, ok := strings.CutPrefix(f, "sessions="); ok {
-			handed, _ = strconv.Atoi(v)
-		}
-	}
+	handed := logCount(line, "sessions")
 	rr.extra["handed_over"] = float64(handed)
 	if handed != want {
 		rr.ck.Failf("instance 1 handed every session over", "it handed over %d sessions of %d (%q)", handed, want, line)
@@ -504,6 +499,26 @@ func (rr *rolloverRun) measureHeld(ctx context.Context, line string, before Memo
 		}
 	}
 	rr.extra["redis_key_bytes_per_held_session"] = float64(sum) / float64(len(sample))
+}
+
+// logCount reads the number key of a server's log line, JSON
+// ({"sessions":400}) or text (sessions=400); -1 when there is none.
+func logCount(line, key string) int {
+	var m map[string]any
+	if json.Unmarshal([]byte(line), &m) == nil {
+		if v, ok := m[key].(float64); ok {
+			return int(v)
+		}
+		return -1
+	}
+	for f := range strings.FieldsSeq(line) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // check counts the calls dropped: a pair with a partner-left, a resume

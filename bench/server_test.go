@@ -46,3 +46,43 @@ func TestServerEnv(t *testing.T) {
 		})
 	}
 }
+
+func TestLogCount(t *testing.T) {
+	tests := []struct {
+		line string
+		want int
+	}{
+		{`{"time":"t","level":"INFO","msg":"resumable sessions handed over","sessions":400}`, 400},
+		{`time=t level=INFO msg="resumable sessions handed over" sessions=12`, 12},
+		{`{"msg":"resumable sessions handed over"}`, -1},
+		{`msg="resumable sessions handed over"`, -1},
+	}
+	for _, tc := range tests {
+		if got := logCount(tc.line, "sessions"); got != tc.want {
+			t.Errorf("logCount(%q) = %d, want %d", tc.line, got, tc.want)
+		}
+	}
+}
+
+// TestWatchLog: a watcher gets the first whole line with its text, also
+// when the line comes in pieces, and only once.
+func TestWatchLog(t *testing.T) {
+	tl := &tail{max: 64}
+	ch := tl.watch("handed over")
+	for _, p := range []string{"one line\nresumable sessions han", "ded over sessions=3\n", "handed over again\n"} {
+		_, _ = tl.Write([]byte(p))
+	}
+	select {
+	case line := <-ch:
+		if line != "resumable sessions handed over sessions=3" {
+			t.Errorf("line %q", line)
+		}
+	default:
+		t.Fatal("no line")
+	}
+	select {
+	case line := <-ch:
+		t.Errorf("second line %q", line)
+	default:
+	}
+}
