@@ -78,12 +78,19 @@ func RunRollover(ctx context.Context, t Target, opt ServerOptions, o RolloverOpt
 	for k, v := range rr.extra {
 		r.Extra[k] = v
 	}
-	if b, ok := rr.extra["redis_bytes_per_held_session"]; ok {
-		r.Unit = fmt.Sprintf("resumes/s (%d calls dropped, %.0f B/held)", int(rr.extra["calls_dropped"]), b)
-	} else {
-		r.Unit = fmt.Sprintf("resumes/s (%d calls dropped)", int(rr.extra["calls_dropped"]))
+	r.Unit = fmt.Sprintf("resumes/s (%d calls dropped", int(rr.extra["calls_dropped"]))
+	if k, ok := rr.extra["redis_key_bytes_per_held_session"]; ok {
+		r.Unit += fmt.Sprintf("; per held session: keys %.0f B, used_memory %.0f B", k, rr.extra["redis_bytes_per_held_session"])
 	}
+	r.Unit += ")"
 	r.Notes = append(r.Notes, rr.notes...)
+	if !r.OK {
+		// The suite shows its own server's log; this run's are the
+		// instances'.
+		for k, s := range rr.servers {
+			r.Notes = append(r.Notes, fmt.Sprintf("instance %d log tail:\n%s", k+1, lastLines(s.Log(), 12)))
+		}
+	}
 	return r
 }
 
@@ -96,6 +103,8 @@ type rolloverRun struct {
 	notes  []string
 	window time.Duration
 	cs     []*rolloverClient
+	// servers are the instances, in the order they started.
+	servers []*Server
 	// attempts counts the reconnects' dials, the successful ones too.
 	attempts atomic.Int64
 }
@@ -136,9 +145,8 @@ func (rr *rolloverRun) run(ctx context.Context, opt ServerOptions) error {
 	// X-Forwarded-For, so that the per-address bounds (held sessions per
 	// address among them) see users at many addresses.
 	opt.Env = append(slices.Clone(opt.Env), "TRUSTED_PROXIES=127.0.0.1")
-	var servers []*Server
 	defer func() {
-		for _, s := range servers {
+		for _, s := range rr.servers {
 			s.Stop()
 		}
 	}()
@@ -147,9 +155,9 @@ func (rr *rolloverRun) run(ctx context.Context, opt ServerOptions) error {
 		if err != nil {
 			return fmt.Errorf("rollover: start instance %d: %w", k+1, err)
 		}
-		servers = append(servers, s)
+		rr.servers = append(rr.servers, s)
 	}
-	s1, s2 := servers[0], servers[1]
+	s1, s2 := rr.servers[0], rr.servers[1]
 	proxy, err := StartProxy(hostPort(s1))
 	if err != nil {
 		return fmt.Errorf("rollover: %w", err)
@@ -191,6 +199,14 @@ func (rr *rolloverRun) run(ctx context.Context, opt ServerOptions) error {
 		return fmt.Errorf("rollover: %w", err)
 	}
 	third := make(chan *Server, 1)
+	defer func() {
+		// Not received below when the run ended early.
+		if third != nil {
+			if s := <-third; s != nil {
+				s.Stop()
+			}
+		}
+	}()
 	go func() {
 		s, err := StartServer(ctx, opt)
 		if err != nil {
@@ -226,13 +242,15 @@ func (rr *rolloverRun) run(ctx context.Context, opt ServerOptions) error {
 	rr.ck.Pass("instance 1 exited")
 	select {
 	case <-s1.Exited():
-		rr.extra["instance1_shutdown_s"] = time.Since(start).Seconds()
+		rr.extra["instance1_shutdown_s"] = s1.ExitedAt().Sub(start).Seconds()
 	case <-time.After(15 * time.Second):
 		rr.ck.Failf("instance 1 exited", "still running 15 s after SIGTERM")
 	}
 	rr.ck.Pass("instance 3 started")
-	if s3 := <-third; s3 != nil {
-		servers = append(servers, s3)
+	s3 := <-third
+	third = nil
+	if s3 != nil {
+		rr.servers = append(rr.servers, s3)
 		if !s3.Healthy(ctx) {
 			rr.ck.Failf("instance 3 started", "GET /health is not 200")
 		}
@@ -306,6 +324,8 @@ func (rr *rolloverRun) pair(ctx context.Context) error {
 		a, b := rr.cs[pr[0]], rr.cs[pr[1]]
 		a.partner, b.partner = b, a
 	}
+	rr.ck.Pass("offsets increase (each event once)")
+	rr.ck.Pass("chat from the partner")
 	for _, rc := range rr.cs {
 		rc.c.SetHandler(rr.handler(rc))
 		// The matched event's offset (read during the pairing).
@@ -481,24 +501,32 @@ func (rr *rolloverRun) measureHeld(ctx context.Context, line string, before Memo
 		rr.notes = append(rr.notes, "held sessions' keys: "+err.Error())
 		return
 	}
-	sum := all * int64(min(len(held), memoryUsageSample)) / int64(len(held))
-	sample := held[:min(len(held), memoryUsageSample)]
-	for _, id := range sample {
-		addr, err := rr.t.Redis.HashField(ctx, heldKeyPrefix+id, "addr")
-		if err != nil {
+	// A session resumed since the snapshot has no hash any more: not
+	// counted.
+	var sum int64
+	counted := 0
+	for _, id := range held {
+		if counted == memoryUsageSample {
+			break
+		}
+		hash, err1 := rr.t.Redis.MemoryUsage(ctx, heldKeyPrefix+id)
+		addr, err2 := rr.t.Redis.HashField(ctx, heldKeyPrefix+id, "addr")
+		kept, err3 := rr.t.Redis.MemoryUsage(ctx, keptKeyPrefix+id)
+		set, err4 := rr.t.Redis.MemoryUsage(ctx, heldAddrKeyPrefix+addr)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
 			rr.notes = append(rr.notes, "held sessions' keys: "+err.Error())
 			return
 		}
-		for _, k := range []string{heldKeyPrefix + id, keptKeyPrefix + id, heldAddrKeyPrefix + addr} {
-			n, err := rr.t.Redis.MemoryUsage(ctx, k)
-			if err != nil {
-				rr.notes = append(rr.notes, "held sessions' keys: "+err.Error())
-				return
-			}
-			sum += n
+		if hash == 0 || addr == "" {
+			continue
 		}
+		sum += hash + kept + set
+		counted++
 	}
-	rr.extra["redis_key_bytes_per_held_session"] = float64(sum) / float64(len(sample))
+	if counted > 0 {
+		rr.extra["redis_key_bytes_per_held_session"] = float64(sum)/float64(counted) + float64(all)/float64(len(held))
+		rr.extra["redis_key_sessions_sampled"] = float64(counted)
+	}
 }
 
 // logCount reads the number key of a server's log line, JSON
@@ -525,7 +553,7 @@ func logCount(line, key string) int {
 // that came back with another sid, or none; and the events nobody expected.
 func (rr *rolloverRun) check() {
 	rr.ck.Pass("no call dropped")
-	rr.ck.Pass("no other events")
+	rr.ck.Pass("no other events after the pairing")
 	dropped := 0
 	for _, rc := range rr.cs {
 		if rc.partner == nil || rc.i > rc.partner.i {
@@ -540,7 +568,7 @@ func (rr *rolloverRun) check() {
 		}
 		for _, x := range []*rolloverClient{a, b} {
 			if len(x.other) > 0 {
-				rr.ck.Failf("no other events", "client %d: %v", x.i, x.other)
+				rr.ck.Failf("no other events after the pairing", "client %d: %v", x.i, x.other)
 			}
 		}
 		b.mu.Unlock()

@@ -40,6 +40,7 @@ type Server struct {
 	log      *tail
 	exit     chan struct{}
 	werr     error
+	exitAt   time.Time // set before exit is closed
 }
 
 // liftedBudgets lift the per-address and per-connection budgets of real
@@ -101,7 +102,7 @@ func startServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 		return nil, fmt.Errorf("start server %s: %w", opt.Bin, err)
 	}
 	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, pprofURL: pprofURL, cmd: cmd, log: lg, exit: make(chan struct{})}
-	go func() { s.werr = cmd.Wait(); close(s.exit) }()
+	go func() { s.werr = cmd.Wait(); s.exitAt = time.Now(); close(s.exit) }()
 	if err := s.waitHealthy(ctx); err != nil {
 		s.Stop()
 		return nil, err
@@ -193,6 +194,9 @@ func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
 // Exited is closed when the server process has ended.
 func (s *Server) Exited() <-chan struct{} { return s.exit }
+
+// ExitedAt is when the process ended; only after Exited is closed.
+func (s *Server) ExitedAt() time.Time { return s.exitAt }
 
 // Log returns the tail of the server's stdout and stderr.
 func (s *Server) Log() string { return s.log.String() }
