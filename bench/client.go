@@ -1,7 +1,7 @@
 // Package bench is a load generator for the Zivro Socket.IO server. It speaks
 // Engine.IO v4 / Socket.IO v5 over a websocket by itself (no code shared with
-// the server), runs the scenarios (match, relay, churn, idle, cost, abuse)
-// against a server process it starts, checks the server's behaviour as the
+// the server), runs the scenarios (match, relay, churn, idle, cost, abuse,
+// instances, rollover) against the server processes it starts, checks the server's behaviour as the
 // React client would see it, and reports throughput and latency.
 package bench
 
