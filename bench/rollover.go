@@ -67,7 +67,7 @@ const memoryUsageSample = 50
 func RunRollover(ctx context.Context, t Target, opt ServerOptions, o RolloverOptions) Result {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	rr := &rolloverRun{t: t, o: o, ck: &Checks{}, lat: &Latencies{}, extra: map[string]float64{}}
+	rr := &rolloverRun{t: t, o: o, ck: &Checks{}, lat: &Latencies{}, dialLat: &Latencies{}, extra: map[string]float64{}}
 	err := rr.run(ctx, opt)
 	if rr.paired {
 		rr.check()
@@ -80,6 +80,9 @@ func RunRollover(ctx context.Context, t Target, opt ServerOptions, o RolloverOpt
 	}
 	for k, v := range rr.extra {
 		r.Extra[k] = v
+	}
+	if d := rr.dialLat.Summary(); d.Count > 0 {
+		r.Extra["resume_dial_p50_ms"], r.Extra["resume_dial_p99_ms"] = d.P50, d.P99
 	}
 	r.Unit = fmt.Sprintf("resumes/s (%d calls dropped", int(rr.extra["calls_dropped"]))
 	if k, ok := rr.extra["redis_key_bytes_per_held_session"]; ok {
@@ -98,14 +101,18 @@ func RunRollover(ctx context.Context, t Target, opt ServerOptions, o RolloverOpt
 }
 
 type rolloverRun struct {
-	t      Target
-	o      RolloverOptions
-	ck     *Checks
-	lat    *Latencies
-	extra  map[string]float64
-	notes  []string
-	window time.Duration
-	cs     []*rolloverClient
+	t   Target
+	o   RolloverOptions
+	ck  *Checks
+	lat *Latencies
+	// dialLat: the successful reconnect's dial → its connect reply (the
+	// server's part of a resume: the handshake, the claim, waiting for
+	// the session to be held).
+	dialLat *Latencies
+	extra   map[string]float64
+	notes   []string
+	window  time.Duration
+	cs      []*rolloverClient
 	// servers are the instances, in the order they started.
 	servers []*Server
 	// paired: every client has its partner (the calls can be counted).
@@ -453,6 +460,7 @@ func (rr *rolloverRun) reconnect(ctx context.Context, rc *rolloverClient, url st
 			rr.drop(rc, "not back")
 			return
 		}
+		dialed := time.Now()
 		c, err := Dial(ctx, url, DialOptions{Origin: rr.t.Origin, ForwardedFor: rc.addr, Handler: rr.handler(rc),
 			Resume: true, PID: old.PID, Offset: old.Offset(), ConnectWait: connectWait})
 		if err != nil {
@@ -464,6 +472,7 @@ func (rr *rolloverRun) reconnect(ctx context.Context, rc *rolloverClient, url st
 		rc.c = c
 		rc.mu.Unlock()
 		rr.lat.Add(c.ConnectedAt.Sub(closed))
+		rr.dialLat.Add(c.ConnectedAt.Sub(dialed))
 		rr.attempts.Add(int64(attempt))
 		if c.SID != rc.sid || c.PID != rc.pid {
 			rr.ck.Failf("resumed: same sid and pid", "client %d: sid %s pid %s, back as sid %s pid %s", rc.i, rc.sid, rc.pid, c.SID, c.PID)
