@@ -350,12 +350,15 @@ func (s *Server) connect(sock *socket.Socket) {
 // forget removes a session's place here, when it is still entry's, and
 // stops its relay.
 func (s *Server) forget(id string, entry *liveConn) {
-	if entry == nil || !s.conns.CompareAndDelete(id, entry) {
+	if v, ok := s.conns.Load(id); entry == nil || !ok || v != entry {
 		return
 	}
+	// Unsubscribed before the place is free: a claim of the same session
+	// that takes the place subscribes after this, never before.
 	if s.relay != nil {
 		s.relay.Leave(id)
 	}
+	s.conns.CompareAndDelete(id, entry)
 }
 
 // firstString is args[0] when it is a string.
