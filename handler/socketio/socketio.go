@@ -20,7 +20,9 @@
 //   - the websocket connections closed when their client leaves
 //     (hangup.go);
 //   - the sockets ended whose connection closed while the library
-//     connected them (Server.connect).
+//     connected them (Server.connect);
+//   - the connection state recovery of the clients that opt in, with the
+//     connect reply that names a resumed session (resume.go).
 //
 // New does the library's setup steps in the order they need.
 package socketio
