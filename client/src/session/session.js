@@ -4,7 +4,7 @@
 import { CHAT_MAX, flowReducer, initialState, isTextOnly } from '../state/flow.js';
 import { createSignalInbox } from '../webrtc/signalInbox.js';
 import { FALLBACK_CONFIG } from '../webrtc/iceServers.js';
-import { QUALITY_EVERY_MS, readStats } from '../webrtc/quality.js';
+import { QUALITY_EVERY_MS, isStalled, readStats } from '../webrtc/quality.js';
 import { PARTNER_MEDIA_ON, isMediaState, mediaStateMessage, parseMediaState, worthTelling } from '../webrtc/mediaState.js';
 import { describeMediaError, setTracksEnabled, stopStream } from '../media/media.js';
 import { loadInterests, saveInterests } from '../state/interests.js';
@@ -13,10 +13,12 @@ import { loadProfile, saveProfile } from '../state/profile.js';
 import { loadTermsAccepted, saveTermsAccepted } from '../state/terms.js';
 
 export const RECONNECT_BANNER_MS = 5000;
+// A relay's refusals that mean the pairing is over (README, "The contract").
+const ENDED = new Set(['not-your-partner', 'no-partner']);
 export const NOTICE_MS = 5000;
 
 /**
- * socket: { getStatus, onStatus, on, emit } (socket/socket.js)
+ * socket: { getStatus, onStatus, on, emit, send } (socket/socket.js)
  * media: { getLocalStream(devices), listDevices(), switchTrack(stream, kind, deviceId), mediaGranted()? } (media/media.js)
  * createPeer(options) → { handleSignal, getStats, replaceTrack, close } (webrtc/peer.js)
  * getIceConfig() → Promise<{ iceServers, relay }>: asked before each call (GET /ice-servers)
@@ -42,6 +44,14 @@ export function createSession({
   let iceConfig = null;
   // The partner's camera and microphone as it told us (webrtc/mediaState.js).
   let partnerMedia = PARTNER_MEDIA_ON;
+  // Our own Nexts, blocks and leaves the server has not acknowledged yet:
+  // a matched that comes meanwhile may be for a pairing one of them ends.
+  let ownPending = 0;
+  // Counts matched events: a doubtful one is shown only if none came after it.
+  let matchSeq = 0;
+  // Our own Nexts and leaves made while the connection was down, to send
+  // when the same session is back (a new one has nothing they would end).
+  let owed = [];
   const inbox = createSignalInbox();
   const listeners = new Set();
   const build = () => ({ ...state, localStream, remoteStream, partnerMedia });
@@ -87,11 +97,6 @@ export function createSession({
     if (prev.interests !== next.interests) saveInterests(storage, next.interests);
     if (prev.profile !== next.profile && next.profile) saveProfile(storage, next.profile);
     if (next.termsAccepted && !prev.termsAccepted) saveTermsAccepted(storage);
-    // A lost session is back: start the new search it was in (the server
-    // forgot us with the old connection).
-    if (next.connection === 'connected' && prev.connection !== 'connected' && next.phase === 'queue') {
-      emitJoin(next.profile);
-    }
     if (prev.hideIp !== next.hideIp) saveHideIp(storage, next.hideIp);
     if (prev.notice !== next.notice) {
       timers.clearTimeout(noticeTimer);
@@ -122,7 +127,7 @@ export function createSession({
       localStream,
       iceServers: config.iceServers,
       relayOnly,
-      send: (data) => socket.emit('signal', { to: id, data }),
+      send: (data) => socket.send('signal', { to: id, data }),
       onRemoteStream: (stream) => {
         if (!current()) return;
         remoteStream = stream;
@@ -144,7 +149,7 @@ export function createSession({
 
   // Tells the partner whether our camera and microphone are on.
   function tellPartner() {
-    if (state.partner) socket.emit('signal', { to: state.partner.id, data: mediaStateMessage(state) });
+    if (state.partner) socket.send('signal', { to: state.partner.id, data: mediaStateMessage(state) });
   }
 
   // The call's round trip and loss, every QUALITY_EVERY_MS while it lasts.
@@ -160,7 +165,7 @@ export function createSession({
       if (peer !== forPeer) return;
       if (reading) {
         const { rttMs, lossPct, relayed } = reading;
-        dispatch({ type: 'CALL_QUALITY', roomId, rttMs, lossPct, relayed });
+        dispatch({ type: 'CALL_QUALITY', roomId, rttMs, lossPct, relayed, stalled: isStalled(reading, previous) });
       }
       pollQuality(forPeer, roomId, reading);
     }, QUALITY_EVERY_MS);
@@ -187,6 +192,39 @@ export function createSession({
     });
   }
 
+  /**
+   * Sends our own Next, block or leave. Until the server acknowledges it, a
+   * matched may have crossed it on the wire (docs/ordering.md, rule 3: the
+   * server drops what it would announce after it, not what is already on
+   * its way), so matched events are checked meanwhile (see 'matched').
+   * While the connection is down, a Next or a leave is owed: sent once the
+   * same session is back; false when nothing was sent nor owed.
+   */
+  function own(event) {
+    ownPending++;
+    if (socket.emit(event, undefined, () => ownPending--)) return true;
+    ownPending--;
+    if (event === 'block') return false; // never owed: by then the partner may be someone else
+    owed.push(event);
+    return true;
+  }
+
+  // The server gave our session back after a drop: what we did meanwhile is
+  // sent, and a call that the drop's network change broke is mended.
+  function resumed() {
+    const owing = owed;
+    owed = [];
+    owing.forEach(own);
+    peer?.restartIce();
+  }
+
+  // A new session after a drop: the server forgot our search or our call,
+  // and had nothing that what we owed would end. Start the search again.
+  function renewed() {
+    owed = [];
+    if (state.phase === 'queue') emitJoin(state.profile);
+  }
+
   function joinQueue() {
     if (state.phase === 'terms' && emitJoin(state.profile)) dispatch({ type: 'TERMS_ACCEPTED' });
   }
@@ -200,12 +238,23 @@ export function createSession({
   };
   snapshot = build();
 
-  socket.onStatus((status) => dispatch({ type: status === 'connected' ? 'SOCKET_CONNECTED' : 'SOCKET_DISCONNECTED' }));
+  socket.onStatus((status, details) => {
+    if (status !== 'connected') {
+      dispatch({ type: 'SOCKET_DISCONNECTED' });
+      return;
+    }
+    const recovered = details?.recovered === true;
+    const back = state.everConnected;
+    dispatch({ type: 'SOCKET_CONNECTED', recovered });
+    if (back && recovered) resumed();
+    else if (back) renewed();
+  });
   if (socket.getStatus() === 'connected') dispatch({ type: 'SOCKET_CONNECTED' });
 
   socket.on('matched', (payload) => {
     if (!payload || typeof payload.partnerId !== 'string' || !payload.partnerId) return;
-    dispatch({
+    const seq = ++matchSeq;
+    const matched = {
       type: 'MATCHED',
       roomId: String(payload.roomId ?? `${payload.partnerId}:${Date.now()}`),
       partnerId: payload.partnerId,
@@ -215,6 +264,21 @@ export function createSession({
         ? payload.commonInterests.filter((t) => typeof t === 'string')
         : [],
       partnerRegion: typeof payload.partnerRegion === 'string' ? payload.partnerRegion : '',
+    };
+    if (ownPending === 0) {
+      dispatch(matched);
+      return;
+    }
+    // Doubtful: it may be for a pairing that our own Next, block or leave,
+    // sent before it came, has already ended. The server checks a relay
+    // against the pairing its earlier events left (docs/ordering.md, rule
+    // 1), so a signal to this partner answers: refused as not our partner,
+    // the pairing is over and never shown. The signal is our own media-state
+    // message, true whoever reads it. Any other answer (a timeout, a
+    // server that does not ack) shows it, as before this check.
+    socket.emit('signal', { to: matched.partnerId, data: mediaStateMessage(state) }, (reply) => {
+      if (reply?.ok === false && ENDED.has(reply.code)) return;
+      if (seq === matchSeq) dispatch(matched);
     });
   });
 
@@ -300,12 +364,12 @@ export function createSession({
     },
     acceptTerms: joinQueue,
     goHome() {
-      if (state.phase === 'queue' || state.phase === 'chat') socket.emit('leave-queue');
+      if (state.phase === 'queue' || state.phase === 'chat') own('leave-queue');
       dispatch({ type: 'GO_HOME' });
     },
     next() {
       if (state.phase !== 'chat') return;
-      socket.emit('next');
+      own('next');
       dispatch({ type: 'NEXT' });
     },
     /**
@@ -316,14 +380,15 @@ export function createSession({
     report(reason, { stay = false } = {}) {
       if (state.phase !== 'chat') return;
       const { roomId } = state.partner;
-      socket.emit('report', { reason }, (reply) => {
+      const sent = socket.emit('report', { reason }, (reply) => {
         dispatch({ type: reply?.ok ? 'REPORTED' : 'REPORT_FAILED' });
         if (reply?.ok && !stay && state.partner?.roomId === roomId) actions.next();
       });
+      if (!sent) dispatch({ type: 'REPORT_FAILED' }); // reconnecting: try again once back
     },
+    /** Blocks the partner and moves on; not while reconnecting (nothing happens). */
     block() {
-      if (state.phase !== 'chat') return;
-      socket.emit('block');
+      if (state.phase !== 'chat' || !own('block')) return;
       dispatch({ type: 'BLOCKED' });
     },
     dismissNotice: () => dispatch({ type: 'NOTICE_DISMISSED' }),
@@ -356,7 +421,8 @@ export function createSession({
     sendChat(text) {
       const message = String(text).trim().slice(0, CHAT_MAX);
       if (state.phase !== 'chat' || !message) return false;
-      if (!socket.emit('chat-message', { message })) return false;
+      // While reconnecting it goes when the session is back.
+      socket.send('chat-message', { message });
       dispatch({ type: 'CHAT_SENT', id: ++messageSeq, text: message, timestamp: Date.now() });
       return true;
     },
