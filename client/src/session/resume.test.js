@@ -330,6 +330,24 @@ describe('session: the partner reconnecting', () => {
     expect(isPartnerStalled(state().call)).toBe(false);
   });
 
+  it('a reading that fails changes nothing', async () => {
+    await inCall();
+    let received = 100;
+    pcs[0].getStats = async () => stats(received);
+    const poll = async () => {
+      timers.flush();
+      await settle();
+    };
+    await poll();
+    received = 120;
+    await poll();
+    pcs[0].getStats = async () => {
+      throw new Error('closing');
+    };
+    await poll();
+    expect(isPartnerStalled(state().call)).toBe(false);
+  });
+
   it("shows when the partner's connection is disconnected", async () => {
     await inCall();
     pcs[0].emitState('disconnected');

@@ -157,15 +157,18 @@ export function createSession({
     qualityTimer = timers.setTimeout(async () => {
       if (peer !== forPeer) return;
       let reading;
+      let stalled;
       try {
         reading = readStats(await forPeer.getStats(), previous);
+        stalled = isStalled(reading, previous);
       } catch {
         reading = previous;
+        stalled = state.call.stalled; // nothing new to tell
       }
       if (peer !== forPeer) return;
       if (reading) {
         const { rttMs, lossPct, relayed } = reading;
-        dispatch({ type: 'CALL_QUALITY', roomId, rttMs, lossPct, relayed, stalled: isStalled(reading, previous) });
+        dispatch({ type: 'CALL_QUALITY', roomId, rttMs, lossPct, relayed, stalled });
       }
       pollQuality(forPeer, roomId, reading);
     }, QUALITY_EVERY_MS);

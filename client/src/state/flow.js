@@ -172,6 +172,8 @@ export function flowReducer(state, action) {
           ...state.call,
           connectionState: action.connectionState,
           failed: action.connectionState === 'failed' || (state.call.failed && action.connectionState !== 'connected'),
+          // Connected again after a break: media flows again (the next reading confirms).
+          stalled: action.connectionState === 'connected' && state.call.connectionState !== 'connected' ? false : state.call.stalled,
         },
       };
 

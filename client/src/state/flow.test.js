@@ -283,6 +283,14 @@ describe('flow: the partner reconnecting', () => {
     expect(isPartnerStalled(s.call)).toBe(false);
   });
 
+  it('connected again after a break clears a stall at once; a stall while connected stays until packets come', () => {
+    let s = flowReducer(flowing(), quality(true));
+    expect(flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connected' }).call.stalled).toBe(true);
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'disconnected' });
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connected' });
+    expect(isPartnerStalled(s.call)).toBe(false);
+  });
+
   it('a new pairing starts unstalled', () => {
     const s = flowReducer(flowReducer(flowing(), quality(true)), { type: 'NEXT' });
     expect(flowReducer(s, match('p2', 'r2')).call.stalled).toBe(false);
