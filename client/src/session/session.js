@@ -13,9 +13,9 @@ import { loadProfile, saveProfile } from '../state/profile.js';
 import { loadTermsAccepted, saveTermsAccepted } from '../state/terms.js';
 
 export const RECONNECT_BANNER_MS = 5000;
+export const NOTICE_MS = 5000;
 // A relay's refusals that mean the pairing is over (README, "The contract").
 const ENDED = new Set(['not-your-partner', 'no-partner']);
-export const NOTICE_MS = 5000;
 
 /**
  * socket: { getStatus, onStatus, on, emit, send } (socket/socket.js)
