@@ -273,6 +273,76 @@ describe('session: what the user does while reconnecting', () => {
   });
 });
 
+describe('session: requests a drop cut off unanswered', () => {
+  it('a Next: sent again when the same session is back (the server may never have had it)', async () => {
+    await inCall();
+    actions.next();
+    drop();
+    resume();
+    expect(socket.sent('next')).toEqual([undefined, undefined]);
+    expect(socket.sent('join-queue')).toEqual([profile]);
+  });
+
+  it('answered before the drop: not sent again', async () => {
+    await inCall();
+    actions.next();
+    socket.serverAcks('next', { ok: true });
+    drop();
+    resume();
+    expect(socket.sent('next')).toEqual([undefined]);
+  });
+
+  it('a join: sent again on the same session (busy if it had it), once on a new one', async () => {
+    actions.start(profile);
+    await actions.requestPermissions();
+    actions.acceptTerms();
+    drop();
+    resume();
+    expect(socket.sent('join-queue')).toEqual([profile, profile]);
+    socket.serverAcks('join-queue', { ok: false, code: 'busy', error: 'already queued or in a call' });
+    expect(state().phase).toBe('queue');
+
+    start(fakeSocket());
+    socket.setStatus('connected');
+    actions.start(profile);
+    await actions.requestPermissions();
+    actions.acceptTerms();
+    drop();
+    renew();
+    expect(socket.sent('join-queue')).toEqual([profile, profile]);
+  });
+
+  it('a block: sent again as a Next (it may have taken effect; a second block could hit someone else)', async () => {
+    await inCall();
+    actions.block();
+    drop();
+    resume();
+    expect(socket.emitted.slice(-1)).toEqual([['next']]);
+    expect(socket.sent('block')).toHaveLength(1);
+  });
+
+  it('in order, before what was done while the connection was down', async () => {
+    await inCall();
+    actions.next();
+    drop();
+    actions.goHome();
+    resume();
+    expect(socket.emitted.slice(-2)).toEqual([['next'], ['leave-queue']]);
+  });
+
+  it('a matched replayed after the resend of a Next is checked', async () => {
+    await inCall();
+    actions.next();
+    drop();
+    resume();
+    socket.serverSends('partner-left', { reason: 'leave' });
+    socket.serverSends('matched', matched('p2', 'r2'));
+    expect(state().phase).toBe('queue');
+    socket.serverAcks('signal', { ok: false, code: 'not-your-partner', error: 'not your partner' });
+    expect(state().phase).toBe('queue');
+  });
+});
+
 describe('session: the peer connection after a resume', () => {
   it.each(['disconnected', 'failed'])('the initiator restarts ICE when its connection is %s', async (broken) => {
     await inCall({ isInitiator: true });

@@ -44,14 +44,17 @@ export function createSession({
   let iceConfig = null;
   // The partner's camera and microphone as it told us (webrtc/mediaState.js).
   let partnerMedia = PARTNER_MEDIA_ON;
-  // Our own Nexts, blocks and leaves the server has not acknowledged yet:
-  // a matched that comes meanwhile may be for a pairing one of them ends.
-  let ownPending = 0;
+  // Our state changes (join, Next, block, leave) sent and not answered yet,
+  // as { ends, resend }: ends for a Next, block or leave, which a matched
+  // may have crossed on the wire; resend sends it again.
+  const unanswered = new Set();
+  // What to send when the same session is back after a drop, in order: the
+  // state changes made while the connection was down, and those it cut off
+  // unanswered (the server may never have had them). A new session had no
+  // place or pairing they would change: it forgets them.
+  let owed = [];
   // Counts matched events: a doubtful one is shown only if none came after it.
   let matchSeq = 0;
-  // Our own Nexts and leaves made while the connection was down, to send
-  // when the same session is back (a new one has nothing they would end).
-  let owed = [];
   const inbox = createSignalInbox();
   const listeners = new Set();
   const build = () => ({ ...state, localStream, remoteStream, partnerMedia });
@@ -182,10 +185,26 @@ export function createSession({
     remoteStream = null;
   }
 
+  // Sends a state change, kept in unanswered until the server answers (or
+  // socket.io-client gives up: a timeout, the connection dropped). false
+  // when the connection is down: nothing sent.
+  function change(event, payload, { ends, resend }, onReply = () => {}) {
+    const request = { ends, resend };
+    unanswered.add(request);
+    const sent = socket.emit(event, payload, (reply) => {
+      unanswered.delete(request);
+      onReply(reply);
+    });
+    if (!sent) unanswered.delete(request);
+    return sent;
+  }
+
   // Joins the queue; false when the socket is down (nothing sent).
-  function emitJoin({ textOnly, ...profile }) {
+  function emitJoin(profileToSend) {
+    const { textOnly, ...profile } = profileToSend;
     // textOnly only when set: a video user's join keeps the original shape.
-    return socket.emit('join-queue', textOnly ? { ...profile, textOnly: true } : profile, (reply) => {
+    const payload = textOnly ? { ...profile, textOnly: true } : profile;
+    return change('join-queue', payload, { ends: false, resend: () => emitJoin(profileToSend) }, (reply) => {
       // Refused (a cool-down after reports, the server unable to queue us):
       // waiting would be for nothing. "busy" (already queued) is no refusal.
       // The code, not the English text, says which (README, "The contract").
@@ -196,20 +215,31 @@ export function createSession({
   }
 
   /**
-   * Sends our own Next, block or leave. Until the server acknowledges it, a
+   * Sends our own Next, block or leave. Until the server answers it, a
    * matched may have crossed it on the wire (docs/ordering.md, rule 3: the
    * server drops what it would announce after it, not what is already on
    * its way), so matched events are checked meanwhile (see 'matched').
-   * While the connection is down, a Next or a leave is owed: sent once the
-   * same session is back; false when nothing was sent nor owed.
+   * While the connection is down, a Next or a leave is owed; false when
+   * nothing was sent nor owed (a block: by the time the session is back,
+   * the server may have paired us with someone else).
    */
   function own(event) {
-    ownPending++;
-    if (socket.emit(event, undefined, () => ownPending--)) return true;
-    ownPending--;
-    if (event === 'block') return false; // never owed: by then the partner may be someone else
-    owed.push(event);
+    // Sent again after a drop that cut it off, a block is a Next: it may
+    // have taken effect, and a second one would block whoever came next.
+    const resend = () => own(event === 'block' ? 'next' : event);
+    if (change(event, undefined, { ends: true, resend })) return true;
+    if (event === 'block') return false;
+    owed.push(resend);
     return true;
+  }
+
+  // A matched now may be for a pairing that our own request has ended.
+  const doubtful = () => [...unanswered].some((request) => request.ends);
+
+  // The connection dropped: what it left unanswered is owed, first.
+  function dropped() {
+    owed = [...[...unanswered].map((request) => request.resend), ...owed];
+    unanswered.clear();
   }
 
   // The server gave our session back after a drop: what we did meanwhile is
@@ -217,12 +247,12 @@ export function createSession({
   function resumed() {
     const owing = owed;
     owed = [];
-    owing.forEach(own);
+    owing.forEach((resend) => resend());
     peer?.restartIce();
   }
 
   // A new session after a drop: the server forgot our search or our call,
-  // and had nothing that what we owed would end. Start the search again.
+  // and had nothing that what we owed would change. Start the search again.
   function renewed() {
     owed = [];
     if (state.phase === 'queue') emitJoin(state.profile);
@@ -243,6 +273,7 @@ export function createSession({
 
   socket.onStatus((status, details) => {
     if (status !== 'connected') {
+      dropped();
       dispatch({ type: 'SOCKET_DISCONNECTED' });
       return;
     }
@@ -268,7 +299,7 @@ export function createSession({
         : [],
       partnerRegion: typeof payload.partnerRegion === 'string' ? payload.partnerRegion : '',
     };
-    if (ownPending === 0) {
+    if (!doubtful()) {
       dispatch(matched);
       return;
     }

@@ -128,18 +128,21 @@ export function fakeSocket({ status = 'connecting' } = {}) {
       else buffer.push([event, payload]);
     },
     // test helpers
+    // As socket.io-client: on connect the buffer goes first; on a drop the
+    // listeners hear of it before the unanswered acks get null.
     setStatus(next, details) {
       socket.status = next;
       if (next === 'connected') {
         socket.emitted.push(...buffer);
         buffer = [];
-      } else {
+      }
+      statusListeners.forEach((listener) => listener(next, next === 'connected' ? { recovered: false, ...details } : undefined));
+      if (next !== 'connected') {
         for (const a of socket.acks.filter((a) => !a.answered)) {
           a.answered = true;
           a.ack(null);
         }
       }
-      statusListeners.forEach((listener) => listener(next, next === 'connected' ? { recovered: false, ...details } : undefined));
     },
     serverSends: (event, payload) => handlers.get(event)?.(payload),
     /** Answers the latest ack of event. */
