@@ -521,6 +521,7 @@ describe('session: over the real socket module', () => {
       connected: true,
       recovered: false,
       emitted: [],
+      sendBuffer: [],
       on: (e, h) => (handlers[e] ??= []).push(h),
       off: () => {},
       emit: (...args) => raw.emitted.push(args),

@@ -63,9 +63,18 @@ export function createSocket(url, { connect = io } = {}) {
      */
     emit(event, payload, ack) {
       if (!socket.connected) return false;
+      const buffered = socket.sendBuffer.length;
       const args = payload === undefined ? [event] : [event, payload];
       if (ack) socket.timeout(ACK_TIMEOUT_MS).emit(...args, (err, reply) => ack(err ? null : reply));
       else socket.emit(...args);
+      // Still connected, but socket.io-client kept it for later: a heartbeat
+      // is already overdue, the drop is coming. Taken back, as if the drop
+      // had come (its ack gets null), so that it is not sent twice: once
+      // from the buffer and once again by the session after the resume.
+      if (socket.sendBuffer.length > buffered) {
+        socket.sendBuffer.pop();
+        return false;
+      }
       return true;
     },
     /**

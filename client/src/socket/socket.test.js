@@ -7,6 +7,7 @@ function fakeIo() {
   const raw = {
     connected: false,
     emitted: [],
+    sendBuffer: [],
     on: (e, h) => ((handlers[e] ??= []).push(h)),
     off: (e, h) => (handlers[e] = (handlers[e] ?? []).filter((x) => x !== h)),
     emit: (...args) => raw.emitted.push(args),
@@ -92,6 +93,17 @@ describe('socket', () => {
     expect(socket.emit('next')).toBe(true);
     socket.emit('chat-message', { message: 'hi' });
     expect(raw.emitted).toEqual([['next'], ['chat-message', { message: 'hi' }]]);
+  });
+
+  it("takes back what socket.io-client buffers although connected (a heartbeat overdue): never sent twice", () => {
+    const { connect, raw } = fakeIo();
+    const socket = createSocket('', { connect });
+    raw.connected = true;
+    raw.emit = (...args) => raw.sendBuffer.push({ data: args });
+    expect(socket.emit('next')).toBe(false);
+    expect(raw.sendBuffer).toEqual([]);
+    socket.send('chat-message', { message: 'kept' }); // a relay stays buffered
+    expect(raw.sendBuffer).toHaveLength(1);
   });
 
   it('an acked emit times out, and passes no undefined payload either', () => {
