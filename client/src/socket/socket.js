@@ -9,14 +9,15 @@ import { io } from 'socket.io-client';
 
 export const ACK_TIMEOUT_MS = 10000;
 
-export const SOCKET_OPTIONS = Object.freeze({ auth: Object.freeze({ resume: true }) });
+// A new object for each connection: socket.io-client writes into it.
+const socketOptions = () => ({ auth: { resume: true } });
 
 /**
  * createSocket(url?) connects to `url`, or to the page's own origin when it is empty.
  * Returns { getStatus, onStatus, on, emit, send }.
  */
 export function createSocket(url, { connect = io } = {}) {
-  const socket = url ? connect(url, SOCKET_OPTIONS) : connect(SOCKET_OPTIONS);
+  const socket = url ? connect(url, socketOptions()) : connect(socketOptions());
   let status = socket.connected ? 'connected' : 'connecting';
   const statusListeners = new Set();
 

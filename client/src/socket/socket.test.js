@@ -1,3 +1,4 @@
+import { io } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { ACK_TIMEOUT_MS, createSocket } from './socket.js';
 
@@ -28,6 +29,19 @@ describe('socket', () => {
     const b = fakeIo();
     createSocket('', { connect: b.connect });
     expect(b.calls).toEqual([[resume]]);
+  });
+
+  it('socket.io-client itself takes the options (it writes into them)', () => {
+    let made;
+    createSocket('http://127.0.0.1:9', {
+      connect: (url, options) => {
+        options.autoConnect = false; // no connection attempt from a unit test
+        made = io(url, options);
+        return made;
+      },
+    });
+    expect(made.auth).toEqual({ resume: true });
+    expect(made.io.opts.path).toBe('/socket.io');
   });
 
   it('tells whether a connection recovered the session', () => {
