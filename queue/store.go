@@ -399,8 +399,10 @@ type HeldSessions interface {
 	// Hold keeps id's session for window: id leaves h.Instance's members;
 	// it stays in the queue (never paired while held) or in its room; a
 	// room the client was not told of (its partner is not h.Announced) is
-	// dissolved, the partner told (EventPartnerLeft, ReasonDisconnect) and
-	// requeued, and id requeued; its profile lives at least the window.
+	// dissolved: EventDone for id (an EventMatched of that room still on
+	// its way is stale), the partner told (EventPartnerLeft,
+	// ReasonDisconnect) and requeued, and id requeued; its profile lives
+	// at least the window.
 	// ErrTooManyHeld. A second Hold of the same id replaces the first.
 	Hold(ctx context.Context, id string, h HeldSession, window time.Duration) error
 

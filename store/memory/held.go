@@ -99,7 +99,9 @@ func (s *Store) Hold(ctx context.Context, id string, h queue.HeldSession, window
 	if partner, ok := s.rooms[id]; ok && partner != h.Announced {
 		// The client never heard of this pairing: end it now rather than
 		// keep a partner waiting for a call that was never announced.
+		// EventDone: a matched still on its way to id is stale.
 		s.dissolve(id, partner, now)
+		s.emit(queue.Event{Kind: queue.EventDone, User: id})
 		s.partnerLeft(partner, queue.ReasonDisconnect)
 		s.enqueue(partner, now)
 		s.enqueue(id, now)

@@ -6,7 +6,8 @@
 -- session until the window ends (see keys.go), replacing an earlier one of
 -- the user: the user leaves its instance's members and stays in the queue
 -- or its room, never paired; a room whose partner the client was not told
--- of is dissolved (the partner is told and requeued, the user requeued).
+-- of is dissolved (done for the user, the partner is told and requeued,
+-- the user requeued).
 -- Returns OK, or TOO_MANY_HELD (nothing changed) when the address holds
 -- max held sessions of other users.
 local id, pid, announced, addr, inst = ARGV[FIRST_ARG], ARGV[FIRST_ARG + 1], ARGV[FIRST_ARG + 2], ARGV[FIRST_ARG + 3], ARGV[FIRST_ARG + 4]
@@ -66,7 +67,9 @@ local partner = redis.call('HGET', K_ROOMS, id)
 if partner and partner ~= announced then
   -- The client never heard of this pairing: end it now rather than keep
   -- a partner waiting for a call that was never announced.
+  -- Done: a matched still on its way to the user is stale.
   dissolve(id, partner)
+  emit_done(id)
   emit_left(partner, 'disconnect')
   enqueue(partner)
   enqueue(id)
