@@ -153,7 +153,7 @@ func (s *Store) Resume(ctx context.Context, id, pidHash string, after uint64, in
 		return queue.Resumed{}, queue.ErrNotHeld
 	}
 	s.unhold(id)
-	if hs.lost || hs.first > after+1 {
+	if hs.lost || hs.first > 0 && after < hs.first-1 { // the first kept frame is past after+1
 		s.endHeld(id, now)
 		s.match(now)
 		return queue.Resumed{}, queue.ErrResumeGap
@@ -164,15 +164,17 @@ func (s *Store) Resume(ctx context.Context, id, pidHash string, after uint64, in
 			r.Frames = append(r.Frames, f)
 		}
 	}
-	if instance != "" {
-		m := s.members[instance]
-		if m == nil {
-			m = make(map[string]struct{})
-			s.members[instance] = m
-		}
-		m[id] = struct{}{}
-	}
 	if p, ok := s.profiles[id]; ok && now.Before(p.expires) {
+		// Only a user who joined is among its instance's members, as Join
+		// does.
+		if instance != "" {
+			m := s.members[instance]
+			if m == nil {
+				m = make(map[string]struct{})
+				s.members[instance] = m
+			}
+			m[id] = struct{}{}
+		}
 		p.p.Instance = instance
 		s.profiles[id] = profile{p: p.p, expires: now.Add(s.opts.ProfileTTL)}
 		copied := p.p

@@ -1,8 +1,8 @@
 -- Resume: ARGV from FIRST_ARG: user id, pid hash, the client's last offset,
 -- the instance it resumes through ('' when none). Takes the user's held
--- session when the pid hash is its own: the user joins the instance's
--- members, its profile names the instance (with a fresh TTL), and matching
--- runs. Returns {NOT_HELD} (nothing changed) when there is no such
+-- session when the pid hash is its own: a user who joined (has a profile)
+-- joins the instance's members and its profile names the instance (with a
+-- fresh TTL); then matching runs. Returns {NOT_HELD} (nothing changed) when there is no such
 -- session; {RESUME_GAP} when the kept frames do not reach back to the
 -- offset (the user is then ended as a lapse ends it); else {OK, the
 -- offset of the next frame, the profile JSON or '', the partner or '',
@@ -31,11 +31,13 @@ if gap then
   match()
   return { RESUME_GAP }
 end
-if inst ~= '' then
-  redis.call('SADD', MEMBERS_PREFIX .. inst, id)
-end
 local raw = redis.call('GET', USER_PREFIX .. id)
 if raw then
+  -- Only a user who joined is among its instance's members, as a join
+  -- does.
+  if inst ~= '' then
+    redis.call('SADD', MEMBERS_PREFIX .. inst, id)
+  end
   local ok, p = pcall(cjson.decode, raw)
   if ok and type(p) == 'table' then
     if inst ~= '' then

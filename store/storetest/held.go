@@ -182,6 +182,13 @@ func testResumeWrongPID(t *testing.T, h *harness) {
 	}
 	h.resumeFails("a", pidOf("a"), 0, queue.ErrNotHeld)
 	h.expect("nothing but the pairing", matchedPair("a", "b")...)
+
+	// A session that never joined resumes without a profile or partner.
+	h.hold("loner", session("loner", "", 0), heldWindow)
+	if r := h.resume("loner", 0, "i"); r.Profile != nil || r.Partner != "" || r.Left != "" {
+		t.Fatalf("Resume of a session that never joined = %+v, want nothing", r)
+	}
+	h.notJoined("loner")
 }
 
 // Held users keep their queue place and are never paired: not with each
