@@ -294,8 +294,8 @@ func testLapse(t *testing.T, h *harness) {
 	h.hold("a", session("a", "b", 0), heldWindow)
 	h.lapse("a", false)
 	h.lapse("b", false) // not held
-	held := time.Now()
 	h.hold("a", session("a", "b", 0), shortWindow)
+	held := time.Now() // after the hold: its window is over by held + shortWindow
 	h.expect("pair, held", matchedPair("a", "b")...)
 	waitUntilExpired(held, shortWindow)
 	h.lapse("a", true)
@@ -313,11 +313,11 @@ func testLapse(t *testing.T, h *harness) {
 // Sweep lapses every held session whose window is over, and only those.
 func testSweepLapses(t *testing.T, h *harness) {
 	h.join("a", "b", "q")
-	held := time.Now()
 	h.hold("q", session("q", "", 0), shortWindow)
 	h.join("x", "y")
 	h.hold("x", session("x", "y", 0), heldWindow)
 	h.hold("a", session("a", "b", 0), shortWindow)
+	held := time.Now() // after the last short hold
 	h.expect("pairs past the held q", seq(matchedPair("a", "b"), matchedPair("x", "y"))...)
 	waitUntilExpired(held, shortWindow)
 	h.sweep()
@@ -478,8 +478,8 @@ func testResumeRacesLapse(t *testing.T, h *harness) {
 	for i := range rounds {
 		a, b := fmt.Sprint("a", i), fmt.Sprint("b", i)
 		h.join(a, b)
-		held := time.Now()
 		h.hold(a, session(a, b, 0), 10*time.Millisecond)
+		held := time.Now()
 		waitUntilExpired(held, 10*time.Millisecond)
 		var r queue.Resumed
 		var errResume, errLapse error
