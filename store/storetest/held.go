@@ -310,6 +310,26 @@ func testLapse(t *testing.T, h *harness) {
 	h.expect("partner requeued", matchedPair("b", "c")...)
 }
 
+// Both sides of a call dropped: the room is kept for both; when one's
+// window lapses, the other, still held, is told as anyone and its Resume
+// says its partner disconnected.
+func testBothHeld(t *testing.T, h *harness) {
+	h.join("a", "b")
+	h.hold("a", session("a", "b", 0), heldWindow)
+	h.hold("b", session("b", "a", 0), shortWindow)
+	held := time.Now()
+	h.expect("pair, both held", matchedPair("a", "b")...)
+	waitUntilExpired(held, shortWindow)
+	h.lapse("a", false)
+	h.lapse("b", true)
+	h.expect("b lapsed", left("a", queue.ReasonDisconnect))
+	if r := h.resume("a", 0, ""); r.Partner != "" || r.Left != queue.ReasonDisconnect {
+		t.Fatalf("Resume(a) = partner %q, left %q; want none, disconnect", r.Partner, r.Left)
+	}
+	h.join("c")
+	h.expect("a requeued", matchedPair("a", "c")...)
+}
+
 // Sweep lapses every held session whose window is over, and only those.
 func testSweepLapses(t *testing.T, h *harness) {
 	h.join("a", "b", "q")

@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"PartnerLeavesWhileHeld", queue.StoreOptions{}, testPartnerLeavesWhileHeld},
 		{"HoldEndsUnannounced", queue.StoreOptions{}, testHoldEndsUnannounced},
 		{"Lapse", queue.StoreOptions{}, testLapse},
+		{"BothHeld", queue.StoreOptions{}, testBothHeld},
 		{"SweepLapses", queue.StoreOptions{}, testSweepLapses},
 		{"HeldOutlivesProfile", queue.StoreOptions{ProfileTTL: 300 * time.Millisecond}, testHeldOutlivesProfile},
 		{"KeepNotHeld", queue.StoreOptions{}, testKeepNotHeld},
