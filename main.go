@@ -251,7 +251,9 @@ func newStore(cfg config.Config, log *slog.Logger) (store, error) {
 	}
 	redis.SetLogger(redisLogger{log: log, every: &rate.Sometimes{Interval: 10 * time.Second}})
 	client := redis.NewClient(cfg.Redis)
-	st := store{Store: redisstore.New(client, opts), source: "redis", relay: redisrelay.New(client, log), close: client.Close,
+	rs := redisstore.New(client, opts)
+	// Relays to a held socket are kept for its resume (see Relay.KeepHeld).
+	st := store{Store: rs, source: "redis", relay: redisrelay.New(client, log).KeepHeld(rs), close: client.Close,
 		addresses: clientaddr.NewAddressKeys(cfg.Safety.AddressSecret)}
 	if cfg.Safety.AddressSecret == nil {
 		// The deployment's secret, kept in Redis (see config.addressSecret).

@@ -77,6 +77,9 @@ type Safety struct {
 	ReportWindow    time.Duration
 	ReportThreshold int
 	CoolDown        time.Duration
+	// MaxHeldPerAddr bounds the held sessions of one address (see
+	// queue.StoreOptions).
+	MaxHeldPerAddr int
 	// AddressSecret keys the hash that blocks and cool-downs are kept
 	// under; nil when it is the one kept in Redis (see finish).
 	AddressSecret []byte
@@ -89,6 +92,7 @@ func (s Safety) StoreOptions(o queue.StoreOptions) queue.StoreOptions {
 	o.ReportWindow = s.ReportWindow
 	o.ReportThreshold = s.ReportThreshold
 	o.CoolDown = s.CoolDown
+	o.MaxHeldPerAddr = s.MaxHeldPerAddr
 	return o
 }
 

@@ -77,6 +77,8 @@ var table = []Var{
 		parse: into(func(c *Config) *time.Duration { return &c.RematchWindow }, millis)},
 	{Name: "RESUME_WINDOW_MS", Default: ms(queue.DefaultResumeWindow), Meaning: "how long the session of a client that opted in to resuming waits for it after a drop",
 		parse: into(func(c *Config) *time.Duration { return &c.ResumeWindow }, millis)},
+	{Name: "MAX_HELD_PER_IP", Default: strconv.Itoa(queue.DefaultMaxHeldPerAddr), Meaning: "sessions of one address held at once for a resume",
+		parse: into(func(c *Config) *int { return &c.Safety.MaxHeldPerAddr }, count)},
 	{Name: "HEARTBEAT_INTERVAL_MS", Default: ms(queue.DefaultHeartbeatEvery), Meaning: "how often an instance renews its presence (with Redis)",
 		parse: into(func(c *Config) *time.Duration { return &c.Heartbeat }, millis)},
 	{Name: "PRESENCE_TTL_MS", Default: ms(queue.DefaultPresenceTTL), Meaning: "how long an instance's presence lasts without renewal",

@@ -32,6 +32,7 @@ type Metrics struct {
 	nexts        prometheus.Counter
 	leaves       *prometheus.CounterVec
 	disconnects  *prometheus.CounterVec
+	resumes      *prometheus.CounterVec
 	signals      prometheus.Counter
 	chats        prometheus.Counter
 	refused      *prometheus.CounterVec
@@ -96,8 +97,12 @@ func New() *Metrics {
 		Help:    "Time from the store recording a state change's event to this instance handling it (with Redis, includes the clock offset between Redis and this host).",
 		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
 	})
+	m.resumes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "resumes_total",
+		Help: "Sessions of resumable clients: held after a drop (held), not held (refused: the store failed or the address holds too many), taken back by a reconnect (resumed).",
+	}, []string{"outcome"})
 	reg.MustRegister(m.matches, m.timeToMatch, m.callDuration, m.nexts, m.leaves,
-		m.disconnects, relayed, m.refused, m.storeCalls, m.storeErrors, m.eventLag)
+		m.disconnects, m.resumes, relayed, m.refused, m.storeCalls, m.storeErrors, m.eventLag)
 	// Known label values exist from the start, at zero: a rate over a
 	// series that appears with its first increment misses that increment.
 	for _, r := range []queue.Reason{queue.ReasonNext, queue.ReasonLeave, queue.ReasonDisconnect} {
@@ -109,6 +114,9 @@ func New() *Metrics {
 	for _, op := range storeOps {
 		m.storeCalls.WithLabelValues(op)
 		m.storeErrors.WithLabelValues(op)
+	}
+	for _, o := range ResumeOutcomes {
+		m.resumes.WithLabelValues(o)
 	}
 	return m
 }
@@ -168,6 +176,12 @@ var disconnectReasons = []string{
 	"forced server close", "server namespace disconnect", "client namespace disconnect",
 	"server shutting down",
 }
+
+// ResumeOutcomes are the outcomes Resume counts.
+var ResumeOutcomes = []string{"held", "refused", "resumed"}
+
+// Resume counts an outcome of a resumable session (one of ResumeOutcomes).
+func (m *Metrics) Resume(outcome string) { m.resumes.WithLabelValues(outcome).Inc() }
 
 // Disconnected counts a connection that ended for reason.
 func (m *Metrics) Disconnected(reason string) {

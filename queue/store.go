@@ -399,8 +399,10 @@ type HeldSessions interface {
 	// Hold keeps id's session for window: id leaves h.Instance's members;
 	// it stays in the queue (never paired while held) or in its room; a
 	// room the client was not told of (its partner is not h.Announced) is
-	// dissolved, the partner told (EventPartnerLeft, ReasonDisconnect) and
-	// requeued, and id requeued; its profile lives at least the window.
+	// dissolved: EventDone for id (an EventMatched of that room still on
+	// its way is stale), the partner told (EventPartnerLeft,
+	// ReasonDisconnect) and requeued, and id requeued; its profile lives
+	// at least the window.
 	// ErrTooManyHeld. A second Hold of the same id replaces the first.
 	Hold(ctx context.Context, id string, h HeldSession, window time.Duration) error
 
@@ -412,10 +414,11 @@ type HeldSessions interface {
 
 	// Resume takes id's held session when pidHash is its own (ErrNotHeld
 	// otherwise, the session left alone): the session is gone from the
-	// store, id joins instance's members (and its profile names instance),
-	// and the frames after offset after come back. ErrResumeGap when the
-	// kept frames start after after+1 or the session was marked lost: the
-	// session is then ended as Lapse ends it.
+	// store; when id has a profile, id joins instance's members and its
+	// profile names instance, with a fresh profile TTL; the frames after
+	// offset after come back; then matching runs (id may be paired at
+	// once). ErrResumeGap when the kept frames start after after+1 or the
+	// session was marked lost: the session is then ended as Lapse ends it.
 	Resume(ctx context.Context, id, pidHash string, after uint64, instance string) (Resumed, error)
 
 	// Lapse ends id's held session once its window is over, as a

@@ -4,6 +4,7 @@ import MediaPermissionModal from './components/MediaPermissionModal.jsx';
 import Notice from './components/Notice.jsx';
 import PrivacyPage from './components/PrivacyPage.jsx';
 import ReconnectBanner from './components/ReconnectBanner.jsx';
+import Reconnecting from './components/Reconnecting.jsx';
 import StartChat from './components/StartChat.jsx';
 import TermsModal from './components/TermsModal.jsx';
 import TermsPage from './components/TermsPage.jsx';
@@ -14,7 +15,7 @@ import { useBackEndsCall } from './hooks/useBackEndsCall.js';
 import { useOnlineCount } from './hooks/useOnlineCount.js';
 import { useSession } from './hooks/useSession.jsx';
 import { useTabTitle } from './hooks/useTabTitle.js';
-import { isTextOnly } from './state/flow.js';
+import { isReconnecting, isTextOnly } from './state/flow.js';
 
 // Pages outside the flow, by path (the server answers every path with the app).
 const PAGES = { '/terms': TermsPage, '/privacy': PrivacyPage };
@@ -28,14 +29,16 @@ function Flow() {
   const [state, actions] = useSession();
   const online = state.connection === 'connected';
   const { phase } = state;
+  const reconnecting = isReconnecting(state);
   const onlineCount = useOnlineCount(BACKEND_URL);
   useTabTitle(state.unread, actions.pageVisibility);
   useBackEndsCall(phase, actions.goHome);
 
   return (
     <>
+      {reconnecting && <Reconnecting />}
       {state.reconnected && <ReconnectBanner onDismiss={actions.dismissReconnect} />}
-      {state.notice && !state.reconnected && <Notice notice={state.notice} onDismiss={actions.dismissNotice} />}
+      {state.notice && !state.reconnected && !reconnecting && <Notice notice={state.notice} onDismiss={actions.dismissNotice} />}
 
       {(phase === 'idle' || phase === 'permissions' || phase === 'terms') && (
         <StartChat

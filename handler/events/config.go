@@ -62,6 +62,9 @@ type Observer interface {
 	Refused(reason string)
 	// Disconnected: a connection ended for reason (the library's).
 	Disconnected(reason string)
+	// Resume: a resumable session was "held" after a drop, "refused"
+	// (not held), or "resumed".
+	Resume(outcome string)
 }
 
 // noObserver is the Observer of handlers given none.
@@ -71,6 +74,7 @@ func (noObserver) SignalRelayed()      {}
 func (noObserver) ChatRelayed()        {}
 func (noObserver) Refused(string)      {}
 func (noObserver) Disconnected(string) {}
+func (noObserver) Resume(string)       {}
 
 func (c Config) withDefaults() Config {
 	if c.OpTimeout <= 0 {

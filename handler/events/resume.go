@@ -26,6 +26,7 @@ func (h *Sockets) Resume(ctx context.Context, id, pidHash string, after uint64) 
 	for i, f := range r.Frames {
 		frames[i] = socketio.KeptFrame{Offset: f.Offset, Frame: f.Frame}
 	}
+	h.cfg.Observer.Resume("resumed")
 	h.log.Info("session resumed", "socket", id, "missed", len(frames))
 	return frames, r.Next, nil
 }

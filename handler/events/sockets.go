@@ -130,9 +130,11 @@ func (h *Sockets) holdOrDisconnect(ctx context.Context, id string, held *socketi
 		err := h.svc.Hold(ctx, id, queue.HeldSession{PIDHash: held.PIDHash, Kept: keptFrames(held.Kept), Next: held.Next})
 		held.Release(err == nil)
 		if err == nil {
+			h.cfg.Observer.Resume("held")
 			h.log.Info("session held", "socket", id, "kept", len(held.Kept))
 			return
 		}
+		h.cfg.Observer.Resume("refused")
 		h.log.Warn("session not held", "socket", id, "err", err)
 	}
 	if err := h.svc.Disconnect(ctx, id); err != nil {

@@ -323,3 +323,37 @@ func TestHandoverHoldsTheResumableSessions(t *testing.T) {
 		t.Fatalf("held: resumable %v, plain %v", rs.store.isHeld(sid), rs.store.isHeld(plain))
 	}
 }
+
+// A resumable connection remembers only its last ringFrames frames and
+// ringBytes: a drop holds those, the oldest forgotten first.
+func TestHeldFramesAreBounded(t *testing.T) {
+	tests := []struct {
+		name      string
+		sent      int
+		payload   string
+		wantKept  int
+		wantFirst uint64
+	}{
+		{"by count", ringFrames + 6, `{"n":1}`, ringFrames, 6},
+		{"by bytes", 9, `"` + strings.Repeat("x", ringBytes/4) + `"`, 3, 6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := newResumeServer(t)
+			conn, sid, _ := dialConnect(t, rs.url, `40{"resume":true}`)
+			nextConn(t, rs.conns)
+			for range tc.sent {
+				rs.srv.Send(sid, NewFrame("chat-message", tc.payload))
+				rawRead(t, conn)
+			}
+			_ = conn.Close()
+			rs.nextEnd(t)
+			rs.store.mu.Lock()
+			h := rs.store.held[sid]
+			rs.store.mu.Unlock()
+			if len(h.frames) != tc.wantKept || h.frames[0].Offset != tc.wantFirst || h.next != uint64(tc.sent) {
+				t.Fatalf("held %d frames from offset %d, next %d; want %d from %d, next %d", len(h.frames), h.frames[0].Offset, h.next, tc.wantKept, tc.wantFirst, tc.sent)
+			}
+		})
+	}
+}

@@ -20,7 +20,9 @@
 //   - the websocket connections closed when their client leaves
 //     (hangup.go);
 //   - the sockets ended whose connection closed while the library
-//     connected them (Server.connect).
+//     connected them (Server.connect);
+//   - the connection state recovery of the clients that opt in, with the
+//     connect reply that names a resumed session (resume.go).
 //
 // New does the library's setup steps in the order they need.
 package socketio
@@ -350,12 +352,15 @@ func (s *Server) connect(sock *socket.Socket) {
 // forget removes a session's place here, when it is still entry's, and
 // stops its relay.
 func (s *Server) forget(id string, entry *liveConn) {
-	if entry == nil || !s.conns.CompareAndDelete(id, entry) {
+	if v, ok := s.conns.Load(id); entry == nil || !ok || v != entry {
 		return
 	}
+	// Unsubscribed before the place is free: a claim of the same session
+	// that takes the place subscribes after this, never before.
 	if s.relay != nil {
 		s.relay.Leave(id)
 	}
+	s.conns.CompareAndDelete(id, entry)
 }
 
 // firstString is args[0] when it is a string.

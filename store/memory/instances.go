@@ -76,7 +76,7 @@ func (s *Store) takeOver(instance string, now time.Time) {
 		if partner, ok := s.rooms[m]; ok {
 			s.dissolve(m, partner, now)
 			if _, gone := s.members[instance][partner]; !gone {
-				s.emit(queue.Event{Kind: queue.EventPartnerLeft, User: partner, Reason: queue.ReasonDisconnect})
+				s.partnerLeft(partner, queue.ReasonDisconnect)
 				s.enqueue(partner, now)
 			}
 		}

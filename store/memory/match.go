@@ -24,6 +24,7 @@ type candidate struct {
 	text                               bool // text-only
 	open                               bool // paired with anyone, not only on a shared language or interest
 	ghost                              bool
+	held                               bool // keeps its queue place, never paired
 }
 
 // match pairs waiting users until no eligible pair is left in the scanned
@@ -32,8 +33,9 @@ type candidate struct {
 // language or is open, the earliest later B that shares an interest with A
 // and has no language or is open; or else, when A is open, the earliest
 // later open B. B is of A's mode (text-only or video), and neither may have
-// the other as unexpired last partner, nor a block of the other. Users
-// without a profile are dropped from the queue as they are scanned. This is
+// the other as unexpired last partner, nor a block of the other. Held users
+// (see held.go) keep their place and are skipped. Users without a profile
+// are dropped from the queue as they are scanned. This is
 // the algorithm of match in ../redisstore/lib.lua; keep the two in step.
 func (s *Store) match(now time.Time) {
 	nonce, seq := "", 0
@@ -48,7 +50,9 @@ func (s *Store) match(now time.Time) {
 			if window[i] == nil {
 				id := s.queue[i]
 				c := &candidate{id: id}
-				if p, ok := s.profiles[id]; ok && now.Before(p.expires) {
+				if _, ok := s.held[id]; ok {
+					c.held = true
+				} else if p, ok := s.profiles[id]; ok && now.Before(p.expires) {
 					c.name = p.p.Name
 					if c.name == "" {
 						c.name = "Stranger"
@@ -67,13 +71,13 @@ func (s *Store) match(now time.Time) {
 			return window[i]
 		}
 		eligible := func(c, d *candidate) bool {
-			return !d.ghost && d.text == c.text && d.id != c.id && c.last != d.id && d.last != c.id && !s.blocked(c, d, now)
+			return !d.ghost && !d.held && d.text == c.text && d.id != c.id && c.last != d.id && d.last != c.id && !s.blocked(c, d, now)
 		}
 		var a, b *candidate
 	scan:
 		for i := 0; i < n-1; i++ {
 			c := look(i)
-			if c.ghost {
+			if c.ghost || c.held {
 				continue
 			}
 			if c.lang != "" {

@@ -32,6 +32,11 @@ type Store struct {
 	online      map[string]census              // instance → its last Census report
 	presence    map[string]time.Time           // instance → when its presence lapses
 	members     map[string]map[string]struct{} // instance → users who joined through it
+	// Held sessions (see held.go): by user, by the end of their window,
+	// and by address.
+	held          map[string]*held
+	heldDeadlines []heldDeadline // sorted by compareDeadlines
+	heldByAddr    map[string]map[string]struct{}
 }
 
 type profile struct {
@@ -60,6 +65,8 @@ func New(opts queue.StoreOptions) *Store {
 		online:      make(map[string]census),
 		presence:    make(map[string]time.Time),
 		members:     make(map[string]map[string]struct{}),
+		held:        make(map[string]*held),
+		heldByAddr:  make(map[string]map[string]struct{}),
 	}
 }
 
@@ -107,7 +114,7 @@ func (s *Store) next(id string, now time.Time) error {
 	if partner, ok := s.rooms[id]; ok {
 		s.dissolve(id, partner, now)
 		s.emit(queue.Event{Kind: queue.EventDone, User: id})
-		s.emit(queue.Event{Kind: queue.EventPartnerLeft, User: partner, Reason: queue.ReasonNext})
+		s.partnerLeft(partner, queue.ReasonNext)
 		s.enqueue(id, now)
 		s.enqueue(partner, now)
 	} else {
@@ -138,7 +145,7 @@ func (s *Store) Leave(ctx context.Context, id string, reason queue.Reason) error
 	s.emit(queue.Event{Kind: queue.EventDone, User: id})
 	if paired {
 		s.dissolve(id, partner, now)
-		s.emit(queue.Event{Kind: queue.EventPartnerLeft, User: partner, Reason: reason})
+		s.partnerLeft(partner, reason)
 		s.enqueue(partner, now)
 	}
 	s.match(now)
@@ -162,6 +169,7 @@ func (s *Store) Sweep(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
+	s.lapseAll(now)
 	for _, id := range slices.Clone(s.queue) {
 		if !s.hasProfile(id, now) {
 			s.dequeue(id)
@@ -181,7 +189,7 @@ func (s *Store) Sweep(ctx context.Context) error {
 		}
 		s.dissolve(u, partner, now)
 		if s.hasProfile(partner, now) {
-			s.emit(queue.Event{Kind: queue.EventPartnerLeft, User: partner, Reason: queue.ReasonDisconnect})
+			s.partnerLeft(partner, queue.ReasonDisconnect)
 			s.enqueue(partner, now)
 		}
 	}

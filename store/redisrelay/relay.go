@@ -41,6 +41,16 @@ type Relay struct {
 	pubsub *redis.PubSub
 	log    *slog.Logger
 	every  *rate.Sometimes
+	// keeper, when set, sends instead of SPUBLISH: it keeps a frame for a
+	// held socket (see KeepHeld).
+	keeper Keeper
+}
+
+// Keeper keeps a frame for a socket whose connection dropped and is held
+// for a resume, and publishes it to channel otherwise, in one atomic step
+// (redisstore.Store.KeepOrPublish).
+type Keeper interface {
+	KeepOrPublish(ctx context.Context, id, channel string, frame []byte) error
 }
 
 // New returns a relay over client, subscribed to nothing yet; it receives
@@ -49,6 +59,15 @@ func New(client *redis.Client, log *slog.Logger) *Relay {
 	// No channel: no I/O until the first Join or Start.
 	return &Relay{client: client, pubsub: client.SSubscribe(context.Background()), log: log,
 		every: &rate.Sometimes{Interval: 10 * time.Second}}
+}
+
+// KeepHeld makes Send go through k: a frame to a socket that is held (its
+// connection dropped, and it may resume on any instance) is kept for its
+// resume instead of being published to nobody. Call it before the relay
+// is used; it returns r.
+func (r *Relay) KeepHeld(k Keeper) *Relay {
+	r.keeper = k
+	return r
 }
 
 // Start hands the frames published to this instance's sockets to deliver,
@@ -83,11 +102,18 @@ func (r *Relay) Leave(id string) {
 }
 
 // Send publishes frame to the socket's channel; nobody gets it when the
-// socket is connected nowhere.
+// socket is connected nowhere. With KeepHeld, a held socket's frame is
+// kept instead.
 func (r *Relay) Send(to string, frame []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := r.client.SPublish(ctx, prefix+to, frame).Err(); err != nil {
+	var err error
+	if r.keeper != nil {
+		err = r.keeper.KeepOrPublish(ctx, to, prefix+to, frame)
+	} else {
+		err = r.client.SPublish(ctx, prefix+to, frame).Err()
+	}
+	if err != nil {
 		r.warn("relay publish failed", err)
 	}
 }

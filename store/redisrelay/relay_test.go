@@ -16,7 +16,9 @@ import (
 
 	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/internal/redisproc"
+	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store/redisrelay"
+	"github.com/zivro/zivro/store/redisstore"
 )
 
 // wait bounds how long a test waits for something that must happen.
@@ -211,5 +213,42 @@ func TestRelayWithoutRedisLogsOnce(t *testing.T) {
 	}
 	if got := strings.Count(logs.String(), "relay publish failed"); got != 1 {
 		t.Fatalf("%d log lines for 3 failed sends, want 1:\n%s", got, logs.String())
+	}
+}
+
+// With KeepHeld, a frame to a held socket is kept for its resume, not
+// published; a frame to any other socket is published as before.
+func TestRelayKeepsForHeldSockets(t *testing.T) {
+	client := newClient(t)
+	store := redisstore.New(client, queue.StoreOptions{})
+	a := newInstance(t, client, discard())
+	b := instance{Relay: redisrelay.New(client, discard()).KeepHeld(store), got: make(chan delivery, 16)}
+	b.Start(t.Context(), func(to string, frame []byte) { b.got <- delivery{to, string(frame)} })
+	a.Join("held")
+	a.Join("here")
+	if err := store.Hold(t.Context(), "held", queue.HeldSession{PIDHash: "pid", Next: 3}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	b.Send("held", []byte("kept 3"))
+	b.Send("here", []byte("published"))
+	b.Send("held", []byte("kept 4"))
+	b.Send("here", []byte("published too"))
+	for _, want := range []delivery{{"here", "published"}, {"here", "published too"}} {
+		if got := a.next(t); got != want {
+			t.Fatalf("a got %+v, want %+v: a frame to the held socket was published", got, want)
+		}
+	}
+	r, err := store.Resume(t.Context(), "held", "pid", 2, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []queue.KeptFrame{{Offset: 3, Frame: []byte("kept 3")}, {Offset: 4, Frame: []byte("kept 4")}}
+	if !slices.EqualFunc(r.Frames, want, func(x, y queue.KeptFrame) bool { return x.Offset == y.Offset && bytes.Equal(x.Frame, y.Frame) }) || r.Next != 5 {
+		t.Fatalf("resumed frames %+v, next %d; want %+v, next 5", r.Frames, r.Next, want)
+	}
+	// Resumed: published again.
+	b.Send("held", []byte("after the resume"))
+	if got, want := a.next(t), (delivery{"held", "after the resume"}); got != want {
+		t.Fatalf("a got %+v, want %+v", got, want)
 	}
 }

@@ -2,31 +2,135 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/zivro/zivro/queue"
 )
 
-// Placeholder until the held sessions are implemented.
-var errHeldTODO = errors.New("held sessions: not implemented yet")
+// heldMargin is how long past its window a held session, and its user's
+// profile, live in Redis when no instance lapses it (see keys.go): longer
+// than the service's sweep interval (queue.DefaultSweepEvery), so that a
+// sweep lapses it first whenever an instance is alive.
+const heldMargin = time.Minute
 
-// Hold implements queue.HeldSessions.
+// Hold implements queue.HeldSessions with one call of hold.lua.
 func (s *Store) Hold(ctx context.Context, id string, h queue.HeldSession, window time.Duration) error {
-	return errHeldTODO
+	if err := checkKept(h); err != nil {
+		return fmt.Errorf("redisstore: hold %s: %w", id, err)
+	}
+	first := h.Next
+	if len(h.Kept) > 0 {
+		first = h.Kept[0].Offset
+	}
+	args := []any{id, h.PIDHash, h.Announced, h.Addr, h.Instance,
+		strconv.FormatUint(h.Next, 10), strconv.FormatUint(first, 10), ms(window),
+		s.opts.MaxHeldPerAddr, s.opts.MaxKeptFrames, s.opts.MaxKeptBytes}
+	for _, f := range h.Kept {
+		args = append(args, f.Frame)
+	}
+	return wrap(s.run(ctx, s.hold, args...), "hold "+id)
 }
 
-// Keep implements queue.HeldSessions.
+// checkKept checks that h's kept frames have consecutive offsets up to
+// h.Next: Keep and Resume number frames by their place.
+func checkKept(h queue.HeldSession) error {
+	for i, f := range h.Kept {
+		if f.Offset != h.Next-uint64(len(h.Kept)-i) {
+			return fmt.Errorf("kept frame %d has offset %d: want consecutive offsets ending at next %d - 1", i, f.Offset, h.Next)
+		}
+	}
+	return nil
+}
+
+// Keep implements queue.HeldSessions with one call of keep.lua.
 func (s *Store) Keep(ctx context.Context, id string, frame []byte) (bool, error) {
-	return false, nil
+	kept, err := s.keepOrPublish(ctx, id, "", frame)
+	return kept, wrap(err, "keep for "+id)
 }
 
-// Resume implements queue.HeldSessions.
+// KeepOrPublish is Keep when id is held, and else publishes frame to the
+// sharded pub/sub channel, in one atomic step: a frame relayed to a user
+// whose connection drops meanwhile is either kept for its resume or
+// published before the hold (to the instance that held the connection),
+// never lost between the two. The relay between instances sends through
+// it (see redisrelay.Relay.KeepHeld).
+func (s *Store) KeepOrPublish(ctx context.Context, id, channel string, frame []byte) error {
+	_, err := s.keepOrPublish(ctx, id, channel, frame)
+	return wrap(err, "keep or publish for "+id)
+}
+
+func (s *Store) keepOrPublish(ctx context.Context, id, channel string, frame []byte) (bool, error) {
+	kept, err := s.keep.Run(ctx, s.client, []string{HeldKeyPrefix + id, KeptKeyPrefix + id},
+		frame, s.opts.MaxKeptFrames, s.opts.MaxKeptBytes, channel).Int64()
+	return kept == 1, err
+}
+
+// Resume implements queue.HeldSessions with one call of resume.lua.
 func (s *Store) Resume(ctx context.Context, id, pidHash string, after uint64, instance string) (queue.Resumed, error) {
-	return queue.Resumed{}, queue.ErrNotHeld
+	op := "resume " + id
+	v, err := s.resume.Run(ctx, s.client, keys, s.argv(id, pidHash, strconv.FormatUint(after, 10), instance)...).Slice()
+	if err != nil {
+		return queue.Resumed{}, wrap(err, op)
+	}
+	r, err := parseResumed(v)
+	if err != nil {
+		return queue.Resumed{}, wrap(err, op)
+	}
+	return r, nil
 }
 
-// Lapse implements queue.HeldSessions.
+// parseResumed reads resume.lua's reply.
+func parseResumed(v []any) (queue.Resumed, error) {
+	if len(v) == 0 {
+		return queue.Resumed{}, errors.New("empty reply")
+	}
+	status, ok := v[0].(int64)
+	if !ok {
+		return queue.Resumed{}, fmt.Errorf("status %v", v[0])
+	}
+	if status != statusOK {
+		return queue.Resumed{}, statusErr(status)
+	}
+	if len(v) < 6 {
+		return queue.Resumed{}, fmt.Errorf("%d values, want at least 6", len(v))
+	}
+	str := make([]string, len(v)-1)
+	for i, x := range v[1:] {
+		if str[i], ok = x.(string); !ok {
+			return queue.Resumed{}, fmt.Errorf("value %d: %T, want a string", i+1, x)
+		}
+	}
+	next, err := strconv.ParseUint(str[0], 10, 64)
+	if err != nil {
+		return queue.Resumed{}, fmt.Errorf("next offset: %w", err)
+	}
+	r := queue.Resumed{Next: next, Partner: str[2], PartnerAddr: str[3], Left: queue.Reason(str[4])}
+	if str[1] != "" {
+		var p queue.Profile
+		if err := json.Unmarshal([]byte(str[1]), &p); err != nil {
+			return queue.Resumed{}, fmt.Errorf("profile: %w", err)
+		}
+		r.Profile = &p
+	}
+	frames := str[5:]
+	if uint64(len(frames)) > next {
+		return queue.Resumed{}, fmt.Errorf("%d frames before offset %d", len(frames), next)
+	}
+	for i, f := range frames {
+		r.Frames = append(r.Frames, queue.KeptFrame{Offset: next - uint64(len(frames)-i), Frame: []byte(f)})
+	}
+	return r, nil
+}
+
+// Lapse implements queue.HeldSessions with one call of lapse.lua.
 func (s *Store) Lapse(ctx context.Context, id string) (bool, error) {
-	return false, nil
+	ended, err := s.lapse.Run(ctx, s.client, keys, s.argv(id)...).Int64()
+	if err != nil {
+		return false, wrap(err, "lapse "+id)
+	}
+	return ended == 1, nil
 }

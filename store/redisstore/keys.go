@@ -32,6 +32,31 @@ const (
 	// MembersKeyPrefix + instance is the set of users who joined through
 	// it, for a takeover when it dies.
 	MembersKeyPrefix = "zivro:members:"
+
+	// The held sessions (see queue.HeldSessions). Each lives until the end
+	// of its window plus heldMargin (Redis's clock), whether or not an
+	// instance lapses it, and so does the held user's profile: if no
+	// instance ever lapses the session, the user turns into a ghost that
+	// Sweep and matching drop, never into a user who is paired while its
+	// connection is down.
+
+	// HeldKey is a sorted set: held user → the end of its window (ms), for
+	// Sweep. It expires with its latest session.
+	HeldKey = "zivro:held"
+	// HeldKeyPrefix + user is a hash: the session's pid hash (pid), the
+	// partner the client was told of (ann), its address key (addr) and
+	// instance (inst), the offset of the next frame (next) and of the
+	// first kept one (first), the bytes kept (bytes), the end of the
+	// window (dl, ms), lost ('1': past the bounds, the frames are gone)
+	// and left (why the announced partner left meanwhile, when known).
+	// While it exists the user is held: never paired.
+	HeldKeyPrefix = "zivro:held:"
+	// KeptKeyPrefix + user is a list of the frames kept for the held user,
+	// oldest first: the i-th (from 0) has offset first + i.
+	KeptKeyPrefix = "zivro:kept:"
+	// HeldAddrKeyPrefix + address key is the set of the address's held
+	// users, for StoreOptions.MaxHeldPerAddr.
+	HeldAddrKeyPrefix = "zivro:held-addr:"
 )
 
-var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsKey, QueueSinceKey, InstancesKey}
+var keys = []string{QueueListKey, QueueSetKey, RoomsKey, RoomDetailsKey, EventsKey, QueueSinceKey, InstancesKey, HeldKey}

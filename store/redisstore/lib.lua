@@ -4,15 +4,21 @@
 --
 -- KEYS: queue list, queue set, rooms, room details, events stream, queued
 --       since (hash: user -> ms when last queued), instances (hash:
---       instance -> ms when its presence lapses).
+--       instance -> ms when its presence lapses), held (sorted set: held
+--       user -> ms when its window ends).
 -- ARGV: nonce, profile TTL (ms), rematch window (ms), scan window, stream
 --       max length, user key prefix, last partner key prefix, interest
 --       wait (ms), block key prefix, block TTL (ms), max blocks per
 --       address, cool-down key prefix, members key prefix (+ instance: the
 --       set of users who joined through it), online hash (the census),
---       then the script's own arguments from ARGV[FIRST_ARG].
+--       held key prefix (+ user: its held session, a hash; see keys.go),
+--       kept key prefix (+ user: the frames kept for it, a list), held
+--       address key prefix (+ address key: the set of its held users),
+--       held margin (ms: how long past its window a held session and its
+--       user's profile live when nobody lapses it), then the script's own
+--       arguments from ARGV[FIRST_ARG].
 local K_LIST, K_SET, K_ROOMS, K_DETAILS, K_EVENTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local K_SINCE, K_INSTANCES = KEYS[6], KEYS[7]
+local K_SINCE, K_INSTANCES, K_HELD = KEYS[6], KEYS[7], KEYS[8]
 local NONCE = ARGV[1]
 local PROFILE_TTL = ARGV[2]
 local REMATCH_WINDOW = ARGV[3]
@@ -27,12 +33,18 @@ local MAX_BLOCKS = tonumber(ARGV[11])
 local COOLDOWN_PREFIX = ARGV[12]
 local MEMBERS_PREFIX = ARGV[13]
 local K_ONLINE = ARGV[14]
-local FIRST_ARG = 15
+local HELD_PREFIX = ARGV[15]
+local KEPT_PREFIX = ARGV[16]
+local HELD_ADDR_PREFIX = ARGV[17]
+local HELD_MARGIN = tonumber(ARGV[18])
+local FIRST_ARG = 19
 
 -- Status codes the Go side maps to the queue package's errors. A negative
 -- status is a cool-down: minus the milliseconds it still lasts. GONE: a
 -- join through an instance whose presence is gone (taken over or retired).
+-- TOO_MANY_HELD, NOT_HELD, RESUME_GAP: the held sessions' errors.
 local OK, BUSY, NOT_JOINED, UNKNOWN_OP, GONE = 0, 1, 2, 3, 4
+local TOO_MANY_HELD, NOT_HELD, RESUME_GAP = 5, 6, 7
 
 -- Redis's clock in ms, read once per call: every step of a call happens at
 -- the same instant, as under the memory store's lock.
@@ -53,8 +65,17 @@ local function emit_done(u)
   xadd('k', 'd', 'u', u)
 end
 
+local function held(id)
+  return redis.call('EXISTS', HELD_PREFIX .. id) == 1
+end
+
+-- Tells u that its partner left for why; a held u's session records why,
+-- for its Resume to announce.
 local function emit_left(u, why)
   xadd('k', 'l', 'u', u, 'why', why)
+  if held(u) then
+    redis.call('HSET', HELD_PREFIX .. u, 'left', why)
+  end
 end
 
 -- Tells u of its pairing with partner p (a candidate of match) in room r.
@@ -214,7 +235,8 @@ local room_seq = 0
 -- is open, the earliest later B that shares an interest with A and has no
 -- language or is open; or else, when A is open, the earliest later open B.
 -- B is of A's mode (text-only or video), and neither may have the other as
--- unexpired last partner, nor a block of the other. Users without a profile are
+-- unexpired last partner, nor a block of the other. Held users keep their
+-- place and are skipped. Users without a profile are
 -- dropped from the queue as they are scanned. Only a bounded window is read
 -- per round so that a long queue does not make every state change slow.
 local function match()
@@ -226,22 +248,26 @@ local function match()
     end
     local seen = {}
     local ghosts = {}
-    -- What a round knows about window[i]: false for a ghost, else its
-    -- profile (see profile), id, last partner and whether it is open. Read
-    -- lazily: most rounds pair the first two.
+    -- What a round knows about window[i]: false for a held user or a
+    -- ghost, else its profile (see profile), id, last partner and whether
+    -- it is open. Read lazily: most rounds pair the first two.
     local function look(i)
       local c = seen[i]
       if c == nil then
         local id = window[i]
-        c = profile(id)
-        if c == nil then
+        if held(id) then
           c = false
-          ghosts[#ghosts + 1] = id
         else
-          c.id, c.last, c.open = id, last_partner(id), true
-          if #c.interests > 0 or c.lang ~= '' then
-            local since = tonumber(redis.call('HGET', K_SINCE, id))
-            c.open = since == nil or now() >= since + INTEREST_WAIT
+          c = profile(id)
+          if c == nil then
+            c = false
+            ghosts[#ghosts + 1] = id
+          else
+            c.id, c.last, c.open = id, last_partner(id), true
+            if #c.interests > 0 or c.lang ~= '' then
+              local since = tonumber(redis.call('HGET', K_SINCE, id))
+              c.open = since == nil or now() >= since + INTEREST_WAIT
+            end
           end
         end
         seen[i] = c
@@ -356,4 +382,53 @@ local function take_over(inst)
   redis.call('HDEL', K_INSTANCES, inst)
   redis.call('HDEL', K_ONLINE, inst)
   return #members
+end
+
+-- Makes key, when it exists, live at least until at (ms, Redis's clock).
+local function live_until(key, at)
+  local ttl = redis.call('PTTL', key)
+  if ttl == -1 or (ttl >= 0 and now() + ttl < at) then
+    redis.call('PEXPIREAT', key, at)
+  end
+end
+
+-- Forgets id's held session, if any, and nothing else.
+local function unhold(id)
+  local key = HELD_PREFIX .. id
+  local addr = redis.call('HGET', key, 'addr')
+  if addr then
+    redis.call('SREM', HELD_ADDR_PREFIX .. addr, id)
+  end
+  redis.call('DEL', key, KEPT_PREFIX .. id)
+  redis.call('ZREM', K_HELD, id)
+end
+
+-- Ends a user whose held session is over (lapsed, or lost frames it
+-- missed) as a disconnect: it leaves the queue, its room (the partner is
+-- told and requeued) and the store. The caller runs match.
+local function end_held(id)
+  dequeue(id)
+  local partner = redis.call('HGET', K_ROOMS, id)
+  if partner then
+    dissolve(id, partner)
+    emit_left(partner, 'disconnect')
+    enqueue(partner)
+  end
+  local inst = instance_of(redis.call('GET', USER_PREFIX .. id))
+  if inst ~= '' then
+    redis.call('SREM', MEMBERS_PREFIX .. inst, id)
+  end
+  redis.call('DEL', USER_PREFIX .. id, LAST_PREFIX .. id)
+end
+
+-- Ends id's held session as a disconnect when its window is over (Redis's
+-- clock); reports whether it did. The caller runs match.
+local function lapse(id)
+  local deadline = redis.call('HGET', HELD_PREFIX .. id, 'dl')
+  if not deadline or tonumber(deadline) > now() then
+    return false
+  end
+  unhold(id)
+  end_held(id)
+  return true
 end

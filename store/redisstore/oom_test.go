@@ -85,6 +85,9 @@ func TestOutOfMemoryRefusesChangesWhole(t *testing.T) {
 		{"Join d", func(ctx context.Context) error { return s.Join(ctx, "d", queue.Profile{Name: "d"}) }},
 		{"Match", s.Match},
 		{"Sweep", s.Sweep},
+		{"Hold a", func(ctx context.Context) error {
+			return s.Hold(ctx, "a", queue.HeldSession{PIDHash: "pid", Announced: "b"}, time.Minute)
+		}},
 	}
 	for _, c := range changes {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -96,6 +99,10 @@ func TestOutOfMemoryRefusesChangesWhole(t *testing.T) {
 	}
 	if after := snapshot(t, client); after != before {
 		t.Fatalf("Redis changed while full:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	// Relays still go through: a full Redis stops no call.
+	if err := s.KeepOrPublish(ctx, "b", "zivro:to:b", []byte("relay")); err != nil {
+		t.Fatalf("KeepOrPublish while Redis is full: %v", err)
 	}
 	// The instance's health check still answers: a full Redis is not an
 	// outage that would requeue everyone.

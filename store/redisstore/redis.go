@@ -35,6 +35,8 @@ type Store struct {
 	batch, match, sweep *redis.Script
 	beat, retire        *redis.Script
 	report, census      *redis.Script
+	hold, resume, lapse *redis.Script
+	keep                *redis.Script
 	// changes sends joins, nexts, leaves and blocks to the batch script.
 	changes *batcher
 }
@@ -62,6 +64,18 @@ func New(client redis.UniversalClient, opts queue.StoreOptions) *Store {
 		// Overwrites one small field per instance: the figures stay
 		// readable while Redis is full.
 		census: redis.NewScript(mayWriteWhenFull + censusLua),
+		// A hold is refused when Redis is full: the drop is then a
+		// disconnect, which frees memory.
+		hold: script(holdLua),
+		// Resume and lapse delete the kept frames, more than they write:
+		// they must work while Redis is full, as a retirement does.
+		resume: redis.NewScript(mayWriteWhenFull + libLua + "\n" + resumeLua),
+		lapse:  redis.NewScript(mayWriteWhenFull + libLua + "\n" + lapseLua),
+		// Keeping also carries every relay (KeepOrPublish), which must not
+		// stop while Redis is full, and a frame refused to a held session
+		// would be missed by its client without anyone knowing; what one
+		// session keeps is bounded (MaxKeptFrames, MaxKeptBytes).
+		keep: redis.NewScript(mayWriteWhenFull + keepLua),
 	}
 	s.changes = &batcher{run: s.runBatch}
 	return s

@@ -19,6 +19,9 @@ const (
 	statusBusy      = 1
 	statusNotJoined = 2
 	statusGone      = 4
+	statusTooMany   = 5
+	statusNotHeld   = 6
+	statusGap       = 7
 )
 
 var (
@@ -38,6 +41,14 @@ var (
 	reportLua string
 	//go:embed census.lua
 	censusLua string
+	//go:embed hold.lua
+	holdLua string
+	//go:embed keep.lua
+	keepLua string
+	//go:embed resume.lua
+	resumeLua string
+	//go:embed lapse.lua
+	lapseLua string
 )
 
 // Each script starts with a shebang line declaring its flags (Redis 7). A
@@ -75,6 +86,10 @@ func (s *Store) argv(args ...any) []any {
 		CoolDownKeyPrefix,
 		MembersKeyPrefix,
 		OnlineKey,
+		HeldKeyPrefix,
+		KeptKeyPrefix,
+		HeldAddrKeyPrefix,
+		ms(heldMargin),
 	}, args...)
 }
 
@@ -114,6 +129,12 @@ func statusErr(status int64) error {
 		return queue.ErrNotJoined
 	case status == statusGone:
 		return queue.ErrInstanceGone
+	case status == statusTooMany:
+		return queue.ErrTooManyHeld
+	case status == statusNotHeld:
+		return queue.ErrNotHeld
+	case status == statusGap:
+		return queue.ErrResumeGap
 	default:
 		return fmt.Errorf("script returned unknown status %d", status)
 	}
@@ -128,8 +149,14 @@ func ms(d time.Duration) int64 {
 // sentinel errors through as they are. Redis's refusal of a script for
 // lack of memory becomes queue.ErrStoreFull.
 func wrap(err error, op string) error {
-	if err == nil || errors.Is(err, queue.ErrBusy) || errors.Is(err, queue.ErrNotJoined) || errors.Is(err, queue.ErrCoolDown) || errors.Is(err, queue.ErrInstanceGone) {
-		return err
+	if err == nil {
+		return nil
+	}
+	for _, sentinel := range []error{queue.ErrBusy, queue.ErrNotJoined, queue.ErrCoolDown, queue.ErrInstanceGone,
+		queue.ErrTooManyHeld, queue.ErrNotHeld, queue.ErrResumeGap} {
+		if errors.Is(err, sentinel) {
+			return err
+		}
 	}
 	if redis.HasErrorPrefix(err, "OOM") {
 		return fmt.Errorf("redisstore: %s: %w (%w)", op, queue.ErrStoreFull, err)

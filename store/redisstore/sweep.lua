@@ -1,5 +1,12 @@
--- Sweep: no arguments of its own. Drops queue entries and dissolves rooms of
--- users whose profile has expired, then matches.
+-- Sweep: no arguments of its own. Lapses the held sessions whose window is
+-- over, drops queue entries and dissolves rooms of users whose profile has
+-- expired, then matches.
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_HELD, '-inf', now())) do
+  if not lapse(id) then
+    -- Its session expired unlapsed: its user is a ghost by now.
+    redis.call('ZREM', K_HELD, id)
+  end
+end
 for _, id in ipairs(redis.call('LRANGE', K_LIST, 0, -1)) do
   if not has_profile(id) then
     dequeue(id)

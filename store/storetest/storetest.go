@@ -77,6 +77,20 @@ func Run(t *testing.T, newStore NewStore) {
 		{"TakeOver", queue.StoreOptions{}, testTakeOver},
 		{"TakeOverRace", queue.StoreOptions{}, testTakeOverRace},
 		{"Retire", queue.StoreOptions{}, testRetire},
+		{"HoldResume", queue.StoreOptions{}, testHoldResume},
+		{"ResumeWrongPID", queue.StoreOptions{}, testResumeWrongPID},
+		{"HeldNeverPaired", queue.StoreOptions{}, testHeldNeverPaired},
+		{"PartnerLeavesWhileHeld", queue.StoreOptions{}, testPartnerLeavesWhileHeld},
+		{"HoldEndsUnannounced", queue.StoreOptions{}, testHoldEndsUnannounced},
+		{"Lapse", queue.StoreOptions{}, testLapse},
+		{"BothHeld", queue.StoreOptions{}, testBothHeld},
+		{"SweepLapses", queue.StoreOptions{}, testSweepLapses},
+		{"HeldOutlivesProfile", queue.StoreOptions{ProfileTTL: 300 * time.Millisecond}, testHeldOutlivesProfile},
+		{"KeepNotHeld", queue.StoreOptions{}, testKeepNotHeld},
+		{"HeldBounds", heldBoundsOptions(), testHeldBounds},
+		{"ConcurrentResume", queue.StoreOptions{}, testConcurrentResume},
+		{"ResumeRacesLapse", queue.StoreOptions{}, testResumeRacesLapse},
+		{"KeepRacesResume", queue.StoreOptions{}, testKeepRacesResume},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,4 +1,5 @@
-// A short message: the partner left, a report, a block, a refused join, a device that failed.
+// A short message: the partner left, a report, a block, a refused join, a device that failed,
+// a session the server could not give back after a drop.
 import { Info, X } from 'lucide-react';
 import { noticeText } from '../state/notices.js';
 
@@ -7,7 +8,7 @@ export default function Notice({ notice, onDismiss }) {
   return (
     <div
       role="status"
-      data-testid="notice"
+      data-testid={notice.kind === 'resume-lost' ? 'resume-lost-notice' : 'notice'}
       data-kind={notice.kind}
       className="fixed inset-x-0 top-3 z-50 mx-auto flex w-fit max-w-[92vw] animate-fade-in items-center gap-3 rounded-full bg-slate-900 py-2 pl-4 pr-2 text-sm font-medium text-white shadow-lg dark:bg-slate-100 dark:text-slate-900"
     >

@@ -1,4 +1,6 @@
-// Shown for a few seconds after the socket reconnected.
+// Shown for a few seconds after the socket reconnected, away from the queue and
+// the call (there a resumed session carries on silently, and a lost one says so
+// with its own notice).
 import { Wifi, X } from 'lucide-react';
 
 export default function ReconnectBanner({ onDismiss }) {

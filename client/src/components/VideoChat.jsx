@@ -6,7 +6,7 @@
 import { VideoOff } from 'lucide-react';
 import { useNextShortcut } from '../hooks/useNextShortcut.js';
 import { useSwipeLeft } from '../hooks/useSwipeLeft.js';
-import { isMediaFlowing } from '../state/flow.js';
+import { isMediaFlowing, isPartnerStalled } from '../state/flow.js';
 import CallControls from './CallControls.jsx';
 import CallFailed from './CallFailed.jsx';
 import CallStatus from './CallStatus.jsx';
@@ -17,6 +17,7 @@ import DeviceSettings from './DeviceSettings.jsx';
 import LocalVideo from './LocalVideo.jsx';
 import PartnerCameraOff from './PartnerCameraOff.jsx';
 import PartnerMuted from './PartnerMuted.jsx';
+import PartnerReconnecting from './PartnerReconnecting.jsx';
 import PartnerRegion from './PartnerRegion.jsx';
 import RemoteVideo from './RemoteVideo.jsx';
 import SafetyMenu from './SafetyMenu.jsx';
@@ -47,6 +48,7 @@ export default function VideoChat({ state, actions }) {
               onPlaying={() => actions.remotePlaying(partner.roomId)}
             />
             {flowing && !partnerMedia.video && <PartnerCameraOff partnerName={partner.name} />}
+            {flowing && isPartnerStalled(call) && !call.failed && <PartnerReconnecting partnerName={partner.name} />}
             {!flowing && !call.failed && <ConnectingOverlay partnerName={partner.name} />}
             {call.failed && <CallFailed onNext={actions.next} />}
           </div>

@@ -1,27 +1,8 @@
 // The session's interests, report and block (the rest: session.test.js).
 import { beforeEach, describe, expect, it } from 'vitest';
-import { fakeStream, fakeTimers, fakeTrack } from '../testing/fakes.js';
+import { fakeSocket, fakeStream, fakeTimers, fakeTrack } from '../testing/fakes.js';
 import { createSession } from './session.js';
 
-function fakeSocket() {
-  const handlers = new Map();
-  const socket = {
-    emitted: [],
-    acks: [],
-    getStatus: () => 'connected',
-    onStatus: () => {},
-    on: (event, handler) => handlers.set(event, handler),
-    emit(event, payload, ack) {
-      socket.emitted.push(payload === undefined ? [event] : [event, payload]);
-      if (ack) socket.acks.push({ event, ack });
-      return true;
-    },
-    serverSends: (event, payload) => handlers.get(event)(payload),
-    serverAcks: (event, reply) => socket.acks.filter((a) => a.event === event).pop().ack(reply),
-    sent: (event) => socket.emitted.filter(([e]) => e === event).map(([, p]) => p),
-  };
-  return socket;
-}
 
 const profile = { name: 'Ada', gender: 'female', region: 'europe', interests: ['music', 'chess'] };
 
@@ -29,7 +10,7 @@ let socket, session, actions, timers, storage;
 const state = () => session.getSnapshot();
 
 beforeEach(() => {
-  socket = fakeSocket();
+  socket = fakeSocket({ status: 'connected' });
   timers = fakeTimers();
   const items = { 'zivro-interests': '["films"]' };
   storage = { getItem: (k) => items[k] ?? null, setItem: (k, v) => (items[k] = v), items };

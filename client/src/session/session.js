@@ -4,7 +4,7 @@
 import { CHAT_MAX, flowReducer, initialState, isTextOnly } from '../state/flow.js';
 import { createSignalInbox } from '../webrtc/signalInbox.js';
 import { FALLBACK_CONFIG } from '../webrtc/iceServers.js';
-import { QUALITY_EVERY_MS, readStats } from '../webrtc/quality.js';
+import { QUALITY_EVERY_MS, isStalled, readStats } from '../webrtc/quality.js';
 import { PARTNER_MEDIA_ON, isMediaState, mediaStateMessage, parseMediaState, worthTelling } from '../webrtc/mediaState.js';
 import { describeMediaError, setTracksEnabled, stopStream } from '../media/media.js';
 import { loadInterests, saveInterests } from '../state/interests.js';
@@ -14,9 +14,11 @@ import { loadTermsAccepted, saveTermsAccepted } from '../state/terms.js';
 
 export const RECONNECT_BANNER_MS = 5000;
 export const NOTICE_MS = 5000;
+// A relay's refusals that mean the pairing is over (README, "The contract").
+const ENDED = new Set(['not-your-partner', 'no-partner']);
 
 /**
- * socket: { getStatus, onStatus, on, emit } (socket/socket.js)
+ * socket: { getStatus, onStatus, on, emit, send } (socket/socket.js)
  * media: { getLocalStream(devices), listDevices(), switchTrack(stream, kind, deviceId), mediaGranted()? } (media/media.js)
  * createPeer(options) → { handleSignal, getStats, replaceTrack, close } (webrtc/peer.js)
  * getIceConfig() → Promise<{ iceServers, relay }>: asked before each call (GET /ice-servers)
@@ -42,6 +44,17 @@ export function createSession({
   let iceConfig = null;
   // The partner's camera and microphone as it told us (webrtc/mediaState.js).
   let partnerMedia = PARTNER_MEDIA_ON;
+  // Our state changes (join, Next, block, leave) sent and not answered yet,
+  // as { ends, resend }: ends for a Next, block or leave, which a matched
+  // may have crossed on the wire; resend sends it again.
+  const unanswered = new Set();
+  // What to send when the same session is back after a drop, in order: the
+  // state changes made while the connection was down, and those it cut off
+  // unanswered (the server may never have had them). A new session had no
+  // place or pairing they would change: it forgets them.
+  let owed = [];
+  // Counts matched events: a doubtful one is shown only if none came after it.
+  let matchSeq = 0;
   const inbox = createSignalInbox();
   const listeners = new Set();
   const build = () => ({ ...state, localStream, remoteStream, partnerMedia });
@@ -87,11 +100,6 @@ export function createSession({
     if (prev.interests !== next.interests) saveInterests(storage, next.interests);
     if (prev.profile !== next.profile && next.profile) saveProfile(storage, next.profile);
     if (next.termsAccepted && !prev.termsAccepted) saveTermsAccepted(storage);
-    // A lost session is back: start the new search it was in (the server
-    // forgot us with the old connection).
-    if (next.connection === 'connected' && prev.connection !== 'connected' && next.phase === 'queue') {
-      emitJoin(next.profile);
-    }
     if (prev.hideIp !== next.hideIp) saveHideIp(storage, next.hideIp);
     if (prev.notice !== next.notice) {
       timers.clearTimeout(noticeTimer);
@@ -122,7 +130,7 @@ export function createSession({
       localStream,
       iceServers: config.iceServers,
       relayOnly,
-      send: (data) => socket.emit('signal', { to: id, data }),
+      send: (data) => socket.send('signal', { to: id, data }),
       onRemoteStream: (stream) => {
         if (!current()) return;
         remoteStream = stream;
@@ -144,7 +152,7 @@ export function createSession({
 
   // Tells the partner whether our camera and microphone are on.
   function tellPartner() {
-    if (state.partner) socket.emit('signal', { to: state.partner.id, data: mediaStateMessage(state) });
+    if (state.partner) socket.send('signal', { to: state.partner.id, data: mediaStateMessage(state) });
   }
 
   // The call's round trip and loss, every QUALITY_EVERY_MS while it lasts.
@@ -152,15 +160,18 @@ export function createSession({
     qualityTimer = timers.setTimeout(async () => {
       if (peer !== forPeer) return;
       let reading;
+      let stalled;
       try {
         reading = readStats(await forPeer.getStats(), previous);
+        stalled = isStalled(reading, previous);
       } catch {
         reading = previous;
+        stalled = state.call.stalled; // nothing new to tell
       }
       if (peer !== forPeer) return;
       if (reading) {
         const { rttMs, lossPct, relayed } = reading;
-        dispatch({ type: 'CALL_QUALITY', roomId, rttMs, lossPct, relayed });
+        dispatch({ type: 'CALL_QUALITY', roomId, rttMs, lossPct, relayed, stalled });
       }
       pollQuality(forPeer, roomId, reading);
     }, QUALITY_EVERY_MS);
@@ -174,10 +185,26 @@ export function createSession({
     remoteStream = null;
   }
 
+  // Sends a state change, kept in unanswered until the server answers (or
+  // socket.io-client gives up: a timeout, the connection dropped). false
+  // when the connection is down: nothing sent.
+  function change(event, payload, { ends, resend }, onReply = () => {}) {
+    const request = { ends, resend };
+    unanswered.add(request);
+    const sent = socket.emit(event, payload, (reply) => {
+      unanswered.delete(request);
+      onReply(reply);
+    });
+    if (!sent) unanswered.delete(request);
+    return sent;
+  }
+
   // Joins the queue; false when the socket is down (nothing sent).
-  function emitJoin({ textOnly, ...profile }) {
+  function emitJoin(profileToSend) {
+    const { textOnly, ...profile } = profileToSend;
     // textOnly only when set: a video user's join keeps the original shape.
-    return socket.emit('join-queue', textOnly ? { ...profile, textOnly: true } : profile, (reply) => {
+    const payload = textOnly ? { ...profile, textOnly: true } : profile;
+    return change('join-queue', payload, { ends: false, resend: () => emitJoin(profileToSend) }, (reply) => {
       // Refused (a cool-down after reports, the server unable to queue us):
       // waiting would be for nothing. "busy" (already queued) is no refusal.
       // The code, not the English text, says which (README, "The contract").
@@ -185,6 +212,50 @@ export function createSession({
         dispatch({ type: 'JOIN_REFUSED', code: typeof reply.code === 'string' ? reply.code : '' });
       }
     });
+  }
+
+  /**
+   * Sends our own Next, block or leave. Until the server answers it, a
+   * matched may have crossed it on the wire (docs/ordering.md, rule 3: the
+   * server drops what it would announce after it, not what is already on
+   * its way), so matched events are checked meanwhile (see 'matched').
+   * While the connection is down, a Next or a leave is owed; false when
+   * nothing was sent nor owed (a block: by the time the session is back,
+   * the server may have paired us with someone else).
+   */
+  function own(event) {
+    // Sent again after a drop that cut it off, a block is a Next: it may
+    // have taken effect, and a second one would block whoever came next.
+    const resend = () => own(event === 'block' ? 'next' : event);
+    if (change(event, undefined, { ends: true, resend })) return true;
+    if (event === 'block') return false;
+    owed.push(resend);
+    return true;
+  }
+
+  // A matched now may be for a pairing that our own request has ended.
+  const doubtful = () => [...unanswered].some((request) => request.ends);
+
+  // The connection dropped: what it left unanswered is owed, first.
+  function dropped() {
+    owed = [...[...unanswered].map((request) => request.resend), ...owed];
+    unanswered.clear();
+  }
+
+  // The server gave our session back after a drop: what we did meanwhile is
+  // sent, and a call that the drop's network change broke is mended.
+  function resumed() {
+    const owing = owed;
+    owed = [];
+    owing.forEach((resend) => resend());
+    peer?.restartIce();
+  }
+
+  // A new session after a drop: the server forgot our search or our call,
+  // and had nothing that what we owed would change. Start the search again.
+  function renewed() {
+    owed = [];
+    if (state.phase === 'queue') emitJoin(state.profile);
   }
 
   function joinQueue() {
@@ -200,12 +271,24 @@ export function createSession({
   };
   snapshot = build();
 
-  socket.onStatus((status) => dispatch({ type: status === 'connected' ? 'SOCKET_CONNECTED' : 'SOCKET_DISCONNECTED' }));
+  socket.onStatus((status, details) => {
+    if (status !== 'connected') {
+      dropped();
+      dispatch({ type: 'SOCKET_DISCONNECTED' });
+      return;
+    }
+    const recovered = details?.recovered === true;
+    const back = state.everConnected;
+    dispatch({ type: 'SOCKET_CONNECTED', recovered });
+    if (back && recovered) resumed();
+    else if (back) renewed();
+  });
   if (socket.getStatus() === 'connected') dispatch({ type: 'SOCKET_CONNECTED' });
 
   socket.on('matched', (payload) => {
     if (!payload || typeof payload.partnerId !== 'string' || !payload.partnerId) return;
-    dispatch({
+    const seq = ++matchSeq;
+    const matched = {
       type: 'MATCHED',
       roomId: String(payload.roomId ?? `${payload.partnerId}:${Date.now()}`),
       partnerId: payload.partnerId,
@@ -215,6 +298,21 @@ export function createSession({
         ? payload.commonInterests.filter((t) => typeof t === 'string')
         : [],
       partnerRegion: typeof payload.partnerRegion === 'string' ? payload.partnerRegion : '',
+    };
+    if (!doubtful()) {
+      dispatch(matched);
+      return;
+    }
+    // Doubtful: it may be for a pairing that our own Next, block or leave,
+    // sent before it came, has already ended. The server checks a relay
+    // against the pairing its earlier events left (docs/ordering.md, rule
+    // 1), so a signal to this partner answers: refused as not our partner,
+    // the pairing is over and never shown. The signal is our own media-state
+    // message, true whoever reads it. Any other answer (a timeout, a
+    // server that does not ack) shows it, as before this check.
+    socket.emit('signal', { to: matched.partnerId, data: mediaStateMessage(state) }, (reply) => {
+      if (reply?.ok === false && ENDED.has(reply.code)) return;
+      if (seq === matchSeq) dispatch(matched);
     });
   });
 
@@ -300,12 +398,12 @@ export function createSession({
     },
     acceptTerms: joinQueue,
     goHome() {
-      if (state.phase === 'queue' || state.phase === 'chat') socket.emit('leave-queue');
+      if (state.phase === 'queue' || state.phase === 'chat') own('leave-queue');
       dispatch({ type: 'GO_HOME' });
     },
     next() {
       if (state.phase !== 'chat') return;
-      socket.emit('next');
+      own('next');
       dispatch({ type: 'NEXT' });
     },
     /**
@@ -316,14 +414,15 @@ export function createSession({
     report(reason, { stay = false } = {}) {
       if (state.phase !== 'chat') return;
       const { roomId } = state.partner;
-      socket.emit('report', { reason }, (reply) => {
+      const sent = socket.emit('report', { reason }, (reply) => {
         dispatch({ type: reply?.ok ? 'REPORTED' : 'REPORT_FAILED' });
         if (reply?.ok && !stay && state.partner?.roomId === roomId) actions.next();
       });
+      if (!sent) dispatch({ type: 'REPORT_FAILED' }); // reconnecting: try again once back
     },
+    /** Blocks the partner and moves on; not while reconnecting (nothing happens). */
     block() {
-      if (state.phase !== 'chat') return;
-      socket.emit('block');
+      if (state.phase !== 'chat' || !own('block')) return;
       dispatch({ type: 'BLOCKED' });
     },
     dismissNotice: () => dispatch({ type: 'NOTICE_DISMISSED' }),
@@ -356,7 +455,8 @@ export function createSession({
     sendChat(text) {
       const message = String(text).trim().slice(0, CHAT_MAX);
       if (state.phase !== 'chat' || !message) return false;
-      if (!socket.emit('chat-message', { message })) return false;
+      // While reconnecting it goes when the session is back.
+      socket.send('chat-message', { message });
       dispatch({ type: 'CHAT_SENT', id: ++messageSeq, text: message, timestamp: Date.now() });
       return true;
     },

@@ -1,25 +1,9 @@
 // The session of a text-only user: no camera, no peer connection, the chat as
 // the call (the rest: session.test.js, safety.test.js).
 import { beforeEach, describe, expect, it } from 'vitest';
-import { fakeStream, fakeTimers, fakeTrack } from '../testing/fakes.js';
+import { fakeSocket, fakeStream, fakeTimers, fakeTrack } from '../testing/fakes.js';
 import { createSession } from './session.js';
 
-function fakeSocket() {
-  const handlers = new Map();
-  const socket = {
-    emitted: [],
-    getStatus: () => 'connected',
-    onStatus: () => {},
-    on: (event, handler) => handlers.set(event, handler),
-    emit(event, payload) {
-      socket.emitted.push(payload === undefined ? [event] : [event, payload]);
-      return true;
-    },
-    serverSends: (event, payload) => handlers.get(event)(payload),
-    sent: (event) => socket.emitted.filter(([e]) => e === event).map(([, p]) => p),
-  };
-  return socket;
-}
 
 const profile = { name: 'Ada', gender: 'female', region: 'europe', interests: [], textOnly: false };
 const textProfile = { ...profile, textOnly: true };
@@ -29,7 +13,7 @@ let socket, session, actions, storage, cameraAsked, peersMade, iceAsked, mediaRe
 const state = () => session.getSnapshot();
 
 beforeEach(() => {
-  socket = fakeSocket();
+  socket = fakeSocket({ status: 'connected' });
   const items = {};
   storage = { getItem: (k) => items[k] ?? null, setItem: (k, v) => (items[k] = v), items };
   cameraAsked = 0;

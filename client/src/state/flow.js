@@ -12,16 +12,17 @@ const initialCall = {
   failed: false,
   quality: null, // { rttMs, lossPct, relayed } from getStats
   relayOnly: false, // the call goes through the TURN relay only ("hide my IP address")
+  stalled: false, // nothing came from the partner since the last reading of the statistics
 };
 
 export const initialState = {
   phase: 'idle', // 'idle' | 'permissions' | 'terms' | 'queue' | 'chat'
   connection: 'connecting', // socket: 'connecting' | 'connected' | 'disconnected'
   everConnected: false,
-  reconnected: false, // show the "reconnected" banner
+  reconnected: false, // show the "reconnected" banner (off the queue and the call: there a resume is silent)
   profile: null,
   interests: [], // the tags the landing page offers, remembered across visits
-  notice: null, // a short message: the partner left, a report, a block, a refused join
+  notice: null, // a short message: the partner left, a report, a block, a refused join, a session lost
   hideIp: false, // calls through the TURN relay only, when the server has one
   relayAvailable: null, // whether the server has a TURN relay (GET /ice-servers): null until it said
   devices: { cameras: [], mics: [], video: '', audio: '' }, // { deviceId, label } lists; the chosen ids
@@ -171,6 +172,8 @@ export function flowReducer(state, action) {
           ...state.call,
           connectionState: action.connectionState,
           failed: action.connectionState === 'failed' || (state.call.failed && action.connectionState !== 'connected'),
+          // Connected again after a break: media flows again (the next reading confirms).
+          stalled: action.connectionState === 'connected' && state.call.connectionState !== 'connected' ? false : state.call.stalled,
         },
       };
 
@@ -181,7 +184,11 @@ export function flowReducer(state, action) {
       if (!forCurrentRoom(state, action)) return state;
       return {
         ...state,
-        call: { ...state.call, quality: { rttMs: action.rttMs, lossPct: action.lossPct, relayed: action.relayed } },
+        call: {
+          ...state.call,
+          quality: { rttMs: action.rttMs, lossPct: action.lossPct, relayed: action.relayed },
+          stalled: action.stalled === true,
+        },
       };
 
     case 'CALL_ROUTE':
@@ -240,17 +247,25 @@ export function flowReducer(state, action) {
     case 'CHAT_TOGGLED':
       return { ...state, chatOpen: !state.chatOpen, unread: 0 };
 
-    case 'SOCKET_CONNECTED':
-      return { ...state, connection: 'connected', everConnected: true, reconnected: state.everConnected };
-
-    case 'SOCKET_DISCONNECTED': {
-      const next = { ...state, connection: 'disconnected', reconnected: false };
-      // The server dropped us from the queue and the call: back to the start of
-      // a new search, which the session rejoins once the socket is back (not
-      // through the landing page, the permission and the terms again). Before
-      // the queue (permissions, terms) nothing is lost on the server: stay put.
-      return inCall(state) ? queued(next) : next;
+    case 'SOCKET_CONNECTED': {
+      const back = state.everConnected && state.connection !== 'connected';
+      const next = { ...state, connection: 'connected', everConnected: true };
+      if (!back) return next;
+      // Back after a drop. In the queue or a call, a recovered session (the
+      // server kept our place, our pairing and what was sent to us) carries
+      // on as if nothing happened. A new one (the server lost ours, or its
+      // resume window lapsed) has neither: a new search, which the session
+      // joins, saying why the call is gone. Elsewhere nothing was lost.
+      if (inCall(state)) return action.recovered ? next : { ...queued(next), notice: { kind: 'resume-lost' } };
+      return { ...next, reconnected: true };
     }
+
+    case 'SOCKET_DISCONNECTED':
+      // Stay where we are: the server keeps a resumable session's queue place
+      // and pairing for a while, and the media between the two browsers does
+      // not go through it. The view says that we are reconnecting
+      // (isReconnecting); the reconnect decides (SOCKET_CONNECTED).
+      return { ...state, connection: 'disconnected', reconnected: false };
 
     case 'RECONNECT_BANNER_DISMISSED':
       return { ...state, reconnected: false };
@@ -259,6 +274,16 @@ export function flowReducer(state, action) {
       return state;
   }
 }
+
+/** In the queue or a call while the socket is down: waiting for the session to resume. */
+export const isReconnecting = (state) => inCall(state) && state.everConnected && state.connection !== 'connected';
+
+/**
+ * The partner's media has come and stopped: its connection is down (the
+ * other side is changing networks or reconnecting) or nothing arrives.
+ */
+export const isPartnerStalled = (call) =>
+  (call.remotePlaying || call.hasRemoteTrack) && (call.connectionState === 'disconnected' || call.stalled);
 
 /** True once the partner's media is actually reaching us. */
 export const isMediaFlowing = (call) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flowReducer, initialState, isMediaFlowing, isTextOnly } from './flow.js';
+import { flowReducer, initialState, isMediaFlowing, isPartnerStalled, isReconnecting, isTextOnly } from './flow.js';
 
 const profile = { name: 'Ada', gender: 'female', region: 'europe' };
 const match = (partnerId = 'p1', roomId = 'r1', extra = {}) => ({
@@ -12,6 +12,7 @@ const match = (partnerId = 'p1', roomId = 'r1', extra = {}) => ({
 });
 
 const run = (...actions) => actions.reduce(flowReducer, initialState);
+const run2 = (state, ...actions) => actions.reduce(flowReducer, state);
 const online = { type: 'SOCKET_CONNECTED' };
 const atPermissions = () => run(online, { type: 'START', profile });
 const atTerms = () => flowReducer(atPermissions(), { type: 'PERMISSION_GRANTED' });
@@ -155,32 +156,144 @@ describe('flow: the socket', () => {
     expect(s.reconnected).toBe(false);
   });
 
-  it('a disconnect mid-call → the queue, a new search, not the landing page', () => {
-    const s = flowReducer(atChat(), { type: 'SOCKET_DISCONNECTED' });
+  const offline = { type: 'SOCKET_DISCONNECTED' };
+  const resumed = { type: 'SOCKET_CONNECTED', recovered: true };
+  const renewed = { type: 'SOCKET_CONNECTED', recovered: false };
+  // A call under way: media flowing, a message each way.
+  const inCall = () =>
+    [
+      { type: 'REMOTE_TRACK', roomId: 'r1' },
+      { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connected' },
+      { type: 'REMOTE_PLAYING', roomId: 'r1' },
+      { type: 'CHAT_SENT', id: 1, text: 'hi', timestamp: 1 },
+      { type: 'CHAT_RECEIVED', id: 2, from: 'p1', text: 'hey', timestamp: 2 },
+    ].reduce(flowReducer, atChat('p1', 'r1'));
+
+  it('a disconnect mid-call keeps the call (partner, media, messages) and is reconnecting', () => {
+    const call = inCall();
+    const s = flowReducer(call, offline);
+    expect(s).toEqual({ ...call, connection: 'disconnected' });
+    expect(isReconnecting(s)).toBe(true);
+    expect(isReconnecting(call)).toBe(false);
+  });
+
+  it('a recovered session → back in the same call, unchanged, with no notice or banner', () => {
+    const call = inCall();
+    const s = run2(call, offline, resumed);
+    expect(s).toEqual(call);
+    expect(isReconnecting(s)).toBe(false);
+  });
+
+  it('a new session after a drop mid-call → the queue (a new search) with the resume-lost notice', () => {
+    const s = run2(inCall(), offline, renewed);
     expect(s.phase).toBe('queue');
     expect(s.partner).toBeNull();
     expect(s.messages).toEqual([]);
-    expect(s.connection).toBe('disconnected');
+    expect(s.call).toEqual(initialState.call);
+    expect(s.notice).toEqual({ kind: 'resume-lost' });
+    expect(s.reconnected).toBe(false);
+    expect(s.connection).toBe('connected');
+    expect(isReconnecting(s)).toBe(false);
   });
 
-  it('a disconnect while queued stays queued', () => {
-    expect(flowReducer(atQueue(), { type: 'SOCKET_DISCONNECTED' }).phase).toBe('queue');
+  it('a disconnect while queued stays queued; recovered stays so silently, a new session with the notice', () => {
+    const s = flowReducer(atQueue(), offline);
+    expect(s.phase).toBe('queue');
+    expect(isReconnecting(s)).toBe(true);
+    expect(flowReducer(s, resumed)).toEqual(atQueue());
+    const renew = flowReducer(s, renewed);
+    expect(renew.phase).toBe('queue');
+    expect(renew.notice).toEqual({ kind: 'resume-lost' });
+  });
+
+  it('a matched the server kept for us while we were away is shown after the resume', () => {
+    const s = run2(atQueue(), offline, resumed, match('p2', 'r2'));
+    expect(s.phase).toBe('chat');
+    expect(s.partner.id).toBe('p2');
+  });
+
+  it('Next or End call while reconnecting still apply', () => {
+    const away = flowReducer(inCall(), offline);
+    expect(flowReducer(away, { type: 'NEXT' }).phase).toBe('queue');
+    expect(flowReducer(away, { type: 'GO_HOME' }).phase).toBe('idle');
+    // Gone home while away: the reconnect is the landing page's, with its banner.
+    const home = run2(away, { type: 'GO_HOME' }, renewed);
+    expect(home.phase).toBe('idle');
+    expect(home.notice).toBeNull();
+    expect(home.reconnected).toBe(true);
   });
 
   it.each([
     ['permissions', atPermissions],
     ['terms', atTerms],
   ])('a disconnect during %s keeps the step (nothing on the server yet)', (phase, make) => {
-    const s = flowReducer(make(), { type: 'SOCKET_DISCONNECTED' });
+    const s = flowReducer(make(), offline);
     expect(s.phase).toBe(phase);
     expect(s.connection).toBe('disconnected');
+    expect(isReconnecting(s)).toBe(false);
+    expect(flowReducer(s, renewed).phase).toBe(phase);
+    expect(flowReducer(s, renewed).notice).toBeNull();
   });
 
-  it('reconnecting raises the banner, which can be dismissed', () => {
-    let s = run(online, { type: 'SOCKET_DISCONNECTED' }, online);
+  it('on the landing page a reconnect raises the banner, which can be dismissed; no notice', () => {
+    let s = run(online, offline);
+    expect(isReconnecting(s)).toBe(false);
+    s = flowReducer(s, renewed);
+    expect(s.phase).toBe('idle');
+    expect(s.notice).toBeNull();
     expect(s.reconnected).toBe(true);
     s = flowReducer(s, { type: 'RECONNECT_BANNER_DISMISSED' });
     expect(s.reconnected).toBe(false);
+  });
+
+  it('a first connection that failed, then came, is no reconnect', () => {
+    const s = run(offline, online);
+    expect(s.reconnected).toBe(false);
+    expect(s.connection).toBe('connected');
+  });
+});
+
+describe('flow: the partner reconnecting', () => {
+  const flowing = () =>
+    [
+      { type: 'REMOTE_TRACK', roomId: 'r1' },
+      { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connected' },
+      { type: 'REMOTE_PLAYING', roomId: 'r1' },
+    ].reduce(flowReducer, atChat('p1', 'r1'));
+  const quality = (stalled, roomId = 'r1') => ({ type: 'CALL_QUALITY', roomId, rttMs: 40, lossPct: 0, relayed: false, stalled });
+
+  it('not before any media came: that is the connecting overlay', () => {
+    const s = flowReducer(atChat('p1', 'r1'), { type: 'CALL_STATE', roomId: 'r1', connectionState: 'disconnected' });
+    expect(isPartnerStalled(s.call)).toBe(false);
+  });
+
+  it('the connection disconnected → stalled; connected again → not', () => {
+    let s = flowReducer(flowing(), { type: 'CALL_STATE', roomId: 'r1', connectionState: 'disconnected' });
+    expect(isPartnerStalled(s.call)).toBe(true);
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connected' });
+    expect(isPartnerStalled(s.call)).toBe(false);
+  });
+
+  it('nothing received since the last reading → stalled; packets again → not', () => {
+    let s = flowReducer(flowing(), quality(true));
+    expect(s.call.stalled).toBe(true);
+    expect(isPartnerStalled(s.call)).toBe(true);
+    expect(flowReducer(s, quality(true, 'old')).call.stalled).toBe(true);
+    s = flowReducer(s, quality(false));
+    expect(isPartnerStalled(s.call)).toBe(false);
+  });
+
+  it('connected again after a break clears a stall at once; a stall while connected stays until packets come', () => {
+    let s = flowReducer(flowing(), quality(true));
+    expect(flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connected' }).call.stalled).toBe(true);
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'disconnected' });
+    s = flowReducer(s, { type: 'CALL_STATE', roomId: 'r1', connectionState: 'connected' });
+    expect(isPartnerStalled(s.call)).toBe(false);
+  });
+
+  it('a new pairing starts unstalled', () => {
+    const s = flowReducer(flowReducer(flowing(), quality(true)), { type: 'NEXT' });
+    expect(flowReducer(s, match('p2', 'r2')).call.stalled).toBe(false);
   });
 });
 

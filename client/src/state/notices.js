@@ -5,6 +5,7 @@ export const NOTICES = {
   reported: 'Thanks. Your report was sent to the moderators.',
   blocked: 'Blocked. You will not be matched with them again.',
   'report-failed': 'Your report could not be sent. Please try again.',
+  'resume-lost': 'Connection lost — finding you a new partner…',
 };
 
 // Why the server refused a join, by the ack's stable code (README, "The

@@ -12,3 +12,9 @@ describe('notices: a refused join', () => {
     expect(noticeText({ kind: 'refused', code: '' })).toMatch(/could not queue you/);
   });
 });
+
+describe('notices: a session lost over a drop', () => {
+  it('says that a new partner is being found', () => {
+    expect(noticeText({ kind: 'resume-lost' })).toBe('Connection lost — finding you a new partner…');
+  });
+});

@@ -9,6 +9,7 @@ export class FakePeerConnection {
     this.remoteDescription = null;
     this.localDescription = null;
     this.connectionState = 'new';
+    this.iceConnectionState = 'new';
     this.signalingState = 'stable';
     this.closed = false;
   }
@@ -51,6 +52,7 @@ export class FakePeerConnection {
   // test helpers
   emitState(state) {
     this.connectionState = state;
+    this.iceConnectionState = state === 'connecting' ? 'checking' : state;
     this.onconnectionstatechange?.();
   }
 }
@@ -89,3 +91,70 @@ export const fakeTrack = (kind) => ({
 });
 
 export const fakeStream = (...tracks) => ({ tracks, getTracks: () => tracks, addTrack: (t) => tracks.push(t) });
+
+/**
+ * A stand-in for socket/socket.js's API as the session uses it. emit sends
+ * only while connected; its acks are answered by the test (serverAcks), or
+ * with null when the connection drops (socket.io-client's timeout acks).
+ * send keeps what comes while disconnected and sends it when the connection
+ * is back, before the status listeners hear of it (socket.io-client's
+ * sendBuffer, flushed on connect).
+ */
+export function fakeSocket({ status = 'connecting' } = {}) {
+  const handlers = new Map();
+  const statusListeners = new Set();
+  let buffer = [];
+  const socket = {
+    status,
+    emitted: [],
+    acks: [], // { event, payload, ack, answered }
+    getStatus: () => socket.status,
+    onStatus(listener) {
+      statusListeners.add(listener);
+      return () => statusListeners.delete(listener);
+    },
+    on(event, handler) {
+      handlers.set(event, handler);
+      return () => handlers.delete(event);
+    },
+    emit(event, payload, ack) {
+      if (socket.status !== 'connected') return false;
+      socket.emitted.push(payload === undefined ? [event] : [event, payload]);
+      if (ack) socket.acks.push({ event, payload, ack, answered: false });
+      return true;
+    },
+    send(event, payload) {
+      if (socket.status === 'connected') socket.emitted.push([event, payload]);
+      else buffer.push([event, payload]);
+    },
+    // test helpers
+    // As socket.io-client: on connect the buffer goes first; on a drop the
+    // listeners hear of it before the unanswered acks get null.
+    setStatus(next, details) {
+      socket.status = next;
+      if (next === 'connected') {
+        socket.emitted.push(...buffer);
+        buffer = [];
+      }
+      statusListeners.forEach((listener) => listener(next, next === 'connected' ? { recovered: false, ...details } : undefined));
+      if (next !== 'connected') {
+        for (const a of socket.acks.filter((a) => !a.answered)) {
+          a.answered = true;
+          a.ack(null);
+        }
+      }
+    },
+    serverSends: (event, payload) => handlers.get(event)?.(payload),
+    /** Answers the latest ack of event. */
+    serverAcks(event, reply) {
+      const a = socket.acks.findLast((a) => a.event === event);
+      a.answered = true;
+      a.ack(reply);
+    },
+    sent: (event) => socket.emitted.filter(([e]) => e === event).map(([, p]) => p),
+    get buffered() {
+      return buffer;
+    },
+  };
+  return socket;
+}

@@ -8,7 +8,10 @@
 // the message only when it has something to say: on a toggle during a call,
 // and once when the connection is up if the camera or the microphone is off
 // already. A call between two users with everything on therefore carries
-// exactly the original client's messages.
+// exactly the original client's messages, except in two rare cases: a
+// matched that may have crossed our own Next is checked with one (see
+// session.js, 'matched'), and an answering side whose connection failed asks
+// for an ICE restart (webrtc/peer.js, { type: 'ice-restart' }).
 
 export const MEDIA_STATE = 'media-state';
 

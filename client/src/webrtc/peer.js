@@ -7,7 +7,10 @@
 // On the wire it speaks the original client's messages (CONTRACT.md, "What
 // travels inside signal.data"): { type: 'offer' | 'answer', sdp: { type, sdp } }
 // and { type: 'ice-candidate', candidate: RTCIceCandidateInit }. It accepts the
-// older shapes too: a string sdp, and { type: 'candidate' }.
+// older shapes too: a string sdp, and { type: 'candidate' }. One message of
+// our own clients: { type: 'ice-restart' }, the answering side asking the
+// initiator for an ICE restart (the original client ignores a type it does
+// not know, as it does media-state).
 
 export const CONNECT_TIMEOUT_MS = 15000;
 // How long an ICE restart may take before the call is given up.
@@ -17,6 +20,10 @@ export const RESTART_TIMEOUT_MS = 10000;
 export const offerMessage = (d) => ({ type: 'offer', sdp: { type: 'offer', sdp: d.sdp } });
 export const answerMessage = (d) => ({ type: 'answer', sdp: { type: 'answer', sdp: d.sdp } });
 export const candidateMessage = (c) => ({ type: 'ice-candidate', candidate: c });
+export const RESTART_REQUEST = Object.freeze({ type: 'ice-restart' });
+
+// The states of a connection that a network change broke.
+const BROKEN = new Set(['disconnected', 'failed']);
 
 /** Normalises an incoming `signal.data` into { kind, description | candidate }. */
 export function parseSignal(data) {
@@ -25,6 +32,7 @@ export function parseSignal(data) {
     const sdp = typeof data.sdp === 'string' ? data.sdp : data.sdp?.sdp;
     return typeof sdp === 'string' ? { kind: data.type, description: { type: data.type, sdp } } : null;
   }
+  if (data.type === RESTART_REQUEST.type) return { kind: 'restart-request' };
   if (data.candidate && typeof data.candidate === 'object') return { kind: 'candidate', candidate: data.candidate };
   if (typeof data.candidate === 'string') return { kind: 'candidate', candidate: data };
   return null;
@@ -85,21 +93,29 @@ export function createPeer({
 
   // A failed connection gets one ICE restart (new candidates, maybe through
   // another route) before the call is given up: the initiator offers again
-  // with iceRestart, the other side answers that offer as any other.
+  // with iceRestart (the other side asks it to), and the other side answers
+  // that offer as any other.
   const restart = () => {
     restarted = true;
     onConnectionState('restarting');
     restartTimer = timers.setTimeout(() => {
       if (pc.connectionState !== 'connected') fail('failed');
     }, RESTART_TIMEOUT_MS);
-    if (!isInitiator) return;
-    enqueue(async () => {
-      pc.restartIce?.();
-      const offer = await pc.createOffer({ iceRestart: true });
-      await pc.setLocalDescription(offer);
-      if (!closed) send(offerMessage(offer));
-    });
+    if (isInitiator) offerRestart();
+    else send(RESTART_REQUEST); // the initiator may not have seen it fail yet
   };
+
+  // The initiator's offer for an ICE restart; the other side answers it as
+  // any offer. One at a time: while one waits for its answer, another would
+  // only replace it.
+  const restartOffer = async () => {
+    if (pc.signalingState === 'have-local-offer') return;
+    pc.restartIce?.();
+    const offer = await pc.createOffer({ iceRestart: true });
+    await pc.setLocalDescription(offer);
+    if (!closed) send(offerMessage(offer));
+  };
+  const offerRestart = () => enqueue(restartOffer);
 
   pc.onconnectionstatechange = () => {
     if (closed) return;
@@ -135,7 +151,9 @@ export function createPeer({
   };
 
   const apply = async (signal) => {
-    if (signal.kind === 'offer') {
+    if (signal.kind === 'restart-request') {
+      if (isInitiator) await restartOffer(); // already in the queue of signals
+    } else if (signal.kind === 'offer') {
       if (isInitiator) return; // only the initiator offers; never answer our own role
       await setRemote(signal.description);
       const answer = await pc.createAnswer();
@@ -175,6 +193,18 @@ export function createPeer({
     handleSignal(data) {
       const signal = parseSignal(data);
       return signal ? enqueue(() => apply(signal)) : work;
+    },
+    /**
+     * After our signalling came back from a drop: a connection that the
+     * network change behind the drop broke (disconnected or failed) gets an
+     * ICE restart, offered by the initiator, asked of it by the other side.
+     * Reports whether one was started.
+     */
+    restartIce() {
+      if (closed || !(BROKEN.has(pc.iceConnectionState) || BROKEN.has(pc.connectionState))) return false;
+      if (isInitiator) offerRestart();
+      else send(RESTART_REQUEST);
+      return true;
     },
     /** The connection's statistics (RTCPeerConnection.getStats). */
     getStats: () => pc.getStats(),

@@ -186,6 +186,77 @@ describe('peer', () => {
     expect(pc.remoteDescription.sdp).toBe('second');
   });
 
+  it('the other side, when its connection fails, asks the initiator for the restart', () => {
+    const { pc, sent } = setup(false);
+    pc.emitState('failed');
+    expect(sent).toEqual([{ type: 'ice-restart' }]);
+  });
+
+  describe('restartIce, after the signalling resumed', () => {
+    const connectedInitiator = async () => {
+      const a = setup(true);
+      await a.settle();
+      await a.peer.handleSignal({ type: 'answer', sdp: { type: 'answer', sdp: 'first' } });
+      a.pc.emitState('connected');
+      a.sent.length = 0;
+      a.pc.log.length = 0;
+      return a;
+    };
+
+    it('does nothing to a connection that is fine', async () => {
+      const { peer, pc, sent, settle } = await connectedInitiator();
+      expect(peer.restartIce()).toBe(false);
+      await settle();
+      expect(pc.log).toEqual([]);
+      expect(sent).toEqual([]);
+    });
+
+    it.each(['disconnected', 'failed'])('the initiator offers an ICE restart when %s', async (state) => {
+      const { peer, pc, sent, settle } = await connectedInitiator();
+      pc.iceConnectionState = state;
+      expect(peer.restartIce()).toBe(true);
+      await settle();
+      expect(pc.log).toEqual(['createOffer:iceRestart', 'setLocal:offer']);
+      expect(sent).toEqual([{ type: 'offer', sdp: { type: 'offer', sdp: 'offer-sdp' } }]);
+      // Answered as usual.
+      await peer.handleSignal({ type: 'answer', sdp: { type: 'answer', sdp: 'restarted' } });
+      expect(pc.remoteDescription.sdp).toBe('restarted');
+    });
+
+    it('one restart offer at a time: another waits for its answer', async () => {
+      const { peer, pc, settle } = await connectedInitiator();
+      pc.connectionState = 'disconnected';
+      peer.restartIce();
+      peer.restartIce();
+      await settle();
+      expect(pc.log.filter((l) => l === 'createOffer:iceRestart')).toHaveLength(1);
+    });
+
+    it('the other side asks the initiator, which offers; the answer goes as usual', async () => {
+      const b = setup(false);
+      await b.peer.handleSignal({ type: 'offer', sdp: { type: 'offer', sdp: 'offer-sdp' } });
+      b.sent.length = 0;
+      b.pc.iceConnectionState = 'disconnected';
+      expect(b.peer.restartIce()).toBe(true);
+      expect(b.sent).toEqual([{ type: 'ice-restart' }]);
+
+      const a = await connectedInitiator();
+      await a.peer.handleSignal(b.sent[0]);
+      expect(a.pc.log).toEqual(['createOffer:iceRestart', 'setLocal:offer']);
+      await b.peer.handleSignal(a.sent[0]);
+      expect(b.sent.at(-1)).toEqual({ type: 'answer', sdp: { type: 'answer', sdp: 'answer-sdp' } });
+    });
+
+    it('the other side ignores a restart request (only the initiator offers); a closed peer restarts nothing', async () => {
+      const b = setup(false);
+      await b.peer.handleSignal({ type: 'ice-restart' });
+      expect(b.pc.log).toEqual([]);
+      b.pc.iceConnectionState = 'failed';
+      b.peer.close();
+      expect(b.peer.restartIce()).toBe(false);
+    });
+  });
+
   it('fails when not connected before the timeout, not when connected', () => {
     const slow = setup(false);
     slow.timers.flush();

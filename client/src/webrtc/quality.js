@@ -34,6 +34,14 @@ export function readStats(report, previous = null) {
   };
 }
 
+/**
+ * Whether the partner's media stopped coming: nothing received since the
+ * previous reading, after something had come (a call still starting is not
+ * stalled). Audio packets flow even with the microphone off.
+ */
+export const isStalled = (reading, previous) =>
+  previous != null && previous.received > 0 && reading.received <= previous.received;
+
 /** 'good' | 'fair' | 'poor', or null while nothing is known. */
 export function qualityLevel({ rttMs, lossPct }) {
   if (rttMs == null && lossPct == null) return null;

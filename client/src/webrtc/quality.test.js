@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { qualityLevel, readStats } from './quality.js';
+import { isStalled, qualityLevel, readStats } from './quality.js';
 
 const report = (...stats) => new Map(stats.map((s) => [s.id, s]));
 const base = (lost, received, rtt = 0.05, localType = 'host') =>
@@ -22,6 +22,15 @@ describe('call quality', () => {
     expect(first.lossPct).toBe(1);
     expect(readStats(base(30, 1970), first).lossPct).toBe(2); // 20 of 1000
     expect(readStats(base(30, 1970), readStats(base(30, 1970))).lossPct).toBe(null); // nothing new
+  });
+
+  it('stalled: nothing received since the last reading, once something had come', () => {
+    const first = readStats(base(0, 100));
+    expect(isStalled(first, null)).toBe(false); // nothing to compare
+    expect(isStalled(readStats(base(0, 100), first), first)).toBe(true);
+    expect(isStalled(readStats(base(0, 150), first), first)).toBe(false);
+    const none = readStats(base(0, 0));
+    expect(isStalled(readStats(base(0, 0), none), none)).toBe(false); // a call still starting
   });
 
   it('says good, fair or poor', () => {
