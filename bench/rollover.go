@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/zivro/zivro/store/redisstore"
 )
 
 // RolloverOptions tunes RunRollover.
@@ -20,17 +22,9 @@ type RolloverOptions struct {
 	Pairs int // 2*Pairs resumable clients, paired
 }
 
-// The held sessions' keys in Redis (store/redisstore/keys.go: HeldKey,
-// HeldKeyPrefix, KeptKeyPrefix, HeldAddrKeyPrefix), read for their
-// memory.
-const (
-	heldKey       = "zivro:held"
-	heldKeyPrefix = "zivro:held:"
-	keptKeyPrefix = "zivro:kept:"
-	// heldAddrKeyPrefix + a held session's addr field: its address's set
-	// of held users.
-	heldAddrKeyPrefix = "zivro:held-addr:"
-)
+// heldAddrField is the field of a held session's hash
+// (redisstore.HeldKeyPrefix) that names its address key.
+const heldAddrField = "addr"
 
 // handedOverLog is what a server logs once its resumable sessions are held
 // at shutdown (main.go), with their count as sessions=N.
@@ -494,7 +488,7 @@ func (rr *rolloverRun) drop(rc *rolloverClient, why string) {
 // (line): used_memory above before, per session held then, and the
 // MEMORY USAGE of a sample of the held sessions' keys.
 func (rr *rolloverRun) measureHeld(ctx context.Context, line string, before MemoryInfo, want int) {
-	mem, held, err := rr.t.Redis.HeldSnapshot(ctx, heldKey)
+	mem, held, err := rr.t.Redis.HeldSnapshot(ctx, redisstore.HeldKey)
 	if err != nil {
 		rr.notes = append(rr.notes, "held sessions' memory: "+err.Error())
 		return
@@ -516,7 +510,7 @@ func (rr *rolloverRun) measureHeld(ctx context.Context, line string, before Memo
 	// The keys of a sampled session: its hash, its kept frames, its
 	// address's set of held users (each client has an address of its
 	// own here), and its share of the sorted set of held users.
-	all, err := rr.t.Redis.MemoryUsage(ctx, heldKey)
+	all, err := rr.t.Redis.MemoryUsage(ctx, redisstore.HeldKey)
 	if err != nil {
 		rr.notes = append(rr.notes, "held sessions' keys: "+err.Error())
 		return
@@ -529,10 +523,10 @@ func (rr *rolloverRun) measureHeld(ctx context.Context, line string, before Memo
 		if counted == memoryUsageSample {
 			break
 		}
-		hash, err1 := rr.t.Redis.MemoryUsage(ctx, heldKeyPrefix+id)
-		addr, err2 := rr.t.Redis.HashField(ctx, heldKeyPrefix+id, "addr")
-		kept, err3 := rr.t.Redis.MemoryUsage(ctx, keptKeyPrefix+id)
-		set, err4 := rr.t.Redis.MemoryUsage(ctx, heldAddrKeyPrefix+addr)
+		hash, err1 := rr.t.Redis.MemoryUsage(ctx, redisstore.HeldKeyPrefix+id)
+		addr, err2 := rr.t.Redis.HashField(ctx, redisstore.HeldKeyPrefix+id, heldAddrField)
+		kept, err3 := rr.t.Redis.MemoryUsage(ctx, redisstore.KeptKeyPrefix+id)
+		set, err4 := rr.t.Redis.MemoryUsage(ctx, redisstore.HeldAddrKeyPrefix+addr)
 		if err := errors.Join(err1, err2, err3, err4); err != nil {
 			rr.notes = append(rr.notes, "held sessions' keys: "+err.Error())
 			return
