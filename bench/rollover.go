@@ -223,6 +223,7 @@ func (rr *rolloverRun) run(ctx context.Context, opt ServerOptions) error {
 	rr.ck.Pass("instance 1 handed every session over")
 	select {
 	case line := <-handed:
+		rr.extra["handover_s"] = time.Since(start).Seconds()
 		rr.measureHeld(ctx, line, before, n)
 	case <-s1.Exited():
 		rr.ck.Failf("instance 1 handed every session over", "it exited without logging %q", handedOverLog)
