@@ -156,23 +156,53 @@ func parseMemoryInfo(info string) (MemoryInfo, error) {
 	return m, nil
 }
 
-// HeldSnapshot reads, in one MULTI (so that no session is held or resumed
-// in between), INFO memory and the members of the sorted set heldKey: the
-// held sessions of resumable clients at that moment.
-func (r *Redis) HeldSnapshot(ctx context.Context, heldKey string) (mem MemoryInfo, held []string, err error) {
+// Snapshot is what Redis held at one moment (Redis.Snapshot).
+type Snapshot struct {
+	Mem       MemoryInfo
+	Members   int64    // ZCARD of the sorted set
+	ZSetBytes int64    // MEMORY USAGE of the sorted set
+	Usage     []int64  // MEMORY USAGE of each key asked for, 0 when it does not exist
+	Fields    []string // the field asked for of each hash, "" when none
+}
+
+// Snapshot reads in one MULTI, so that nothing changes in between: INFO
+// memory, ZCARD and MEMORY USAGE of zset, MEMORY USAGE of each of keys,
+// and HGET field of each of hashes.
+func (r *Redis) Snapshot(ctx context.Context, zset string, keys, hashes []string, field string) (Snapshot, error) {
 	var info *redis.StringCmd
-	var members *redis.StringSliceCmd
-	if _, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	var card, zbytes *redis.IntCmd
+	usage := make([]*redis.IntCmd, len(keys))
+	fields := make([]*redis.StringCmd, len(hashes))
+	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		info = p.Info(ctx, "memory")
-		members = p.ZRange(ctx, heldKey, 0, -1)
+		card = p.ZCard(ctx, zset)
+		zbytes = p.MemoryUsage(ctx, zset, 0)
+		for i, k := range keys {
+			usage[i] = p.MemoryUsage(ctx, k, 0)
+		}
+		for i, h := range hashes {
+			fields[i] = p.HGet(ctx, h, field)
+		}
 		return nil
-	}); err != nil {
-		return MemoryInfo{}, nil, fmt.Errorf("redis MULTI INFO memory, ZRANGE %s: %w", heldKey, err)
+	})
+	// A key that does not exist is a nil reply, which fails the pipeline.
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Snapshot{}, fmt.Errorf("redis MULTI INFO memory, ZCARD %s, MEMORY USAGE, HGET: %w", zset, err)
 	}
-	if mem, err = parseMemoryInfo(info.Val()); err != nil {
-		return MemoryInfo{}, nil, err
+	var snap Snapshot
+	if snap.Mem, err = parseMemoryInfo(info.Val()); err != nil {
+		return Snapshot{}, err
 	}
-	return mem, members.Val(), nil
+	snap.Members, snap.ZSetBytes = card.Val(), zbytes.Val()
+	snap.Usage = make([]int64, len(keys))
+	for i, c := range usage {
+		snap.Usage[i] = c.Val()
+	}
+	snap.Fields = make([]string, len(hashes))
+	for i, c := range fields {
+		snap.Fields[i] = c.Val()
+	}
+	return snap, nil
 }
 
 // MemoryUsage is MEMORY USAGE key (every element counted): 0 when the key

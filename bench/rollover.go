@@ -40,8 +40,8 @@ const (
 )
 
 // memoryUsageSample bounds how many held sessions' keys are read with
-// MEMORY USAGE.
-const memoryUsageSample = 50
+// MEMORY USAGE (every sampleEvery during the handover).
+const memoryUsageSample = 20
 
 // RunRollover is a rolling deploy under resumable calls (issue 18): two
 // instances on t.Redis behind a Proxy; 2*o.Pairs clients that opt in to
@@ -204,6 +204,16 @@ func (rr *rolloverRun) run(ctx context.Context, opt ServerOptions) error {
 	if err := s1.Terminate(); err != nil {
 		return fmt.Errorf("rollover: %w", err)
 	}
+	hs := &heldSampler{rd: rr.t.Redis, addrs: map[string]string{}}
+	for _, rc := range rr.cs[:min(len(rr.cs), memoryUsageSample)] {
+		hs.ids = append(hs.ids, rc.sid)
+	}
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() { defer close(sampled); hs.run(ctx, stopSampling) }()
+	var stopOnce sync.Once
+	stopSampler := func() { stopOnce.Do(func() { close(stopSampling) }); <-sampled }
+	defer stopSampler()
 	third := make(chan *Server, 1)
 	defer func() {
 		// Not received below when the run ended early.
@@ -224,12 +234,18 @@ func (rr *rolloverRun) run(ctx context.Context, opt ServerOptions) error {
 	select {
 	case line := <-handed:
 		rr.extra["handover_s"] = time.Since(start).Seconds()
-		rr.measureHeld(ctx, line, before, n)
+		handedN := logCount(line, "sessions")
+		rr.extra["handed_over"] = float64(handedN)
+		if handedN != n {
+			rr.ck.Failf("instance 1 handed every session over", "it handed over %d sessions of %d (%q)", handedN, n, line)
+		}
 	case <-s1.Exited():
 		rr.ck.Failf("instance 1 handed every session over", "it exited without logging %q", handedOverLog)
 	case <-ctx.Done():
 		rr.ck.Failf("instance 1 handed every session over", "no %q: %v", handedOverLog, ctx.Err())
 	}
+	stopSampler()
+	rr.reportHeld(hs, before)
 	var last time.Time
 	for _, rc := range rr.cs {
 		select {
@@ -485,62 +501,133 @@ func (rr *rolloverRun) drop(rc *rolloverClient, why string) {
 	rc.mu.Unlock()
 }
 
-// measureHeld reads Redis just after instance 1 logged its handover
-// (line): used_memory above before, per session held then, and the
-// MEMORY USAGE of a sample of the held sessions' keys.
-func (rr *rolloverRun) measureHeld(ctx context.Context, line string, before MemoryInfo, want int) {
-	mem, held, err := rr.t.Redis.HeldSnapshot(ctx, redisstore.HeldKey)
-	if err != nil {
-		rr.notes = append(rr.notes, "held sessions' memory: "+err.Error())
-		return
-	}
-	handed := logCount(line, "sessions")
-	rr.extra["handed_over"] = float64(handed)
-	if handed != want {
-		rr.ck.Failf("instance 1 handed every session over", "it handed over %d sessions of %d (%q)", handed, want, line)
-	}
-	rr.extra["held_at_sample"] = float64(len(held))
-	if len(held) == 0 {
-		rr.notes = append(rr.notes, "no session held when instance 1 logged its handover: no memory figure")
-		return
-	}
-	rr.extra["redis_used_memory_growth"] = float64(mem.Used - before.Used)
-	rr.extra["redis_dataset_growth"] = float64(mem.Dataset - before.Dataset)
-	rr.extra["redis_bytes_per_held_session"] = float64(mem.Used-before.Used) / float64(len(held))
-	rr.extra["redis_dataset_bytes_per_held_session"] = float64(mem.Dataset-before.Dataset) / float64(len(held))
-	// The keys of a sampled session: its hash, its kept frames, its
-	// address's set of held users (each client has an address of its
-	// own here), and its share of the sorted set of held users.
-	all, err := rr.t.Redis.MemoryUsage(ctx, redisstore.HeldKey)
-	if err != nil {
-		rr.notes = append(rr.notes, "held sessions' keys: "+err.Error())
-		return
-	}
-	// A session resumed since the snapshot has no hash any more: not
-	// counted.
-	var sum int64
-	counted := 0
-	for _, id := range held {
-		if counted == memoryUsageSample {
-			break
+// heldSampler reads Redis every sampleEvery from SIGTERM on, each time in
+// one MULTI, and keeps the reading with the most sessions held: the
+// handover holds them one by one and the first reconnects (100 ms on) take
+// them back, so the peak lies in between, and under load the two overlap.
+// It also reads the keys of a few known sessions (ids): their hash, their
+// kept frames, and, once their hash has named it, their address's set.
+type heldSampler struct {
+	rd    *Redis
+	ids   []string
+	addrs map[string]string // id → address key, once read
+
+	polls int
+	best  Snapshot // the most sessions held
+	// keyBytes: the keys of a session held whole in the best reading
+	// that had one (keySessions of them), and its share of the sorted set.
+	keyBytes    float64
+	keySessions int
+	keyMembers  int64
+	err         error
+}
+
+const sampleEvery = 10 * time.Millisecond
+
+// run reads until stop is closed, then once more.
+func (hs *heldSampler) run(ctx context.Context, stop <-chan struct{}) {
+	for {
+		stopped := false
+		select {
+		case <-stop:
+			stopped = true
+		default:
 		}
-		hash, err1 := rr.t.Redis.MemoryUsage(ctx, redisstore.HeldKeyPrefix+id)
-		addr, err2 := rr.t.Redis.HashField(ctx, redisstore.HeldKeyPrefix+id, heldAddrField)
-		kept, err3 := rr.t.Redis.MemoryUsage(ctx, redisstore.KeptKeyPrefix+id)
-		set, err4 := rr.t.Redis.MemoryUsage(ctx, redisstore.HeldAddrKeyPrefix+addr)
-		if err := errors.Join(err1, err2, err3, err4); err != nil {
-			rr.notes = append(rr.notes, "held sessions' keys: "+err.Error())
+		if err := hs.read(ctx); err != nil {
+			hs.err = err
 			return
 		}
-		if hash == 0 || addr == "" {
+		if stopped {
+			return
+		}
+		select {
+		case <-time.After(sampleEvery):
+		case <-stop:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (hs *heldSampler) read(ctx context.Context) error {
+	keys := make([]string, 0, 3*len(hs.ids))
+	var hashes, withAddr []string
+	for _, id := range hs.ids {
+		keys = append(keys, redisstore.HeldKeyPrefix+id, redisstore.KeptKeyPrefix+id)
+	}
+	for _, id := range hs.ids {
+		if a, ok := hs.addrs[id]; ok {
+			keys = append(keys, redisstore.HeldAddrKeyPrefix+a)
+			withAddr = append(withAddr, id)
+		} else {
+			hashes = append(hashes, redisstore.HeldKeyPrefix+id)
+		}
+	}
+	snap, err := hs.rd.Snapshot(ctx, redisstore.HeldKey, keys, hashes, heldAddrField)
+	if err != nil {
+		return err
+	}
+	hs.polls++
+	j := 0
+	for _, id := range hs.ids {
+		if _, ok := hs.addrs[id]; ok {
+			continue
+		}
+		if a := snap.Fields[j]; a != "" {
+			hs.addrs[id] = a
+		}
+		j++
+	}
+	if snap.Members > hs.best.Members {
+		hs.best = snap
+	}
+	// Sessions held whole now: hash, and the address's set once known.
+	index := map[string]int{}
+	for i, id := range hs.ids {
+		index[id] = i
+	}
+	var sum int64
+	whole := 0
+	for k, id := range withAddr {
+		i := index[id]
+		hash, kept, set := snap.Usage[2*i], snap.Usage[2*i+1], snap.Usage[2*len(hs.ids)+k]
+		if hash == 0 || set == 0 {
 			continue
 		}
 		sum += hash + kept + set
-		counted++
+		whole++
 	}
-	if counted > 0 {
-		rr.extra["redis_key_bytes_per_held_session"] = float64(sum)/float64(counted) + float64(all)/float64(len(held))
-		rr.extra["redis_key_sessions_sampled"] = float64(counted)
+	if whole > 0 && snap.Members >= hs.keyMembers {
+		hs.keyBytes = float64(sum)/float64(whole) + float64(snap.ZSetBytes)/float64(snap.Members)
+		hs.keySessions, hs.keyMembers = whole, snap.Members
+	}
+	return nil
+}
+
+// reportHeld puts the sampler's figures in extra: used_memory (and its
+// dataset part) above before, per session held, at the peak; the keys
+// of a held session.
+func (rr *rolloverRun) reportHeld(hs *heldSampler, before MemoryInfo) {
+	rr.extra["held_samples"] = float64(hs.polls)
+	if hs.err != nil {
+		rr.notes = append(rr.notes, "held sessions' memory: "+hs.err.Error())
+	}
+	held := hs.best.Members
+	rr.extra["held_at_peak"] = float64(held)
+	if held == 0 {
+		rr.notes = append(rr.notes, "no session was ever seen held: no memory figure")
+		return
+	}
+	mem := hs.best.Mem
+	rr.extra["redis_used_memory_growth"] = float64(mem.Used - before.Used)
+	rr.extra["redis_dataset_growth"] = float64(mem.Dataset - before.Dataset)
+	rr.extra["redis_bytes_per_held_session"] = float64(mem.Used-before.Used) / float64(held)
+	rr.extra["redis_dataset_bytes_per_held_session"] = float64(mem.Dataset-before.Dataset) / float64(held)
+	if hs.keySessions > 0 {
+		rr.extra["redis_key_bytes_per_held_session"] = hs.keyBytes
+		rr.extra["redis_key_sessions_sampled"] = float64(hs.keySessions)
+	} else {
+		rr.notes = append(rr.notes, "no sampled session was seen held whole: no key figure")
 	}
 }
 
