@@ -110,11 +110,13 @@ func (r *Redis) Info(ctx context.Context, section, field string) (int64, error) 
 	return 0, fmt.Errorf("INFO %s: no %s", section, field)
 }
 
-// MemoryInfo is what INFO memory says of Redis's memory: used_memory, and
+// MemoryInfo is what INFO memory says of Redis's memory: used_memory,
 // used_memory_dataset (used_memory without the server's overhead: client
-// buffers, the replication backlog, its own structures).
+// buffers, the replication backlog, its own structures), and
+// mem_clients_normal (the clients' buffers: a connection more is tens of
+// kB).
 type MemoryInfo struct {
-	Used, Dataset int64
+	Used, Dataset, Clients int64
 }
 
 // Memory reads INFO memory.
@@ -140,6 +142,8 @@ func parseMemoryInfo(info string) (MemoryInfo, error) {
 			dst = &m.Used
 		case "used_memory_dataset":
 			dst = &m.Dataset
+		case "mem_clients_normal":
+			dst = &m.Clients
 		default:
 			continue
 		}
@@ -150,8 +154,8 @@ func parseMemoryInfo(info string) (MemoryInfo, error) {
 		*dst = n
 		found++
 	}
-	if found != 2 {
-		return MemoryInfo{}, errors.New("INFO memory: no used_memory or used_memory_dataset")
+	if found != 3 {
+		return MemoryInfo{}, errors.New("INFO memory: no used_memory, used_memory_dataset or mem_clients_normal")
 	}
 	return m, nil
 }

@@ -80,7 +80,7 @@ func RunRollover(ctx context.Context, t Target, opt ServerOptions, o RolloverOpt
 	}
 	r.Unit = fmt.Sprintf("resumes/s (%d calls dropped", int(rr.extra["calls_dropped"]))
 	if k, ok := rr.extra["redis_key_bytes_per_held_session"]; ok {
-		r.Unit += fmt.Sprintf("; per held session: keys %.0f B, used_memory %.0f B", k, rr.extra["redis_bytes_per_held_session"])
+		r.Unit += fmt.Sprintf("; per held session: keys %.0f B, dataset %.0f B", k, rr.extra["redis_dataset_bytes_per_held_session"])
 	}
 	r.Unit += ")"
 	r.Notes = append(r.Notes, rr.notes...)
@@ -621,6 +621,7 @@ func (rr *rolloverRun) reportHeld(hs *heldSampler, before MemoryInfo) {
 	mem := hs.best.Mem
 	rr.extra["redis_used_memory_growth"] = float64(mem.Used - before.Used)
 	rr.extra["redis_dataset_growth"] = float64(mem.Dataset - before.Dataset)
+	rr.extra["redis_clients_memory_growth"] = float64(mem.Clients - before.Clients)
 	rr.extra["redis_bytes_per_held_session"] = float64(mem.Used-before.Used) / float64(held)
 	rr.extra["redis_dataset_bytes_per_held_session"] = float64(mem.Dataset-before.Dataset) / float64(held)
 	if hs.keySessions > 0 {
