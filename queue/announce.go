@@ -27,7 +27,7 @@ func (s *Service) matched(e Event) {
 	var stale bool
 	var waited time.Duration
 	here := s.users.update(e.User, func(sess *session) {
-		if sess.pending > 0 {
+		if sess.pending > 0 || sess.holding {
 			stale = true
 			return
 		}
@@ -58,7 +58,7 @@ func (s *Service) partnerLeft(e Event) {
 		// The call ended whether or not the user's own Next made the
 		// announcement stale: the partner's end is the one that counts.
 		inCall, lasted = sess.partner != "", time.Since(sess.matchedAt)
-		stale = sess.pending > 0
+		stale = sess.pending > 0 || sess.holding
 		if !stale {
 			sess.endCall()
 			sess.queuedAt = time.Now() // requeued

@@ -145,7 +145,8 @@ func (in *instance) refresh(ctx context.Context) {
 	if in.retired {
 		return
 	}
-	profiles := in.users.profiles(func(*session) bool { return true })
+	// Not a held user's: its profile is the store's until it resumes.
+	profiles := in.users.profiles(func(sess *session) bool { return !sess.holding })
 	if len(profiles) == 0 {
 		return
 	}

@@ -34,19 +34,21 @@ const lapseMargin = 250 * time.Millisecond
 // resumes in time. ErrTooManyHeld and the store's failures, wrapped: the
 // caller then disconnects the user.
 func (s *Service) Hold(ctx context.Context, id string, h HeldSession) error {
-	s.users.mu.RLock()
-	if sess, ok := s.users.byID[id]; ok {
+	s.users.update(id, func(sess *session) {
 		// An own Next or leave under way has ended the call for the
 		// client already.
 		if sess.pending == 0 {
 			h.Announced = sess.partner
 		}
 		h.Addr = sess.addr
-	}
-	s.users.mu.RUnlock()
+		// From now on the store's word counts: what happens to the call
+		// is announced at the resume, not now (it would go out twice).
+		sess.holding = true
+	})
 	h.Instance = s.inst.name
 	window := s.cfg.ResumeWindow
 	if err := s.store.Hold(ctx, id, h, window); err != nil {
+		s.users.update(id, func(sess *session) { sess.holding = false })
 		return fmt.Errorf("hold %s: %w", id, err)
 	}
 	s.users.remove(id)

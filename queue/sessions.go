@@ -30,6 +30,10 @@ type session struct {
 	// queuedAt is when the user was last queued (join, Next, partner
 	// left), zero once matched: the metrics' time to match.
 	queuedAt time.Time
+	// holding: the user's session is being held (Service.Hold): nothing is
+	// announced to it any more, its resume reconciles what it was told
+	// with what the store has.
+	holding bool
 	// left is, for a resumed user, why the partner it was last told of
 	// left while it was away: announced at Connect.
 	left Reason
