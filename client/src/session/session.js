@@ -175,9 +175,11 @@ export function createSession({
   }
 
   // Joins the queue; false when the socket is down (nothing sent).
-  function emitJoin({ textOnly, ...profile }) {
-    // textOnly only when set: a video user's join keeps the original shape.
-    return socket.emit('join-queue', textOnly ? { ...profile, textOnly: true } : profile, (reply) => {
+  function emitJoin({ textOnly, language, ...profile }) {
+    // textOnly and language only when set: a video user without a language
+    // preference joins in the original shape.
+    const payload = { ...profile, ...(language && { language }), ...(textOnly && { textOnly: true }) };
+    return socket.emit('join-queue', payload, (reply) => {
       // Refused (a cool-down after reports, the server unable to queue us):
       // waiting would be for nothing. "busy" (already queued) is no refusal.
       // The code, not the English text, says which (README, "The contract").
