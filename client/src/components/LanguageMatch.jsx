@@ -14,7 +14,7 @@ export default function LanguageMatch({ checked, onChange }) {
         type="checkbox"
         data-testid="language-match"
         data-language={ui}
-        className="mt-0.5 h-4 w-4 accent-brand-600"
+        className="mt-0.5 h-4 w-4 shrink-0 accent-brand-600"
         checked={checked}
         onChange={onChange}
       />

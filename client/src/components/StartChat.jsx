@@ -1,6 +1,7 @@
-// Step 1: the landing page and the profile form. On a phone (390×844) the
-// Start button is on the first screen: the pitch shrinks to the headline and
-// the online count, and gender and region share a row.
+// Step 1: the landing page and the profile form. On a phone (360–430 px
+// wide, 844 px tall) the Start button is on the first screen in every
+// language: the pitch shrinks to the headline and the online count, the
+// form's subtitle goes, and gender and region share a row.
 import { Globe2, MessageCircle, ShieldCheck, Video } from 'lucide-react';
 import { useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -81,7 +82,7 @@ export default function StartChat({ online, initialProfile, initialInterests, on
           <p className="mb-4 hidden items-center gap-2 rounded-full border border-brand-200 bg-brand-50 px-3 py-1 text-xs font-semibold text-brand-700 dark:border-brand-500/30 dark:bg-brand-500/10 dark:text-brand-300 sm:inline-flex">
             <Globe2 className="h-3.5 w-3.5" aria-hidden="true" /> {t('landing.badge')}
           </p>
-          <h1 className="text-3xl font-extrabold leading-tight tracking-tight sm:text-5xl">
+          <h1 className="text-2xl font-extrabold leading-tight tracking-tight sm:text-5xl">
             {t('landing.headline')}{' '}
             <span className="bg-gradient-to-r from-brand-600 to-fuchsia-500 bg-clip-text text-transparent">
               {t('landing.headlineAccent')}
@@ -115,8 +116,8 @@ export default function StartChat({ online, initialProfile, initialInterests, on
           aria-label={t('landing.formLabel')}
           className="rounded-3xl border border-slate-200 bg-white/80 p-5 shadow-xl shadow-slate-900/5 backdrop-blur sm:p-8 dark:border-slate-800 dark:bg-slate-900/80"
         >
-          <h2 className="text-xl font-bold tracking-tight">{t('landing.formTitle')}</h2>
-          <p className="mt-1 text-sm text-slate-500 dark:text-slate-400">{t('landing.formHint')}</p>
+          <h2 className="text-lg font-bold tracking-tight sm:text-xl">{t('landing.formTitle')}</h2>
+          <p className="mt-1 hidden text-sm text-slate-500 sm:block dark:text-slate-400">{t('landing.formHint')}</p>
 
           {!online && (
             <div className="mt-5">
@@ -124,7 +125,7 @@ export default function StartChat({ online, initialProfile, initialInterests, on
             </div>
           )}
 
-          <div className="mt-4 space-y-4 sm:mt-6 sm:space-y-5">
+          <div className="mt-3 space-y-3 sm:mt-6 sm:space-y-5">
             <div>
               <label htmlFor={`${id}-name`} className="mb-1.5 block text-sm font-medium">
                 {t('landing.name')}
@@ -204,7 +205,7 @@ export default function StartChat({ online, initialProfile, initialInterests, on
               <input
                 type="checkbox"
                 data-testid="text-mode"
-                className="mt-0.5 h-4 w-4 accent-brand-600"
+                className="mt-0.5 h-4 w-4 shrink-0 accent-brand-600"
                 checked={values.textOnly}
                 onChange={check('textOnly')}
               />
@@ -217,7 +218,7 @@ export default function StartChat({ online, initialProfile, initialInterests, on
             {!values.textOnly && <HideIpToggle hideIp={hideIp} available={relayAvailable !== false} onChange={onHideIp} />}
           </div>
 
-          <button type="submit" data-testid="start-button" className="btn-primary mt-5 w-full py-3.5 text-base sm:mt-7" disabled={!online}>
+          <button type="submit" data-testid="start-button" className="btn-primary mt-4 w-full py-3.5 text-base sm:mt-7" disabled={!online}>
             {values.textOnly ? (
               <MessageCircle className="h-5 w-5" aria-hidden="true" />
             ) : (
