@@ -13,13 +13,14 @@ export default function LanguageMatch({ checked, onChange }) {
       <input
         type="checkbox"
         data-testid="language-match"
-        data-language={ui}
         className="mt-0.5 h-4 w-4 shrink-0 accent-brand-600"
         checked={checked}
         onChange={onChange}
       />
       <span className="text-sm">
-        <span className="font-medium">{t('language.match', { language: languageName(ui, ui) })}</span>
+        <span data-testid="language-match-label" className="font-medium">
+          {t('language.match', { language: languageName(ui, ui) })}
+        </span>
         <span className="block text-xs text-slate-500 dark:text-slate-400">{t('language.matchHint')}</span>
       </span>
     </label>
