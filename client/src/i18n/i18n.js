@@ -1,8 +1,9 @@
-// The UI's languages (i18next; main.jsx hands the instance to react-i18next). The language is the user's
-// choice when it made one (localStorage LANGUAGE_KEY, written only by
-// chooseLanguage, never by detection: a browser set to another language later
-// is followed until the user picks one), else the browser's
-// (navigator.languages), else English. <html lang> follows it.
+// The UI's languages (i18next; main.jsx hands the instance to
+// react-i18next). The language is the user's choice when it made one
+// (localStorage LANGUAGE_KEY, written only by chooseLanguage, never by
+// detection: a browser set to another language later is followed until the
+// user picks one), else the browser's (navigator.languages), else English.
+// <html lang> follows it.
 // To add a language: a JSON file beside en.json with every key, and a line in
 // LANGUAGES (README, "Languages").
 import i18next from 'i18next';
@@ -22,11 +23,8 @@ export const LANGUAGES = [
 
 const resources = Object.fromEntries(LANGUAGES.map(({ code, messages }) => [code, { translation: messages }]));
 
-/**
- * A new, initialised i18next instance. detection: the detector's options
- * (tests pass their own lookups); the document: whose <html lang> follows.
- */
-export function createI18n({ detection = {}, document = globalThis.document } = {}) {
+/** A new, initialised i18next instance; document: whose <html lang> follows it. */
+export function createI18n({ document = globalThis.document } = {}) {
   const i18n = i18next.createInstance();
   i18n.use(LanguageDetector);
   i18n.on('languageChanged', () => {
@@ -43,7 +41,6 @@ export function createI18n({ detection = {}, document = globalThis.document } = 
       order: ['localStorage', 'navigator'],
       lookupLocalStorage: LANGUAGE_KEY,
       caches: [],
-      ...detection,
     },
   });
   return i18n;

@@ -16,7 +16,7 @@ const isOption = (options, value) => options.includes(value);
 // The language to be matched on, as the server takes it (README, "The
 // contract"): a BCP 47 primary tag; '' for no preference.
 const LANGUAGE_TAG = /^[a-z]{2,3}$/;
-const matchLanguage = (language) => (LANGUAGE_TAG.test(language) ? language : '');
+const matchLanguage = (language) => (typeof language === 'string' && LANGUAGE_TAG.test(language) ? language : '');
 
 /** A region's label in the language of t; the value itself when this client does not know it. */
 export const regionLabel = (value, t) => (REGIONS.includes(value) ? t(`profile.region.${value}`) : value);
