@@ -1,4 +1,5 @@
 // Renders the view for the current step of the flow.
+import { useTranslation } from 'react-i18next';
 import Loader from './components/Loader.jsx';
 import MediaPermissionModal from './components/MediaPermissionModal.jsx';
 import Notice from './components/Notice.jsx';
@@ -26,12 +27,13 @@ export default function App() {
 }
 
 function Flow() {
+  const { t } = useTranslation();
   const [state, actions] = useSession();
   const online = state.connection === 'connected';
   const { phase } = state;
   const reconnecting = isReconnecting(state);
   const onlineCount = useOnlineCount(BACKEND_URL);
-  useTabTitle(state.unread, actions.pageVisibility);
+  useTabTitle(t('app.title'), state.unread, actions.pageVisibility);
   useBackEndsCall(phase, actions.goHome);
 
   return (

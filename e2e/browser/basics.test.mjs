@@ -4,19 +4,16 @@
 // the keyboard (focus after an invalid submit, in the permission modal,
 // after Esc in the chat), the Terms and Privacy pages, and axe-core on the
 // landing, queue and call views, desktop and phone.
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { until } from '../lib/harness.mjs';
 import {
-  FIRST_VISIT, T, browserStack, hidden, join, openChat, openLanding, sendChat, visible, waitMatched, withFailureShots,
+  FIRST_VISIT, T, axe, browserStack, hidden, join, openChat, openLanding, sendChat, visible, waitMatched, withFailureShots,
 } from './support.mjs';
 
 const stack = browserStack();
 const { user, users } = stack;
 
-const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const DESKTOP = { viewport: { width: 1366, height: 768 } };
 const PHONE = { viewport: { width: 390, height: 844 }, device: { isMobile: true, hasTouch: true, deviceScaleFactor: 3 } };
 
@@ -26,18 +23,6 @@ const focused = (u) => u.page.evaluate(() => document.activeElement?.getAttribut
 async function waitFocus(u, id) {
   let got;
   await until(async () => (got = await focused(u)) === id, { timeout: T.ui, what: () => `${u.label}: focus on "${got}", not ${id}` });
-}
-
-/** axe-core on the page as it is: fails on any serious or critical violation. */
-async function axe(u, view) {
-  await u.page.evaluate(AXE);
-  const violations = await u.page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
-  });
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${u.label}: axe on the ${view} view:\n${JSON.stringify(bad, null, 2)}`);
 }
 
 async function pair(a, b) {

@@ -1,10 +1,12 @@
 // Shared support for the browser tests: the stack every test file runs on,
 // Debian's Chromium driven by playwright-core, client builds (cross-origin and
 // same-origin), a tiny static server, an RTCPeerConnection probe, the user
-// flow, and screenshots.
+// flow, screenshots, and axe-core.
 // Every wait has a deadline; nothing sleeps to "let things settle".
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before } from 'node:test';
@@ -281,13 +283,16 @@ export function peerSnapshot(page) {
 export const isClosed = (pc) => pc.connectionState === 'closed' || pc.signalingState === 'closed';
 
 /**
- * A user: its own browser context (fake camera + mic), a page, console and
- * page-error logs for the failure report.
+ * A user: its own browser context (fake camera + mic, the browser's language
+ * locale), a page, console and page-error logs for the failure report.
  */
-export async function newUser(browser, { name, label, viewport = { width: 1280, height: 800 }, colorScheme = 'light', prefix, initScripts = [], device = {} }) {
+export async function newUser(browser, { name, label, viewport = { width: 1280, height: 800 }, colorScheme = 'light', locale = 'en-US', prefix, initScripts = [], device = {} }) {
   const context = await browser.newContext({
     viewport,
     colorScheme,
+    // The UI follows the browser's language (client/src/i18n): English
+    // unless a test asks for another, whatever the machine's locale.
+    locale,
     ...device,
     permissions: ['camera', 'microphone'],
     ...device, // e.g. { isMobile: true, hasTouch: true, deviceScaleFactor: 3 }
@@ -696,4 +701,18 @@ export async function selectedPair(user) {
     }
     return null;
   });
+}
+
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core on the page as it is: fails on any serious or critical violation. */
+export async function axe(u, view) {
+  await u.page.evaluate(AXE);
+  const violations = await u.page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+  });
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `${u.label}: axe on the ${view} view:\n${JSON.stringify(bad, null, 2)}`);
 }

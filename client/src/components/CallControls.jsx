@@ -1,6 +1,7 @@
 // The buttons under the call: five, so that they keep their full 48 px on a
 // 360 px wide phone (settings and report sit at the top of the call).
 import { MessageSquare, Mic, MicOff, Video, VideoOff } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
 import NextAndEnd from './NextAndEnd.jsx';
 
 const round = 'icon-btn bg-white/15 text-white backdrop-blur hover:bg-white/25';
@@ -34,12 +35,13 @@ export default function CallControls({
   onNext,
   onEnd,
 }) {
+  const { t } = useTranslation();
   return (
     <div className="flex items-center justify-center gap-2 min-[375px]:gap-3 sm:gap-4">
       <DeviceToggle
         testId="toggle-mic"
         enabled={mic}
-        label={mic ? 'Mute microphone' : 'Unmute microphone'}
+        label={t(mic ? 'controls.mute' : 'controls.unmute')}
         Icon={Mic}
         OffIcon={MicOff}
         onToggle={onToggleMic}
@@ -47,7 +49,7 @@ export default function CallControls({
       <DeviceToggle
         testId="toggle-camera"
         enabled={camera}
-        label={camera ? 'Turn camera off' : 'Turn camera on'}
+        label={t(camera ? 'controls.cameraOff' : 'controls.cameraOn')}
         Icon={Video}
         OffIcon={VideoOff}
         onToggle={onToggleCamera}
@@ -58,7 +60,7 @@ export default function CallControls({
         aria-pressed={chatOpen}
         aria-expanded={chatOpen}
         aria-controls="chat-panel"
-        aria-label={chatOpen ? 'Close chat' : unread ? `Open chat, ${unread} unread` : 'Open chat'}
+        aria-label={chatOpen ? t('controls.closeChat') : unread ? t('controls.openChatUnread', { count: unread }) : t('controls.openChat')}
         className={`relative ${chatOpen ? off : round}`}
         onClick={onToggleChat}
       >

@@ -1,6 +1,8 @@
 import { SkipForward, VideoOff } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
 
 export default function CallFailed({ onNext }) {
+  const { t } = useTranslation();
   return (
     <div
       data-testid="call-failed"
@@ -9,12 +11,12 @@ export default function CallFailed({ onNext }) {
     >
       <VideoOff className="h-10 w-10 text-rose-500 dark:text-rose-400" aria-hidden="true" />
       <div>
-        <p className="text-lg font-semibold">The call could not connect</p>
-        <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">A network between you two may be blocking video. Try someone else.</p>
+        <p className="text-lg font-semibold">{t('call.failedTitle')}</p>
+        <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">{t('call.failedBody')}</p>
       </div>
       <button type="button" className="btn-primary" onClick={onNext}>
         <SkipForward className="h-4 w-4" aria-hidden="true" />
-        Next stranger
+        {t('call.nextStranger')}
       </button>
     </div>
   );

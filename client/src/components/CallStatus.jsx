@@ -1,4 +1,5 @@
 // The call's connection state in words, and its quality (round trip, loss) from getStats.
+import { useTranslation } from 'react-i18next';
 import { describeConnection, describeQuality } from '../state/callStatus.js';
 import { qualityLevel } from '../webrtc/quality.js';
 
@@ -14,15 +15,16 @@ const BARS = { good: 3, fair: 2, poor: 1 };
 const BAR_COLOURS = { good: 'bg-emerald-400', fair: 'bg-amber-400', poor: 'bg-rose-500' };
 
 export default function CallStatus({ call }) {
+  const { t } = useTranslation();
   const level = call.quality ? qualityLevel(call.quality) : null;
-  const quality = describeQuality(level, call.quality ?? {});
+  const quality = describeQuality(level, call.quality ?? {}, t);
   return (
     <div className="ml-auto flex flex-col items-end gap-1.5">
       <span className="inline-flex items-center gap-2 rounded-full bg-black/40 px-3 py-1 text-xs backdrop-blur">
         <span className={`h-2 w-2 rounded-full ${STATE_COLOURS[call.connectionState] ?? 'bg-sky-400 animate-pulse'}`} aria-hidden="true" />
-        <span className="sr-only">Connection: </span>
+        <span className="sr-only">{t('status.label')}</span>
         <span data-testid="connection-state" data-state={call.connectionState} role="status">
-          {describeConnection(call.connectionState)}
+          {describeConnection(call.connectionState, t)}
         </span>
       </span>
       {call.connectionState === 'connected' && (
@@ -30,7 +32,7 @@ export default function CallStatus({ call }) {
           data-testid="call-quality"
           data-level={level ?? ''}
           data-relayed={call.quality?.relayed ? 'true' : 'false'}
-          title={`Call quality: ${quality}`}
+          title={t('status.qualityTitle', { quality })}
           className="inline-flex items-center gap-2 rounded-full bg-black/40 px-3 py-1 text-xs backdrop-blur"
         >
           <span className="flex h-3 items-end gap-0.5" aria-hidden="true">

@@ -5,9 +5,11 @@
 // In a text-only call it is the whole call (main: no close button, full size).
 import { Send, X } from 'lucide-react';
 import { useEffect, useId, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { CHAT_MAX } from '../state/flow.js';
 
 export default function ChatPanel({ open, partnerName, messages, onSend, onClose, main = false }) {
+  const { t } = useTranslation();
   const [draft, setDraft] = useState('');
   const listRef = useRef(null);
   const inputRef = useRef(null);
@@ -49,13 +51,13 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
     >
       <div className="flex items-center justify-between border-b border-slate-200 px-5 py-3 dark:border-slate-800">
         <h2 id={titleId} className="font-semibold">
-          Chat with {partnerName}
+          {t('chat.title', { name: partnerName })}
         </h2>
         {!main && (
           <button
             type="button"
             onClick={close}
-            aria-label="Close chat"
+            aria-label={t('chat.close')}
             className="inline-flex h-11 w-11 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-brand-500 dark:hover:bg-slate-800"
           >
             <X className="h-5 w-5" aria-hidden="true" />
@@ -65,7 +67,7 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
 
       <ol ref={listRef} aria-live="polite" className="flex-1 space-y-2 overflow-y-auto px-4 py-4">
         {messages.length === 0 && (
-          <li className="py-8 text-center text-sm text-slate-600 dark:text-slate-400">Say hi to {partnerName} 👋</li>
+          <li className="py-8 text-center text-sm text-slate-600 dark:text-slate-400">{t('chat.empty', { name: partnerName })}</li>
         )}
         {messages.map((m) => (
           <li key={m.id} className={`flex ${m.from === 'me' ? 'justify-end' : 'justify-start'}`}>
@@ -87,9 +89,9 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
           <input
             ref={inputRef}
             data-testid="chat-input"
-            aria-label="Message"
+            aria-label={t('chat.message')}
             className="field py-2.5"
-            placeholder="Type a message…"
+            placeholder={t('chat.placeholder')}
             value={draft}
             maxLength={CHAT_MAX}
             onChange={(event) => setDraft(event.target.value)}
@@ -98,7 +100,7 @@ export default function ChatPanel({ open, partnerName, messages, onSend, onClose
           <button
             type="submit"
             data-testid="chat-send"
-            aria-label="Send message"
+            aria-label={t('chat.send')}
             disabled={!draft.trim()}
             className="inline-flex h-11 w-11 shrink-0 items-center justify-center rounded-xl bg-brand-600 text-white transition hover:bg-brand-500 focus-visible:outline-none focus-visible:ring-4 focus-visible:ring-brand-500/40 disabled:opacity-40"
           >

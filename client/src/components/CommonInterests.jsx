@@ -1,7 +1,9 @@
 // "You both like: …" in the call, when the two share interests.
 import { Sparkles } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
 
 export default function CommonInterests({ interests }) {
+  const { t } = useTranslation();
   if (!interests?.length) return null;
   return (
     <p
@@ -9,7 +11,7 @@ export default function CommonInterests({ interests }) {
       className="mt-1 inline-flex max-w-full items-center gap-1.5 truncate rounded-full bg-white/15 px-2.5 py-0.5 text-xs font-medium backdrop-blur"
     >
       <Sparkles className="h-3 w-3 shrink-0" aria-hidden="true" />
-      You both like: {interests.join(', ')}
+      {t('call.commonInterests', { interests: interests.join(', ') })}
     </p>
   );
 }

@@ -1,9 +1,13 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
+import { I18nextProvider } from 'react-i18next';
 import { describe, expect, it } from 'vitest';
+import { createI18n } from '../i18n/i18n.js';
 import HideIpToggle from './HideIpToggle.jsx';
 
-const render = (props) => renderToStaticMarkup(createElement(HideIpToggle, { onChange: () => {}, ...props }));
+const i18n = createI18n(); // no browser here: English
+const render = (props) =>
+  renderToStaticMarkup(createElement(I18nextProvider, { i18n }, createElement(HideIpToggle, { onChange: () => {}, ...props })));
 const checkbox = (html) => html.match(/<input[^>]*>/)[0];
 
 describe('"Hide my IP address"', () => {

@@ -1,13 +1,15 @@
 // The landing page's optional interests: comma-separated tags, shown as chips.
 import { Sparkles } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
 import { INTERESTS_MAX, parseInterests } from '../state/interests.js';
 
 export default function InterestsField({ id, value, onChange }) {
+  const { t } = useTranslation();
   const tags = parseInterests(value);
   return (
     <div>
       <label htmlFor={id} className="mb-1.5 block text-sm font-medium">
-        Interests <span className="font-normal text-slate-500 dark:text-slate-400">(optional)</span>
+        {t('interests.label')} <span className="font-normal text-slate-500 dark:text-slate-400">{t('interests.optional')}</span>
       </label>
       <input
         id={id}
@@ -17,14 +19,14 @@ export default function InterestsField({ id, value, onChange }) {
         onChange={onChange}
         maxLength={200}
         autoComplete="off"
-        placeholder="music, chess, travel"
+        placeholder={t('interests.placeholder')}
         aria-describedby={`${id}-hint`}
       />
       <p id={`${id}-hint`} className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
-        Up to {INTERESTS_MAX}, separated by commas. You meet people who share one first.
+        {t('interests.hint', { max: INTERESTS_MAX })}
       </p>
       {tags.length > 0 && (
-        <ul data-testid="interest-tags" aria-label="Your interests" className="mt-2 flex flex-wrap gap-1.5">
+        <ul data-testid="interest-tags" aria-label={t('interests.yours')} className="mt-2 flex flex-wrap gap-1.5">
           {tags.map((tag) => (
             <li
               key={tag}

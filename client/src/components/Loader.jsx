@@ -1,18 +1,14 @@
 // Step 4: waiting in the queue for a partner.
 import { MessageCircle, X } from 'lucide-react';
 import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import LocalVideo from './LocalVideo.jsx';
 
-const MESSAGES = [
-  'Looking for someone to talk to…',
-  'Spinning the globe…',
-  'Finding a friendly stranger…',
-  'Almost there, hang tight…',
-  'Tip: say hi first, it works wonders.',
-];
+const MESSAGES = ['queue.looking', 'queue.globe', 'queue.friendly', 'queue.almost', 'queue.tip'];
 const ROTATE_MS = 2800;
 
 export default function Loader({ localStream, onCancel }) {
+  const { t } = useTranslation();
   const [index, setIndex] = useState(0);
 
   useEffect(() => {
@@ -31,7 +27,7 @@ export default function Loader({ localStream, onCancel }) {
         <span className="absolute inset-10 rounded-full bg-gradient-to-br from-brand-500 to-fuchsia-500 shadow-2xl shadow-brand-500/40" />
         {localStream ? (
           <LocalVideo
-            aria-label="Your camera preview"
+            aria-label={t('queue.preview')}
             stream={localStream}
             className="relative h-36 w-36 rounded-full border-4 border-white/80 bg-slate-900 object-cover dark:border-slate-900/80"
           />
@@ -41,14 +37,14 @@ export default function Loader({ localStream, onCancel }) {
         )}
       </div>
       <div className="min-h-[4rem]">
-        <h1 className="text-2xl font-bold tracking-tight sm:text-3xl">Finding you a partner</h1>
+        <h1 className="text-2xl font-bold tracking-tight sm:text-3xl">{t('queue.title')}</h1>
         <p key={index} role="status" aria-live="polite" className="mt-2 animate-fade-in text-slate-600 dark:text-slate-400">
-          {MESSAGES[index]}
+          {t(MESSAGES[index])}
         </p>
       </div>
       <button type="button" data-testid="queue-cancel" className="btn-secondary" onClick={onCancel}>
         <X className="h-4 w-4" aria-hidden="true" />
-        Cancel
+        {t('queue.cancel')}
       </button>
     </main>
   );

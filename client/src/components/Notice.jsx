@@ -1,10 +1,12 @@
 // A short message: the partner left, a report, a block, a refused join, a device that failed,
 // a session the server could not give back after a drop.
 import { Info, X } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
 import { noticeText } from '../state/notices.js';
 
 export default function Notice({ notice, onDismiss }) {
-  const text = noticeText(notice);
+  const { t } = useTranslation();
+  const text = noticeText(notice, t);
   return (
     <div
       role="status"
@@ -17,7 +19,7 @@ export default function Notice({ notice, onDismiss }) {
       <button
         type="button"
         onClick={onDismiss}
-        aria-label="Dismiss"
+        aria-label={t('common.dismiss')}
         className="rounded-full p-1 hover:bg-white/20 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-white dark:hover:bg-slate-900/10"
       >
         <X className="h-4 w-4" aria-hidden="true" />

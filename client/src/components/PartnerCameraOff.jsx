@@ -2,8 +2,10 @@
 // (it told us, webrtc/mediaState.js): a black picture otherwise looks like a
 // broken call.
 import { VideoOff } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
 
 export default function PartnerCameraOff({ partnerName }) {
+  const { t } = useTranslation();
   return (
     <div
       data-testid="partner-camera-off"
@@ -13,7 +15,7 @@ export default function PartnerCameraOff({ partnerName }) {
       <span className="flex h-20 w-20 items-center justify-center rounded-full bg-white/10">
         <VideoOff className="h-9 w-9 text-white/80" aria-hidden="true" />
       </span>
-      <p className="text-base font-medium">{partnerName} turned the camera off</p>
+      <p className="text-base font-medium">{t('call.partnerCameraOff', { name: partnerName })}</p>
     </div>
   );
 }

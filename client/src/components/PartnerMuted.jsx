@@ -1,7 +1,9 @@
 // Next to the partner's name when the partner has muted the microphone.
 import { MicOff } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
 
 export default function PartnerMuted({ partnerName }) {
+  const { t } = useTranslation();
   return (
     <span
       data-testid="partner-muted"
@@ -10,7 +12,8 @@ export default function PartnerMuted({ partnerName }) {
     >
       <MicOff className="h-3.5 w-3.5 text-rose-300" aria-hidden="true" />
       <span>
-        Muted<span className="sr-only">: {partnerName} turned the microphone off</span>
+        {t('call.partnerMuted')}
+        <span className="sr-only">{t('call.partnerMutedLong', { name: partnerName })}</span>
       </span>
     </span>
   );

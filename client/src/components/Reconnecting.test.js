@@ -2,13 +2,17 @@
 // lost session, and the partner reconnecting over its video.
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
+import { I18nextProvider } from 'react-i18next';
 import { describe, expect, it } from 'vitest';
+import { createI18n } from '../i18n/i18n.js';
 import { flowReducer, initialState } from '../state/flow.js';
 import Notice from './Notice.jsx';
 import Reconnecting from './Reconnecting.jsx';
 import VideoChat from './VideoChat.jsx';
 
-const render = (component, props = {}) => renderToStaticMarkup(createElement(component, props));
+const i18n = createI18n(); // no browser here: English
+const render = (component, props = {}) =>
+  renderToStaticMarkup(createElement(I18nextProvider, { i18n }, createElement(component, props)));
 
 describe('a resume on screen', () => {
   it('"Reconnecting…" is a status', () => {

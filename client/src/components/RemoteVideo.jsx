@@ -7,8 +7,10 @@
 // sound on.
 import { Volume2 } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 
 export default function RemoteVideo({ stream, partnerName, onPlaying }) {
+  const { t } = useTranslation();
   const ref = useRef(null);
   const backdrop = useRef(null);
   const [soundBlocked, setSoundBlocked] = useState(false);
@@ -48,7 +50,7 @@ export default function RemoteVideo({ stream, partnerName, onPlaying }) {
       <video
         ref={ref}
         data-testid="remote-video"
-        aria-label={`${partnerName}'s video`}
+        aria-label={t('call.partnerVideo', { name: partnerName })}
         autoPlay
         playsInline
         onPlaying={onPlaying}
@@ -61,7 +63,7 @@ export default function RemoteVideo({ stream, partnerName, onPlaying }) {
           className="absolute left-1/2 top-24 z-20 inline-flex -translate-x-1/2 items-center gap-2 rounded-full bg-white px-4 py-2 text-sm font-semibold text-slate-900 shadow-lg focus-visible:outline-none focus-visible:ring-4 focus-visible:ring-brand-400/60"
         >
           <Volume2 className="h-4 w-4" aria-hidden="true" />
-          Tap to hear {partnerName}
+          {t('call.tapToHear', { name: partnerName })}
         </button>
       )}
     </>

@@ -3,6 +3,7 @@
 // on to someone new unless "Stay in this call" is ticked.
 import { Ban, Flag } from 'lucide-react';
 import { useId, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import ControlDialog from './ControlDialog.jsx';
 import { REPORT_REASONS } from '../state/safety.js';
 
@@ -11,15 +12,16 @@ const item =
 
 // The reasons, each a button that reports, and the choice to stay.
 function ReportChoices({ choose, onReport }) {
+  const { t } = useTranslation();
   const [stay, setStay] = useState(false);
   const id = useId();
   return (
     <>
       <ul className="mt-1">
-        {REPORT_REASONS.map((r) => (
-          <li key={r.value}>
-            <button type="button" data-testid={`report-${r.value}`} className={item} onClick={choose(() => onReport(r.value, { stay }))}>
-              {r.label}
+        {REPORT_REASONS.map((reason) => (
+          <li key={reason}>
+            <button type="button" data-testid={`report-${reason}`} className={item} onClick={choose(() => onReport(reason, { stay }))}>
+              {t(`safety.${reason}`)}
             </button>
           </li>
         ))}
@@ -34,7 +36,7 @@ function ReportChoices({ choose, onReport }) {
           onChange={(e) => setStay(e.target.checked)}
         />
         <label htmlFor={id} className="text-xs text-slate-600 dark:text-slate-400">
-          Stay in this call (otherwise, report and find someone new)
+          {t('safety.stay')}
         </label>
       </div>
     </>
@@ -42,13 +44,14 @@ function ReportChoices({ choose, onReport }) {
 }
 
 export default function SafetyMenu({ partnerName, onReport, onBlock }) {
+  const { t } = useTranslation();
   return (
     <ControlDialog
       icon={Flag}
-      label="Report or block"
+      label={t('safety.open')}
       testId="safety"
-      title={`Report or block ${partnerName}`}
-      closeLabel="Cancel"
+      title={t('safety.title', { name: partnerName })}
+      closeLabel={t('safety.cancel')}
       focus="button"
       className="p-3"
     >
@@ -68,7 +71,7 @@ export default function SafetyMenu({ partnerName, onReport, onBlock }) {
                 onClick={choose(onBlock)}
               >
                 <Ban className="h-4 w-4" aria-hidden="true" />
-                Block {partnerName}: never meet again
+                {t('safety.block', { name: partnerName })}
               </button>
             </div>
           </>

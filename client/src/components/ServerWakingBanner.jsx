@@ -1,7 +1,9 @@
 // Shown on the landing page while the socket is not connected (a sleeping free-tier server).
 import { Loader2 } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
 
 export default function ServerWakingBanner() {
+  const { t } = useTranslation();
   return (
     <div
       role="status"
@@ -10,8 +12,7 @@ export default function ServerWakingBanner() {
     >
       <Loader2 className="h-4 w-4 shrink-0 animate-spin" aria-hidden="true" />
       <p>
-        <strong className="font-semibold">The server is waking up.</strong> This can take up to a minute; you can
-        start as soon as it is ready.
+        <strong className="font-semibold">{t('serverWaking.title')}</strong> {t('serverWaking.body')}
       </p>
     </div>
   );

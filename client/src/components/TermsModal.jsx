@@ -1,25 +1,22 @@
 // Step 3: accept the rules before joining the queue.
 import { ShieldCheck } from 'lucide-react';
 import { useState } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import Modal from './Modal.jsx';
 
-const RULES = [
-  'You are 18 or older.',
-  'No nudity, harassment, hate or illegal content.',
-  'Do not share personal information with strangers.',
-  'Chats are anonymous and not recorded, but people can still screenshot. Be kind.',
-];
+const RULES = ['rules.adults', 'rules.conduct', 'rules.personal', 'rules.screenshots'];
 
 export default function TermsModal({ online, onAccept, onDecline }) {
+  const { t } = useTranslation();
   const [agreed, setAgreed] = useState(false);
 
   return (
-    <Modal testId="terms-modal" title="Community rules" icon={<ShieldCheck aria-hidden="true" />} onClose={onDecline}>
+    <Modal testId="terms-modal" title={t('rules.title')} icon={<ShieldCheck aria-hidden="true" />} onClose={onDecline}>
       <ul className="space-y-2 text-sm text-slate-600 dark:text-slate-400">
         {RULES.map((rule) => (
           <li key={rule} className="flex gap-2">
             <span className="mt-2 h-1.5 w-1.5 shrink-0 rounded-full bg-brand-500" aria-hidden="true" />
-            {rule}
+            {t(rule)}
           </li>
         ))}
       </ul>
@@ -32,25 +29,24 @@ export default function TermsModal({ online, onAccept, onDecline }) {
           onChange={(event) => setAgreed(event.target.checked)}
         />
         <span>
-          I have read and accept the rules and the{' '}
-          <a className="link" href="/terms" target="_blank" rel="noopener" data-testid="terms-link">
-            terms of use
-          </a>{' '}
-          (see also the{' '}
-          <a className="link" href="/privacy" target="_blank" rel="noopener" data-testid="privacy-link">
-            privacy policy
-          </a>
-          ).
+          <Trans
+            i18nKey="rules.accept"
+            components={{
+              // The links' texts come from the translation.
+              terms: <a className="link" href="/terms" target="_blank" rel="noopener" data-testid="terms-link" />,
+              privacy: <a className="link" href="/privacy" target="_blank" rel="noopener" data-testid="privacy-link" />,
+            }}
+          />
         </span>
       </label>
       {!online && (
         <p role="status" className="mt-3 text-sm text-amber-600 dark:text-amber-400">
-          Waiting for the server to come online…
+          {t('rules.waiting')}
         </p>
       )}
       <div className="mt-6 flex flex-col-reverse gap-3 sm:flex-row sm:justify-end">
         <button type="button" className="btn-secondary" data-testid="terms-decline" onClick={onDecline}>
-          Decline
+          {t('rules.decline')}
         </button>
         <button
           type="button"
@@ -59,7 +55,7 @@ export default function TermsModal({ online, onAccept, onDecline }) {
           disabled={!agreed || !online}
           onClick={onAccept}
         >
-          Accept & start
+          {t('rules.acceptAndStart')}
         </button>
       </div>
     </Modal>

@@ -1,39 +1,35 @@
 // /terms: the terms of use every user accepts (state/terms.js: raise
 // TERMS_VERSION when this text changes in a way users must agree to again).
+import { Trans, useTranslation } from 'react-i18next';
 import LegalPage from './LegalPage.jsx';
 
 export default function TermsPage() {
+  const { t } = useTranslation();
   return (
-    <LegalPage testId="terms-page" title="Terms of use" updated="December 2026">
+    <LegalPage testId="terms-page" title={t('legal.terms.title')}>
       <section>
-        <h2 className="text-xl font-bold">Who may use Zivro</h2>
-        <p>You must be 18 or older. By starting a chat you accept these terms and the community rules shown before your first call.</p>
+        <h2 className="text-xl font-bold">{t('legal.terms.whoTitle')}</h2>
+        <p>{t('legal.terms.who')}</p>
       </section>
       <section>
-        <h2 className="text-xl font-bold">How you behave</h2>
+        <h2 className="text-xl font-bold">{t('legal.terms.behaveTitle')}</h2>
         <ul className="list-disc space-y-1 pl-6">
-          <li>No nudity, sexual content, harassment, hate, threats or illegal content.</li>
-          <li>No spam, advertising, or recording other people without their consent.</li>
-          <li>Do not share personal information with strangers, yours or anyone else&apos;s.</li>
+          <li>{t('legal.terms.behaveContent')}</li>
+          <li>{t('legal.terms.behaveSpam')}</li>
+          <li>{t('legal.terms.behavePersonal')}</li>
         </ul>
       </section>
       <section>
-        <h2 className="text-xl font-bold">Reports, blocks and cool-downs</h2>
-        <p>
-          You can report or block the person you are talking to. When several people report the same network, it may not
-          join for a while. Reports are kept for moderation, without any chat text.
-        </p>
+        <h2 className="text-xl font-bold">{t('legal.terms.reportsTitle')}</h2>
+        <p>{t('legal.terms.reports')}</p>
       </section>
       <section>
-        <h2 className="text-xl font-bold">No guarantee</h2>
-        <p>
-          Zivro pairs strangers at random; we do not know who you meet and are not responsible for what they say or show.
-          The service is provided as is and may stop or change at any time. Leave any call you do not like with Next or End
-          call.
-        </p>
+        <h2 className="text-xl font-bold">{t('legal.terms.guaranteeTitle')}</h2>
+        <p>{t('legal.terms.guarantee')}</p>
       </section>
       <p>
-        How we handle data: see the <a className="link" href="/privacy">privacy policy</a>.
+        {/* The link's text comes from the translation. */}
+        <Trans i18nKey="legal.terms.seePrivacy" components={{ privacy: <a className="link" href="/privacy" /> }} />
       </p>
     </LegalPage>
   );

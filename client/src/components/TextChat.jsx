@@ -1,6 +1,7 @@
 // Step 5 for a text-only user: the call is its chat. No video, no camera
 // controls; the partner's name and the safety menu above, Next and End below.
 import { useNextShortcut } from '../hooks/useNextShortcut.js';
+import { useTranslation } from 'react-i18next';
 import ChatPanel from './ChatPanel.jsx';
 import CommonInterests from './CommonInterests.jsx';
 import NextAndEnd from './NextAndEnd.jsx';
@@ -8,6 +9,7 @@ import PartnerRegion from './PartnerRegion.jsx';
 import SafetyMenu from './SafetyMenu.jsx';
 
 export default function TextChat({ state, actions }) {
+  const { t } = useTranslation();
   const { partner, messages } = state;
   useNextShortcut(actions.next);
 
@@ -15,7 +17,7 @@ export default function TextChat({ state, actions }) {
     <div data-testid="text-chat" className="fixed inset-0 flex flex-col overflow-hidden bg-slate-950 text-white">
       <header className="flex shrink-0 items-start gap-2 px-3 py-3 sm:gap-3 sm:px-5">
         <div className="min-w-0 flex-1">
-          <p className="text-xs uppercase tracking-wider text-white/70">Text chat with</p>
+          <p className="text-xs uppercase tracking-wider text-white/70">{t('call.textWith')}</p>
           <p data-testid="partner-name" className="truncate text-lg font-semibold">
             {partner.name}
           </p>

@@ -4,6 +4,7 @@
 // controls on phones, so that nothing covers the video's indicators or a
 // control. A swipe to the left on the video is Next.
 import { VideoOff } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
 import { useNextShortcut } from '../hooks/useNextShortcut.js';
 import { useSwipeLeft } from '../hooks/useSwipeLeft.js';
 import { isMediaFlowing, isPartnerStalled } from '../state/flow.js';
@@ -24,6 +25,7 @@ import SafetyMenu from './SafetyMenu.jsx';
 
 export default function VideoChat({ state, actions }) {
   const { partner, call, camera, mic, chatOpen, unread, messages, localStream, remoteStream, partnerMedia } = state;
+  const { t } = useTranslation();
   const flowing = isMediaFlowing(call);
   useNextShortcut(actions.next);
   const swipe = useSwipeLeft(actions.next);
@@ -35,7 +37,7 @@ export default function VideoChat({ state, actions }) {
     >
       <div className="flex min-h-0 min-w-0 flex-1 flex-col">
         <section
-          aria-label={`Call with ${partner.name}`}
+          aria-label={t('call.with', { name: partner.name })}
           className="relative min-h-0 flex-1 overflow-hidden bg-black"
         >
           {/* The swipe area: touch-action none here only, so that the
@@ -55,7 +57,7 @@ export default function VideoChat({ state, actions }) {
 
           <header className="absolute inset-x-0 top-0 z-10 flex items-start gap-2 bg-gradient-to-b from-black/60 to-transparent px-3 pb-8 pt-3 sm:gap-3 sm:px-5">
             <div className="min-w-0 flex-1">
-              <p className="hidden text-xs uppercase tracking-wider text-white/70 sm:block">Talking to</p>
+              <p className="hidden text-xs uppercase tracking-wider text-white/70 sm:block">{t('call.talkingTo')}</p>
               <p data-testid="partner-name" className="truncate text-lg font-semibold">
                 {partner.name}
               </p>
@@ -79,13 +81,13 @@ export default function VideoChat({ state, actions }) {
           <div className="absolute bottom-3 right-3 z-20 aspect-[3/4] w-24 overflow-hidden rounded-2xl border-2 border-white/20 bg-slate-800 shadow-2xl sm:aspect-video sm:w-48 md:bottom-4 md:right-4">
             <LocalVideo
               data-testid="local-video"
-              aria-label="Your video"
+              aria-label={t('call.yourVideo')}
               stream={localStream}
               className="h-full w-full object-cover"
             />
             {!camera && (
               <div className="absolute inset-0 flex items-center justify-center bg-slate-800">
-                <VideoOff className="h-6 w-6 text-white/70" aria-label="Your camera is off" />
+                <VideoOff className="h-6 w-6 text-white/70" aria-label={t('call.yourCameraOff')} />
               </div>
             )}
           </div>

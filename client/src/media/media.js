@@ -27,14 +27,18 @@ export async function mediaGranted(permissions = globalThis.navigator?.permissio
   }
 }
 
-/** The cameras and microphones: { cameras, mics } of { deviceId, label }. */
+/**
+ * The cameras and microphones: { cameras, mics } of { deviceId, label, n }
+ * (label '' before permission or when the browser gives none: the picker
+ * names it by n, its place in the list).
+ */
 export async function listDevices(mediaDevices = globalThis.navigator?.mediaDevices) {
   const all = (await mediaDevices?.enumerateDevices?.()) ?? [];
-  const of = (kind, name) =>
+  const of = (kind) =>
     all
       .filter((d) => d.kind === kind && d.deviceId)
-      .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `${name} ${i + 1}` }));
-  return { cameras: of('videoinput', 'Camera'), mics: of('audioinput', 'Microphone') };
+      .map((d, i) => ({ deviceId: d.deviceId, label: d.label, n: i + 1 }));
+  return { cameras: of('videoinput'), mics: of('audioinput') };
 }
 
 /**
@@ -66,24 +70,24 @@ export function setTracksEnabled(stream, kind, enabled) {
   });
 }
 
-/** A message a person can act on, for a getUserMedia rejection. */
+/** A message a person can act on, for a getUserMedia rejection: its key in i18n/. */
 export function describeMediaError(err) {
   switch (err?.name) {
     case 'NotAllowedError':
     case 'PermissionDeniedError':
     case 'SecurityError':
-      return 'Camera and microphone access was blocked. Allow it in your browser’s site settings, then try again.';
+      return 'media.blocked';
     case 'NotFoundError':
     case 'DevicesNotFoundError':
     case 'OverconstrainedError':
-      return 'No camera or microphone was found. Connect one and try again.';
+      return 'media.notFound';
     case 'NotReadableError':
     case 'TrackStartError':
     case 'AbortError':
-      return 'Your camera or microphone is in use by another app. Close it and try again.';
+      return 'media.inUse';
     case 'NotSupportedError':
-      return 'This browser cannot use a camera here. Use a recent browser over HTTPS.';
+      return 'media.unsupported';
     default:
-      return 'Could not start your camera and microphone. Check your devices and try again.';
+      return 'media.failed';
   }
 }

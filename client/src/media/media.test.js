@@ -31,18 +31,18 @@ describe('media', () => {
   });
 
   it.each([
-    ['NotAllowedError', /blocked/],
-    ['NotFoundError', /No camera or microphone/],
-    ['NotReadableError', /in use/],
-    ['NotSupportedError', /browser/],
-    ['Whatever', /Could not start/],
-  ])('explains %s', (name, pattern) => {
-    expect(describeMediaError({ name })).toMatch(pattern);
+    ['NotAllowedError', 'media.blocked'],
+    ['NotFoundError', 'media.notFound'],
+    ['NotReadableError', 'media.inUse'],
+    ['NotSupportedError', 'media.unsupported'],
+    ['Whatever', 'media.failed'],
+  ])('explains %s', (name, key) => {
+    expect(describeMediaError({ name })).toBe(key);
   });
 });
 
 describe('devices', () => {
-  it('lists cameras and microphones, naming those without a label', async () => {
+  it('lists cameras and microphones, numbering them for those without a label', async () => {
     const mediaDevices = {
       enumerateDevices: async () => [
         { kind: 'videoinput', deviceId: 'v1', label: 'Front' },
@@ -52,8 +52,8 @@ describe('devices', () => {
       ],
     };
     expect(await listDevices(mediaDevices)).toEqual({
-      cameras: [{ deviceId: 'v1', label: 'Front' }],
-      mics: [{ deviceId: 'a1', label: 'Microphone 1' }],
+      cameras: [{ deviceId: 'v1', label: 'Front', n: 1 }],
+      mics: [{ deviceId: 'a1', label: '', n: 1 }],
     });
   });
 

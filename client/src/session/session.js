@@ -201,9 +201,10 @@ export function createSession({
 
   // Joins the queue; false when the socket is down (nothing sent).
   function emitJoin(profileToSend) {
-    const { textOnly, ...profile } = profileToSend;
-    // textOnly only when set: a video user's join keeps the original shape.
-    const payload = textOnly ? { ...profile, textOnly: true } : profile;
+    const { textOnly, language, ...profile } = profileToSend;
+    // textOnly and language only when set: a video user without a language
+    // preference joins in the original shape.
+    const payload = { ...profile, ...(language && { language }), ...(textOnly && { textOnly: true }) };
     return change('join-queue', payload, { ends: false, resend: () => emitJoin(profileToSend) }, (reply) => {
       // Refused (a cool-down after reports, the server unable to queue us):
       // waiting would be for nothing. "busy" (already queued) is no refusal.

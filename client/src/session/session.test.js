@@ -114,7 +114,7 @@ describe('session: fewer steps', () => {
     await settle();
     expect(state().phase).toBe('permissions');
     expect(state().permission).toMatchObject({ silent: false, requesting: false });
-    expect(state().permission.error).toMatch(/in use/);
+    expect(state().permission.error).toBe('media.inUse');
   });
 
   it('terms are accepted once per device: the next session goes from the camera straight to the queue', async () => {
@@ -145,7 +145,7 @@ describe('session: fewer steps', () => {
 
   it('the profile is remembered on the device; a broken or invalid one is not', () => {
     actions.start({ ...profile, interests: ['chess'] });
-    expect(revisit().state().profile).toEqual({ ...profile, textOnly: false });
+    expect(revisit().state().profile).toEqual({ ...profile, textOnly: false, language: '' });
     storage.setItem('zivro-profile', '{"name":"A","gender":"x"}');
     expect(revisit().state().profile).toBeNull();
     storage.setItem('zivro-profile', 'not json');
@@ -165,12 +165,22 @@ describe('session: getting into the queue', () => {
     expect(socket.sent('join-queue')).toEqual([profile]);
   });
 
+  it('join-queue carries the language to be matched on only when there is one', async () => {
+    actions.start({ ...profile, language: '' });
+    await actions.requestPermissions();
+    actions.acceptTerms();
+    actions.goHome();
+    actions.start({ ...profile, language: 'es' });
+    await actions.requestPermissions();
+    expect(socket.sent('join-queue')).toEqual([profile, { ...profile, language: 'es' }]);
+  });
+
   it('a refused permission shows a message and stays on the step', async () => {
     mediaResult = () => Promise.reject(Object.assign(new Error('no'), { name: 'NotAllowedError' }));
     actions.start(profile);
     await actions.requestPermissions();
     expect(state().phase).toBe('permissions');
-    expect(state().permission.error).toMatch(/blocked/);
+    expect(state().permission.error).toBe('media.blocked');
     actions.goHome();
     expect(state().phase).toBe('idle');
     expect(socket.sent('leave-queue')).toEqual([]); // never joined

@@ -1,24 +1,25 @@
-// The call's connection state in words a person understands.
+// The call's connection state in words a person understands (t: the UI's
+// translation function).
 
 const WORDS = {
-  new: 'Starting the call…',
-  connecting: 'Connecting…',
-  checking: 'Connecting…',
-  connected: 'Connected',
-  completed: 'Connected',
-  disconnected: 'Connection lost, reconnecting…',
-  restarting: 'Trying another route…',
-  failed: 'Could not connect',
-  closed: 'Call ended',
+  new: 'status.new',
+  connecting: 'status.connecting',
+  checking: 'status.connecting',
+  connected: 'status.connected',
+  completed: 'status.connected',
+  disconnected: 'status.disconnected',
+  restarting: 'status.restarting',
+  failed: 'status.failed',
+  closed: 'status.closed',
 };
 
-export const describeConnection = (state) => WORDS[state] ?? 'Connecting…';
+export const describeConnection = (state, t) => t(WORDS[state] ?? 'status.connecting');
 
 /** The quality indicator's words, e.g. "Good · 45 ms · 0.5% lost · relayed". */
-export function describeQuality(level, { rttMs, lossPct, relayed } = {}) {
-  const parts = [{ good: 'Good', fair: 'Fair', poor: 'Poor' }[level] ?? 'Measuring…'];
-  if (rttMs != null) parts.push(`${rttMs} ms`);
-  if (lossPct != null) parts.push(`${lossPct}% lost`);
-  if (relayed) parts.push('relayed');
+export function describeQuality(level, { rttMs, lossPct, relayed } = {}, t) {
+  const parts = [t(['good', 'fair', 'poor'].includes(level) ? `status.${level}` : 'status.measuring')];
+  if (rttMs != null) parts.push(t('status.rtt', { ms: rttMs }));
+  if (lossPct != null) parts.push(t('status.loss', { pct: lossPct }));
+  if (relayed) parts.push(t('status.relayed'));
   return parts.join(' · ');
 }
