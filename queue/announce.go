@@ -9,11 +9,16 @@ func (s *Service) handle(e Event) {
 	switch e.Kind {
 	case EventDone:
 		s.users.update(e.User, func(sess *session) {
+			if sess.resuming {
+				return // stale: before the resume
+			}
 			if sess.pending > 0 {
 				sess.pending--
 			}
 			sess.endCall()
 		})
+	case EventResumed:
+		s.resumed(e)
 	case EventMatched:
 		s.matched(e)
 	case EventPartnerLeft:
@@ -27,7 +32,7 @@ func (s *Service) matched(e Event) {
 	var stale bool
 	var waited time.Duration
 	here := s.users.update(e.User, func(sess *session) {
-		if sess.pending > 0 || sess.holding {
+		if sess.pending > 0 || sess.holding || sess.resuming {
 			stale = true
 			return
 		}
@@ -58,7 +63,7 @@ func (s *Service) partnerLeft(e Event) {
 		// The call ended whether or not the user's own Next made the
 		// announcement stale: the partner's end is the one that counts.
 		inCall, lasted = sess.partner != "", time.Since(sess.matchedAt)
-		stale = sess.pending > 0 || sess.holding
+		stale = sess.pending > 0 || sess.holding || sess.resuming
 		if !stale {
 			sess.endCall()
 			sess.queuedAt = time.Now() // requeued
@@ -77,6 +82,35 @@ func (s *Service) partnerLeft(e Event) {
 	s.notify.PartnerLeft(e.User, e.Reason)
 	// The user's old partner is blocked for the window: run matching
 	// when it expires.
+	s.rematch.afterWindow()
+	if p != nil {
+		s.rematch.afterInterestWait(*p) // requeued
+	}
+}
+
+// resumed takes a resumed user's state from the store's word of its
+// resume, in the stream's order, and tells it when the partner it was last
+// told of left while it was away.
+func (s *Service) resumed(e Event) {
+	var p *Profile
+	here := s.users.update(e.User, func(sess *session) {
+		if !sess.resuming {
+			return
+		}
+		sess.resuming = false
+		if sess.partner != e.Partner {
+			sess.partner, sess.partnerAddr, sess.reported = e.Partner, e.PartnerAddr, false
+			sess.matchedAt = time.Now()
+		}
+		if e.Partner == "" {
+			sess.queuedAt = time.Now()
+		}
+		p = sess.profile
+	})
+	if !here || e.Reason == "" {
+		return
+	}
+	s.notify.PartnerLeft(e.User, e.Reason)
 	s.rematch.afterWindow()
 	if p != nil {
 		s.rematch.afterInterestWait(*p) // requeued

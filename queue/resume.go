@@ -74,30 +74,42 @@ func (s *Service) lapse(id string) {
 // Resume takes back a held session for a user who reconnected to this
 // instance with its private id (HeldSessions.Resume): this instance knows
 // the user again, its partner and profile as the store has them, and
-// announces at Connect what happened to its call meanwhile. ErrNotHeld,
-// ErrResumeGap and the store's failures, wrapped.
+// announces, when the store's EventResumed comes, whether its partner left
+// while it was away. ErrNotHeld, ErrResumeGap and the store's failures,
+// wrapped.
 func (s *Service) Resume(ctx context.Context, id, pidHash string, after uint64) (Resumed, error) {
 	if err := s.waitReady(ctx); err != nil {
 		return Resumed{}, fmt.Errorf("resume %s: %w", id, err)
 	}
+	// Known before the store call, as resuming: the store's EventResumed
+	// (in the stream, before the pairing that Resume's matching may make)
+	// settles its state and what it is told; announcements before it are
+	// stale.
+	s.users.mu.Lock()
+	_, known := s.users.byID[id]
+	if !known {
+		s.users.byID[id] = &session{tried: true, resuming: true}
+	}
+	s.users.mu.Unlock()
 	r, err := s.store.Resume(ctx, id, pidHash, after, s.inst.name)
 	if err != nil {
+		if !known {
+			s.users.remove(id)
+		}
 		return Resumed{}, fmt.Errorf("resume %s: %w", id, err)
 	}
-	now := time.Now()
-	sess := &session{tried: true, profile: r.Profile, partner: r.Partner, partnerAddr: r.PartnerAddr, left: r.Left}
-	if r.Profile != nil {
-		sess.addr = r.Profile.Addr
-		if r.Partner == "" {
-			sess.queuedAt = now
+	s.users.update(id, func(sess *session) {
+		sess.profile = r.Profile
+		if r.Profile != nil {
+			sess.addr = r.Profile.Addr
 		}
-	}
-	if r.Partner != "" {
-		sess.matchedAt = now
-	}
-	s.users.mu.Lock()
-	s.users.byID[id] = sess
-	s.users.mu.Unlock()
+		if sess.resuming {
+			// Until the stream's word comes: the client's relays right
+			// after the resume go to this partner.
+			sess.partner, sess.partnerAddr = r.Partner, r.PartnerAddr
+			sess.matchedAt = time.Now()
+		}
+	})
 	return r, nil
 }
 

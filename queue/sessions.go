@@ -34,9 +34,10 @@ type session struct {
 	// announced to it any more, its resume reconciles what it was told
 	// with what the store has.
 	holding bool
-	// left is, for a resumed user, why the partner it was last told of
-	// left while it was away: announced at Connect.
-	left Reason
+	// resuming: the user's held session is being taken back (Service.Resume)
+	// and the store's EventResumed has not come through the stream yet:
+	// announcements before it are stale (it says what they told).
+	resuming bool
 	// pending counts this user's own requests that end its call (next,
 	// leave, block) whose EventDone has not come through the stream yet.
 	// Announcements before it are stale: they concern a pairing the
@@ -69,20 +70,13 @@ func newSessions() *sessions {
 }
 
 // add starts a session for a newly connected user; a resumed user's
-// (Service.Resume) is kept, and what it has to be told returned.
-func (ss *sessions) add(id string) (left Reason) {
+// (Service.Resume) is kept.
+func (ss *sessions) add(id string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if sess, ok := ss.byID[id]; ok {
-		left, sess.left = sess.left, ""
-		if left != "" {
-			sess.endCall()
-			sess.queuedAt = time.Now() // requeued by the store
-		}
-		return left
+	if _, ok := ss.byID[id]; !ok {
+		ss.byID[id] = &session{}
 	}
-	ss.byID[id] = &session{}
-	return ""
 }
 
 // remove forgets a user whose connection is gone.
@@ -214,19 +208,9 @@ func (ss *sessions) inCall(id string) (*session, bool) {
 	return sess, true
 }
 
-// Connect registers a user connected to this instance. A resumed user
-// (Resume) is told now when its partner left while it was away.
-func (s *Service) Connect(id string) {
-	left := s.users.add(id)
-	if left == "" {
-		return
-	}
-	s.notify.PartnerLeft(id, left)
-	s.rematch.afterWindow()
-	if p := s.users.profile(id); p != nil {
-		s.rematch.afterInterestWait(*p)
-	}
-}
+// Connect registers a user connected to this instance (a resumed user is
+// known since Resume).
+func (s *Service) Connect(id string) { s.users.add(id) }
 
 // Partner returns the user's current partner, as announced to it. A user
 // whose own next, block or leave is under way has none: that call is

@@ -72,6 +72,12 @@ const (
 	// service drop announcements that the user's own action has already
 	// made stale.
 	EventDone
+	// EventResumed marks where User's held session was taken back
+	// (HeldSessions.Resume), before the matching that Resume runs:
+	// announcements for User before it are stale (what they told is in
+	// Reason). Partner, PartnerAddr and Reason are the Resumed's Partner,
+	// PartnerAddr and Left: the user's state as the store has it there.
+	EventResumed
 )
 
 // Event is one announcement produced by a state change. Stores deliver
@@ -84,7 +90,7 @@ type Event struct {
 	PartnerName string // EventMatched: the partner's name, "Stranger" when unknown
 	Room        string // EventMatched: unique for every pairing
 	Initiator   bool   // EventMatched: User creates the WebRTC offer
-	Reason      Reason // EventPartnerLeft
+	Reason      Reason // EventPartnerLeft; EventResumed: Resumed.Left
 	// PartnerAddr is the partner's address key (EventMatched), for a
 	// report or block after the partner has gone.
 	PartnerAddr string

@@ -190,6 +190,7 @@ func (s *Store) Resume(ctx context.Context, id, pidHash string, after uint64, in
 	if hs.announced != "" && r.Partner != hs.announced {
 		r.Left = cmp.Or(hs.left, queue.ReasonDisconnect)
 	}
+	s.emit(queue.Event{Kind: queue.EventResumed, User: id, Partner: r.Partner, PartnerAddr: r.PartnerAddr, Reason: r.Left})
 	// Back in the queue as anyone else: it may be paired at once.
 	s.match(now)
 	return r, nil

@@ -188,6 +188,11 @@ func decode(v map[string]any) (queue.Event, bool) {
 		e.Reason = queue.Reason(str("why"))
 	case "d":
 		e.Kind = queue.EventDone
+	case "r":
+		e.Kind = queue.EventResumed
+		e.Partner = str("p")
+		e.PartnerAddr = str("a")
+		e.Reason = queue.Reason(str("why"))
 	default:
 		return queue.Event{}, false
 	}

@@ -2,7 +2,9 @@
 -- the instance it resumes through ('' when none). Takes the user's held
 -- session when the pid hash is its own: a user who joined (has a profile)
 -- joins the instance's members and its profile names the instance (with a
--- fresh TTL); then matching runs. Returns {NOT_HELD} (nothing changed) when there is no such
+-- fresh TTL); the stream gets the resume (k r: u the user, p its partner,
+-- a the partner's address key, why the announced partner left, '' each
+-- when none); then matching runs. Returns {NOT_HELD} (nothing changed) when there is no such
 -- session; {RESUME_GAP} when the kept frames do not reach back to the
 -- offset (the user is then ended as a lapse ends it); else {OK, the
 -- offset of the next frame, the profile JSON or '', the partner or '',
@@ -67,6 +69,7 @@ local why = ''
 if announced ~= '' and partner ~= announced then
   why = left or 'disconnect'
 end
+xadd('k', 'r', 'u', id, 'p', partner, 'a', partner_addr, 'why', why)
 -- Back in the queue as anyone else: it may be paired at once.
 match()
 local reply = { OK, next_offset, raw, partner, partner_addr, why }

@@ -98,6 +98,8 @@ func format(evs []queue.Event) string {
 			fmt.Fprintf(&b, "\tpartner-left to %s (%s)\n", e.User, e.Reason)
 		case queue.EventDone:
 			fmt.Fprintf(&b, "\tdone %s\n", e.User)
+		case queue.EventResumed:
+			fmt.Fprintf(&b, "\tresumed %s with %q (%q) left %q\n", e.User, e.Partner, e.PartnerAddr, e.Reason)
 		default:
 			fmt.Fprintf(&b, "\t%+v\n", e)
 		}
@@ -148,6 +150,10 @@ func checkInvariants(t *testing.T, evs []queue.Event) {
 			delete(partner, e.User)
 		case queue.EventDone:
 			delete(partner, e.User)
+		case queue.EventResumed:
+			if e.Partner != partner[e.User] {
+				t.Errorf("event %d: %s resumed with partner %q, the stream says %q", i, e.User, e.Partner, partner[e.User])
+			}
 		default:
 			t.Errorf("event %d: unknown kind %d", i, e.Kind)
 		}

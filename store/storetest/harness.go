@@ -39,6 +39,9 @@ type harness struct {
 
 	cursor   int // events before it were returned by drain
 	barriers int
+	// resumed are the EventResumed that the Resumes since the last drain
+	// must have made, in order (see resumedBy).
+	resumed []queue.Event
 }
 
 func start(t *testing.T, newStore NewStore, opts queue.StoreOptions) *harness {
@@ -174,14 +177,38 @@ func (h *harness) drainAt() ([]queue.Event, time.Time) {
 }
 
 // expect drains and compares with want, ignoring room ids (checkInvariants
-// checks those).
+// checks those) and the EventResumed of the Resumes since the last drain,
+// which must be the ones each Resume returned (resumedBy), in order.
 func (h *harness) expect(step string, want ...queue.Event) []queue.Event {
 	h.t.Helper()
 	got := h.drain()
+	var resumed []queue.Event
+	got = slices.DeleteFunc(got, func(e queue.Event) bool {
+		if e.Kind == queue.EventResumed {
+			resumed = append(resumed, e)
+			return true
+		}
+		return false
+	})
+	h.mu.Lock()
+	wantResumed := h.resumed
+	h.resumed = nil
+	h.mu.Unlock()
+	if !sameEvents(resumed, wantResumed) {
+		h.t.Fatalf("%s: resumes in the stream:\n%swant, as Resume returned them:\n%s", step, format(resumed), format(wantResumed))
+	}
 	if !sameEvents(got, want) {
 		h.t.Fatalf("%s: events:\n%swant:\n%s", step, format(got), format(want))
 	}
 	return got
+}
+
+// resumedBy records the EventResumed that a successful Resume of id, which
+// returned r, must have put in the stream.
+func (h *harness) resumedBy(id string, r queue.Resumed) {
+	h.mu.Lock()
+	h.resumed = append(h.resumed, queue.Event{Kind: queue.EventResumed, User: id, Partner: r.Partner, PartnerAddr: r.PartnerAddr, Reason: r.Left})
+	h.mu.Unlock()
 }
 
 func sameEvents(got, want []queue.Event) bool {

@@ -64,6 +64,7 @@ func (h *harness) resume(id string, after uint64, instance string) queue.Resumed
 	if err != nil {
 		h.t.Fatalf("Resume(%s after %d): %v", id, after, err)
 	}
+	h.resumedBy(id, r)
 	return r
 }
 
@@ -473,6 +474,7 @@ func testConcurrentResume(t *testing.T, h *harness) {
 				switch {
 				case err == nil && r.Partner == b && len(r.Frames) == 0:
 					won++
+					h.resumedBy(a, r)
 				case errors.Is(err, queue.ErrNotHeld):
 					lost++
 				default:
@@ -510,6 +512,9 @@ func testResumeRacesLapse(t *testing.T, h *harness) {
 		)
 		if errLapse != nil {
 			t.Fatalf("round %d: Lapse: %v", i, errLapse)
+		}
+		if errResume == nil {
+			h.resumedBy(a, r)
 		}
 		switch {
 		case errResume == nil && !lapsed && r.Partner == b:
@@ -570,6 +575,7 @@ func testKeepRacesResume(t *testing.T, h *harness) {
 		if errResume != nil {
 			t.Fatalf("round %d: Resume: %v", i, errResume)
 		}
+		h.resumedBy(a, r)
 		if got := offsets(t, r.Frames); !slices.Equal(got, kept) {
 			t.Fatalf("round %d: resumed frames %v, kept %v", i, got, kept)
 		}
