@@ -35,8 +35,12 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics on a listener of its own;
 	// MetricsToken, when set, is the bearer token a scrape must show.
 	// Neither: no metrics.
-	MetricsAddr   string
-	MetricsToken  string
+	MetricsAddr  string
+	MetricsToken string
+	// AdminToken, when set, enables the moderators' API and console
+	// (/admin) behind it; AdminLabel names its holder in the audit log.
+	AdminToken    string
+	AdminLabel    string
 	PprofAddr     string
 	PingInterval  time.Duration
 	PingTimeout   time.Duration
@@ -75,6 +79,9 @@ type Safety struct {
 	ReportWindow    time.Duration
 	ReportThreshold int
 	CoolDown        time.Duration
+	// EvidenceKeep and EvidenceTTL bound the evidence kept with reports.
+	EvidenceKeep int
+	EvidenceTTL  time.Duration
 	// AddressSecret keys the hash that blocks and cool-downs are kept
 	// under; nil when it is the one kept in Redis (see finish).
 	AddressSecret []byte
@@ -87,6 +94,8 @@ func (s Safety) StoreOptions(o queue.StoreOptions) queue.StoreOptions {
 	o.ReportWindow = s.ReportWindow
 	o.ReportThreshold = s.ReportThreshold
 	o.CoolDown = s.CoolDown
+	o.EvidenceKeep = s.EvidenceKeep
+	o.EvidenceTTL = s.EvidenceTTL
 	return o
 }
 

@@ -38,6 +38,7 @@ type Metrics struct {
 	storeCalls   *prometheus.HistogramVec
 	storeErrors  *prometheus.CounterVec
 	eventLag     prometheus.Histogram
+	moderation   *prometheus.CounterVec
 }
 
 // New returns the metrics, registered with the Go runtime and process
@@ -96,8 +97,12 @@ func New() *Metrics {
 		Help:    "Time from the store recording a state change's event to this instance handling it (with Redis, includes the clock offset between Redis and this host).",
 		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
 	})
+	m.moderation = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "moderation_actions_total",
+		Help: "Moderator actions taken through this instance's admin API: ban, lift (a ban), dismiss (reports), lift-cool-down.",
+	}, []string{"action"})
 	reg.MustRegister(m.matches, m.timeToMatch, m.callDuration, m.nexts, m.leaves,
-		m.disconnects, relayed, m.refused, m.storeCalls, m.storeErrors, m.eventLag)
+		m.disconnects, relayed, m.refused, m.storeCalls, m.storeErrors, m.eventLag, m.moderation)
 	// Known label values exist from the start, at zero: a rate over a
 	// series that appears with its first increment misses that increment.
 	for _, r := range []queue.Reason{queue.ReasonNext, queue.ReasonLeave, queue.ReasonDisconnect} {
@@ -110,8 +115,15 @@ func New() *Metrics {
 		m.storeCalls.WithLabelValues(op)
 		m.storeErrors.WithLabelValues(op)
 	}
+	for _, a := range []string{"ban", "lift", "dismiss", "lift-cool-down"} {
+		m.moderation.WithLabelValues(a)
+	}
 	return m
 }
+
+// Moderated counts a moderator's action: ban, lift, dismiss or
+// lift-cool-down.
+func (m *Metrics) Moderated(action string) { m.moderation.WithLabelValues(action).Inc() }
 
 // Handler serves the metrics in Prometheus's text format, to anyone: the
 // caller puts it behind a token (web.RequireToken) or on a private

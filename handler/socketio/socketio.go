@@ -301,6 +301,16 @@ func (s *Server) sendLocal(to string, frame []byte) bool {
 	return ok
 }
 
+// DropLocal closes the connection of the socket id when it is connected to
+// this instance (as Conn.Drop), and reports whether it was.
+func (s *Server) DropLocal(to string) bool {
+	sock, ok := s.io.Sockets().Sockets().Load(socket.SocketId(to))
+	if ok {
+		go sock.Conn().Close(true)
+	}
+	return ok
+}
+
 // Send writes f to the socket id: directly when it is connected here,
 // through the relay (with several instances) when it is elsewhere.
 // A socket connected nowhere gets nothing.

@@ -32,6 +32,7 @@ type Store struct {
 	online      map[string]census              // instance → its last Census report
 	presence    map[string]time.Time           // instance → when its presence lapses
 	members     map[string]map[string]struct{} // instance → users who joined through it
+	mod         moderation
 }
 
 type profile struct {
@@ -60,6 +61,7 @@ func New(opts queue.StoreOptions) *Store {
 		online:      make(map[string]census),
 		presence:    make(map[string]time.Time),
 		members:     make(map[string]map[string]struct{}),
+		mod:         newModeration(),
 	}
 }
 
@@ -205,6 +207,7 @@ func (s *Store) Sweep(ctx context.Context) error {
 			delete(s.coolDowns, addr)
 		}
 	}
+	s.mod.expireEvidence(now)
 	for addr, by := range s.reports {
 		for a, at := range by {
 			if now.Sub(at) >= s.opts.ReportWindow {

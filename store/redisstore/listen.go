@@ -188,6 +188,10 @@ func decode(v map[string]any) (queue.Event, bool) {
 		e.Reason = queue.Reason(str("why"))
 	case "d":
 		e.Kind = queue.EventDone
+	case "b":
+		e.Kind = queue.EventBanned
+		e.Addr = str("a")
+		return e, e.Addr != ""
 	default:
 		return queue.Event{}, false
 	}

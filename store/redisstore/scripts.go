@@ -38,6 +38,8 @@ var (
 	reportLua string
 	//go:embed census.lua
 	censusLua string
+	//go:embed ban.lua
+	banLua string
 )
 
 // Each script starts with a shebang line declaring its flags (Redis 7). A

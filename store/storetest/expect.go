@@ -98,6 +98,8 @@ func format(evs []queue.Event) string {
 			fmt.Fprintf(&b, "\tpartner-left to %s (%s)\n", e.User, e.Reason)
 		case queue.EventDone:
 			fmt.Fprintf(&b, "\tdone %s\n", e.User)
+		case queue.EventBanned:
+			fmt.Fprintf(&b, "\tbanned %s\n", e.Addr)
 		default:
 			fmt.Fprintf(&b, "\t%+v\n", e)
 		}
@@ -148,6 +150,10 @@ func checkInvariants(t *testing.T, evs []queue.Event) {
 			delete(partner, e.User)
 		case queue.EventDone:
 			delete(partner, e.User)
+		case queue.EventBanned:
+			if e.Addr == "" || e.User != "" {
+				t.Errorf("event %d: a ban of no address, or for a user: %+v", i, e)
+			}
 		default:
 			t.Errorf("event %d: unknown kind %d", i, e.Kind)
 		}
