@@ -13,6 +13,7 @@ export const NOTICES = {
 // which we do not parse: "later" is true whatever the server's wording.
 export const REFUSALS = {
   'cooling-down': 'after reports from other users you cannot join for a while. Try again later.',
+  banned: 'the moderators have banned your connection after reports.',
   'rate-limited': 'too many tries at once. Wait a moment and try again.',
   'too-many-pending': 'too many tries at once. Wait a moment and try again.',
   draining: 'the server is restarting. Try again in a moment.',
