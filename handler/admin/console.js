@@ -15,7 +15,7 @@ function el(tag, attrs, ...children) {
     else if (k === 'class') e.className = v;
     else e.setAttribute(k, v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c != null) e.append(c instanceof Node ? c : String(c));
   }
   return e;
@@ -39,7 +39,7 @@ async function api(method, path, body) {
 }
 
 function show(...children) {
-  main.replaceChildren(...children);
+  main.replaceChildren(...children.flat(Infinity).filter((c) => c != null));
 }
 
 function fail(err) {
