@@ -110,6 +110,29 @@ eachMode((mode) => {
       }
     });
 
+  ztest(mode, 'a report\'s evidence is read back, then gone after REPORT_EVIDENCE_TTL_MS (the report stays)',
+    { env: { ...ADMIN_ENV, REPORT_EVIDENCE_TTL_MS: '1500' } }, async (ctx) => {
+      const reporter = await from(ctx.url, 2);
+      const bad = await from(ctx.url, 3);
+      try {
+        await pairUp(reporter, bad);
+        const filed = Date.now();
+        assertAccepted(await emitAck(reporter, 'report', { reason: 'spam', evidence: { lines: LINES, still: STILL } }), 'report with evidence');
+        const list = await adminApi(ctx.url, 'GET', 'reports');
+        const key = list.json.reports[0].key;
+        const first = await adminApi(ctx.url, 'GET', `reports/${key}`);
+        assert.deepEqual(first.json.reports[0].evidence, { lines: LINES, still: STILL });
+        let last;
+        await until(async () => {
+          last = await adminApi(ctx.url, 'GET', `reports/${key}`);
+          return last.json.reports.length === 1 && last.json.reports[0].evidence === undefined;
+        }, { timeout: 10000, what: () => `the evidence gone after its TTL (${last && last.text.slice(0, 200)})` });
+        assert.ok(Date.now() - filed >= 1400, `evidence gone after ${Date.now() - filed} ms, before its 1.5 s TTL`);
+      } finally {
+        closeAll(reporter, bad);
+      }
+    });
+
   ztest(mode, 'the admin API: 401 without or with a wrong token (and the console page asks for it)', { env: ADMIN_ENV }, async (ctx) => {
     for (const path of ['reports', 'bans', 'audit']) {
       assert.equal((await adminApi(ctx.url, 'GET', path, { token: '' })).status, 401, `${path} without a token`);
