@@ -301,7 +301,7 @@ func (a *api) ban(w http.ResponseWriter, r *http.Request) {
 	case !keyPattern.MatchString(req.Key):
 		writeError(w, http.StatusBadRequest, "key must be an address key (32 hex digits)")
 		return
-	case req.DurationMs < 0 || time.Duration(req.DurationMs)*time.Millisecond > maxBan:
+	case req.DurationMs < 0 || req.DurationMs > maxBan.Milliseconds():
 		writeError(w, http.StatusBadRequest, "durationMs must be 0 (until lifted) or up to ten years")
 		return
 	case len([]rune(req.Note)) > maxNote:

@@ -234,6 +234,8 @@ func TestBanLiftAudit(t *testing.T) {
 	for _, body := range []any{
 		map[string]any{"key": "nope"},
 		map[string]any{"key": badKey, "durationMs": -1},
+		map[string]any{"key": badKey, "durationMs": 9e15}, // would overflow a Duration
+		map[string]any{"key": badKey, "durationMs": 11 * 365 * 86400e3},
 		map[string]any{"key": badKey, "note": strings.Repeat("x", 501)},
 		map[string]any{"key": badKey, "extra": 1},
 		"not an object",

@@ -128,10 +128,3 @@ func TestDecodeReportEvidence(t *testing.T) {
 		})
 	}
 }
-
-func TestBannedAck(t *testing.T) {
-	reply, reason, expected := refusalOf(&queue.BannedError{})
-	if reply.Code != codeBanned || !expected || reply.Error == "" || reason != reply.Error {
-		t.Fatalf("refusalOf(BannedError) = %+v, %q, %v; want code banned", reply, reason, expected)
-	}
-}
