@@ -23,6 +23,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/zivro/zivro/config"
+	"github.com/zivro/zivro/handler/admin"
 	"github.com/zivro/zivro/handler/clientaddr"
 	"github.com/zivro/zivro/handler/events"
 	"github.com/zivro/zivro/handler/socketio"
@@ -96,6 +97,14 @@ func metricsHandler(cfg config.Config, mx *metrics.Metrics, log *slog.Logger) ht
 	return web.RequireToken("metrics", cfg.MetricsToken, mx.Handler(), log)
 }
 
+// adminRoute is the moderators' console and API, only with ADMIN_TOKEN.
+func adminRoute(cfg config.Config, st queue.Moderation, mx *metrics.Metrics, log *slog.Logger) http.Handler {
+	if cfg.AdminToken == "" {
+		return nil
+	}
+	return admin.Handler(admin.Config{Store: st, Label: cfg.AdminLabel, Observer: mx, Log: log}, cfg.AdminToken, log)
+}
+
 // addressSecretCheck is how often an instance checks the address secret
 // kept in Redis against its own (one SET NX GET): after Redis lost its data,
 // the instances agree again within it.
@@ -155,6 +164,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		AddrLimits:     cfg.AddrLimits,
 		ICE:            cfg.ICE,
 		Metrics:        metricsRoute(cfg, mx, log),
+		Admin:          adminRoute(cfg, st.Store, mx, log),
 	}, svc, sio, log)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", cfg.Port))

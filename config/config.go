@@ -35,8 +35,12 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics on a listener of its own;
 	// MetricsToken, when set, is the bearer token a scrape must show.
 	// Neither: no metrics.
-	MetricsAddr   string
-	MetricsToken  string
+	MetricsAddr  string
+	MetricsToken string
+	// AdminToken, when set, enables the moderators' API and console
+	// (/admin) behind it; AdminLabel names its holder in the audit log.
+	AdminToken    string
+	AdminLabel    string
 	PprofAddr     string
 	PingInterval  time.Duration
 	PingTimeout   time.Duration
@@ -80,6 +84,9 @@ type Safety struct {
 	// MaxHeldPerAddr bounds the held sessions of one address (see
 	// queue.StoreOptions).
 	MaxHeldPerAddr int
+	// EvidenceKeep and EvidenceTTL bound the evidence kept with reports.
+	EvidenceKeep int
+	EvidenceTTL  time.Duration
 	// AddressSecret keys the hash that blocks and cool-downs are kept
 	// under; nil when it is the one kept in Redis (see finish).
 	AddressSecret []byte
@@ -93,6 +100,8 @@ func (s Safety) StoreOptions(o queue.StoreOptions) queue.StoreOptions {
 	o.ReportThreshold = s.ReportThreshold
 	o.CoolDown = s.CoolDown
 	o.MaxHeldPerAddr = s.MaxHeldPerAddr
+	o.EvidenceKeep = s.EvidenceKeep
+	o.EvidenceTTL = s.EvidenceTTL
 	return o
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zivro/zivro/queue"
 )
 
 // strongSecret passes secret.Check: what `openssl rand -hex 32` gives.
@@ -80,6 +82,20 @@ func TestLoadConfig(t *testing.T) {
 			}
 		}, ""},
 		{"weak metrics token", map[string]string{"METRICS_TOKEN": "ab"}, nil, "METRICS_TOKEN is too weak"},
+		{"no admin token: no admin routes; evidence defaults", nil, func(t *testing.T, c Config) {
+			if c.AdminToken != "" || c.AdminLabel != "admin" || c.Safety.EvidenceKeep != 1000 || c.Safety.EvidenceTTL != 7*24*time.Hour {
+				t.Fatalf("admin token %q, label %q, evidence %d for %v", c.AdminToken, c.AdminLabel, c.Safety.EvidenceKeep, c.Safety.EvidenceTTL)
+			}
+		}, ""},
+		{"admin token and label, evidence bounds", map[string]string{"ADMIN_TOKEN": strongSecret, "ADMIN_LABEL": "mod-alice@ops", "REPORT_EVIDENCE_KEEP": "50", "REPORT_EVIDENCE_TTL_MS": "60000"}, func(t *testing.T, c Config) {
+			o := c.Safety.StoreOptions(queue.StoreOptions{})
+			if c.AdminToken != strongSecret || c.AdminLabel != "mod-alice@ops" || o.EvidenceKeep != 50 || o.EvidenceTTL != time.Minute {
+				t.Fatalf("admin token %q, label %q, store options %+v", c.AdminToken, c.AdminLabel, o)
+			}
+		}, ""},
+		{"weak admin token", map[string]string{"ADMIN_TOKEN": "letmein"}, nil, "ADMIN_TOKEN is too weak"},
+		{"admin label with spaces", map[string]string{"ADMIN_TOKEN": strongSecret, "ADMIN_LABEL": "Alice Smith"}, nil, "ADMIN_LABEL"},
+		{"bad evidence keep", map[string]string{"REPORT_EVIDENCE_KEEP": "0"}, nil, "REPORT_EVIDENCE_KEEP"},
 		{"weak TURN secret", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": "zq9"}, nil, "TURN_SECRET is too weak"},
 		{"repetitive TURN secret", map[string]string{"TURN_URLS": "turn:t.example:3478", "TURN_SECRET": strings.Repeat("secret12", 5)}, nil, "TURN_SECRET is too weak"},
 		{"bad timing", map[string]string{"PING_TIMEOUT_MS": "soon"}, nil, "PING_TIMEOUT_MS"},

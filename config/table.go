@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -91,6 +92,10 @@ var table = []Var{
 		parse: into(func(c *Config) *string { return &c.MetricsAddr }, text)},
 	{Name: "METRICS_TOKEN", Secret: true, Meaning: "the bearer token a scrape must send",
 		parse: into(func(c *Config) *string { return &c.MetricsToken }, text)},
+	{Name: "ADMIN_TOKEN", Secret: true, Meaning: "the bearer token of the moderators' API and console; unset: no /admin routes",
+		parse: into(func(c *Config) *string { return &c.AdminToken }, text)},
+	{Name: "ADMIN_LABEL", Default: "admin", Meaning: "who holds ADMIN_TOKEN, as the audit log names them",
+		parse: into(func(c *Config) *string { return &c.AdminLabel }, adminLabel)},
 	{Name: "PPROF_ADDR", Meaning: "serve net/http/pprof on this address (keep it on loopback)",
 		parse: into(func(c *Config) *string { return &c.PprofAddr }, text)},
 	{Name: "INTEREST_WAIT_MS", Default: ms(queue.DefaultInterestWait), Meaning: "how long a user with interests or a language waits for a shared one",
@@ -101,6 +106,10 @@ var table = []Var{
 		parse: into(func(c *Config) *time.Duration { return &c.Safety.ReportWindow }, millis)},
 	{Name: "COOL_DOWN_MS", Default: ms(queue.DefaultCoolDown), Meaning: "how long a reported address's joins are refused",
 		parse: into(func(c *Config) *time.Duration { return &c.Safety.CoolDown }, millis)},
+	{Name: "REPORT_EVIDENCE_KEEP", Default: strconv.Itoa(queue.DefaultEvidenceKeep), Meaning: "how many of the latest reports keep their evidence",
+		parse: into(func(c *Config) *int { return &c.Safety.EvidenceKeep }, count)},
+	{Name: "REPORT_EVIDENCE_TTL_MS", Default: ms(queue.DefaultEvidenceTTL), Meaning: "how long a report's evidence is kept at most",
+		parse: into(func(c *Config) *time.Duration { return &c.Safety.EvidenceTTL }, millis)},
 	{Name: "BLOCK_TTL_MS", Default: ms(queue.DefaultBlockTTL), Meaning: "how long a block is kept",
 		parse: into(func(c *Config) *time.Duration { return &c.Safety.BlockTTL }, millis)},
 	{Name: "ADDRESS_HASH_KEY", Secret: true, Meaning: "the secret of the keyed hash of client addresses",
@@ -202,4 +211,15 @@ func redisURL(v string) (*redis.Options, error) {
 		return nil, ue.Err
 	}
 	return o, err
+}
+
+// adminLabel reads a short label of letters, digits, '.', '_', '-' and
+// '@': it goes into the audit log and log lines as it is.
+func adminLabel(v string) (string, error) {
+	if len(v) > 64 || strings.IndexFunc(v, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && !strings.ContainsRune("._-@", r)
+	}) >= 0 {
+		return "", errors.New("want up to 64 letters, digits, '.', '_', '-' or '@'")
+	}
+	return v, nil
 }

@@ -39,6 +39,7 @@ type Metrics struct {
 	storeCalls   *prometheus.HistogramVec
 	storeErrors  *prometheus.CounterVec
 	eventLag     prometheus.Histogram
+	moderation   *prometheus.CounterVec
 }
 
 // New returns the metrics, registered with the Go runtime and process
@@ -101,8 +102,12 @@ func New() *Metrics {
 		Namespace: namespace, Name: "resumes_total",
 		Help: "Sessions of resumable clients: held after a drop (held), not held (refused: the store failed or the address holds too many), taken back by a reconnect (resumed).",
 	}, []string{"outcome"})
+	m.moderation = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "moderation_actions_total",
+		Help: "Moderator actions taken through this instance's admin API: ban, lift (a ban), dismiss (reports), lift-cool-down.",
+	}, []string{"action"})
 	reg.MustRegister(m.matches, m.timeToMatch, m.callDuration, m.nexts, m.leaves,
-		m.disconnects, m.resumes, relayed, m.refused, m.storeCalls, m.storeErrors, m.eventLag)
+		m.disconnects, m.resumes, relayed, m.refused, m.storeCalls, m.storeErrors, m.eventLag, m.moderation)
 	// Known label values exist from the start, at zero: a rate over a
 	// series that appears with its first increment misses that increment.
 	for _, r := range []queue.Reason{queue.ReasonNext, queue.ReasonLeave, queue.ReasonDisconnect} {
@@ -118,8 +123,15 @@ func New() *Metrics {
 	for _, o := range ResumeOutcomes {
 		m.resumes.WithLabelValues(o)
 	}
+	for _, a := range []string{"ban", "lift", "dismiss", "lift-cool-down"} {
+		m.moderation.WithLabelValues(a)
+	}
 	return m
 }
+
+// Moderated counts a moderator's action: ban, lift, dismiss or
+// lift-cool-down.
+func (m *Metrics) Moderated(action string) { m.moderation.WithLabelValues(action).Inc() }
 
 // Handler serves the metrics in Prometheus's text format, to anyone: the
 // caller puts it behind a token (web.RequireToken) or on a private

@@ -9,7 +9,7 @@ import (
 )
 
 // storeOps are the store calls that are timed, as the op label names them.
-var storeOps = []string{"join", "next", "leave", "block", "report", "match", "refresh", "sweep", "ping", "beat", "retire", "census"}
+var storeOps = []string{"join", "next", "leave", "block", "report", "match", "refresh", "sweep", "ping", "beat", "retire", "census", "banned"}
 
 // Store wraps st so that its calls are timed and their failures counted,
 // and the lag of the events it delivers observed. A method st gains later
@@ -81,6 +81,14 @@ func (s *timedStore) Report(ctx context.Context, r queue.Report) (bool, error) {
 	cooling, err := s.Store.Report(ctx, r)
 	s.observe("report", start, err)
 	return cooling, err
+}
+
+// Banned is timed: every join asks it first.
+func (s *timedStore) Banned(ctx context.Context, addr string) (queue.Ban, bool, error) {
+	start := time.Now()
+	b, ok, err := s.Store.Banned(ctx, addr)
+	s.observe("banned", start, err)
+	return b, ok, err
 }
 
 func (s *timedStore) Match(ctx context.Context) error {

@@ -23,6 +23,24 @@ func (s *Service) handle(e Event) {
 		s.matched(e)
 	case EventPartnerLeft:
 		s.partnerLeft(e)
+	case EventBanned:
+		s.banned(e.Addr)
+	}
+}
+
+// banned drops this instance's users of a banned address: their
+// connections close, and their disconnect takes them out of the queue and
+// their calls as any disconnect does.
+func (s *Service) banned(addr string) {
+	if addr == "" {
+		return
+	}
+	ids := s.users.ofAddr(addr)
+	for _, id := range ids {
+		s.notify.Banned(id)
+	}
+	if len(ids) > 0 {
+		s.log.Info("banned users dropped", "addr", addr, "users", len(ids))
 	}
 }
 

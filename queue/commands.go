@@ -27,7 +27,13 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 		// Before the store call: its match may be announced before it
 		// returns.
 		sess.queuedAt = time.Now()
+		// Before the ban check: a ban recorded after the check is
+		// announced after it, and finds the user by its address.
+		sess.addr, sess.net = p.Addr, p.Net
 	})
+	if err := s.refuseBanned(ctx, p.Addr); err != nil {
+		return fmt.Errorf("join %s: %w", id, err)
+	}
 	err := s.store.Join(ctx, id, p)
 	if errors.Is(err, ErrInstanceGone) && !s.inst.draining.Load() {
 		// The store lost this instance's presence (a Redis that lost its
@@ -86,7 +92,7 @@ func (s *Service) Block(ctx context.Context, id string) error {
 // partner, for moderators. A second report about the same partner is
 // acknowledged but not filed again. ErrNoPartner when there is none; the
 // store's failures wrapped.
-func (s *Service) Report(ctx context.Context, id, reason string) error {
+func (s *Service) Report(ctx context.Context, id, reason string, evidence *Evidence) error {
 	by, target, reported, err := s.users.target(id)
 	if err != nil {
 		return fmt.Errorf("report by %s: %w", id, err)
@@ -94,12 +100,12 @@ func (s *Service) Report(ctx context.Context, id, reason string) error {
 	if reported {
 		return nil
 	}
-	cooling, err := s.store.Report(ctx, Report{Reporter: by, Reported: target, Reason: reason, At: time.Now()})
+	cooling, err := s.store.Report(ctx, Report{Reporter: by, Reported: target, Reason: reason, At: time.Now(), Evidence: evidence})
 	if err != nil {
 		return fmt.Errorf("report %s by %s: %w", target.ID, id, err)
 	}
 	s.users.markReported(id, target.ID)
-	s.log.Info("report", "socket", id, "addr", by.Addr, "reported", target.ID, "reported_addr", target.Addr, "reason", reason)
+	s.log.Info("report", "socket", id, "addr", by.Addr, "reported", target.ID, "reported_addr", target.Addr, "reason", reason, "evidence", evidence != nil)
 	if cooling {
 		s.log.Warn("cool-down started", "addr", target.Addr, "socket", target.ID)
 	}
@@ -168,6 +174,24 @@ func (s *Service) own(ctx context.Context, id string, change func() error) error
 	s.rematch.afterWindow()
 	if p := s.users.profile(id); p != nil {
 		s.rematch.afterInterestWait(*p)
+	}
+	return nil
+}
+
+// refuseBanned returns a *BannedError when addr is banned. The check is
+// its own store call, before the join's: a ban recorded in between is
+// announced after the user's address is known here, and drops it (see
+// banned).
+func (s *Service) refuseBanned(ctx context.Context, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	b, ok, err := s.store.Banned(ctx, addr)
+	if err != nil {
+		return fmt.Errorf("ban check: %w", err)
+	}
+	if ok {
+		return &BannedError{Until: b.Until}
 	}
 	return nil
 }

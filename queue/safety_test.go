@@ -205,7 +205,7 @@ func TestReportsStartACoolDown(t *testing.T) {
 			const coolDown = 300 * time.Millisecond
 			st, _ := b.new(t, queue.StoreOptions{CoolDown: coolDown, RematchWindow: time.Minute})
 			h := serve(t, st, queue.Config{})
-			if err := h.svc.Report(context.Background(), "nobody", "spam"); !errors.Is(err, queue.ErrNoPartner) {
+			if err := h.svc.Report(context.Background(), "nobody", "spam", nil); !errors.Is(err, queue.ErrNoPartner) {
 				t.Fatalf("report without a partner = %v, want ErrNoPartner", err)
 			}
 			h.mustJoinAt(t, "bad", "x")
@@ -221,7 +221,7 @@ func TestReportsStartACoolDown(t *testing.T) {
 				}
 				// Twice: the second is acknowledged and not counted.
 				for range 2 {
-					if err := h.svc.Report(context.Background(), r, "spam"); err != nil {
+					if err := h.svc.Report(context.Background(), r, "spam", nil); err != nil {
 						t.Fatal(err)
 					}
 				}

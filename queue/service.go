@@ -32,6 +32,8 @@ type Match struct {
 type Notifier interface {
 	Matched(to string, m Match)
 	PartnerLeft(to string, reason Reason)
+	// Banned drops the user's connection: its address was banned.
+	Banned(to string)
 }
 
 // Config holds the service's timings; zero values take the defaults. The

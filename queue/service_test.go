@@ -25,6 +25,7 @@ type announcement struct {
 	matched bool
 	match   queue.Match
 	reason  queue.Reason
+	banned  bool // the connection was dropped for a ban
 }
 
 // recorder is a queue.Notifier that remembers what each user was told and
@@ -45,6 +46,10 @@ func (r *recorder) Matched(to string, m queue.Match) {
 
 func (r *recorder) PartnerLeft(to string, reason queue.Reason) {
 	r.add(to, announcement{reason: reason})
+}
+
+func (r *recorder) Banned(to string) {
+	r.add(to, announcement{banned: true})
 }
 
 func (r *recorder) add(to string, a announcement) {

@@ -129,6 +129,19 @@ func (ss *sessions) profiles(keep func(*session) bool) map[string]Profile {
 	return profiles
 }
 
+// ofAddr returns the users whose last join came from addr.
+func (ss *sessions) ofAddr(addr string) []string {
+	ss.mu.RLock()
+	defer ss.mu.RUnlock()
+	var ids []string
+	for id, sess := range ss.byID {
+		if sess.addr == addr {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // clearPending forgets every own request still waiting for its EventDone:
 // after a store outage those events may never come, and must not silence
 // the users for ever.

@@ -78,6 +78,9 @@ const (
 	// Reason). Partner, PartnerAddr and Reason are the Resumed's Partner,
 	// PartnerAddr and Left: the user's state as the store has it there.
 	EventResumed
+	// EventBanned tells every instance that Addr was banned: each drops
+	// its own users of that address (see Moderation.Ban). User is empty.
+	EventBanned
 )
 
 // Event is one announcement produced by a state change. Stores deliver
@@ -103,6 +106,8 @@ type Event struct {
 	// TextOnly is the mode of the pairing (EventMatched): both text-only,
 	// or both video.
 	TextOnly bool
+	// Addr is the banned address key (EventBanned).
+	Addr string
 	// At is when the store recorded the state change, zero when the store
 	// does not say; the service's metrics take the event stream's lag
 	// from it.
@@ -198,6 +203,8 @@ type Report struct {
 	Reporter, Reported Peer
 	Reason             string
 	At                 time.Time
+	// Evidence is what the reporter chose to attach, nil when nothing.
+	Evidence *Evidence
 }
 
 // Store keeps the queue, the rooms and the profiles, the blocks, reports and
@@ -314,6 +321,7 @@ type Store interface {
 	Listen(ctx context.Context, ready func(), handle func(Event)) error
 
 	HeldSessions
+	Moderation
 }
 
 // Windows are the store's timed matching rules that the service must know

@@ -70,6 +70,10 @@ type StoreOptions struct {
 	MaxHeldPerAddr int
 	MaxKeptFrames  int
 	MaxKeptBytes   int
+	// EvidenceKeep is how many of the latest reports keep their evidence;
+	// EvidenceTTL how long at most.
+	EvidenceKeep int
+	EvidenceTTL  time.Duration
 }
 
 // WithDefaults returns o with every zero or negative field set to its default.
@@ -103,6 +107,12 @@ func (o StoreOptions) WithDefaults() StoreOptions {
 	}
 	if o.MaxKeptBytes <= 0 {
 		o.MaxKeptBytes = DefaultMaxKeptBytes
+	}
+	if o.EvidenceKeep <= 0 {
+		o.EvidenceKeep = DefaultEvidenceKeep
+	}
+	if o.EvidenceTTL <= 0 {
+		o.EvidenceTTL = DefaultEvidenceTTL
 	}
 	return o
 }

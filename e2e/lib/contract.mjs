@@ -96,7 +96,7 @@ export function assertAccepted(ack, what = 'ack') {
 /** The stable codes of refused acks (README, Socket.IO contract). */
 export const REFUSAL_CODES = [
   'invalid', 'unknown-event', 'too-large', 'rate-limited', 'too-many-pending', 'too-many-held',
-  'busy', 'not-joined', 'no-partner', 'not-your-partner', 'draining', 'cooling-down', 'unavailable',
+  'busy', 'not-joined', 'no-partner', 'not-your-partner', 'draining', 'cooling-down', 'banned', 'unavailable',
 ];
 
 /** A refused ack: {ok:false, code, error}; code, when given, is the one expected. */

@@ -66,7 +66,8 @@ function newestGoSource(dir) {
     if (e.name.startsWith('.') || ['node_modules', 'client', 'e2e', 'bin', 'testdata'].includes(e.name)) continue;
     const p = path.join(dir, e.name);
     if (e.isDirectory()) newest = Math.max(newest, newestGoSource(p));
-    else if (/\.go$|^go\.(mod|sum)$/.test(e.name)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+    // Go, and the files the server embeds (Lua scripts, the admin console).
+    else if (/\.(go|lua|html|js)$|^go\.(mod|sum)$/.test(e.name)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
   }
   return newest;
 }

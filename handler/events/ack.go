@@ -30,6 +30,7 @@ const (
 	codeNotYourPartner code = "not-your-partner" // a signal to someone else
 	codeDraining       code = "draining"         // queue.ErrDraining, queue.ErrInstanceGone
 	codeCoolingDown    code = "cooling-down"     // a *queue.CoolDownError
+	codeBanned         code = "banned"           // a *queue.BannedError
 	codeUnavailable    code = "unavailable"      // anything the server did not expect
 )
 
@@ -77,6 +78,9 @@ func refusalOf(err error) (reply ackReply, reason string, expected bool) {
 	case errors.Is(err, queue.ErrDraining), errors.Is(err, queue.ErrInstanceGone):
 		// The client reconnects, to another instance.
 		reply = ackReply{Code: codeDraining, Error: queue.ErrDraining.Error()}
+	case errors.Is(err, queue.ErrBanned):
+		// Not the ban's end: the text stays the same for every ban.
+		reply = ackReply{Code: codeBanned, Error: "this address is banned by the moderators"}
 	case errors.As(err, &coolDown):
 		// The text says when to try again.
 		return ackReply{Code: codeCoolingDown, Error: coolDown.Error()}, queue.ErrCoolDown.Error(), true

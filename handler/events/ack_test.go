@@ -34,6 +34,7 @@ func TestRefusalOf(t *testing.T) {
 		{"draining", fmt.Errorf("join: %w", queue.ErrDraining), codeDraining, queue.ErrDraining.Error(), queue.ErrDraining.Error(), false},
 		{"instance taken over", fmt.Errorf("next: %w", queue.ErrInstanceGone), codeDraining, queue.ErrDraining.Error(), queue.ErrDraining.Error(), false},
 		{"cooling down", fmt.Errorf("join: %w", &queue.CoolDownError{Remaining: 90 * time.Second}), codeCoolingDown, (&queue.CoolDownError{Remaining: 90 * time.Second}).Error(), queue.ErrCoolDown.Error(), false},
+		{"banned", fmt.Errorf("join: %w", &queue.BannedError{Until: time.Unix(2e9, 0)}), codeBanned, "this address is banned by the moderators", "this address is banned by the moderators", false},
 		{"store down", errors.New("dial tcp: connection refused"), codeUnavailable, "temporarily unavailable", "temporarily unavailable", true},
 	}
 	for _, tt := range tests {

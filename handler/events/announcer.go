@@ -51,6 +51,10 @@ func (a *Announcer) PartnerLeft(to string, reason queue.Reason) {
 	a.announce(to, "partner-left", partnerLeftPayload{Reason: string(reason)})
 }
 
+// Banned closes the user's connection: its address was banned. Its
+// disconnect takes it out of the queue and its call.
+func (a *Announcer) Banned(to string) { a.out.DropLocal(to) }
+
 // announce emits to a socket connected here; announcements only concern those.
 func (a *Announcer) announce(to, event string, payload any) {
 	b, _ := json.Marshal(payload) // structs of strings and bools: never fails

@@ -230,15 +230,26 @@ func decodeChat(args []gjson.Result) (string, error) {
 // report carries no free text (and nothing personal) to the moderators' log.
 var reportReasons = []string{"nudity", "harassment", "spam", "underage", "other"}
 
-// decodeReport checks a report payload: { reason: one of reportReasons }.
-func decodeReport(args []gjson.Result) (string, error) {
+// report is a checked report payload.
+type report struct {
+	reason   string
+	evidence *queue.Evidence
+}
+
+// decodeReport checks a report payload: { reason: one of reportReasons,
+// evidence? } (see decodeEvidence).
+func decodeReport(args []gjson.Result) (report, error) {
 	obj, err := object(args)
 	if err != nil {
-		return "", err
+		return report{}, err
 	}
 	reason := obj["reason"]
 	if reason.Type != gjson.String || !slices.Contains(reportReasons, reason.Str) {
-		return "", invalid("reason must be one of %s", strings.Join(reportReasons, ", "))
+		return report{}, invalid("reason must be one of %s", strings.Join(reportReasons, ", "))
 	}
-	return reason.Str, nil
+	ev, err := decodeEvidence(obj["evidence"])
+	if err != nil {
+		return report{}, err
+	}
+	return report{reason: reason.Str, evidence: ev}, nil
 }

@@ -94,8 +94,8 @@ func FuzzPayloads(f *testing.F) {
 			checkRefusal(t, err)
 		}
 		if r, err := decodeReport(args); err == nil {
-			if !slices.Contains(reportReasons, r) {
-				t.Fatalf("report reason %q", r)
+			if !slices.Contains(reportReasons, r.reason) {
+				t.Fatalf("report reason %q", r.reason)
 			}
 		} else {
 			checkRefusal(t, err)

@@ -212,8 +212,8 @@ func TestDecodeReport(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := decodeReport(rawArgs(t, tt.args))
 			checkErr(t, err, tt.wantErr)
-			if err == nil && got != tt.want {
-				t.Fatalf("got %q, want %q", got, tt.want)
+			if err == nil && got.reason != tt.want {
+				t.Fatalf("got %q, want %q", got.reason, tt.want)
 			}
 		})
 	}

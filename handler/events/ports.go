@@ -37,6 +37,9 @@ type Sender interface {
 	// SendLocal writes f to the socket if it is connected to this
 	// instance, and reports whether it was.
 	SendLocal(to string, f socketio.Frame) bool
+	// DropLocal closes the socket's connection if it is connected to this
+	// instance, and reports whether it was.
+	DropLocal(to string) bool
 }
 
 // Service is the matchmaking service (a *queue.Service) as the handler uses
@@ -48,7 +51,7 @@ type Service interface {
 	Leave(ctx context.Context, id string) error
 	Disconnect(ctx context.Context, id string) error
 	PartnerSince(id string) (partner string, matchedAt time.Time, ok bool)
-	Report(ctx context.Context, id, reason string) error
+	Report(ctx context.Context, id, reason string, evidence *queue.Evidence) error
 	Block(ctx context.Context, id string) error
 	Hold(ctx context.Context, id string, h queue.HeldSession) error
 	Resume(ctx context.Context, id, pidHash string, after uint64) (queue.Resumed, error)

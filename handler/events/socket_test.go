@@ -140,6 +140,8 @@ func (s *fakeSender) SendLocal(to string, f socketio.Frame) bool {
 	return true
 }
 
+func (s *fakeSender) DropLocal(to string) bool { return false }
+
 func (s *fakeSender) frames() []sent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -219,7 +221,7 @@ func (s *fakeService) Leave(ctx context.Context, id string) error {
 	return s.command(ctx, "leave "+id)
 }
 
-func (s *fakeService) Report(ctx context.Context, id, reason string) error {
+func (s *fakeService) Report(ctx context.Context, id, reason string, _ *queue.Evidence) error {
 	return s.command(ctx, "report "+id+" "+reason)
 }
 

@@ -183,12 +183,12 @@ func (c *conn) Event(ev socketio.Event) {
 	case "next":
 		c.command(ev, func(ctx context.Context) error { return svc.Next(ctx, c.id) })
 	case "report":
-		reason, err := decodeReport(ev.Args)
+		r, err := decodeReport(ev.Args)
 		if err != nil {
 			c.refuse(ev, err)
 			return
 		}
-		c.command(ev, func(ctx context.Context) error { return svc.Report(ctx, c.id, reason) })
+		c.command(ev, func(ctx context.Context) error { return svc.Report(ctx, c.id, r.reason, r.evidence) })
 	case "block":
 		c.command(ev, func(ctx context.Context) error { return svc.Block(ctx, c.id) })
 	case "leave-queue":

@@ -411,6 +411,28 @@ func (s *Server) sendFrom(to string, frame []byte, relayed bool) bool {
 	return lc.rec.send(frame, relayed)
 }
 
+// DropLocal closes the connection of the socket id when it is connected to
+// this instance (as Conn.Drop), and reports whether it was.
+func (s *Server) DropLocal(to string) bool {
+	v, ok := s.conns.Load(to)
+	if !ok {
+		return false
+	}
+	lc := v.(*liveConn)
+	sock := lc.sock
+	if r := lc.rec; r != nil {
+		// Dropped for good: its session is not held for a resume.
+		r.mu.Lock()
+		r.noHold, sock = true, r.sock
+		r.mu.Unlock()
+	}
+	if sock == nil {
+		return false // being claimed or dropped: not connected here
+	}
+	go sock.Conn().Close(true)
+	return true
+}
+
 // Send writes f to the socket id: directly when it is connected here,
 // through the relay (with several instances) when it is elsewhere, kept
 // when its session is held. A socket connected nowhere gets nothing.

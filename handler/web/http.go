@@ -45,6 +45,10 @@ type Config struct {
 	// Metrics, when set, is served on GET /metrics (it checks its own
 	// token); nil when metrics are off or on a listener of their own.
 	Metrics http.Handler
+	// Admin, when set, serves /admin (the moderators' console) and
+	// /admin/api/ (it checks its own token); nil when ADMIN_TOKEN is
+	// unset: the routes do not exist.
+	Admin http.Handler
 }
 
 // Pinger reports whether the store can be reached.
@@ -67,6 +71,13 @@ func New(cfg Config, store Pinger, socketIO http.Handler, log *slog.Logger) http
 	r.GET("/ice-servers", iceServers(cfg.ICE, log))
 	if cfg.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(cfg.Metrics))
+	}
+	if cfg.Admin != nil {
+		r.Any("/admin", gin.WrapH(cfg.Admin))
+		r.Any("/admin/*any", gin.WrapH(cfg.Admin))
+	} else {
+		// No API without its token, not even the client's SPA fallback.
+		r.Any("/admin/api/*any", func(c *gin.Context) { c.String(http.StatusNotFound, "404 page not found") })
 	}
 	r.Any("/socket.io/*any", admitConnections(clientaddr.NewLimiter(cfg.AddrLimits), log), gin.WrapH(withClientAddr(socketIO)))
 	if cfg.StaticDir != "" {

@@ -53,12 +53,13 @@ func (s *Store) blocked(c, d *candidate, now time.Time) bool {
 	return ok
 }
 
-// Report implements queue.Store. The memory store keeps no reports: the
-// service's log line is their record.
+// Report implements queue.Store: the report is kept for moderators (see
+// moderation.go), with its evidence, and counted.
 func (s *Store) Report(ctx context.Context, r queue.Report) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
+	s.keepReport(r, now)
 	by := s.reports[r.Reported.Addr]
 	if by == nil {
 		by = make(map[string]time.Time)

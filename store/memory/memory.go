@@ -37,6 +37,7 @@ type Store struct {
 	held          map[string]*held
 	heldDeadlines []heldDeadline // sorted by compareDeadlines
 	heldByAddr    map[string]map[string]struct{}
+	mod           moderation
 }
 
 type profile struct {
@@ -67,6 +68,7 @@ func New(opts queue.StoreOptions) *Store {
 		members:     make(map[string]map[string]struct{}),
 		held:        make(map[string]*held),
 		heldByAddr:  make(map[string]map[string]struct{}),
+		mod:         newModeration(),
 	}
 }
 
@@ -213,6 +215,7 @@ func (s *Store) Sweep(ctx context.Context) error {
 			delete(s.coolDowns, addr)
 		}
 	}
+	s.mod.expireEvidence(now)
 	for addr, by := range s.reports {
 		for a, at := range by {
 			if now.Sub(at) >= s.opts.ReportWindow {

@@ -23,6 +23,22 @@ const (
 	ReportersKeyPrefix = "zivro:reporters:"
 	// CoolDownKeyPrefix + address key exists while the address cools down.
 	CoolDownKeyPrefix = "zivro:cooldown:"
+	// EvidenceKeyPrefix + report id (the reports stream's entry id) is a
+	// report's evidence (JSON), expiring after the evidence TTL.
+	EvidenceKeyPrefix = "zivro:evidence:"
+	// EvidenceListKey lists the reports with evidence kept, newest first,
+	// at most the number kept.
+	EvidenceListKey = "zivro:evidence"
+	// BanKeyPrefix + address key is the address's ban (JSON), expiring
+	// with it; BansKey a hash of them all, for the moderators' list.
+	BanKeyPrefix = "zivro:ban:"
+	BansKey      = "zivro:bans"
+	// DismissedKey is a hash: address key → when its reports were last
+	// dismissed (ms).
+	DismissedKey = "zivro:dismissed"
+	// AuditKey is the moderators' audit log, a list of JSON entries,
+	// newest first, at most queue.MaxAuditEntries.
+	AuditKey = "zivro:audit"
 	// OnlineKey is a hash: instance → its connected users and when that
 	// figure lapses (see census.lua).
 	OnlineKey = "zivro:online"

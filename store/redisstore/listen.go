@@ -193,6 +193,10 @@ func decode(v map[string]any) (queue.Event, bool) {
 		e.Partner = str("p")
 		e.PartnerAddr = str("a")
 		e.Reason = queue.Reason(str("why"))
+	case "b":
+		e.Kind = queue.EventBanned
+		e.Addr = str("a")
+		return e, e.Addr != ""
 	default:
 		return queue.Event{}, false
 	}

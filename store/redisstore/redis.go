@@ -37,6 +37,7 @@ type Store struct {
 	report, census      *redis.Script
 	hold, resume, lapse *redis.Script
 	keep                *redis.Script
+	ban                 *redis.Script
 	// changes sends joins, nexts, leaves and blocks to the batch script.
 	changes *batcher
 }
@@ -76,6 +77,9 @@ func New(client redis.UniversalClient, opts queue.StoreOptions) *Store {
 		// would be missed by its client without anyone knowing; what one
 		// session keeps is bounded (MaxKeptFrames, MaxKeptBytes).
 		keep: redis.NewScript(mayWriteWhenFull + keepLua),
+		// A ban must go through when Redis is full: it adds one key and
+		// one event, and stops users who may be what filled it.
+		ban: redis.NewScript(mayWriteWhenFull + banLua),
 	}
 	s.changes = &batcher{run: s.runBatch}
 	return s
@@ -117,10 +121,18 @@ func (s *Store) Block(ctx context.Context, by, target queue.Peer) error {
 
 // Report implements queue.Store with one call of report.lua.
 func (s *Store) Report(ctx context.Context, r queue.Report) (bool, error) {
+	var evidence []byte
+	if r.Evidence != nil {
+		var err error
+		if evidence, err = json.Marshal(r.Evidence); err != nil {
+			return false, fmt.Errorf("redisstore: report %s by %s: evidence: %w", r.Reported.ID, r.Reporter.ID, err)
+		}
+	}
 	started, err := s.report.Run(ctx, s.client, []string{ReportsKey},
 		r.Reporter.ID, r.Reporter.Addr, r.Reported.ID, r.Reported.Addr, r.Reason,
 		ms(s.opts.ReportWindow), s.opts.ReportThreshold, ms(s.opts.CoolDown),
-		reportsMaxLen, ReportersKeyPrefix, CoolDownKeyPrefix, r.Reporter.ReporterNet()).Int64()
+		reportsMaxLen, ReportersKeyPrefix, CoolDownKeyPrefix, r.Reporter.ReporterNet(),
+		evidence, ms(s.opts.EvidenceTTL), s.opts.EvidenceKeep, EvidenceKeyPrefix, EvidenceListKey).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: report %s by %s: %w", r.Reported.ID, r.Reporter.ID, err)
 	}

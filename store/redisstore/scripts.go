@@ -49,6 +49,8 @@ var (
 	resumeLua string
 	//go:embed lapse.lua
 	lapseLua string
+	//go:embed ban.lua
+	banLua string
 )
 
 // Each script starts with a shebang line declaring its flags (Redis 7). A

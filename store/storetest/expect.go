@@ -100,6 +100,8 @@ func format(evs []queue.Event) string {
 			fmt.Fprintf(&b, "\tdone %s\n", e.User)
 		case queue.EventResumed:
 			fmt.Fprintf(&b, "\tresumed %s with %q (%q) left %q\n", e.User, e.Partner, e.PartnerAddr, e.Reason)
+		case queue.EventBanned:
+			fmt.Fprintf(&b, "\tbanned %s\n", e.Addr)
 		default:
 			fmt.Fprintf(&b, "\t%+v\n", e)
 		}
@@ -153,6 +155,10 @@ func checkInvariants(t *testing.T, evs []queue.Event) {
 		case queue.EventResumed:
 			if e.Partner != partner[e.User] {
 				t.Errorf("event %d: %s resumed with partner %q, the stream says %q", i, e.User, e.Partner, partner[e.User])
+			}
+		case queue.EventBanned:
+			if e.Addr == "" || e.User != "" {
+				t.Errorf("event %d: a ban of no address, or for a user: %+v", i, e)
 			}
 		default:
 			t.Errorf("event %d: unknown kind %d", i, e.Kind)

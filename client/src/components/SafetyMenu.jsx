@@ -1,6 +1,8 @@
 // Report or block the partner: one button in the call controls opens a small
 // dialog where one more press (a reason, or Block) confirms. A report moves
-// on to someone new unless "Stay in this call" is ticked.
+// on to someone new unless "Stay in this call" is ticked, and carries the
+// chat lines and a still of the partner's video only when "Attach what I
+// saw" is ticked.
 import { Ban, Flag } from 'lucide-react';
 import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -10,35 +12,49 @@ import { REPORT_REASONS } from '../state/safety.js';
 const item =
   'flex w-full items-center rounded-xl px-3 py-2 text-left text-sm hover:bg-slate-100 focus-visible:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-brand-400 dark:hover:bg-slate-800 dark:focus-visible:bg-slate-800';
 
-// The reasons, each a button that reports, and the choice to stay.
+// A checkbox with its label, under the reasons.
+function Option({ testId, checked, onChange, children }) {
+  const id = useId();
+  return (
+    <div className="flex items-start gap-2 px-3 py-2">
+      <input
+        id={id}
+        type="checkbox"
+        data-testid={testId}
+        className="mt-0.5 h-4 w-4 shrink-0 accent-brand-600"
+        checked={checked}
+        onChange={(e) => onChange(e.target.checked)}
+      />
+      <label htmlFor={id} className="text-xs text-slate-600 dark:text-slate-400">
+        {children}
+      </label>
+    </div>
+  );
+}
+
+// The reasons, each a button that reports, the choice to attach what the
+// reporter saw (off unless ticked), and the choice to stay.
 function ReportChoices({ choose, onReport }) {
   const { t } = useTranslation();
   const [stay, setStay] = useState(false);
-  const id = useId();
+  const [attach, setAttach] = useState(false);
   return (
     <>
       <ul className="mt-1">
         {REPORT_REASONS.map((reason) => (
           <li key={reason}>
-            <button type="button" data-testid={`report-${reason}`} className={item} onClick={choose(() => onReport(reason, { stay }))}>
+            <button type="button" data-testid={`report-${reason}`} className={item} onClick={choose(() => onReport(reason, { stay, attach }))}>
               {t(`safety.${reason}`)}
             </button>
           </li>
         ))}
       </ul>
-      <div className="flex items-center gap-2 px-3 py-2">
-        <input
-          id={id}
-          type="checkbox"
-          data-testid="report-stay"
-          className="h-4 w-4 accent-brand-600"
-          checked={stay}
-          onChange={(e) => setStay(e.target.checked)}
-        />
-        <label htmlFor={id} className="text-xs text-slate-600 dark:text-slate-400">
-          {t('safety.stay')}
-        </label>
-      </div>
+      <Option testId="report-attach" checked={attach} onChange={setAttach}>
+        {t('safety.attach')}
+      </Option>
+      <Option testId="report-stay" checked={stay} onChange={setStay}>
+        {t('safety.stay')}
+      </Option>
     </>
   );
 }

@@ -108,6 +108,29 @@ describe('session: report and block', () => {
     expect(state().notice).toEqual({ kind: 'reported' });
   });
 
+  it('"attach what I saw": the report carries the last 20 chat lines, both sides, cut to 300 characters (no video: no still)', async () => {
+    await toChat();
+    for (let i = 0; i < 22; i++) {
+      if (i % 2) actions.sendChat(`mine ${i}`);
+      else socket.serverSends('chat-message', { from: 'p1', message: i === 20 ? 'y'.repeat(400) : `theirs ${i}`, timestamp: 1000 + i });
+    }
+    await actions.report('harassment', { attach: true });
+    const [sent] = socket.sent('report');
+    expect(sent.reason).toBe('harassment');
+    expect(sent.evidence.still).toBeUndefined();
+    expect(sent.evidence.lines).toHaveLength(20);
+    expect(sent.evidence.lines[0]).toEqual({ mine: false, text: 'theirs 2', at: 1002 });
+    expect(sent.evidence.lines[1]).toMatchObject({ mine: true, text: 'mine 3' });
+    expect(sent.evidence.lines[18]).toEqual({ mine: false, text: 'y'.repeat(300), at: 1020 });
+  });
+
+  it('without "attach what I saw" nothing but the reason is sent', async () => {
+    await toChat();
+    socket.serverSends('chat-message', { from: 'p1', message: 'hello', timestamp: 42 });
+    await actions.report('spam', { attach: false });
+    expect(socket.sent('report')).toEqual([{ reason: 'spam' }]);
+  });
+
   it('"stay": report and stay in the call', async () => {
     await toChat();
     actions.report('spam', { stay: true });

@@ -11,6 +11,7 @@ import { loadInterests, saveInterests } from '../state/interests.js';
 import { loadHideIp, saveHideIp } from '../state/privacy.js';
 import { loadProfile, saveProfile } from '../state/profile.js';
 import { loadTermsAccepted, saveTermsAccepted } from '../state/terms.js';
+import { gatherEvidence } from './evidence.js';
 
 export const RECONNECT_BANNER_MS = 5000;
 export const NOTICE_MS = 5000;
@@ -412,10 +413,14 @@ export function createSession({
      * (a Next), unless stay: the reporter should not have to sit on with
      * whoever it reported. A refused report changes nothing.
      */
-    report(reason, { stay = false } = {}) {
+    async report(reason, { stay = false, attach = false } = {}) {
       if (state.phase !== 'chat') return;
       const { roomId } = state.partner;
-      const sent = socket.emit('report', { reason }, (reply) => {
+      // Only when the reporter asked: the chat lines and a still of the
+      // partner's video, taken now (see evidence.js).
+      const payload = { reason };
+      if (attach) payload.evidence = await gatherEvidence(state.messages, remoteStream);
+      const sent = socket.emit('report', payload, (reply) => {
         dispatch({ type: reply?.ok ? 'REPORTED' : 'REPORT_FAILED' });
         if (reply?.ok && !stay && state.partner?.roomId === roomId) actions.next();
       });

@@ -13,7 +13,7 @@ const NOTICES = {
 // contract"): the server's English text is for the original client, and
 // may change; these are ours. cooling-down's text carries the seconds left,
 // which we do not parse: "later" is true whatever the server's wording.
-export const REFUSAL_CODES = ['cooling-down', 'rate-limited', 'too-many-pending', 'draining', 'unavailable', 'invalid'];
+export const REFUSAL_CODES = ['cooling-down', 'banned', 'rate-limited', 'too-many-pending', 'draining', 'unavailable', 'invalid'];
 
 /** The text of a notice in the language of t; some carry their own message key. */
 export function noticeText(notice, t) {
