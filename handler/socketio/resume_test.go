@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 // heldStore is a Resumer that holds sessions in a map, as the stores do
@@ -102,7 +104,7 @@ type resumeServer struct {
 
 func newResumeServer(t *testing.T) *resumeServer {
 	t.Helper()
-	rs := &resumeServer{store: &heldStore{held: map[string]*heldSession{}}, conns: make(chan *Conn, 16), ended: make(chan string, 16)}
+	rs := &resumeServer{store: &heldStore{held: map[string]*heldSession{}}, conns: make(chan *Conn, 256), ended: make(chan string, 256)}
 	rs.srv = New(t.Context(), Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	rs.srv.OnConnect(func(c *Conn) Session {
 		rs.conns <- c
@@ -354,6 +356,30 @@ func TestHeldFramesAreBounded(t *testing.T) {
 			if len(h.frames) != tc.wantKept || h.frames[0].Offset != tc.wantFirst || h.next != uint64(tc.sent) {
 				t.Fatalf("held %d frames from offset %d, next %d; want %d from %d, next %d", len(h.frames), h.frames[0].Offset, h.next, tc.wantKept, tc.wantFirst, tc.sent)
 			}
+		})
+	}
+}
+
+// A resume whose new connection closes at once, before or after the
+// library connects it, leaves the session held again, never taken and
+// lost.
+func TestResumeThatDropsAtOnceIsHeldAgain(t *testing.T) {
+	rs := newResumeServer(t)
+	conn, sid, pid := dialConnect(t, rs.url, `40{"resume":true}`)
+	nextConn(t, rs.conns)
+	_ = conn.Close()
+	rs.nextEnd(t)
+	for i := range 20 {
+		ws := "ws" + strings.TrimPrefix(rs.url, "http") + "/socket.io/?EIO=4&transport=websocket"
+		c, _, err := websocket.DefaultDialer.Dial(ws, nil)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		rawRead(t, c)
+		rawWrite(t, c, resumeConnect(pid, "0"))
+		_ = c.Close()
+		eventually.True(t, 5*time.Second, func() (bool, string) {
+			return rs.store.isHeld(sid), fmt.Sprintf("round %d: the session is not held again", i)
 		})
 	}
 }

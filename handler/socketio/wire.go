@@ -66,7 +66,8 @@ type link struct {
 	// set by the decoder before the library sees the connect, read after.
 	auth []byte
 	// rec is the session's recovery when the client asked to resume
-	// (auth {resume: true}) and resuming is on; set with auth.
+	// (auth {resume: true}) and resuming is on; set by claimed, under mu,
+	// before the library sees the connect.
 	rec *recovery
 
 	mu      sync.Mutex
@@ -121,9 +122,22 @@ func (l *link) attach(take func(Event)) {
 func (l *link) close() {
 	l.mu.Lock()
 	l.closed, l.pending, l.take = true, nil, nil
+	rec := l.rec
 	l.mu.Unlock()
-	if l.rec != nil {
-		l.rec.abandon()
+	if rec != nil {
+		rec.abandon()
+	}
+}
+
+// claimed sets the session claimed for this connection; one claimed after
+// the connection closed (the claim waits for the store) is held again.
+func (l *link) claimed(rec *recovery) {
+	l.mu.Lock()
+	l.rec = rec
+	closed := l.closed
+	l.mu.Unlock()
+	if closed && rec != nil {
+		rec.abandon()
 	}
 }
 
@@ -263,7 +277,7 @@ func (d *eventDecoder) decoded(args ...any) {
 			d.link.auth = authJSON(packet.Data)
 			if gjson.GetBytes(d.link.auth, "resume").Type == gjson.True {
 				if srv := d.srv.get(); srv != nil {
-					d.link.rec = srv.claim(gjson.ParseBytes(d.link.auth))
+					d.link.claimed(srv.claim(gjson.ParseBytes(d.link.auth)))
 				}
 			}
 			packet.Data = map[string]any{linkKey: d.link}
