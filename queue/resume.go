@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -97,6 +98,17 @@ func (s *Service) Resume(ctx context.Context, id, pidHash string, after uint64) 
 			s.users.remove(id)
 		}
 		return Resumed{}, fmt.Errorf("resume %s: %w", id, err)
+	}
+	if r.Profile != nil {
+		// Banned while away: the ban's drop found the user on no
+		// instance. It ends now, as that drop would have ended it; its
+		// client starts a new session, whose join the ban refuses.
+		if err := s.refuseBanned(ctx, r.Profile.Addr); errors.Is(err, ErrBanned) {
+			if derr := s.Disconnect(ctx, id); derr != nil {
+				s.log.Warn("disconnect of a banned user's resume failed", "socket", id, "err", derr)
+			}
+			return Resumed{}, fmt.Errorf("resume %s: %w", id, err)
+		}
 	}
 	s.users.update(id, func(sess *session) {
 		sess.profile = r.Profile

@@ -185,3 +185,35 @@ func TestResumeDuringARedisOutageFails(t *testing.T) {
 		t.Fatalf("resume with Redis down: %v, want the store's error", err)
 	}
 }
+
+// A user banned while its session was held is not given it back: the
+// resume ends it, its partner is told, and the error says it is banned.
+func TestBannedWhileHeldDoesNotResume(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			st, _ := b.new(t, queue.StoreOptions{})
+			one := serve(t, st, queue.Config{ResumeWindow: 10 * time.Second})
+			two := serve(t, st, queue.Config{ResumeWindow: 10 * time.Second})
+			ctx := context.Background()
+			one.svc.Connect("a")
+			if err := one.svc.Join(ctx, "a", queue.Profile{Name: "a", Addr: "addr-a"}); err != nil {
+				t.Fatal(err)
+			}
+			two.join(t, "b")
+			two.rec.waitUntil(t, "b matched", func() bool { _, ok := two.rec.lastMatch("b"); return ok })
+			if err := one.svc.Hold(ctx, "a", held("h")); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Ban(ctx, queue.Ban{Addr: "addr-a"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := two.svc.Resume(ctx, "a", "h", 0); !errors.Is(err, queue.ErrBanned) {
+				t.Fatalf("resume of a banned user: %v, want ErrBanned", err)
+			}
+			two.rec.waitUntil(t, "b told a left", func() bool {
+				seen := two.rec.of("b")
+				return len(seen) == 2 && !seen[1].matched && seen[1].reason == queue.ReasonDisconnect
+			})
+		})
+	}
+}
