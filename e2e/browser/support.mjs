@@ -155,6 +155,13 @@ export async function quiesce(redisPort, timeout = 15_000) {
  * drop every user from its queue and rooms, so that no test's users meet the
  * next test's.
  */
+// Our client resumes its session after a drop (README, Resuming a
+// session): a browser context closed without its page's goodbye leaves the
+// session held for the window, in the queue or its room, which quiesce
+// would wait for. The stacks' window is short; the resume's own test has
+// the default.
+const STACK_ENV = { RESUME_WINDOW_MS: '1000' };
+
 export function browserStack({ redis = true, sameOrigin = false, env = {} } = {}) {
   let clientOut;
   let staticSrv;
@@ -167,7 +174,7 @@ export function browserStack({ redis = true, sameOrigin = false, env = {} } = {}
     },
   };
   const closeUsers = async () => { for (const u of stack.users.splice(0)) await u.close(); };
-  const moreEnv = async () => (typeof env === 'function' ? env(stack) : env);
+  const moreEnv = async () => ({ ...STACK_ENV, ...(typeof env === 'function' ? await env(stack) : env) });
 
   before(async () => {
     if (redis) stack.redis = await startRedis();

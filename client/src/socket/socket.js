@@ -14,9 +14,10 @@ const socketOptions = () => ({ auth: { resume: true } });
 
 /**
  * createSocket(url?) connects to `url`, or to the page's own origin when it is empty.
- * Returns { getStatus, onStatus, on, emit, send }.
+ * Returns { getStatus, onStatus, on, emit, send }. pageEvents is where the
+ * page's pagehide comes from (the window).
  */
-export function createSocket(url, { connect = io } = {}) {
+export function createSocket(url, { connect = io, pageEvents = globalThis.window } = {}) {
   const socket = url ? connect(url, socketOptions()) : connect(socketOptions());
   let status = socket.connected ? 'connected' : 'connecting';
   const statusListeners = new Set();
@@ -32,6 +33,14 @@ export function createSocket(url, { connect = io } = {}) {
   socket.on('connect', () => setStatus('connected', { recovered: socket.recovered === true }));
   socket.on('disconnect', () => setStatus('disconnected'));
   socket.on('connect_error', () => setStatus('disconnected'));
+
+  // Closing or leaving the page is a goodbye (a namespace disconnect): the
+  // server ends the session at once, and the partner is told, instead of
+  // holding it for a resume that will not come. A page kept in the
+  // back-forward cache (persisted) may come back: no goodbye then.
+  pageEvents?.addEventListener('pagehide', (event) => {
+    if (!event.persisted) socket.disconnect();
+  });
 
   return {
     /** 'connecting' | 'connected' | 'disconnected' */

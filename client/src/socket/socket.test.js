@@ -14,6 +14,7 @@ function fakeIo() {
     emit: (...args) => raw.emitted.push(args),
     timeout: (ms) => ({ emit: (...args) => raw.emitted.push([`timeout:${ms}`, ...args]) }),
     close: () => (raw.closed = true),
+    disconnect: () => (raw.disconnected = (raw.disconnected ?? 0) + 1),
     fire: (e, ...args) => (handlers[e] ?? []).forEach((h) => h(...args)),
   };
   const connect = (...args) => (calls.push(args), raw);
@@ -42,6 +43,17 @@ describe('socket', () => {
     });
     expect(made.auth).toEqual({ resume: true });
     expect(made.io.opts.path).toBe('/socket.io');
+  });
+
+  it('says goodbye when the page goes away, not when it is kept for a return', () => {
+    const { connect, raw } = fakeIo();
+    const page = new EventTarget();
+    createSocket('', { connect, pageEvents: page });
+    const pagehide = (persisted) => Object.assign(new Event('pagehide'), { persisted });
+    page.dispatchEvent(pagehide(true)); // into the back-forward cache
+    expect(raw.disconnected).toBeUndefined();
+    page.dispatchEvent(pagehide(false)); // closed, reloaded, navigated away
+    expect(raw.disconnected).toBe(1);
   });
 
   it('tells whether a connection recovered the session', () => {
