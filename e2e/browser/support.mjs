@@ -714,6 +714,11 @@ const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe
 
 /** axe-core on the page as it is: fails on any serious or critical violation. */
 export async function axe(u, view) {
+  // The settled page, as for a screenshot: a colour caught mid-transition
+  // (the start button enabled as the socket connects, a view fading in)
+  // is no colour anybody reads.
+  await u.page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'
+    || a.effect?.getComputedTiming().iterations === Infinity), null, { timeout: 3_000, polling: 50 }).catch(() => {});
   await u.page.evaluate(AXE);
   const violations = await u.page.evaluate(async () => {
     // eslint-disable-next-line no-undef
