@@ -37,7 +37,8 @@ func (h *Sockets) Keep(ctx context.Context, id string, frame []byte) (bool, erro
 }
 
 // Abandoned implements socketio.Resumer: the session is held again, as
-// after a drop, on a goroutine counted by Wait.
+// after a drop (or ended, when held is nil), on a goroutine counted by
+// Wait.
 func (h *Sockets) Abandoned(id string, held *socketio.Held) {
 	h.running.add()
 	go func() {

@@ -64,7 +64,8 @@ type Resumer interface {
 	Keep(ctx context.Context, id string, frame []byte) (bool, error)
 	// Abandoned hands back a session that Resume took but whose new
 	// connection closed before it connected: hold it again, as a drop
-	// (Conn.Held), or end it.
+	// (Conn.Held), or end it; held is nil when it must end (it was
+	// dropped for good meanwhile).
 	Abandoned(id string, held *Held)
 }
 
@@ -287,9 +288,13 @@ func (r *recovery) abandon() {
 	if !resumingNow {
 		return
 	}
-	if held := r.drop("transport close"); held != nil {
-		r.srv.resumerOf().Abandoned(r.id, held)
+	held := r.drop("transport close")
+	if held == nil {
+		// Not to be held (dropped for good meanwhile): its place here
+		// goes, and the application ends the session.
+		r.srv.forget(r.id, r.entry)
 	}
+	r.srv.resumerOf().Abandoned(r.id, held)
 }
 
 // recoverable are the close reasons that start the resume window: the

@@ -66,7 +66,11 @@ func (hs *heldStore) Keep(_ context.Context, id string, frame []byte) (bool, err
 	return true, nil
 }
 
-func (hs *heldStore) Abandoned(id string, h *Held) { hs.hold(id, h) }
+func (hs *heldStore) Abandoned(id string, h *Held) {
+	if h != nil {
+		hs.hold(id, h)
+	}
+}
 
 func (hs *heldStore) isHeld(id string) bool {
 	hs.mu.Lock()

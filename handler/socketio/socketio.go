@@ -440,32 +440,33 @@ func (s *Server) Send(to string, f Frame) {
 	if s.sendFrom(to, f.b, false) {
 		return
 	}
-	s.keepElsewhere(to, f.b)
+	if !s.keepElsewhere(to, f.b) {
+		// Claimed meanwhile: the claim holds its place here now.
+		s.sendFrom(to, f.b, false)
+	}
 }
 
 // keepElsewhere sends frame to a socket not connected here: the relay
 // publishes it or keeps it for the held session; without a relay, the
-// Resumer keeps it when it is held.
-func (s *Server) keepElsewhere(to string, frame []byte) {
+// Resumer keeps it when it is held. It reports false only when the
+// Resumer found no held session (nobody has the frame).
+func (s *Server) keepElsewhere(to string, frame []byte) bool {
 	if s.relay != nil {
 		s.relay.Send(to, frame)
-		return
+		return true
 	}
 	resumer := s.resumerOf()
 	if resumer == nil {
-		return
+		return true
 	}
 	ctx, cancel := context.WithTimeout(s.base, s.resumeWait)
 	defer cancel()
 	kept, err := resumer.Keep(ctx, to, frame)
 	if err != nil {
 		s.log.Warn("frame for a held session lost", "socket", to, "err", err)
-		return
+		return true
 	}
-	if !kept {
-		// Claimed meanwhile: the claim holds its place here now.
-		s.sendFrom(to, frame, false)
-	}
+	return kept
 }
 
 // Handover closes the connections of the resumable clients (at shutdown,
