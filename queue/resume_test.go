@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -23,6 +24,16 @@ func pairedOnTwo(t *testing.T, one, two *harness) {
 	two.join(t, "b")
 	one.rec.waitUntil(t, "a matched", func() bool { _, ok := one.rec.lastMatch("a"); return ok })
 	two.rec.waitUntil(t, "b matched", func() bool { _, ok := two.rec.lastMatch("b"); return ok })
+}
+
+// toldLeftAfterMatch waits until id's announcements are its match, then
+// partner-left for reason, and nothing else.
+func (h *harness) toldLeftAfterMatch(t *testing.T, id string, reason queue.Reason) {
+	t.Helper()
+	h.rec.waitUntil(t, fmt.Sprintf("%s told its partner left (%s)", id, reason), func() bool {
+		seen := h.rec.of(id)
+		return len(seen) == 2 && !seen[1].matched && seen[1].reason == reason
+	})
 }
 
 func held(pidHash string, frames ...string) queue.HeldSession {
@@ -81,10 +92,7 @@ func TestHeldUserResumesOnAnotherInstance(t *testing.T) {
 			if err := three.svc.Next(ctx, "a"); err != nil {
 				t.Fatalf("next after the resume: %v", err)
 			}
-			two.rec.waitUntil(t, "b told a left", func() bool {
-				seen := two.rec.of("b")
-				return len(seen) == 2 && !seen[1].matched && seen[1].reason == queue.ReasonNext
-			})
+			two.toldLeftAfterMatch(t, "b", queue.ReasonNext)
 		})
 	}
 }
@@ -111,10 +119,7 @@ func TestPartnerLeavingWhileHeldIsAnnouncedOnResume(t *testing.T) {
 				t.Fatalf("resumed %+v, want no partner and left next", r)
 			}
 			one.svc.Connect("a")
-			one.rec.waitUntil(t, "a told b left", func() bool {
-				seen := one.rec.of("a")
-				return len(seen) == 2 && !seen[1].matched && seen[1].reason == queue.ReasonNext
-			})
+			one.toldLeftAfterMatch(t, "a", queue.ReasonNext)
 		})
 	}
 }
@@ -132,10 +137,7 @@ func TestHeldSessionLapsesIntoADisconnect(t *testing.T) {
 			if err := one.svc.Hold(ctx, "a", held("h")); err != nil {
 				t.Fatalf("hold: %v", err)
 			}
-			two.rec.waitUntil(t, "b told a disconnected", func() bool {
-				seen := two.rec.of("b")
-				return len(seen) == 2 && !seen[1].matched && seen[1].reason == queue.ReasonDisconnect
-			})
+			two.toldLeftAfterMatch(t, "b", queue.ReasonDisconnect)
 			if waited := time.Since(heldAt); waited < window {
 				t.Fatalf("b told after %v, inside the window of %v", waited, window)
 			}
@@ -210,10 +212,7 @@ func TestBannedWhileHeldDoesNotResume(t *testing.T) {
 			if _, err := two.svc.Resume(ctx, "a", "h", 0); !errors.Is(err, queue.ErrBanned) {
 				t.Fatalf("resume of a banned user: %v, want ErrBanned", err)
 			}
-			two.rec.waitUntil(t, "b told a left", func() bool {
-				seen := two.rec.of("b")
-				return len(seen) == 2 && !seen[1].matched && seen[1].reason == queue.ReasonDisconnect
-			})
+			two.toldLeftAfterMatch(t, "b", queue.ReasonDisconnect)
 		})
 	}
 }
