@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/zivro
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test build client deps lint test-go test-client test-contract test-browser bench fuzz fuzz-short
+.PHONY: run test build client deps lint test-go test-client test-contract test-browser bench bench-deps bench-reference soak fuzz fuzz-short
 
 ## run: build the client, start the server on the embedded store, serve the app on :5000
 run: client
@@ -70,7 +70,22 @@ fuzz-short:
 fuzz:
 	$(call fuzz-each,$(FUZZTIME))
 
-## bench: load generator against a fresh server (embedded store, then Redis)
-bench: build
-	$(GO) run ./bench/cmd/zivro-bench -server-bin $(CURDIR)/$(BIN) -out bench/results.json
+## bench: load generator against a fresh server (embedded store, then
+## Redis), then beside the reference server on socket.io (bench/noderef)
+bench: build bench-deps
+	$(GO) run ./bench/cmd/zivro-bench -server-bin $(CURDIR)/$(BIN) -out bench/results.json -timeout 45m
 	$(MAKE) fuzz
+
+bench-deps:
+	@bash .ci/deps bench
+
+## bench-reference: only the reference scenario: ours beside socket.io on
+## Node, alternated, and the table of ratios
+bench-reference: build bench-deps
+	$(GO) run ./bench/cmd/zivro-bench -server-bin $(CURDIR)/$(BIN) -scenarios reference -out bench/results-reference.json -timeout 40m
+
+## soak: 2,000 users at a human pace for SOAK (10m) on Redis; RSS,
+## goroutines and Redis memory sampled into docs/soak.csv and docs/soak.png
+SOAK ?= 10m
+soak: build
+	$(GO) run ./bench/cmd/zivro-bench -server-bin $(CURDIR)/$(BIN) -scenarios soak -soak $(SOAK) -soak-csv docs/soak.csv -soak-png docs/soak.png -out bench/results-soak.json

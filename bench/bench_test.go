@@ -93,6 +93,9 @@ func TestScenarios(t *testing.T) {
 		{name: "idle", run: func(ctx context.Context, tg Target) Result {
 			return RunIdle(ctx, tg, IdleOptions{N: 50, Settle: 200 * time.Millisecond})
 		}},
+		{name: "idle-polling", run: func(ctx context.Context, tg Target) Result {
+			return RunIdle(ctx, tg, IdleOptions{N: 20, Settle: 200 * time.Millisecond, Polling: true})
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

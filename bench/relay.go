@@ -137,6 +137,10 @@ func RunRelay(ctx context.Context, t Target, o RelayOptions) Result {
 
 func (rr *relayRun) run(ctx context.Context, t Target, o RelayOptions) (time.Duration, error) {
 	n := 2 * o.Pairs
+	var rssBefore int64
+	if t.Server != nil {
+		rssBefore, _ = t.Server.RSS()
+	}
 	cs, err := connectAll(ctx, t, n, nil)
 	if err != nil {
 		return 0, fmt.Errorf("relay: %w", err)
@@ -195,6 +199,14 @@ func (rr *relayRun) run(ctx context.Context, t Target, o RelayOptions) (time.Dur
 	rr.stop.Store(true)
 	el := time.Since(start)
 	rr.cpu.record(rr.extra)
+	// Memory under load: what the server holds per connection at the end
+	// of the relay, above what it held before they connected (no forced
+	// collection: the server as it runs).
+	if t.Server != nil && rssBefore > 0 {
+		if rss, err := t.Server.RSS(); err == nil {
+			rr.extra["rss_kb_per_conn_under_load"] = float64(rss-rssBefore) / float64(n) / 1024
+		}
+	}
 	// Drain: every peer's last round trip must come back.
 	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
 	defer dcancel()

@@ -119,6 +119,12 @@ type Report struct {
 	Args     []string  `json:"args,omitempty"`
 	GoMaxPro int       `json:"gomaxprocs"`
 	Results  []Result  `json:"results"`
+	// Reference: ours beside the reference server (bench/noderef), the
+	// medians of the reference scenario's alternated rounds.
+	Reference []Ratio `json:"reference,omitempty"`
+	// Soak: the soak's summary, when it ran (its samples are in their
+	// own CSV file).
+	Soak *SoakSummary `json:"soak,omitempty"`
 }
 
 // OK reports whether every scenario passed its checks.
@@ -172,6 +178,35 @@ func (r *Report) WriteTable(w io.Writer) error {
 				return fmt.Errorf("write table: %w", err)
 			}
 		}
+	}
+	if err := writeRatios(w, r.Reference); err != nil {
+		return err
+	}
+	return writeSoak(w, r.Soak)
+}
+
+// writeRatios prints the reference table in Markdown, to paste into the
+// README as it is.
+func writeRatios(w io.Writer, rs []Ratio) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nReference: ours beside socket.io %s on Node (bench/noderef), medians of %d alternated runs each\n\n", "4.8", rs[0].Runs)
+	b.WriteString("| figure | ours | reference | ours / reference | target |\n|---|---|---|---|---|\n")
+	for _, q := range rs {
+		ratio := "-"
+		if q.Ratio != 0 {
+			ratio = fmt.Sprintf("%.2f", q.Ratio)
+		}
+		target := q.Target
+		if target == "" {
+			target = "-"
+		}
+		fmt.Fprintf(&b, "| %s | %s %s | %s %s | %s | %s |\n", q.Figure, num(q.Ours), q.Unit, num(q.Ref), q.Unit, ratio, target)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write reference table: %w", err)
 	}
 	return nil
 }

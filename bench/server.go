@@ -36,11 +36,14 @@ type Server struct {
 	// pprofURL is where the server serves net/http/pprof, if anywhere:
 	// its own port (ServerOptions.Pprof), else the main one.
 	pprofURL string
-	cmd      *exec.Cmd
-	log      *tail
-	exit     chan struct{}
-	werr     error
-	exitAt   time.Time // set before exit is closed
+	// gcURL is what ForceGC asks: pprof's forced collection for ours,
+	// /debug/gc for the reference (bench/noderef).
+	gcURL  string
+	cmd    *exec.Cmd
+	log    *tail
+	exit   chan struct{}
+	werr   error
+	exitAt time.Time // set before exit is closed
 }
 
 // liftedBudgets lift the per-address and per-connection budgets of real
@@ -70,11 +73,17 @@ func StartServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 	var err error
 	for range 5 {
 		var s *Server
-		if s, err = startServer(ctx, opt); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		if s, err = startServer(ctx, opt); !inUse(err) {
 			return s, err
 		}
 	}
 	return nil, err
+}
+
+// inUse tells a server that exited because its port was taken meanwhile:
+// Go's error, or Node's.
+func inUse(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "EADDRINUSE"))
 }
 
 func startServer(ctx context.Context, opt ServerOptions) (*Server, error) {
@@ -94,14 +103,22 @@ func startServer(ctx context.Context, opt ServerOptions) (*Server, error) {
 		pprofURL = "http://" + pprofAddr
 	}
 	cmd.Env = serverEnv(opt, port, pprofAddr, os.LookupEnv)
+	return launch(ctx, cmd, port, pprofURL, pprofURL+"/debug/pprof/heap?gc=1")
+}
+
+// launch starts cmd, a server that listens on port, and waits until it is
+// healthy (GET /health 200).
+func launch(ctx context.Context, cmd *exec.Cmd, port int, pprofURL, gcURL string) (*Server, error) {
 	// A directory of its own, so that no .env file of the caller leaks in.
-	cmd.Dir = os.TempDir()
+	if cmd.Dir == "" {
+		cmd.Dir = os.TempDir()
+	}
 	lg := &tail{max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = lg, lg
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start server %s: %w", opt.Bin, err)
+		return nil, fmt.Errorf("start server %s: %w", cmd.Path, err)
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, pprofURL: pprofURL, cmd: cmd, log: lg, exit: make(chan struct{})}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, pprofURL: pprofURL, gcURL: gcURL, cmd: cmd, log: lg, exit: make(chan struct{})}
 	go func() { s.werr = cmd.Wait(); s.exitAt = time.Now(); close(s.exit) }()
 	if err := s.waitHealthy(ctx); err != nil {
 		s.Stop()
@@ -182,10 +199,10 @@ func (s *Server) Healthy(ctx context.Context) bool {
 }
 
 // ForceGC asks the server for a garbage collection through
-// /debug/pprof/heap?gc=1 when it exposes net/http/pprof; it reports whether
-// that worked. Nothing depends on it.
+// /debug/pprof/heap?gc=1 when it exposes net/http/pprof (the reference:
+// /debug/gc); it reports whether that worked. Nothing depends on it.
 func (s *Server) ForceGC(ctx context.Context) bool {
-	code, err := s.getURL(ctx, &http.Client{Timeout: 5 * time.Second}, s.pprofURL+"/debug/pprof/heap?gc=1")
+	code, err := s.getURL(ctx, &http.Client{Timeout: 5 * time.Second}, s.gcURL)
 	return err == nil && code == http.StatusOK
 }
 

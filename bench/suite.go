@@ -17,7 +17,7 @@ type Config struct {
 	ServerBin string   // the built server binary
 	RedisBin  string   // redis-server, for the redis store
 	Stores    []string // "memory", "redis"
-	Scenarios []string // "match", "relay", "churn", "idle", "cost", "abuse", "instances", "rollover"
+	Scenarios []string // "match", "relay", "churn", "idle", "cost", "abuse", "instances", "rollover"; "reference" and "soak" run once, not per store
 	NodeEnv   string
 	Origin    string // when set: sent as Origin and given as CLIENT_URL
 
@@ -36,6 +36,11 @@ type Config struct {
 	InstancesN    []int    // instances: how many server instances, one run each
 	RolloverPairs int      // rollover: resumable pairs through the rolling deploy
 	Attacks       []string // abuse: which attacks (empty: all of Attacks)
+	Ref           RefOptions
+	RefRounds     int   // reference: alternated rounds (medians of them)
+	RefIdleN      []int // reference: idle websocket connections
+	RefPollingN   int   // reference: idle polling connections (0: none)
+	Soak          SoakOptions
 
 	Progress io.Writer // one line per scenario; nil for none
 }
@@ -55,12 +60,61 @@ func (c *Config) logf(format string, args ...any) {
 // ctx bounds the whole run: a scenario cut short reports its error.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Started: time.Now().UTC(), Server: cfg.ServerBin, GoMaxPro: runtime.GOMAXPROCS(0)}
-	for _, store := range cfg.Stores {
-		if err := runStore(ctx, cfg, store, rep); err != nil {
+	if slices.ContainsFunc(cfg.Scenarios, func(s string) bool { return s != "reference" && s != "soak" }) {
+		for _, store := range cfg.Stores {
+			if err := runStore(ctx, cfg, store, rep); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if cfg.wants("reference") {
+		runReference(ctx, cfg, rep)
+	}
+	if cfg.wants("soak") {
+		if err := runSoak(ctx, cfg, rep); err != nil {
 			return rep, err
 		}
 	}
 	return rep, nil
+}
+
+// runReference runs the reference scenario: ours on the embedded store
+// beside bench/noderef, alternated.
+func runReference(ctx context.Context, cfg Config, rep *Report) {
+	ours := func(ctx context.Context) (*Server, error) {
+		return StartServer(ctx, ServerOptions{Bin: cfg.ServerBin, NodeEnv: cfg.NodeEnv, Origin: cfg.Origin, Pprof: true})
+	}
+	ro := cfg.Ref
+	ro.Origin = cfg.Origin
+	ref := func(ctx context.Context) (*Server, error) { return StartReference(ctx, ro) }
+	rs, ratios := RunReference(ctx, ours, ref, ReferenceOptions{Rounds: cfg.RefRounds, RelayPairs: cfg.RelayPairs, RelayDuration: cfg.RelayDuration,
+		IdleN: cfg.RefIdleN, PollingN: cfg.RefPollingN, IdleSettle: cfg.IdleSettle, IdleHold: cfg.IdleHold}, cfg.logf)
+	rep.Results = append(rep.Results, rs...)
+	rep.Reference = ratios
+}
+
+// runSoak runs the soak on a fresh server (with pprof, for its goroutine
+// count) on a private Redis.
+func runSoak(ctx context.Context, cfg Config, rep *Report) error {
+	rd, err := StartRedis(cfg.RedisBin)
+	if err != nil {
+		return fmt.Errorf("soak: %w", err)
+	}
+	defer rd.Stop()
+	srv, err := StartServer(ctx, ServerOptions{Bin: cfg.ServerBin, NodeEnv: cfg.NodeEnv, Origin: cfg.Origin, RedisURL: rd.URL, Pprof: true})
+	if err != nil {
+		return fmt.Errorf("soak: %w", err)
+	}
+	defer srv.Stop()
+	cfg.logf("soak: %d users for %v", cfg.Soak.Users, cfg.Soak.Duration)
+	r, sum := RunSoak(ctx, Target{URL: srv.URL, Store: "redis", Origin: cfg.Origin, Server: srv, Redis: rd}, cfg.Soak)
+	r.Extra["loadavg_1m"] = loadAvg()
+	if !r.OK {
+		cfg.logf("server log tail after the soak:\n%s", lastLines(srv.Log(), 30))
+	}
+	rep.Results = append(rep.Results, r)
+	rep.Soak = sum
+	return nil
 }
 
 func runStore(ctx context.Context, cfg Config, store string, rep *Report) error {

@@ -4,6 +4,7 @@
 package needbin
 
 import (
+	"os"
 	"os/exec"
 	"testing"
 )
@@ -22,5 +23,20 @@ func Path(t testing.TB, name, install string) string {
 		t.Skipf("needs %s (%s)", name, install)
 	}
 	t.Fatalf("%s not found in PATH: %s", name, install)
+	return ""
+}
+
+// File returns path when it exists (a package a setup step installs, as
+// bench/noderef's node_modules). Otherwise, as Path: the test is skipped
+// under -short with one line saying what it needs, and fails outside it.
+func File(t testing.TB, path, install string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if testing.Short() {
+		t.Skipf("needs %s (%s)", path, install)
+	}
+	t.Fatalf("%s not found: %s", path, install)
 	return ""
 }

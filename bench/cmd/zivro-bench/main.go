@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,14 +34,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var (
 		cfg       bench.Config
 		stores    = fs.String("stores", "memory,redis", "stores to run on, comma-separated: memory, redis")
-		scenarios = fs.String("scenarios", "match,relay,churn,idle,cost,abuse,instances,rollover", "scenarios to run, comma-separated")
+		scenarios = fs.String("scenarios", "match,relay,churn,idle,cost,abuse,instances,rollover,reference", "scenarios to run, comma-separated (also: soak)")
 		attacks   = fs.String("attacks", "", "abuse: attacks to play, comma-separated (empty: all)")
 		instN     = fs.String("instances-n", "1,2,4", "instances: server instances on one Redis, comma-separated")
 		matchN    = fs.String("match-n", "200,1000,2000", "match: clients joining at once, comma-separated")
 		churnP    = fs.String("churn-pairs", "3,50", "churn: pairs pressing next, comma-separated")
 		idleN     = fs.String("idle-n", "1000,5000", "idle: idle connections, comma-separated")
+		refIdleN  = fs.String("ref-idle-n", "5000,20000", "reference: idle websocket connections, comma-separated (capped by the open-files limit)")
 		out       = fs.String("out", "bench/results.json", "JSON results file (empty: none)")
-		timeout   = fs.Duration("timeout", 10*time.Minute, "bound for the whole run")
+		timeout   = fs.Duration("timeout", 10*time.Minute, "bound for the whole run (a soak's duration is added to it)")
 		cpuprof   = fs.String("cpuprofile", "", "write the bench's own CPU profile here (to see what the load generator costs)")
 	)
 	fs.StringVar(&cfg.ServerBin, "server-bin", "", "path to the built server binary (required)")
@@ -57,6 +59,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.CostPairs, "cost-pairs", 50, "cost: pairs")
 	fs.IntVar(&cfg.CostMessages, "cost-messages", 20, "cost: relayed messages per pair")
 	fs.IntVar(&cfg.RolloverPairs, "rollover-pairs", 200, "rollover: resumable pairs through a rolling deploy")
+	fs.StringVar(&cfg.Ref.Dir, "ref-dir", "bench/noderef", "reference: the reference server's directory (npm ci done)")
+	fs.StringVar(&cfg.Ref.Node, "node", "node", "reference: the node binary")
+	fs.IntVar(&cfg.RefRounds, "ref-rounds", 3, "reference: alternated rounds per figure (medians)")
+	fs.IntVar(&cfg.RefPollingN, "ref-polling-n", 1000, "reference: idle polling connections (0: none)")
+	fs.IntVar(&cfg.Soak.Users, "soak-users", 2000, "soak: users online at once")
+	fs.DurationVar(&cfg.Soak.Duration, "soak", 10*time.Minute, "soak: how long")
+	fs.DurationVar(&cfg.Soak.Sample, "soak-sample", 5*time.Second, "soak: time between samples")
+	fs.StringVar(&cfg.Soak.CSV, "soak-csv", "bench/soak.csv", "soak: the samples' CSV file (empty: none)")
+	fs.StringVar(&cfg.Soak.PNG, "soak-png", "bench/soak.png", "soak: the samples' plot (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +90,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if cfg.IdleN, err = ints(*idleN); err != nil {
 		return fmt.Errorf("-idle-n: %w", err)
 	}
+	if cfg.RefIdleN, err = ints(*refIdleN); err != nil {
+		return fmt.Errorf("-ref-idle-n: %w", err)
+	}
 	if cfg.InstancesN, err = ints(*instN); err != nil {
 		return fmt.Errorf("-instances-n: %w", err)
 	}
@@ -99,6 +113,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.Soak.Duration > 0 && slices.Contains(cfg.Scenarios, "soak") {
+		*timeout += cfg.Soak.Duration
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
