@@ -28,6 +28,8 @@ type SoakOptions struct {
 	Ramp, Look time.Duration
 	// CSV and PNG: where the samples and their plot go ("": not written).
 	CSV, PNG string
+	// Progress, when set, gets a line a minute.
+	Progress func(format string, args ...any)
 }
 
 func (o *SoakOptions) defaults() {
@@ -134,6 +136,7 @@ loop:
 		select {
 		case <-tick.C:
 			sr.sample(ctx, start)
+			sr.progress()
 		case <-end:
 			break loop
 		case <-ctx.Done():
@@ -150,6 +153,18 @@ loop:
 		return fmt.Errorf("soak: %w", ctx.Err())
 	}
 	return nil
+}
+
+// progress reports the last sample about once a minute.
+func (sr *soakRun) progress() {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	if sr.o.Progress == nil || len(sr.samples)%max(int(time.Minute/sr.o.Sample), 1) != 0 {
+		return
+	}
+	s := sr.samples[len(sr.samples)-1]
+	sr.o.Progress("soak %.1f min: online %.0f, in a call %.0f, RSS %.1f MiB, goroutines %.0f, redis %.2f MiB; %d chats, %d nexts, %d arrivals",
+		s.Seconds/60, s.Online, s.InCall, s.RSSMiB, s.Goroutines, s.RedisMiB, sr.chats.Load(), sr.nexts.Load(), sr.arrivals.Load())
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -107,7 +107,9 @@ func runSoak(ctx context.Context, cfg Config, rep *Report) error {
 	}
 	defer srv.Stop()
 	cfg.logf("soak: %d users for %v", cfg.Soak.Users, cfg.Soak.Duration)
-	r, sum := RunSoak(ctx, Target{URL: srv.URL, Store: "redis", Origin: cfg.Origin, Server: srv, Redis: rd}, cfg.Soak)
+	so := cfg.Soak
+	so.Progress = cfg.logf
+	r, sum := RunSoak(ctx, Target{URL: srv.URL, Store: "redis", Origin: cfg.Origin, Server: srv, Redis: rd}, so)
 	r.Extra["loadavg_1m"] = loadAvg()
 	if !r.OK {
 		cfg.logf("server log tail after the soak:\n%s", lastLines(srv.Log(), 30))
