@@ -31,7 +31,10 @@ type Ratio struct {
 	Ref    float64 `json:"reference"`
 	Ratio  float64 `json:"ratio"`            // Ours / Ref
 	Target string  `json:"target,omitempty"` // what the ratio should be (issue 21)
-	Runs   int     `json:"runs"`             // readings per side
+	// RunsOurs and RunsRef: the readings the medians are of, each side's
+	// runs whose checks all passed.
+	RunsOurs int `json:"runs_ours"`
+	RunsRef  int `json:"runs_reference"`
 }
 
 // Side starts a fresh server of one side for one reading.
@@ -81,15 +84,16 @@ func RunReference(ctx context.Context, ours, ref Side, o ReferenceOptions, logf 
 				r.Extra["round"] = float64(round)
 				*side.into = append(*side.into, r)
 				results = append(results, r)
-				logf("  %s %.1f %s p99 %.2f ms ok=%v", r.Scenario, r.Throughput, r.Unit, r.Latency.P99, r.OK)
+				logf("  %s %.1f %s (p99 %.2f ms) ok=%v", r.Scenario, r.Throughput, r.Unit, r.Latency.P99, r.OK)
 				for _, f := range r.Failed() {
 					logf("  FAIL %s", f)
 				}
 			}
 		}
 		for _, f := range figs {
-			ro, nr := median(oursRs, f.read), median(refRs, f.read)
-			q := Ratio{Figure: f.name, Unit: f.unit, Ours: ro, Ref: nr, Target: f.target, Runs: min(len(oursRs), len(refRs))}
+			ro, no := median(oursRs, f.read)
+			nr, nn := median(refRs, f.read)
+			q := Ratio{Figure: f.name, Unit: f.unit, Ours: ro, Ref: nr, Target: f.target, RunsOurs: no, RunsRef: nn}
 			if nr != 0 {
 				q.Ratio = ro / nr
 			}
@@ -142,7 +146,7 @@ func refRun(ctx context.Context, start Side, store string, run func(Target) Resu
 	return r
 }
 
-func throughput(r Result) (float64, bool) { return r.Throughput, r.OK && r.Throughput > 0 }
+func throughput(r Result) (float64, bool) { return r.Throughput, r.Throughput > 0 }
 
 func cpuPerRelayed(r Result) (float64, bool) {
 	cpu, ok1 := r.Extra["server_cpu_s"]
@@ -154,22 +158,23 @@ func extra(key string) func(Result) (float64, bool) {
 	return func(r Result) (float64, bool) { v, ok := r.Extra[key]; return v, ok }
 }
 
-// median of the readings that read reports (0 when none).
-func median(rs []Result, read func(Result) (float64, bool)) float64 {
+// median of what read reports of the runs whose checks all passed, and
+// how many they are (0, 0 when none).
+func median(rs []Result, read func(Result) (float64, bool)) (float64, int) {
 	var v []float64
 	for _, r := range rs {
-		if x, ok := read(r); ok {
+		if x, ok := read(r); ok && r.OK {
 			v = append(v, x)
 		}
 	}
 	if len(v) == 0 {
-		return 0
+		return 0, 0
 	}
 	slices.Sort(v)
 	if len(v)%2 == 1 {
-		return v[len(v)/2]
+		return v[len(v)/2], len(v)
 	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2, len(v)
 }
 
 // fileLimit is this process's RLIMIT_NOFILE (after RaiseFileLimit: the

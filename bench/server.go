@@ -198,6 +198,22 @@ func (s *Server) Healthy(ctx context.Context) bool {
 	return err == nil && code == http.StatusOK
 }
 
+// HealthyWithin reports whether GET /health answers 200 within d.
+func (s *Server) HealthyWithin(ctx context.Context, d time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		if s.Healthy(ctx) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // ForceGC asks the server for a garbage collection through
 // /debug/pprof/heap?gc=1 when it exposes net/http/pprof (the reference:
 // /debug/gc); it reports whether that worked. Nothing depends on it.
