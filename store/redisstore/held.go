@@ -64,7 +64,7 @@ func (s *Store) KeepOrPublish(ctx context.Context, id, channel string, frame []b
 }
 
 func (s *Store) keepOrPublish(ctx context.Context, id, channel string, frame []byte) (bool, error) {
-	kept, err := s.keep.Run(ctx, s.client, []string{HeldKeyPrefix + id, KeptKeyPrefix + id},
+	kept, err := s.keep.Run(ctx, s.client, []string{s.keys.HeldPrefix + id, s.keys.KeptPrefix + id},
 		frame, s.opts.MaxKeptFrames, s.opts.MaxKeptBytes, channel).Int64()
 	return kept == 1, err
 }
@@ -72,7 +72,7 @@ func (s *Store) keepOrPublish(ctx context.Context, id, channel string, frame []b
 // Resume implements queue.HeldSessions with one call of resume.lua.
 func (s *Store) Resume(ctx context.Context, id, pidHash string, after uint64, instance string) (queue.Resumed, error) {
 	op := "resume " + id
-	v, err := s.resume.Run(ctx, s.client, keys, s.argv(id, pidHash, strconv.FormatUint(after, 10), instance)...).Slice()
+	v, err := s.resume.Run(ctx, s.client, s.libKeys, s.argv(id, pidHash, strconv.FormatUint(after, 10), instance)...).Slice()
 	if err != nil {
 		return queue.Resumed{}, wrap(err, op)
 	}
@@ -128,7 +128,7 @@ func parseResumed(v []any) (queue.Resumed, error) {
 
 // Lapse implements queue.HeldSessions with one call of lapse.lua.
 func (s *Store) Lapse(ctx context.Context, id string) (bool, error) {
-	ended, err := s.lapse.Run(ctx, s.client, keys, s.argv(id)...).Int64()
+	ended, err := s.lapse.Run(ctx, s.client, s.libKeys, s.argv(id)...).Int64()
 	if err != nil {
 		return false, wrap(err, "lapse "+id)
 	}
