@@ -35,6 +35,8 @@ type Store struct {
 	// the scripts built on lib.lua.
 	keys    Keys
 	libKeys []string
+	// cluster: client is a Redis Cluster's (see KeepOrPublish).
+	cluster bool
 
 	batch, match, sweep *redis.Script
 	beat, retire        *redis.Script
@@ -58,6 +60,7 @@ func New(client redis.UniversalClient, opts queue.StoreOptions) *Store {
 		opts:    opts.WithDefaults(),
 		keys:    keys,
 		libKeys: keys.lib(),
+		cluster: keys == ClusterKeys(),
 		batch:   script(batchLua),
 		match:   script(matchLua),
 		sweep:   script(sweepLua),
