@@ -70,9 +70,12 @@ func TestClusterRelaySpreadsOverTheShards(t *testing.T) {
 		t.Fatalf("channels on %d shards, want them spread: %v", shards, on)
 	}
 
+	// s0 is held, and its instance unsubscribed, as after a dropped
+	// connection.
 	if err := store.Hold(t.Context(), "s0", queue.HeldSession{PIDHash: "pid", Next: 1}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	a.Leave("s0")
 	for round := range 2 {
 		for i := range sockets {
 			b.Send(fmt.Sprint("s", i), fmt.Appendf(nil, "frame %d", round))

@@ -228,14 +228,3 @@ func (s *shards) move(ctx context.Context) {
 		}
 	}
 }
-
-// primaries are the addresses of the subscriptions' primaries, for tests.
-func (s *shards) primaries() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := map[string]int{}
-	for _, sh := range s.where {
-		n[sh.addr]++
-	}
-	return n
-}

@@ -61,27 +61,23 @@ func (s *Store) Keep(ctx context.Context, id string, frame []byte) (bool, error)
 //
 // On a Redis Cluster the held session lies in the state's slot and the
 // channel in the socket's own, usually on another primary, so one script
-// cannot do both. Instead: keep.lua keeps the frame if the user is held
-// and else answers "not held"; then SPUBLISH; and when that reached no
-// subscriber, keep.lua once more. A hold can come between the first step
-// and the publish; then either the instance that held the connection was
-// still subscribed (it unsubscribes only after the hold, see
-// socketio.recovery.release), got the frame, and keeps it with the frames
-// that waited for the hold, or it no longer was, nobody got the frame, and
-// the second step finds the session held and keeps it, after what that
-// instance kept: in both cases the frame is kept once and in order, which
-// is what a resume replays (e2e/contract/resume). What stays open is the
-// instant between that instance's release of the held session and its
-// unsubscribe, where a frame delivered to it has nowhere to go, as on a
-// single Redis a frame published just before the hold that arrives then.
+// cannot do both. Instead the frame is published first (SPUBLISH, on the
+// channel's shard), and kept (keep.lua, on the state's shard) only when
+// no instance was subscribed: the common relay costs the state's shard
+// nothing, so the relays spread over the shards. The instance that holds
+// a connection stays subscribed until the session is held and the frames
+// that reached it meanwhile are kept (socketio.recovery.release), so a
+// frame published while it was subscribed is written to the live
+// connection or kept by it, and one published after it left is kept here,
+// after those: kept once and in order either way, which is what a resume
+// replays (e2e/contract/resume). What stays open is the instant between
+// that instance's release of the held session and its unsubscribe, where a
+// frame delivered to it has nowhere to go, as on a single Redis a frame
+// published just before the hold that arrives then.
 func (s *Store) KeepOrPublish(ctx context.Context, id, channel string, frame []byte) error {
 	op := "keep or publish for " + id
 	if !s.cluster {
 		_, err := s.keepOrPublish(ctx, id, channel, frame)
-		return wrap(err, op)
-	}
-	kept, err := s.keepOrPublish(ctx, id, "", frame)
-	if err != nil || kept {
 		return wrap(err, op)
 	}
 	receivers, err := s.client.SPublish(ctx, channel, frame).Result()
