@@ -28,6 +28,8 @@ type Server struct {
 	bin  string
 	port int
 	dir  string
+	// extra are more arguments of redis-server (a cluster node's).
+	extra []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -74,13 +76,23 @@ func (s *Server) Close() {
 }
 
 func run(bin, dir string) (*Server, error) {
-	s := &Server{bin: bin, dir: dir}
+	return runWith(bin, dir, nil, false)
+}
+
+// runWith runs bin with extra arguments; withBus: on a port whose cluster
+// bus port (port + 10000) is free too.
+func runWith(bin, dir string, extra []string, withBus bool) (*Server, error) {
+	s := &Server{bin: bin, dir: dir, extra: extra}
 	// A port picked by the kernel can be taken by someone else before
 	// redis-server binds it; try a few.
 	var err error
-	for range 5 {
+	for range 10 {
 		s.port, err = freePort()
 		if err != nil {
+			continue
+		}
+		if withBus && !busFree(s.port) {
+			err = fmt.Errorf("cluster bus port %d taken", s.port+clusterBusOffset)
 			continue
 		}
 		if err = s.start(); err == nil {
@@ -137,6 +149,7 @@ func (s *Server) start() error {
 		"--dir", s.dir,
 		"--loglevel", "warning",
 	)
+	cmd.Args = append(cmd.Args, s.extra...)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
