@@ -34,7 +34,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var (
 		cfg       bench.Config
 		stores    = fs.String("stores", "memory,redis", "stores to run on, comma-separated: memory, redis")
-		scenarios = fs.String("scenarios", "match,relay,churn,idle,cost,abuse,instances,rollover,reference", "scenarios to run, comma-separated (also: soak)")
+		scenarios = fs.String("scenarios", "match,relay,churn,idle,cost,abuse,instances,instances-cluster,rollover,reference", "scenarios to run, comma-separated (also: soak)")
 		attacks   = fs.String("attacks", "", "abuse: attacks to play, comma-separated (empty: all)")
 		instN     = fs.String("instances-n", "1,2,4", "instances: server instances on one Redis, comma-separated")
 		matchN    = fs.String("match-n", "200,1000,2000", "match: clients joining at once, comma-separated")
