@@ -16,6 +16,10 @@
 //   - pongs held until their ping's timeout is armed (heartbeat.go);
 //   - the bound on what waits to be sent to a client (outbox.go);
 //   - the frames written straight to a connection (conn.go);
+//   - the websocket transport: a batch in one write, and an idle
+//     connection read from a fresh stack (wstransport.go);
+//   - the handshake's copies of headers and query dropped once connected
+//     (Server.connect);
 //   - the ids that would count the instance's sessions (ids.go);
 //   - the websocket connections closed when their client leaves
 //     (hangup.go);
@@ -259,7 +263,13 @@ func (s *Server) connect(sock *socket.Socket) {
 	s.mu.Lock()
 	onConnect := s.onConnect
 	s.mu.Unlock()
-	l, ok := takeLink(sock.Handshake().Auth)
+	hs := sock.Handshake()
+	l, ok := takeLink(hs.Auth)
+	// The library's handshake keeps copies of the request's headers and
+	// query for the socket's life (2 kB of an idle connection's heap);
+	// nothing reads them: the library only builds them, and the wall
+	// reads the auth (taken above) and the address.
+	hs.Headers, hs.Query = nil, nil
 	if !ok || onConnect == nil {
 		s.log.Error("socket without event link or connect callback", "socket", sock.Id())
 		sock.Disconnect(true)
