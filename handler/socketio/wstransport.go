@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"reflect"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/engine.io-go-parser/packet"
@@ -23,7 +25,9 @@ import (
 //     goroutines held 52 MB of stack for 5,000 idle connections);
 //   - it writes each packet of a batch with its own websocket writer, one
 //     system call per packet, after encoding it into a buffer grown from
-//     empty (the writes were a third of a relayed message's CPU).
+//     empty (the writes were a third of a relayed message's CPU), and
+//     gorilla keeps a 1 kB buffer for those writes for the connection's
+//     whole life.
 //
 // wsTransport is the same transport with those two changed, and nothing
 // else: the engine makes it for every websocket (new and upgrades) through
@@ -33,7 +37,7 @@ import (
 // one, so an idle connection waits on a stack that never ran the
 // application. It writes a batch as server frames (unmasked, final,
 // uncompressed: the library's transport turns per-message deflate off too)
-// encoded into one buffer taken from a pool, in one write to the
+// encoded into one buffer taken from a pool (gorilla's own is dropped), in one write to the
 // connection, on a goroutine of its own per batch as the library's does (a
 // client that does not read blocks that goroutine, never the sender; the
 // outbox bounds what waits meanwhile). Its frames go to the connection
@@ -79,6 +83,7 @@ type wsTransport struct {
 
 func newWSTransport(ctx *types.HttpContext) *wsTransport {
 	w := &wsTransport{Transport: transports.MakeTransport(), ws: ctx.Websocket}
+	dropWriteBuffer(w.ws.Conn) // before any write: this transport writes its own frames
 	w.Prototype(w)
 	w.Transport.Construct(ctx)
 	w.ws.On("error", func(errs ...any) {
@@ -92,6 +97,34 @@ func newWSTransport(ctx *types.HttpContext) *wsTransport {
 	w.SetPerMessageDeflate(nil)
 	return w
 }
+
+// dropWriteBuffer lets go of the buffer gorilla builds its frames in
+// (the library's upgrader gives every connection one of 1 kB for its
+// whole life): wsTransport writes its frames itself, and gorilla's
+// control frames (pongs, the close reply) are built apart. Gorilla takes
+// a buffer from gorillaWritePool instead, should a message ever be
+// written through it, and gives it back after the message, as with its
+// own Upgrader.WriteBufferPool. The fields are found by reflection and
+// checked for their types; a gorilla without them keeps its buffer, which
+// costs only memory. It reports whether the buffer was dropped.
+func dropWriteBuffer(c *websocket.Conn) bool {
+	if c == nil {
+		return false
+	}
+	v := reflect.ValueOf(c).Elem()
+	buf, pool := v.FieldByName("writeBuf"), v.FieldByName("writePool")
+	if !buf.IsValid() || buf.Type() != reflect.TypeFor[[]byte]() ||
+		!pool.IsValid() || pool.Type() != reflect.TypeFor[websocket.BufferPool]() {
+		return false
+	}
+	*(*websocket.BufferPool)(unsafe.Pointer(pool.UnsafeAddr())) = &gorillaWritePool
+	*(*[]byte)(unsafe.Pointer(buf.UnsafeAddr())) = nil
+	return true
+}
+
+// gorillaWritePool lends gorilla a write buffer for one message (see
+// dropWriteBuffer).
+var gorillaWritePool sync.Pool
 
 func firstError(args []any) (error, bool) {
 	if len(args) == 0 {

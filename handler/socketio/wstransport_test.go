@@ -146,3 +146,34 @@ func TestWebsocketTransportIdleConnectionsHoldSmallStacks(t *testing.T) {
 	}
 	t.Logf("goroutines +%d for %d connections; stack %.0f bytes a connection", runtime.NumGoroutine()-goroutines, n, perConn)
 }
+
+// Gorilla's write buffer, dropped at once, is made again when a message is
+// written through gorilla after all: the message arrives whole.
+func TestDroppedWriteBufferIsMadeAgainWhenNeeded(t *testing.T) {
+	up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024}
+	dropped := make(chan bool, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			dropped <- false
+			return
+		}
+		defer c.Close()
+		dropped <- dropWriteBuffer(c)
+		_ = c.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("y", 3000)))
+		_, _, _ = c.ReadMessage() // until the client closes
+	}))
+	defer srv.Close()
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	if !<-dropped {
+		t.Fatal("gorilla's write buffer was not found: the field moved")
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != strings.Repeat("y", 3000) {
+		t.Fatalf("message after the drop: %d bytes, %v", len(msg), err)
+	}
+}
