@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -32,10 +33,13 @@ import (
 // wsTransport is the same transport with those two changed, and nothing
 // else: the engine makes it for every websocket (new and upgrades) through
 // the library's table of transports, which init below points at it. It
-// reads one message at a time as the library does, and starts a new
-// goroutine (a fresh, small stack) for the next read once it has handled
-// one, so an idle connection waits on a stack that never ran the
-// application. It writes a batch as server frames (unmasked, final,
+// reads one message at a time as the library does, and at most once a
+// second (hopEvery) goes on reading on a new goroutine, a fresh stack,
+// which waits for the next message in a plain read of one byte when
+// gorilla has nothing read ahead (gatedConn.waitReadable; the byte is
+// gorilla's next): an idle connection waits on 2 kB of stack, not the
+// 4 kB gorilla's reader takes, nor the 8 kB the application's handling
+// grew. It writes a batch as server frames (unmasked, final,
 // uncompressed: the library's transport turns per-message deflate off too)
 // encoded into one buffer taken from a pool (gorilla's own is dropped), in one write to the
 // connection, on a goroutine of its own per batch as the library's does (a
@@ -76,6 +80,11 @@ type wsTransport struct {
 	// hopped is when the reading last moved to a new goroutine; only the
 	// reading goroutine of the moment touches it.
 	hopped time.Time
+	// idle and buffered, when found, let read wait for a message before
+	// gorilla reads it: the connection gorilla reads from, and gorilla's
+	// read buffer (what it has read ahead of the message it returned).
+	idle     readWaiter
+	buffered *bufio.Reader
 	// mu keeps one batch's frames together: a batch is written whole
 	// before the next starts.
 	mu sync.Mutex
@@ -84,6 +93,10 @@ type wsTransport struct {
 func newWSTransport(ctx *types.HttpContext) *wsTransport {
 	w := &wsTransport{Transport: transports.MakeTransport(), ws: ctx.Websocket}
 	dropWriteBuffer(w.ws.Conn) // before any write: this transport writes its own frames
+	if w.ws.Conn != nil {
+		w.idle, _ = w.ws.UnderlyingConn().(readWaiter)
+		w.buffered = readBufferOf(w.ws.Conn)
+	}
 	w.Prototype(w)
 	w.Transport.Construct(ctx)
 	w.ws.On("error", func(errs ...any) {
@@ -122,6 +135,21 @@ func dropWriteBuffer(c *websocket.Conn) bool {
 	return true
 }
 
+// readWaiter is a connection that can wait for its next byte before
+// gorilla reads (gatedConn).
+type readWaiter interface{ waitReadable() }
+
+// readBufferOf is gorilla's read buffer of c, found by reflection and
+// checked for its type; nil when gorilla keeps it elsewhere (then the
+// reading waits inside gorilla, on a larger stack).
+func readBufferOf(c *websocket.Conn) *bufio.Reader {
+	f := reflect.ValueOf(c).Elem().FieldByName("br")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[*bufio.Reader]() {
+		return nil
+	}
+	return *(**bufio.Reader)(unsafe.Pointer(f.UnsafeAddr()))
+}
+
 // gorillaWritePool lends gorilla a write buffer for one message (see
 // dropWriteBuffer).
 var gorillaWritePool sync.Pool
@@ -146,6 +174,11 @@ const hopEvery = time.Second
 // new goroutine (see hopEvery); it returns for good when the connection
 // fails or closes.
 func (w *wsTransport) read() {
+	if w.idle != nil && w.buffered != nil && w.buffered.Buffered() == 0 {
+		// Nothing read ahead: wait for the next message here, on a
+		// stack a few frames deep, not inside gorilla's reader.
+		w.idle.waitReadable()
+	}
 	for {
 		mt, r, err := w.ws.NextReader()
 		if err != nil {
