@@ -18,8 +18,8 @@
 //   - the frames written straight to a connection (conn.go);
 //   - the websocket transport: a batch in one write, and an idle
 //     connection read from a fresh stack (wstransport.go);
-//   - the handshake's copies of headers and query dropped once connected
-//     (Server.connect);
+//   - the handshake request and its copies let go once connected
+//     (leftover.go);
 //   - the ids that would count the instance's sessions (ids.go);
 //   - the websocket connections closed when their client leaves
 //     (hangup.go);
@@ -152,6 +152,8 @@ type Server struct {
 	resumeWait time.Duration
 	// base bounds the store calls of claims and keeps.
 	base context.Context
+	// leftovers replaces the handshake requests of connected sockets.
+	leftovers leftovers
 }
 
 // liveConn is a session's connection on this instance: a plain socket, or
@@ -204,10 +206,12 @@ func serverOptions(o Options, ref *serverRef) *socket.ServerOptions {
 
 // newServer wraps io, whose engine serves engine and already exists.
 func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
-	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine))), o), log: o.Log, ids: o.ids, base: context.Background()}
-	openReadGates(io)
+	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine))), o), log: o.Log, ids: o.ids, base: context.Background(), leftovers: newLeftovers()}
 	watchSessionEnds(io)
 	closeAtSessionEnd(io)
+	// Last of the listeners that read the handshake request: the client's
+	// namespace connect, read once the gate opens, lets it go (leftover.go).
+	openReadGates(io)
 	watchHeartbeats(io, o.PingTimeout, o.Log) // heartbeat.go
 	_ = io.On("connection", func(args ...any) {
 		if sock, ok := args[0].(*socket.Socket); ok {
@@ -263,13 +267,9 @@ func (s *Server) connect(sock *socket.Socket) {
 	s.mu.Lock()
 	onConnect := s.onConnect
 	s.mu.Unlock()
-	hs := sock.Handshake()
-	l, ok := takeLink(hs.Auth)
-	// The library's handshake keeps copies of the request's headers and
-	// query for the socket's life (2 kB of an idle connection's heap);
-	// nothing reads them: the library only builds them, and the wall
-	// reads the auth (taken above) and the address.
-	hs.Headers, hs.Query = nil, nil
+	l, ok := takeLink(sock.Handshake().Auth)
+	addr, requestID := handshakeAddr(sock), handshakeRequestID(sock)
+	s.leftovers.drop(sock) // leftover.go
 	if !ok || onConnect == nil {
 		s.log.Error("socket without event link or connect callback", "socket", sock.Id())
 		sock.Disconnect(true)
@@ -308,7 +308,7 @@ func (s *Server) connect(sock *socket.Socket) {
 			s.relay.Join(id)
 		}
 	}
-	conn := &Conn{sock: sock, id: id, auth: l.auth, rec: rec}
+	conn := &Conn{sock: sock, id: id, auth: l.auth, rec: rec, addr: addr, requestID: requestID}
 	sess := onConnect(conn)
 	// Once, whichever of the two calls below comes first.
 	var once sync.Once
