@@ -39,7 +39,8 @@ import (
 // gorilla has nothing read ahead (gatedConn.waitReadable; the byte is
 // gorilla's next): an idle connection waits on 2 kB of stack, not the
 // 4 kB gorilla's reader takes, nor the 8 kB the application's handling
-// grew. It writes a batch as server frames (unmasked, final,
+// grew, and without gorilla's 1 kB read buffer, which a pool lends it
+// again once the next message has begun to arrive. It writes a batch as server frames (unmasked, final,
 // uncompressed: the library's transport turns per-message deflate off too)
 // encoded into one buffer taken from a pool (gorilla's own is dropped), in one write to the
 // connection, on a goroutine of its own per batch as the library's does (a
@@ -80,11 +81,15 @@ type wsTransport struct {
 	// hopped is when the reading last moved to a new goroutine; only the
 	// reading goroutine of the moment touches it.
 	hopped time.Time
-	// idle and buffered, when found, let read wait for a message before
+	// idle and br, when found, let read wait for a message before
 	// gorilla reads it: the connection gorilla reads from, and gorilla's
-	// read buffer (what it has read ahead of the message it returned).
-	idle     readWaiter
-	buffered *bufio.Reader
+	// field that holds its read buffer (what it has read ahead of the
+	// message it returned). Only the reading goroutine of the moment
+	// touches the field, as only it reads through gorilla.
+	idle readWaiter
+	br   **bufio.Reader
+	// brMu orders the field's changes with holdsReadBuffer.
+	brMu sync.Mutex
 	// mu keeps one batch's frames together: a batch is written whole
 	// before the next starts.
 	mu sync.Mutex
@@ -95,7 +100,7 @@ func newWSTransport(ctx *types.HttpContext) *wsTransport {
 	dropWriteBuffer(w.ws.Conn) // before any write: this transport writes its own frames
 	if w.ws.Conn != nil {
 		w.idle, _ = w.ws.UnderlyingConn().(readWaiter)
-		w.buffered = readBufferOf(w.ws.Conn)
+		w.br = readBufferOf(w.ws.Conn)
 	}
 	w.Prototype(w)
 	w.Transport.Construct(ctx)
@@ -135,20 +140,35 @@ func dropWriteBuffer(c *websocket.Conn) bool {
 	return true
 }
 
+// holdsReadBuffer reports whether gorilla holds a read buffer now.
+func (w *wsTransport) holdsReadBuffer() bool {
+	if w.br == nil {
+		return true
+	}
+	w.brMu.Lock()
+	defer w.brMu.Unlock()
+	return *w.br != nil
+}
+
 // readWaiter is a connection that can wait for its next byte before
 // gorilla reads (gatedConn).
 type readWaiter interface{ waitReadable() }
 
-// readBufferOf is gorilla's read buffer of c, found by reflection and
-// checked for its type; nil when gorilla keeps it elsewhere (then the
-// reading waits inside gorilla, on a larger stack).
-func readBufferOf(c *websocket.Conn) *bufio.Reader {
+// readBufferOf is gorilla's field that holds c's read buffer, found by
+// reflection and checked for its type; nil when gorilla keeps it
+// elsewhere (then the reading waits inside gorilla, with its buffer, on a
+// larger stack).
+func readBufferOf(c *websocket.Conn) **bufio.Reader {
 	f := reflect.ValueOf(c).Elem().FieldByName("br")
 	if !f.IsValid() || f.Type() != reflect.TypeFor[*bufio.Reader]() {
 		return nil
 	}
-	return *(**bufio.Reader)(unsafe.Pointer(f.UnsafeAddr()))
+	return (**bufio.Reader)(unsafe.Pointer(f.UnsafeAddr()))
 }
+
+// readBufferPool lends gorilla a read buffer while a connection reads (the
+// size of the library's upgrader's).
+var readBufferPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
 
 // gorillaWritePool lends gorilla a write buffer for one message (see
 // dropWriteBuffer).
@@ -174,10 +194,20 @@ const hopEvery = time.Second
 // new goroutine (see hopEvery); it returns for good when the connection
 // fails or closes.
 func (w *wsTransport) read() {
-	if w.idle != nil && w.buffered != nil && w.buffered.Buffered() == 0 {
+	if w.idle != nil && w.br != nil && (*w.br).Buffered() == 0 {
 		// Nothing read ahead: wait for the next message here, on a
-		// stack a few frames deep, not inside gorilla's reader.
+		// stack a few frames deep, not inside gorilla's reader, and
+		// without gorilla's read buffer, lent again once a byte came.
+		w.brMu.Lock()
+		readBufferPool.Put(*w.br)
+		*w.br = nil
+		w.brMu.Unlock()
 		w.idle.waitReadable()
+		br := readBufferPool.Get().(*bufio.Reader)
+		br.Reset(w.ws.UnderlyingConn())
+		w.brMu.Lock()
+		*w.br = br
+		w.brMu.Unlock()
 	}
 	for {
 		mt, r, err := w.ws.NextReader()

@@ -99,7 +99,7 @@ func TestWebsocketTransportFramesReadAsTheLibrarysWould(t *testing.T) {
 }
 
 // An idle websocket holds two goroutines on the server, the reading one
-// and the library's heartbeat timer, and once it has sent a message
+// and the library's heartbeat timer, no read buffer, and once it has sent a message
 // hopEvery after the last move (a pong does within the ping interval) the
 // reading one waits on a stack that never ran the handling of a message:
 // the stacks of 500 idle connections stay within 6 kB a connection (2.9
@@ -120,9 +120,14 @@ func TestWebsocketTransportIdleConnectionsHoldSmallStacks(t *testing.T) {
 		}
 	}
 	clients := make([]*websocket.Conn, n)
+	trs := make([]*wsTransport, n)
 	for i := range clients {
 		clients[i] = rawConnect(t, url, `40`)
-		nextConn(t, conns)
+		tr, ok := nextConn(t, conns).sock.Conn().Transport().(*wsTransport)
+		if !ok {
+			t.Fatal("the websocket's transport is not the wall's")
+		}
+		trs[i] = tr
 		echo(clients[i]) // handled on the stack the connect moved to
 	}
 	// A message handled hopEvery after the reading last moved moves it
@@ -135,6 +140,16 @@ func TestWebsocketTransportIdleConnectionsHoldSmallStacks(t *testing.T) {
 	eventually.True(t, 5*time.Second, func() (bool, string) {
 		grown := runtime.NumGoroutine() - goroutines
 		return grown <= 2*n+8, fmt.Sprintf("%d more goroutines for %d idle connections, want at most %d", grown, n, 2*n+8)
+	})
+	// And none holds a read buffer while it waits.
+	eventually.True(t, 5*time.Second, func() (bool, string) {
+		holding := 0
+		for _, tr := range trs {
+			if tr.holdsReadBuffer() {
+				holding++
+			}
+		}
+		return holding == 0, fmt.Sprintf("%d of %d idle connections hold a read buffer", holding, n)
 	})
 	var after runtime.MemStats
 	runtime.GC()
