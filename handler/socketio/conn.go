@@ -33,6 +33,9 @@ type Conn struct {
 	// drop left to hold, set before Session.Closed.
 	rec  *recovery
 	held *Held
+	// addr and requestID, read from the handshake request before the
+	// library lets it go (leftover.go).
+	addr, requestID string
 }
 
 // Resumable reports whether the client opted in to resuming its session
@@ -65,14 +68,17 @@ func (c *Conn) ID() string { return c.id }
 func (c *Conn) Auth() gjson.Result { return gjson.ParseBytes(c.auth) }
 
 // Addr is the client's address as the Socket.IO handshake request carried
-// it (its RemoteAddr): the library keeps that request for the connection's
-// life, for a websocket too, where its own notion of the address is the TCP
-// peer's.
-func (c *Conn) Addr() string {
-	if req := c.sock.Conn().Request(); req != nil && req.Request() != nil {
+// it (its RemoteAddr), where the library's own notion of the address, for
+// a websocket, is the TCP peer's.
+func (c *Conn) Addr() string { return c.addr }
+
+// handshakeAddr is the address Conn.Addr reports for sock, read before the
+// handshake request is let go.
+func handshakeAddr(sock *socket.Socket) string {
+	if req := sock.Conn().Request(); req != nil && req.Request() != nil {
 		return req.Request().RemoteAddr
 	}
-	return c.sock.Handshake().Address
+	return sock.Handshake().Address
 }
 
 // requestIDKey is the context key of WithRequestID.
@@ -86,8 +92,12 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 
 // RequestID is the id of the HTTP request that opened the connection (see
 // WithRequestID), "" when it had none.
-func (c *Conn) RequestID() string {
-	if req := c.sock.Conn().Request(); req != nil && req.Request() != nil {
+func (c *Conn) RequestID() string { return c.requestID }
+
+// handshakeRequestID is the id Conn.RequestID reports for sock, read before
+// the handshake request is let go.
+func handshakeRequestID(sock *socket.Socket) string {
+	if req := sock.Conn().Request(); req != nil && req.Request() != nil {
 		id, _ := req.Request().Context().Value(requestIDKey{}).(string)
 		return id
 	}

@@ -103,17 +103,51 @@ func (w gatedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // gatedConn's reads wait for the gate. Closing it opens the gate too (a
 // handshake refused after the upgrade never would), and the waiting read
-// then fails on the closed connection.
+// then fails on the closed connection. It is the connection gorilla reads
+// from, and lets the websocket transport wait for the next message before
+// gorilla reads (waitReadable).
 type gatedConn struct {
 	net.Conn
 	gate *readGate
+
+	// The byte waitReadable read, or the error it got, for the next Read.
+	// Only the connection's reading goroutine of the moment touches them
+	// (one at a time: each starts the next).
+	early    [1]byte
+	hasEarly bool
+	earlyErr error
 }
 
 func (c *gatedConn) Read(p []byte) (int, error) {
+	if c.hasEarly && len(p) > 0 {
+		c.hasEarly = false
+		p[0] = c.early[0]
+		return 1, nil
+	}
+	if c.earlyErr != nil {
+		return 0, c.earlyErr
+	}
 	if !c.gate.opened.Load() {
 		<-c.gate.open
 	}
 	return c.Conn.Read(p)
+}
+
+// waitReadable returns once the connection has a byte to read, or has
+// failed: the byte (or the error) is what the next Read returns. It waits
+// with the few frames of a read, where a reader inside gorilla would wait
+// with gorilla's (wstransport.go).
+func (c *gatedConn) waitReadable() {
+	if c.hasEarly || c.earlyErr != nil {
+		return
+	}
+	n, err := c.Read(c.early[:])
+	switch {
+	case n == 1:
+		c.hasEarly = true
+	case err != nil:
+		c.earlyErr = err
+	}
 }
 
 func (c *gatedConn) Close() error {

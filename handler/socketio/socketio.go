@@ -16,6 +16,10 @@
 //   - pongs held until their ping's timeout is armed (heartbeat.go);
 //   - the bound on what waits to be sent to a client (outbox.go);
 //   - the frames written straight to a connection (conn.go);
+//   - the websocket transport: a batch in one write, and an idle
+//     connection read from a fresh stack (wstransport.go);
+//   - the handshake request and its copies let go once connected
+//     (leftover.go);
 //   - the ids that would count the instance's sessions (ids.go);
 //   - the websocket connections closed when their client leaves
 //     (hangup.go);
@@ -148,6 +152,8 @@ type Server struct {
 	resumeWait time.Duration
 	// base bounds the store calls of claims and keeps.
 	base context.Context
+	// leftovers replaces the handshake requests of connected sockets.
+	leftovers leftovers
 }
 
 // liveConn is a session's connection on this instance: a plain socket, or
@@ -200,10 +206,12 @@ func serverOptions(o Options, ref *serverRef) *socket.ServerOptions {
 
 // newServer wraps io, whose engine serves engine and already exists.
 func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
-	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine))), o), log: o.Log, ids: o.ids, base: context.Background()}
-	openReadGates(io)
+	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine))), o), log: o.Log, ids: o.ids, base: context.Background(), leftovers: newLeftovers()}
 	watchSessionEnds(io)
 	closeAtSessionEnd(io)
+	// Last of the listeners that read the handshake request: the client's
+	// namespace connect, read once the gate opens, lets it go (leftover.go).
+	openReadGates(io)
 	watchHeartbeats(io, o.PingTimeout, o.Log) // heartbeat.go
 	_ = io.On("connection", func(args ...any) {
 		if sock, ok := args[0].(*socket.Socket); ok {
@@ -260,6 +268,8 @@ func (s *Server) connect(sock *socket.Socket) {
 	onConnect := s.onConnect
 	s.mu.Unlock()
 	l, ok := takeLink(sock.Handshake().Auth)
+	addr, requestID := handshakeAddr(sock), handshakeRequestID(sock)
+	s.leftovers.drop(sock) // leftover.go
 	if !ok || onConnect == nil {
 		s.log.Error("socket without event link or connect callback", "socket", sock.Id())
 		sock.Disconnect(true)
@@ -298,7 +308,7 @@ func (s *Server) connect(sock *socket.Socket) {
 			s.relay.Join(id)
 		}
 	}
-	conn := &Conn{sock: sock, id: id, auth: l.auth, rec: rec}
+	conn := &Conn{sock: sock, id: id, auth: l.auth, rec: rec, addr: addr, requestID: requestID}
 	sess := onConnect(conn)
 	// Once, whichever of the two calls below comes first.
 	var once sync.Once

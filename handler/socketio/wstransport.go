@@ -1,0 +1,347 @@
+package socketio
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"net"
+	"reflect"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/gorilla/websocket"
+	"github.com/zishang520/engine.io-go-parser/packet"
+	eioparser "github.com/zishang520/engine.io-go-parser/parser"
+	"github.com/zishang520/engine.io/v2/transports"
+	"github.com/zishang520/engine.io/v2/types"
+)
+
+// The library's websocket transport (engine.io/v2 v2.5.0,
+// transports/websocket.go) costs a connection more than it needs:
+//   - it reads for the connection's whole life on one goroutine, the one
+//     that also runs the application's handling of every message (the
+//     namespace connect, a join): its stack grows to 8 kB on the first
+//     messages and stays there while the connection idles (10,000
+//     goroutines held 52 MB of stack for 5,000 idle connections);
+//   - it writes each packet of a batch with its own websocket writer, one
+//     system call per packet, after encoding it into a buffer grown from
+//     empty (the writes were a third of a relayed message's CPU), and
+//     gorilla keeps a 1 kB buffer for those writes for the connection's
+//     whole life.
+//
+// wsTransport is the same transport with those two changed, and nothing
+// else: the engine makes it for every websocket (new and upgrades) through
+// the library's table of transports, which init below points at it. It
+// reads one message at a time as the library does, and at most once a
+// second (hopEvery) goes on reading on a new goroutine, a fresh stack,
+// which waits for the next message in a plain read of one byte when
+// gorilla has nothing read ahead (gatedConn.waitReadable; the byte is
+// gorilla's next): an idle connection waits on 2 kB of stack, not the
+// 4 kB gorilla's reader takes, nor the 8 kB the application's handling
+// grew, and without gorilla's 1 kB read buffer, which a pool lends it
+// again once the next message has begun to arrive. It writes a batch as server frames (unmasked, final,
+// uncompressed: the library's transport turns per-message deflate off too)
+// encoded into one buffer taken from a pool (gorilla's own is dropped), in one write to the
+// connection, on a goroutine of its own per batch as the library's does (a
+// client that does not read blocks that goroutine, never the sender; the
+// outbox bounds what waits meanwhile). Its frames go to the connection
+// beside gorilla's own control frames (pongs, the close reply), one whole
+// frame per write either way, so none is cut by another. What differs on
+// the wire: nothing, except that a batch being written when the client's
+// close frame arrives may follow gorilla's close reply (gorilla would have
+// refused it; a client discards frames after a close).
+//
+// To drop it: once the library's websocket transport writes a batch in one
+// write and reads without keeping the grown stack of an idle connection
+// (make bench: idle kB/conn and the relay's server CPU per message), remove
+// this file; its tests (TestWebsocketTransport...) then test the library's.
+
+func init() {
+	// The table is the library's, read when a websocket is served: set
+	// once, before any server exists.
+	transports.Transports()[transports.WEBSOCKET] = wsTransportCtor{}
+}
+
+// wsTransportCtor makes wsTransports, as the library's WebSocketBuilder
+// makes its own.
+type wsTransportCtor struct{}
+
+func (wsTransportCtor) New(ctx *types.HttpContext) transports.Transport {
+	return newWSTransport(ctx)
+}
+func (wsTransportCtor) Name() string                   { return transports.WEBSOCKET }
+func (wsTransportCtor) HandlesUpgrades() bool          { return true }
+func (wsTransportCtor) UpgradesTo() *types.Set[string] { return types.NewSet[string]() }
+
+// wsTransport is an Engine.IO websocket transport (see above).
+type wsTransport struct {
+	transports.Transport
+	ws *types.WebSocketConn
+	// hopped is when the reading last moved to a new goroutine; only the
+	// reading goroutine of the moment touches it.
+	hopped time.Time
+	// idle and br, when found, let read wait for a message before
+	// gorilla reads it: the connection gorilla reads from, and gorilla's
+	// field that holds its read buffer (what it has read ahead of the
+	// message it returned). Only the reading goroutine of the moment
+	// touches the field, as only it reads through gorilla.
+	idle readWaiter
+	br   **bufio.Reader
+	// brMu orders the field's changes with holdsReadBuffer.
+	brMu sync.Mutex
+	// mu keeps one batch's frames together: a batch is written whole
+	// before the next starts.
+	mu sync.Mutex
+}
+
+func newWSTransport(ctx *types.HttpContext) *wsTransport {
+	w := &wsTransport{Transport: transports.MakeTransport(), ws: ctx.Websocket}
+	dropWriteBuffer(w.ws.Conn) // before any write: this transport writes its own frames
+	if w.ws.Conn != nil {
+		w.idle, _ = w.ws.UnderlyingConn().(readWaiter)
+		w.br = readBufferOf(w.ws.Conn)
+	}
+	w.Prototype(w)
+	w.Transport.Construct(ctx)
+	w.ws.On("error", func(errs ...any) {
+		if err, ok := firstError(errs); ok {
+			w.OnError("websocket error", err)
+		}
+	})
+	w.ws.Once("close", func(...any) { w.OnClose() })
+	go w.read()
+	w.SetWritable(true)
+	w.SetPerMessageDeflate(nil)
+	return w
+}
+
+// dropWriteBuffer lets go of the buffer gorilla builds its frames in
+// (the library's upgrader gives every connection one of 1 kB for its
+// whole life): wsTransport writes its frames itself, and gorilla's
+// control frames (pongs, the close reply) are built apart. Gorilla takes
+// a buffer from gorillaWritePool instead, should a message ever be
+// written through it, and gives it back after the message, as with its
+// own Upgrader.WriteBufferPool. The fields are found by reflection and
+// checked for their types; a gorilla without them keeps its buffer, which
+// costs only memory. It reports whether the buffer was dropped.
+func dropWriteBuffer(c *websocket.Conn) bool {
+	if c == nil {
+		return false
+	}
+	v := reflect.ValueOf(c).Elem()
+	buf, pool := v.FieldByName("writeBuf"), v.FieldByName("writePool")
+	if !buf.IsValid() || buf.Type() != reflect.TypeFor[[]byte]() ||
+		!pool.IsValid() || pool.Type() != reflect.TypeFor[websocket.BufferPool]() {
+		return false
+	}
+	*(*websocket.BufferPool)(unsafe.Pointer(pool.UnsafeAddr())) = &gorillaWritePool
+	*(*[]byte)(unsafe.Pointer(buf.UnsafeAddr())) = nil
+	return true
+}
+
+// holdsReadBuffer reports whether gorilla holds a read buffer now.
+func (w *wsTransport) holdsReadBuffer() bool {
+	if w.br == nil {
+		return true
+	}
+	w.brMu.Lock()
+	defer w.brMu.Unlock()
+	return *w.br != nil
+}
+
+// readWaiter is a connection that can wait for its next byte before
+// gorilla reads (gatedConn).
+type readWaiter interface{ waitReadable() }
+
+// readBufferOf is gorilla's field that holds c's read buffer, found by
+// reflection and checked for its type; nil when gorilla keeps it
+// elsewhere (then the reading waits inside gorilla, with its buffer, on a
+// larger stack).
+func readBufferOf(c *websocket.Conn) **bufio.Reader {
+	f := reflect.ValueOf(c).Elem().FieldByName("br")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[*bufio.Reader]() {
+		return nil
+	}
+	return (**bufio.Reader)(unsafe.Pointer(f.UnsafeAddr()))
+}
+
+// readBufferPool lends gorilla a read buffer while a connection reads (the
+// size of the library's upgrader's).
+var readBufferPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
+
+// gorillaWritePool lends gorilla a write buffer for one message (see
+// dropWriteBuffer).
+var gorillaWritePool sync.Pool
+
+func firstError(args []any) (error, bool) {
+	if len(args) == 0 {
+		return nil, false
+	}
+	err, ok := args[0].(error)
+	return err, ok
+}
+
+func (w *wsTransport) Name() string          { return transports.WEBSOCKET }
+func (w *wsTransport) HandlesUpgrades() bool { return true }
+
+// hopEvery is how often at most the reading moves to a new goroutine. A
+// connection that goes quiet right after a hop keeps its grown stack
+// until its next message, a pong within the ping interval at the latest.
+const hopEvery = time.Second
+
+// read reads and handles messages, and after one of them moves on to a
+// new goroutine (see hopEvery); it returns for good when the connection
+// fails or closes.
+func (w *wsTransport) read() {
+	if w.idle != nil && w.br != nil && (*w.br).Buffered() == 0 {
+		// Nothing read ahead: wait for the next message here, on a
+		// stack a few frames deep, not inside gorilla's reader, and
+		// without gorilla's read buffer, lent again once a byte came.
+		w.brMu.Lock()
+		readBufferPool.Put(*w.br)
+		*w.br = nil
+		w.brMu.Unlock()
+		w.idle.waitReadable()
+		br := readBufferPool.Get().(*bufio.Reader)
+		br.Reset(w.ws.UnderlyingConn())
+		w.brMu.Lock()
+		*w.br = br
+		w.brMu.Unlock()
+	}
+	for {
+		mt, r, err := w.ws.NextReader()
+		if err != nil {
+			w.failed(err)
+			return
+		}
+		var data types.BufferInterface
+		switch mt {
+		case websocket.TextMessage:
+			data = types.NewStringBuffer(nil)
+		case websocket.BinaryMessage:
+			data = types.NewBytesBuffer(nil)
+		default: // control frames are gorilla's; NextReader returns none
+			continue
+		}
+		if _, err := data.ReadFrom(r); err != nil {
+			w.failed(err)
+			return
+		}
+		w.OnData(data)
+		// The next message is waited for on a fresh stack (this one has
+		// grown with whatever handling the message took), at most once
+		// per hopEvery: a new stack grows again with the next message's
+		// handling, a copy of it each time, which a busy connection
+		// should not pay for every message.
+		if now := time.Now(); now.Sub(w.hopped) >= hopEvery {
+			w.hopped = now
+			go w.read()
+			return
+		}
+	}
+}
+
+// failed reports a read or write error as the library's transport does:
+// a closed connection closes the transport, anything else is an error.
+func (w *wsTransport) failed(err error) {
+	// Without expected codes, any close frame is "unexpected": closed.
+	if websocket.IsUnexpectedCloseError(err) || errors.Is(err, net.ErrClosed) {
+		w.ws.Emit("close")
+		return
+	}
+	w.ws.Emit("error", err)
+}
+
+// Send writes packets, on a goroutine of its own; the transport is not
+// writable until they are written.
+func (w *wsTransport) Send(packets []*packet.Packet) {
+	w.SetWritable(false)
+	go w.send(packets)
+}
+
+// framePool holds the buffers batches are encoded into.
+var framePool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledFrame bounds the buffers kept in framePool: a batch of full
+// size signals is not kept for the next one.
+const maxPooledFrame = 64 << 10
+
+func (w *wsTransport) send(packets []*packet.Packet) {
+	defer func() {
+		w.Emit("drain")
+		w.SetWritable(true)
+		w.Emit("ready")
+	}()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	bp := framePool.Get().(*[]byte)
+	buf, err := w.encode((*bp)[:0], packets)
+	if err == nil && len(buf) > 0 {
+		_, err = w.ws.UnderlyingConn().Write(buf)
+	}
+	if cap(buf) <= maxPooledFrame {
+		*bp = buf[:0]
+		framePool.Put(bp)
+	}
+	if err != nil {
+		w.failed(err)
+	}
+}
+
+// encode appends the frames of packets to buf.
+func (w *wsTransport) encode(buf []byte, packets []*packet.Packet) ([]byte, error) {
+	for _, p := range packets {
+		if p.Options != nil && p.Options.WsPreEncodedFrame != nil {
+			_, text := p.Options.WsPreEncodedFrame.(*types.StringBuffer)
+			buf = appendFrame(buf, text, p.Options.WsPreEncodedFrame.Bytes())
+			continue
+		}
+		if sb, ok := p.Data.(*types.StringBuffer); ok {
+			// What the parser makes of a string: its type's digit, then
+			// the string; without the parser's copy.
+			buf = appendFrameHeader(buf, true, 1+sb.Len())
+			buf = append(buf, eioparser.PACKET_TYPES[p.Type])
+			buf = append(buf, sb.Bytes()...)
+			continue
+		}
+		data, err := w.Parser().EncodePacket(p, w.SupportsBinary())
+		if err != nil {
+			return buf, err
+		}
+		_, text := data.(*types.StringBuffer)
+		buf = appendFrame(buf, text, data.Bytes())
+	}
+	return buf, nil
+}
+
+// appendFrame appends a final, unmasked websocket frame of payload.
+func appendFrame(buf []byte, text bool, payload []byte) []byte {
+	return append(appendFrameHeader(buf, text, len(payload)), payload...)
+}
+
+// appendFrameHeader appends the header of a final, unmasked websocket
+// frame of n bytes, text or binary (RFC 6455, 5.2).
+func appendFrameHeader(buf []byte, text bool, n int) []byte {
+	op := byte(websocket.BinaryMessage)
+	if text {
+		op = byte(websocket.TextMessage)
+	}
+	buf = append(buf, 0x80|op)
+	switch {
+	case n < 126:
+		return append(buf, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(buf, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(buf, 127), uint64(n))
+	}
+}
+
+// DoClose closes the connection, as the library's transport does.
+func (w *wsTransport) DoClose(fn types.Callable) {
+	defer func() { _ = w.ws.Close() }()
+	if fn != nil {
+		fn()
+	}
+}

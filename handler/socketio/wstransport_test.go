@@ -1,0 +1,194 @@
+package socketio
+
+import (
+	"bufio"
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/zishang520/engine.io-go-parser/packet"
+	"github.com/zishang520/engine.io/v2/transports"
+	"github.com/zishang520/engine.io/v2/types"
+	"github.com/zivro/zivro/internal/eventually"
+)
+
+// rawFrameServer accepts one websocket and writes frames to it as they
+// are, for a gorilla client to read: what wsTransport's frames must be.
+func rawFrameServer(t *testing.T, frames []byte) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		sum := sha1.Sum([]byte(req.Header.Get("Sec-Websocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		_, _ = c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+			base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n"))
+		_, _ = c.Write(frames)
+		time.Sleep(5 * time.Second) // the client reads, then closes
+	}()
+	return "ws://" + ln.Addr().String() + "/"
+}
+
+// A batch is encoded into frames a websocket client reads as the
+// library's transport would have written them: one message per packet,
+// each packet as Engine.IO's parser encodes it, at every length class of
+// the frame header (7 bits, 16, 64).
+func TestWebsocketTransportFramesReadAsTheLibrarysWould(t *testing.T) {
+	w := &wsTransport{Transport: transports.MakeTransport()}
+	w.Prototype(w)
+	r := httptest.NewRequest(http.MethodGet, "/socket.io/?EIO=4&transport=websocket", nil)
+	w.Transport.Construct(types.NewHttpContext(httptest.NewRecorder(), r))
+
+	type msg struct {
+		text bool
+		data string
+	}
+	var batch []*packet.Packet
+	var want []msg
+	for _, n := range []int{0, 1, 124, 125, 126, 65534, 65535, 70000} {
+		s := strings.Repeat("x", n)
+		batch = append(batch, &packet.Packet{Type: packet.MESSAGE, Data: types.NewStringBuffer([]byte(s))})
+		want = append(want, msg{true, "4" + s})
+	}
+	batch = append(batch,
+		&packet.Packet{Type: packet.PING},
+		&packet.Packet{Type: packet.PONG, Data: strings.NewReader("probe")},
+		&packet.Packet{Type: packet.MESSAGE, Data: types.NewBytesBuffer([]byte{0, 1, 2})},
+		&packet.Packet{Type: packet.MESSAGE, Options: &packet.Options{WsPreEncodedFrame: types.NewStringBuffer([]byte("42[\"pre\"]"))}},
+	)
+	want = append(want, msg{true, "2"}, msg{true, "3probe"}, msg{false, "\x00\x01\x02"}, msg{true, "42[\"pre\"]"})
+
+	frames, err := w.encode(nil, batch)
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	conn, _, err := websocket.DefaultDialer.Dial(rawFrameServer(t, frames), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i, m := range want {
+		mt, got, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if (mt == websocket.TextMessage) != m.text || string(got) != m.data {
+			t.Errorf("message %d: type %d, %d bytes %.20q; want text %v, %d bytes %.20q", i, mt, len(got), got, m.text, len(m.data), m.data)
+		}
+	}
+}
+
+// An idle websocket holds two goroutines on the server, the reading one
+// and the library's heartbeat timer, no read buffer, and once it has sent a message
+// hopEvery after the last move (a pong does within the ping interval) the
+// reading one waits on a stack that never ran the handling of a message:
+// the stacks of 500 idle connections stay within 6 kB a connection (2.9
+// to 4.4 kB measured: the reading one's 2 kB and the timer's 2 kB; a reader
+// parked inside gorilla took 4 kB, 6.2 kB a connection with 200; the
+// library's transport kept the reading goroutine's grown stack, 10.5 kB).
+func TestWebsocketTransportIdleConnectionsHoldSmallStacks(t *testing.T) {
+	const n = 500
+	url, conns := echoServer(t)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	goroutines := runtime.NumGoroutine()
+	echo := func(c *websocket.Conn) {
+		rawWrite(t, c, `421["echo",{"a":[1,2,{"b":"c"}]}]`)
+		if got := rawRead(t, c); got != `431[{"a":[1,2,{"b":"c"}]}]` {
+			t.Fatalf("ack %q", got)
+		}
+	}
+	clients := make([]*websocket.Conn, n)
+	trs := make([]*wsTransport, n)
+	for i := range clients {
+		clients[i] = rawConnect(t, url, `40`)
+		tr, ok := nextConn(t, conns).sock.Conn().Transport().(*wsTransport)
+		if !ok {
+			t.Fatal("the websocket's transport is not the wall's")
+		}
+		trs[i] = tr
+		echo(clients[i]) // handled on the stack the connect moved to
+	}
+	// A message handled hopEvery after the reading last moved moves it
+	// again, to a fresh stack, where it waits.
+	time.Sleep(hopEvery)
+	for _, c := range clients {
+		echo(c)
+	}
+	// The bound: two goroutines a connection, and a few of the test's own.
+	eventually.True(t, 5*time.Second, func() (bool, string) {
+		grown := runtime.NumGoroutine() - goroutines
+		return grown <= 2*n+8, fmt.Sprintf("%d more goroutines for %d idle connections, want at most %d", grown, n, 2*n+8)
+	})
+	// And none holds a read buffer while it waits.
+	eventually.True(t, 5*time.Second, func() (bool, string) {
+		holding := 0
+		for _, tr := range trs {
+			if tr.holdsReadBuffer() {
+				holding++
+			}
+		}
+		return holding == 0, fmt.Sprintf("%d of %d idle connections hold a read buffer", holding, n)
+	})
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.GC() // a collection shrinks stacks; two leave no doubt
+	runtime.ReadMemStats(&after)
+	perConn := float64(after.StackInuse-before.StackInuse) / n
+	if limit := 6.0 * 1024; perConn > limit && !raceEnabled {
+		t.Errorf("stack per idle connection %.0f bytes, want at most %.0f", perConn, limit)
+	}
+	t.Logf("goroutines +%d for %d connections; stack %.0f bytes a connection", runtime.NumGoroutine()-goroutines, n, perConn)
+}
+
+// Gorilla's write buffer, dropped at once, is made again when a message is
+// written through gorilla after all: the message arrives whole.
+func TestDroppedWriteBufferIsMadeAgainWhenNeeded(t *testing.T) {
+	up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024}
+	dropped := make(chan bool, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			dropped <- false
+			return
+		}
+		defer c.Close()
+		dropped <- dropWriteBuffer(c)
+		_ = c.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("y", 3000)))
+		_, _, _ = c.ReadMessage() // until the client closes
+	}))
+	defer srv.Close()
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	if !<-dropped {
+		t.Fatal("gorilla's write buffer was not found: the field moved")
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != strings.Repeat("y", 3000) {
+		t.Fatalf("message after the drop: %d bytes, %v", len(msg), err)
+	}
+}
