@@ -28,6 +28,10 @@ type Server struct {
 	bin  string
 	port int
 	dir  string
+	// conf is a configuration file given first (a sentinel's, which it
+	// rewrites), extra more arguments (a replica's --replicaof).
+	conf  string
+	extra []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -73,8 +77,8 @@ func (s *Server) Close() {
 	_ = os.RemoveAll(s.dir)
 }
 
-func run(bin, dir string) (*Server, error) {
-	s := &Server{bin: bin, dir: dir}
+func run(bin, dir string, extra ...string) (*Server, error) {
+	s := &Server{bin: bin, dir: dir, extra: extra}
 	// A port picked by the kernel can be taken by someone else before
 	// redis-server binds it; try a few.
 	var err error
@@ -129,14 +133,19 @@ func (s *Server) Restart(t testing.TB) {
 
 func (s *Server) start() error {
 	out := &syncBuffer{}
-	cmd := exec.Command(s.bin,
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(append(args,
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--loglevel", "warning",
-	)
+	), s.extra...)
+	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
