@@ -6,7 +6,13 @@ import "time"
 // calls it from one goroutine, in the order of the state changes, so the
 // announcements keep that order.
 func (s *Service) handle(e Event) {
+	// After the event took effect here: a reconciliation that reads it
+	// takes this instance's beliefs as up to date with it.
+	defer s.inst.rec.setHandled(e.ID)
 	switch e.Kind {
+	case EventGap:
+		s.log.Warn("the store's event stream lost events (failover): reconciling")
+		s.inst.needReconcile()
 	case EventDone:
 		s.users.update(e.User, func(sess *session) {
 			if sess.resuming {
@@ -49,10 +55,17 @@ func (s *Service) banned(addr string) {
 func (s *Service) matched(e Event) {
 	var stale bool
 	var waited time.Duration
+	var lost string
 	here := s.users.update(e.User, func(sess *session) {
 		if sess.pending > 0 || sess.holding || sess.resuming {
 			stale = true
 			return
+		}
+		// A pairing is announced to a user in a call only when the store
+		// lost that call's end (a failover): the user is told it ended
+		// first, so that no client is in two calls.
+		if sess.partner != e.Partner {
+			lost = sess.partner
 		}
 		sess.partner, sess.partnerAddr, sess.reported = e.Partner, e.PartnerAddr, false
 		if !sess.queuedAt.IsZero() {
@@ -67,6 +80,10 @@ func (s *Service) matched(e Event) {
 	if !here || stale {
 		return // not connected here, or stale
 	}
+	if lost != "" {
+		s.notify.PartnerLeft(e.User, ReasonDisconnect)
+		s.cfg.Observer.CallEnded(ReasonDisconnect, 0)
+	}
 	s.notify.Matched(e.User, Match{RoomID: e.Room, PartnerID: e.Partner, PartnerName: e.PartnerName, Initiator: e.Initiator, CommonInterests: e.Common, PartnerRegion: e.PartnerRegion, TextOnly: e.TextOnly})
 	s.cfg.Observer.Matched(e.Initiator, waited)
 }
@@ -78,6 +95,12 @@ func (s *Service) partnerLeft(e Event) {
 	var lasted time.Duration
 	var p *Profile
 	here := s.users.update(e.User, func(sess *session) {
+		// A reconciliation's word about a pairing the user has left
+		// since (or was never told of) concerns no call of its.
+		if e.Partner != "" && e.Partner != sess.partner {
+			stale = true
+			return
+		}
 		// The call ended whether or not the user's own Next made the
 		// announcement stale: the partner's end is the one that counts.
 		inCall, lasted = sess.partner != "", time.Since(sess.matchedAt)

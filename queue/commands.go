@@ -34,6 +34,10 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 	if err := s.refuseBanned(ctx, p.Addr); err != nil {
 		return fmt.Errorf("join %s: %w", id, err)
 	}
+	// Not while a reconciliation takes this instance's snapshot to the
+	// store (see reconciler).
+	s.inst.rec.gate.RLock()
+	defer s.inst.rec.gate.RUnlock()
 	err := s.store.Join(ctx, id, p)
 	if errors.Is(err, ErrInstanceGone) && !s.inst.draining.Load() {
 		// The store lost this instance's presence (a Redis that lost its
@@ -155,6 +159,8 @@ func (s *Service) own(ctx context.Context, id string, change func() error) error
 	if err := s.waitReady(ctx); err != nil {
 		return err
 	}
+	s.inst.rec.gate.RLock()
+	defer s.inst.rec.gate.RUnlock()
 	s.users.update(id, func(sess *session) {
 		sess.pending++
 		// A Next requeues the user (and its match may be announced before

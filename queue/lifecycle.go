@@ -33,6 +33,12 @@ type instance struct {
 	mu      sync.Mutex
 	retired bool
 	down    bool // the last heartbeat failed
+
+	// rec runs the reconciliations after a failover; resync asks the
+	// health loop for one (a failed one is tried again), kick wakes it.
+	rec    reconciler
+	resync atomic.Bool
+	kick   chan struct{}
 }
 
 func newInstance(store Store, cfg Config, log *slog.Logger, users *sessions, notify Notifier, rematch *rematchTimer) *instance {
@@ -44,6 +50,17 @@ func newInstance(store Store, cfg Config, log *slog.Logger, users *sessions, not
 		users:   users,
 		notify:  notify,
 		rematch: rematch,
+		kick:    make(chan struct{}, 1),
+	}
+}
+
+// needReconcile asks the health loop for a reconciliation (see
+// reconcile.go), at once.
+func (in *instance) needReconcile() {
+	in.resync.Store(true)
+	select {
+	case in.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -181,10 +198,19 @@ func (in *instance) healthLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-in.kick:
 		case <-t.C:
+			if in.beat(ctx) == errRetired {
+				return
+			}
 		}
-		if in.beat(ctx) == errRetired {
-			return
+		// Here, not in beat: a join that renews the presence (Join) runs
+		// beat, and must not wait for a reconciliation that waits for it.
+		if in.resync.Swap(false) {
+			if err := in.reconcile(ctx, "failover"); err != nil {
+				in.log.Error("reconcile failed, retrying at the next heartbeat", "err", err)
+				in.resync.Store(true)
+			}
 		}
 	}
 }
@@ -220,6 +246,10 @@ func (in *instance) beat(ctx context.Context) error {
 	case !pres.Kept:
 		in.log.Warn("store lost this instance's users (taken over, or data lost): requeueing them")
 		in.lost(ctx)
+	case pres.Switched:
+		// What recover does, and more: the last state changes may be lost.
+		in.log.Warn("store failed over to another server: reconciling")
+		in.needReconcile()
 	case wasDown:
 		in.log.Info("store reachable again")
 		in.recover(ctx)
