@@ -6,23 +6,37 @@ import "time"
 // calls it from one goroutine, in the order of the state changes, so the
 // announcements keep that order.
 func (s *Service) handle(e Event) {
-	// After the event took effect here: a reconciliation that reads it
-	// takes this instance's beliefs as up to date with it.
-	defer s.inst.rec.setHandled(e.ID)
+	// A reconciliation takes this instance's beliefs as up to date with
+	// the last event handled (see reconciler).
+	s.inst.rec.handling.Lock()
+	defer s.inst.rec.handling.Unlock()
+	if e.ID != "" {
+		s.inst.rec.handled = e.ID
+	}
 	switch e.Kind {
 	case EventGap:
 		s.log.Warn("the store's event stream lost events (failover): reconciling")
 		s.inst.needReconcile()
 	case EventDone:
+		var unexpected bool
 		s.users.update(e.User, func(sess *session) {
 			if sess.resuming {
 				return // stale: before the resume
 			}
+			sess.dones++
 			if sess.pending > 0 {
 				sess.pending--
+			} else {
+				// An own request that was reported failed (its reply lost
+				// with the connection) took effect: the client still
+				// believes in its call.
+				unexpected = sess.partner != ""
 			}
 			sess.endCall()
 		})
+		if unexpected {
+			s.notify.PartnerLeft(e.User, ReasonDisconnect)
+		}
 	case EventResumed:
 		s.resumed(e)
 	case EventMatched:
@@ -64,10 +78,10 @@ func (s *Service) matched(e Event) {
 		// A pairing is announced to a user in a call only when the store
 		// lost that call's end (a failover): the user is told it ended
 		// first, so that no client is in two calls.
-		if sess.partner != e.Partner {
+		if sess.partner != "" && (sess.partner != e.Partner || sess.room != e.Room) {
 			lost = sess.partner
 		}
-		sess.partner, sess.partnerAddr, sess.reported = e.Partner, e.PartnerAddr, false
+		sess.partner, sess.partnerAddr, sess.reported, sess.room = e.Partner, e.PartnerAddr, false, e.Room
 		if !sess.queuedAt.IsZero() {
 			waited = time.Since(sess.queuedAt)
 		}
@@ -95,9 +109,10 @@ func (s *Service) partnerLeft(e Event) {
 	var lasted time.Duration
 	var p *Profile
 	here := s.users.update(e.User, func(sess *session) {
-		// A reconciliation's word about a pairing the user has left
-		// since (or was never told of) concerns no call of its.
-		if e.Partner != "" && e.Partner != sess.partner {
+		// Nobody is told its partner left while it is in no call (a
+		// reconciliation's word about a pairing the user has left since,
+		// or the end of a pairing the store lost and made again).
+		if sess.partner == "" || (e.Partner != "" && e.Partner != sess.partner) {
 			stale = true
 			return
 		}

@@ -161,19 +161,30 @@ func (s *Service) own(ctx context.Context, id string, change func() error) error
 	}
 	s.inst.rec.gate.RLock()
 	defer s.inst.rec.gate.RUnlock()
+	var alone bool
+	var dones uint64
 	s.users.update(id, func(sess *session) {
+		alone, dones = sess.pending == 0, sess.dones
 		sess.pending++
 		// A Next requeues the user (and its match may be announced before
 		// the store call returns); after a leave, nothing waits for it.
 		sess.queuedAt = time.Now()
 	})
 	if err := change(); err != nil {
+		var tookEffect bool
 		s.users.update(id, func(sess *session) {
+			// The reply was lost (a connection that broke after the
+			// script ran), but its EventDone came: it took effect.
+			if tookEffect = alone && sess.dones > dones; tookEffect {
+				return
+			}
 			if sess.pending > 0 {
 				sess.pending--
 			}
 		})
-		return err
+		if !tookEffect {
+			return err
+		}
 	}
 	// The pairing just dissolved blocks a rematch of the two for the
 	// window: matching must run again when it expires.

@@ -24,6 +24,11 @@ type Claim struct {
 	// Partner is the partner the user was last told of, "" when it
 	// waits in the queue.
 	Partner string
+	// Pending counts the user's own Nexts and blocks whose EventDone the
+	// instance has not handled: when fewer are still to come (after
+	// After), the store lost one, and the user's call ended as its
+	// client sees it (Partner counts as "").
+	Pending int
 }
 
 // Beliefs is what an instance tells Reconcile.
@@ -31,9 +36,11 @@ type Beliefs struct {
 	Instance string
 	// Claims are its joined users (not held, not being resumed).
 	Claims []Claim
-	// Connected are all the users connected to it: a member of the
-	// instance that is none of them is gone (its leave was lost).
-	Connected []string
+	// Keep are users connected to it that the store must leave as they
+	// are (sessions being held or resumed): a member of the instance
+	// that is neither claimed nor kept is gone (its leave was lost, or it
+	// never knew that its join went through).
+	Keep []string
 	// After is the ID of the last event the instance handled ("": it
 	// handled every event): a pairing announced after it may not have
 	// reached the instance's beliefs yet, and is left alone.
@@ -51,18 +58,25 @@ type Repairs struct {
 	// Ghosts: pairings the store kept that the user had been told were
 	// over, ended (both sides told, if they still believed in it).
 	Ghosts int
-	// Removed: the instance's members that are no longer connected to it
-	// (their leave was lost), taken out of the store.
+	// Removed: the instance's members it does not claim (their leave was
+	// lost), taken out of the store.
 	Removed int
+	// Coming is, for each claim with Pending, how many of its EventDone
+	// are in the store's stream after After, still to be handled.
+	Coming map[string]int
 }
 
 // Any reports whether anything was repaired.
-func (r Repairs) Any() bool { return r != Repairs{} }
+func (r Repairs) Any() bool {
+	return r.Restored+r.Requeued+r.Ended+r.Ghosts+r.Removed > 0
+}
 
 // Reconciler is the part of a Store that repairs it after a failover.
 type Reconciler interface {
 	// Reconcile checks b against the store and repairs the store, in one
-	// atomic step. For each claim whose user is not held: a missing
+	// atomic step. A claim's partner counts as "" when fewer of its
+	// EventDone than its Pending are still to come. For each claim whose
+	// user is not held: a missing
 	// profile is written back (its instance b.Instance) and the user is
 	// one of b.Instance's members; a pairing the store keeps with
 	// someone other than the claimed partner, announced at or before
@@ -71,62 +85,51 @@ type Reconciler interface {
 	// the other) and are requeued; then, when the user is in no pairing,
 	// a claimed partner gets it EventPartnerLeft (ReasonDisconnect,
 	// Partner set to the claimed one), and the user is queued if it is
-	// not. A member of b.Instance that is neither claimed nor connected
-	// nor held leaves the store as at a takeover (its partner told, with
+	// not. A member of b.Instance that is neither claimed nor kept nor
+	// held leaves the store as at a takeover (its partner told, with
 	// Partner set, and requeued). Then matching runs. ErrStoreFull.
 	Reconcile(ctx context.Context, b Beliefs) (Repairs, error)
 }
 
-// reconciler runs an instance's reconciliations, one at a time, and holds
-// this instance's joins and own requests meanwhile: a user who joined
-// between the snapshot of the beliefs and the store's step would be taken
-// for one whose leave was lost.
+// reconciler runs an instance's reconciliations, one at a time. Each holds
+// this instance's joins and own requests (a user who joined between the
+// snapshot of the beliefs and the store's step would be taken for one
+// whose leave was lost), and the handling of the store's events (the
+// beliefs are then exactly those of the position After, and what Coming
+// counts is still to come when it is applied).
 type reconciler struct {
 	// gate: state changes of this instance's users hold it shared, a
 	// reconciliation exclusively.
 	gate sync.RWMutex
-	// handled is the ID of the last event the service handled.
-	mu      sync.Mutex
-	handled string
+	// handling is held while an event is handled, and by a
+	// reconciliation; handled is the ID of the last event handled.
+	handling sync.Mutex
+	handled  string
 }
 
-func (r *reconciler) setHandled(id string) {
-	if id == "" {
-		return
-	}
-	r.mu.Lock()
-	r.handled = id
-	r.mu.Unlock()
-}
-
-func (r *reconciler) lastHandled() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.handled
-}
-
-// reconcileTimeout bounds one Reconcile; it is tried again at the next
-// heartbeat when it fails.
-const reconcileTimeout = 10 * time.Second
+// reconcileTimeout bounds one Reconcile, during which this instance's
+// announcements wait; it is tried again at the next heartbeat when it
+// fails.
+const reconcileTimeout = 5 * time.Second
 
 // reconcile checks what this instance believes of its users against the
 // store after a failover (see Reconciler), and reports whether it did.
 func (in *instance) reconcile(ctx context.Context, why string) error {
 	in.rec.gate.Lock()
 	defer in.rec.gate.Unlock()
-	// Own requests whose EventDone the store lost would silence their
-	// users for ever; none is under way (the gate).
-	in.users.clearPending()
-	b := Beliefs{Instance: in.name, After: in.rec.lastHandled()}
+	in.rec.handling.Lock()
+	defer in.rec.handling.Unlock()
+	b := Beliefs{Instance: in.name, After: in.rec.handled}
 	in.users.mu.RLock()
 	for id, sess := range in.users.byID {
-		b.Connected = append(b.Connected, id)
-		if sess.profile == nil || sess.holding || sess.resuming {
-			continue
+		switch {
+		case sess.holding || sess.resuming:
+			b.Keep = append(b.Keep, id)
+		case sess.profile != nil:
+			p := *sess.profile
+			p.Instance = in.name
+			b.Claims = append(b.Claims, Claim{ID: id, Profile: p, Partner: sess.partner, Pending: sess.pending})
 		}
-		p := *sess.profile
-		p.Instance = in.name
-		b.Claims = append(b.Claims, Claim{ID: id, Profile: p, Partner: sess.partner})
 	}
 	in.users.mu.RUnlock()
 	ctx, cancel := context.WithTimeout(ctx, reconcileTimeout)
@@ -134,6 +137,21 @@ func (in *instance) reconcile(ctx context.Context, why string) error {
 	r, err := in.store.Reconcile(ctx, b)
 	if err != nil {
 		return fmt.Errorf("reconcile after %s: %w", why, err)
+	}
+	// Own requests whose EventDone the store lost would silence their
+	// users for ever: only those still to come count, and a lost one ends
+	// the call as its EventDone would have.
+	for _, c := range b.Claims {
+		if c.Pending == 0 {
+			continue
+		}
+		coming := r.Coming[c.ID]
+		in.users.update(c.ID, func(sess *session) {
+			if coming < sess.pending {
+				sess.endCall()
+			}
+			sess.pending = coming
+		})
 	}
 	in.log.Warn("reconciled with the store", "after", why, "users", len(b.Claims),
 		"restored", r.Restored, "requeued", r.Requeued, "calls_ended", r.Ended, "ghost_calls", r.Ghosts, "removed", r.Removed)

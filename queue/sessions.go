@@ -18,7 +18,10 @@ type session struct {
 	// partnerAddr is the current partner's address key; reported is set
 	// once the user has reported the current partner.
 	partnerAddr string
-	reported    bool
+	// room is the current pairing's room, "" when none or unknown (a
+	// resumed call).
+	room     string
+	reported bool
 	// matchedAt is when the current pairing's matched was sent to the
 	// user (see PartnerSince), stamped as it is handed to the socket.
 	matchedAt time.Time
@@ -43,6 +46,9 @@ type session struct {
 	// Announcements before it are stale: they concern a pairing the
 	// user's own action already ended.
 	pending int
+	// dones counts the EventDone handled for the user: an own request
+	// whose call failed took effect if its EventDone came meanwhile.
+	dones uint64
 }
 
 // endCall forgets the current partner, keeping it as the one that just left.
@@ -53,7 +59,7 @@ func (sess *session) endCall() {
 	sess.last = Peer{ID: sess.partner, Addr: sess.partnerAddr}
 	sess.lastAt = time.Now()
 	sess.lastReported = sess.reported
-	sess.partner, sess.partnerAddr, sess.reported = "", "", false
+	sess.partner, sess.partnerAddr, sess.reported, sess.room = "", "", false, ""
 }
 
 // sessions are the users connected to this instance, by socket id.

@@ -192,6 +192,16 @@ func (s *Server) kill() {
 	<-exited
 }
 
+// signal sends sig to the running process.
+func (s *Server) signal(sig os.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return fmt.Errorf("redis-server on port %d is not running", s.port)
+	}
+	return s.cmd.Process.Signal(sig)
+}
+
 // ping sends one inline PING and expects +PONG.
 func ping(addr string) error {
 	conn, err := net.DialTimeout("tcp", addr, time.Second)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +41,9 @@ type SentinelGroup struct {
 	// which one is primary changes with a failover.
 	servers   []*Server
 	sentinels []*Server
+	// stopped are replicas DetachReplica stopped, for KillPrimary and the
+	// cleanup to resume.
+	stopped []*Server
 }
 
 // StartSentinel runs a primary, a replica of it and three sentinels
@@ -179,11 +183,48 @@ func (g *SentinelGroup) KillPrimary(t testing.TB) string {
 	for _, s := range g.servers {
 		if s.Addr() == addr {
 			s.kill()
+			g.resumeStopped()
 			return addr
 		}
 	}
 	t.Fatalf("redisproc: kill primary: %s is none of the group's servers", addr)
 	return ""
+}
+
+// DetachReplica makes sure that the replica receives nothing more from the
+// primary until KillPrimary: it is stopped (SIGSTOP: it can neither read
+// nor reconnect) and the primary closes its link, so that what the
+// primary writes from now on is lost in the failover, as the last writes
+// before a crash are when replication lags. KillPrimary resumes it
+// (SIGCONT) right after the kill, in time for the sentinels to promote it.
+func (g *SentinelGroup) DetachReplica(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addr, err := g.Primary(ctx)
+	if err != nil {
+		t.Fatalf("redisproc: detach replica: %v", err)
+	}
+	for _, s := range g.servers {
+		if s.Addr() != addr {
+			if err := s.signal(syscall.SIGSTOP); err != nil {
+				t.Fatalf("redisproc: detach replica: %v", err)
+			}
+			g.stopped = append(g.stopped, s)
+		}
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	if err := c.ClientKillByFilter(ctx, "TYPE", "replica").Err(); err != nil {
+		t.Fatalf("redisproc: detach replica: close its link: %v", err)
+	}
+}
+
+func (g *SentinelGroup) resumeStopped() {
+	for _, s := range g.stopped {
+		_ = s.signal(syscall.SIGCONT)
+	}
+	g.stopped = nil
 }
 
 // WaitPromoted waits until two sentinels name a primary other than old
@@ -229,6 +270,7 @@ func (g *SentinelGroup) close() {
 	for _, s := range g.sentinels {
 		s.kill()
 	}
+	g.resumeStopped()
 	for _, s := range g.servers {
 		s.kill()
 	}

@@ -12,7 +12,7 @@ import (
 // Reconcile implements queue.Reconciler, step for step as reconcile.lua.
 // This store never loses a state change, so a service never needs it;
 // it is here for the conformance suite. Its events have no IDs: every
-// pairing counts as handled (b.After is not read).
+// event counts as handled (b.After is not read), so none is Coming.
 func (s *Store) Reconcile(ctx context.Context, b queue.Beliefs) (queue.Repairs, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -23,6 +23,11 @@ func (s *Store) Reconcile(ctx context.Context, b queue.Beliefs) (queue.Repairs, 
 		claimed[c.ID] = true
 		if s.held[c.ID] != nil {
 			continue
+		}
+		if c.Pending > 0 {
+			// None of its EventDone is still to come: its own request
+			// ended the call as its client sees it.
+			c.Partner = ""
 		}
 		if !s.hasProfile(c.ID, now) {
 			p := c.Profile
@@ -56,12 +61,12 @@ func (s *Store) Reconcile(ctx context.Context, b queue.Beliefs) (queue.Repairs, 
 			r.Requeued++
 		}
 	}
-	connected := make(map[string]bool, len(b.Connected))
-	for _, id := range b.Connected {
-		connected[id] = true
+	keep := make(map[string]bool, len(b.Keep))
+	for _, id := range b.Keep {
+		keep[id] = true
 	}
 	for _, m := range slices.Sorted(maps.Keys(s.members[b.Instance])) {
-		if claimed[m] || connected[m] || s.held[m] != nil {
+		if claimed[m] || keep[m] || s.held[m] != nil {
 			continue
 		}
 		s.dequeue(m)

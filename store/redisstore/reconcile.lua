@@ -1,14 +1,14 @@
 -- Reconcile: ARGV[FIRST_ARG] instance, ARGV[FIRST_ARG + 1] the ID of the
 -- last event the instance handled ('' when it handled every one),
--- ARGV[FIRST_ARG + 2] its connected users (JSON list), ARGV[FIRST_ARG + 3]
--- its claims (JSON list of {id, profile (JSON text), partner}). Repairs
--- what a failover lost, as queue.Reconciler says; keep in step with
--- ../memory/reconcile.go. Returns {restored, requeued, ended, ghosts,
--- removed}.
+-- ARGV[FIRST_ARG + 2] the users to leave alone (JSON list),
+-- ARGV[FIRST_ARG + 3] its claims (JSON list of {id, profile (JSON text),
+-- partner, pending}). Repairs what a failover lost, as queue.Reconciler
+-- says; keep in step with ../memory/reconcile.go. Returns {restored,
+-- requeued, ended, ghosts, removed, {user, EventDone still to come, ...}}.
 local inst, after = ARGV[FIRST_ARG], ARGV[FIRST_ARG + 1]
-local connected = {}
+local keep = {}
 for _, id in ipairs(cjson.decode(ARGV[FIRST_ARG + 2])) do
-  connected[id] = true
+  keep[id] = true
 end
 local claims = cjson.decode(ARGV[FIRST_ARG + 3])
 
@@ -22,30 +22,43 @@ local function emit_left_about(u, about)
   end
 end
 
--- The rooms announced after the instance's last handled event: its
--- beliefs may not know them yet.
-local fresh = {}
+-- What comes after the instance's last handled event: the rooms
+-- announced (its beliefs do not know them yet) and each user's EventDone.
+local fresh, dones = {}, {}
 if after ~= '' then
   for _, entry in ipairs(redis.call('XRANGE', K_EVENTS, '(' .. after, '+')) do
-    local f, kind, room = entry[2], nil, nil
+    local f, kind, room, user = entry[2], nil, nil, nil
     for i = 1, #f, 2 do
       if f[i] == 'k' then
         kind = f[i + 1]
       elseif f[i] == 'r' then
         room = f[i + 1]
+      elseif f[i] == 'u' then
+        user = f[i + 1]
       end
     end
     if kind == 'm' and room then
       fresh[room] = true
+    elseif kind == 'd' and user then
+      dones[user] = (dones[user] or 0) + 1
     end
   end
 end
 
 local restored, requeued, ended, ghosts, removed = 0, 0, 0, 0, 0
-local claimed = {}
+local claimed, coming = {}, {}
 for _, c in ipairs(claims) do
   local id = c.id
   claimed[id] = true
+  local pending = tonumber(c.pending) or 0
+  if pending > 0 then
+    coming[#coming + 1] = id
+    coming[#coming + 1] = dones[id] or 0
+    if pending > (dones[id] or 0) then
+      -- Its own request was lost: the call ended as its client sees it.
+      c.partner = ''
+    end
+  end
   if not held(id) then
     if not has_profile(id) then
       redis.call('SET', USER_PREFIX .. id, c.profile, 'PX', PROFILE_TTL)
@@ -81,10 +94,10 @@ for _, c in ipairs(claims) do
   end
 end
 
--- Members no longer connected: their leave was lost.
+-- Members the instance does not claim: their leave was lost.
 local key = MEMBERS_PREFIX .. inst
 for _, m in ipairs(redis.call('SMEMBERS', key)) do
-  if not claimed[m] and not connected[m] and not held(m) then
+  if not claimed[m] and not keep[m] and not held(m) then
     dequeue(m)
     local partner = redis.call('HGET', K_ROOMS, m)
     if partner then
@@ -98,4 +111,4 @@ for _, m in ipairs(redis.call('SMEMBERS', key)) do
   end
 end
 match()
-return {restored, requeued, ended, ghosts, removed}
+return {restored, requeued, ended, ghosts, removed, coming}

@@ -99,6 +99,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"KeepRacesResume", queue.StoreOptions{}, testKeepRacesResume},
 		{"ReconcileLost", queue.StoreOptions{}, testReconcileLost},
 		{"ReconcileGhost", queue.StoreOptions{}, testReconcileGhost},
+		{"ReconcileLostNext", queue.StoreOptions{}, testReconcileLostNext},
 		{"ReconcileRemoves", queue.StoreOptions{}, testReconcileRemoves},
 	}
 	for _, tc := range tests {

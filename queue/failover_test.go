@@ -1,0 +1,391 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/zivro/zivro/internal/eventually"
+	"github.com/zivro/zivro/internal/redisproc"
+	"github.com/zivro/zivro/queue"
+	"github.com/zivro/zivro/store/redisstore"
+)
+
+// logCapture keeps a service's log records, for the test to read what it
+// reconciled.
+type logCapture struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (c *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (c *logCapture) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c *logCapture) WithGroup(string) slog.Handler            { return c }
+func (c *logCapture) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	c.records = append(c.records, r.Clone())
+	c.mu.Unlock()
+	return nil
+}
+
+// count is how many records say msg.
+func (c *logCapture) count(msg string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, r := range c.records {
+		if r.Message == msg {
+			n++
+		}
+	}
+	return n
+}
+
+// sum adds up the integer attribute key of the records saying msg.
+func (c *logCapture) sum(msg, key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, r := range c.records {
+		if r.Message != msg {
+			continue
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == key {
+				n += int(a.Value.Int64())
+			}
+			return true
+		})
+	}
+	return n
+}
+
+// outcomes records when the users' state changes were refused or went
+// through, for the time without service.
+type outcomes struct {
+	mu      sync.Mutex
+	refused []time.Time
+	ok      []time.Time
+	errs    map[string]int
+}
+
+func (o *outcomes) note(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := time.Now()
+	switch {
+	case err == nil:
+		o.ok = append(o.ok, now)
+	case errors.Is(err, queue.ErrBusy), errors.Is(err, queue.ErrNotJoined):
+		// Answers, not refusals: the store was there.
+		o.ok = append(o.ok, now)
+	default:
+		o.refused = append(o.refused, now)
+		if o.errs == nil {
+			o.errs = map[string]int{}
+		}
+		o.errs[refusal(err)]++
+	}
+}
+
+// refusal names what refused a state change, for the log: the error's
+// text without the user's id.
+func refusal(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return msg
+}
+
+// outage is the longest time after since in which no state change went
+// through, while some were refused: the time without service; and how
+// many were refused after since.
+func (o *outcomes) outage(since time.Time) (time.Duration, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, at := range o.refused {
+		if at.After(since) {
+			n++
+		}
+	}
+	ok := slices.Clone(o.ok)
+	slices.SortFunc(ok, func(a, b time.Time) int { return a.Compare(b) })
+	var longest time.Duration
+	for i := 1; i < len(ok); i++ {
+		if ok[i].After(since) {
+			longest = max(longest, ok[i].Sub(ok[i-1]))
+		}
+	}
+	return longest, n
+}
+
+// failoverInstance is one server instance of the test: its service, its
+// log.
+type failoverInstance struct {
+	svc *queue.Service
+	log *logCapture
+}
+
+func startFailoverInstance(t *testing.T, g *redisproc.SentinelGroup, rec *recorder, opts queue.StoreOptions) *failoverInstance {
+	t.Helper()
+	client := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    redisproc.SentinelMaster,
+		SentinelAddrs: g.Sentinels,
+		DialTimeout:   200 * time.Millisecond,
+		MaxRetries:    -1,
+	})
+	t.Cleanup(func() { _ = client.Close() })
+	logs := &logCapture{}
+	svc := queue.NewService(redisstore.New(client, opts), rec, slog.New(logs), queue.Config{HeartbeatEvery: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		_ = svc.Run(ctx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case <-svc.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("service not listening to the store after 10 s")
+	}
+	return &failoverInstance{svc: svc, log: logs}
+}
+
+// traffic is users who join, and when paired check their partner (as each
+// relayed signal does) and press Next, or now and then leave and join
+// again, until ctx is done.
+func traffic(ctx context.Context, svc *queue.Service, view *recorder, id string, out *outcomes) {
+	svc.Connect(id)
+	joined := false
+	for ctx.Err() == nil {
+		if !joined {
+			err := svc.Join(ctx, id, queue.Profile{Name: "n-" + id})
+			out.note(err)
+			joined = err == nil || errors.Is(err, queue.ErrBusy)
+		}
+		time.Sleep(time.Duration(20+rand.IntN(40)) * time.Millisecond)
+		if !joined {
+			continue
+		}
+		if _, ok := svc.Partner(id); !ok {
+			continue
+		}
+		// The client leaves the call as it presses the button; if the
+		// server refuses, the call goes on.
+		view.add(id, announcement{own: true})
+		var err error
+		if rand.IntN(8) == 0 {
+			err = svc.Leave(ctx, id)
+			joined = err != nil && !errors.Is(err, queue.ErrNotJoined)
+		} else {
+			err = svc.Next(ctx, id)
+		}
+		out.note(err)
+		if err != nil {
+			view.add(id, announcement{ownRefused: true})
+		}
+	}
+}
+
+// clientView replays what a user was told, and its own Nexts and leaves,
+// as its client does: its current call, if any.
+func clientView(seen []announcement) (queue.Match, bool) {
+	var m, before queue.Match
+	var in, inBefore bool
+	for _, a := range seen {
+		switch {
+		case a.matched:
+			m, in = a.match, true
+		case a.own:
+			before, inBefore = m, in
+			in = false
+		case a.ownRefused:
+			m, in = before, inBefore
+		default:
+			in = false
+		}
+	}
+	return m, in
+}
+
+// assertStrictlyCoherent checks what a user was told, as a client reads
+// it: a pairing only while in no call, partner-left only while in one,
+// every room once.
+func assertStrictlyCoherent(t *testing.T, id string, seen []announcement) bool {
+	t.Helper()
+	ok := true
+	inCall, before := false, false
+	rooms := map[string]bool{}
+	for i, a := range seen {
+		switch {
+		case a.own:
+			before, inCall = inCall, false
+			continue
+		case a.ownRefused:
+			inCall = before
+			continue
+		case a.matched && inCall:
+			t.Errorf("%s: matched (%s) at %d while in a call", id, a.match.RoomID, i)
+			ok = false
+		case a.matched && rooms[a.match.RoomID]:
+			t.Errorf("%s: room %s announced twice (%d)", id, a.match.RoomID, i)
+			ok = false
+		case !a.matched && !inCall && (i == 0 || !seen[i-1].own):
+			// Right after its own Next it crossed its partner's: the
+			// client, in the queue already, ignores it.
+			t.Errorf("%s: partner-left (%s) at %d while not in a call", id, a.reason, i)
+			ok = false
+		}
+		if a.matched {
+			rooms[a.match.RoomID] = true
+		}
+		inCall = a.matched
+	}
+	return ok
+}
+
+// tail is formatSeen of the last announcements.
+func tail(seen []announcement) string {
+	return formatSeen(seen[max(0, len(seen)-12):])
+}
+
+func formatSeen(seen []announcement) string {
+	var b strings.Builder
+	for i, a := range seen {
+		switch {
+		case a.matched:
+			fmt.Fprintf(&b, "\t%d matched %s room %s\n", i, a.match.PartnerID, a.match.RoomID)
+		case a.own:
+			fmt.Fprintf(&b, "\t%d own next or leave\n", i)
+		case a.ownRefused:
+			fmt.Fprintf(&b, "\t%d refused\n", i)
+		default:
+			fmt.Fprintf(&b, "\t%d partner-left %s\n", i, a.reason)
+		}
+	}
+	return b.String()
+}
+
+// TestSentinelFailover runs two instances on a Sentinel group (a primary,
+// a replica, three sentinels) with users pairing and pressing Next, cuts
+// the replica off so that what the primary writes from then on is lost,
+// SIGKILLs the primary mid-traffic and lets the sentinels promote the
+// replica. Then, once the users stop acting, every one of them must be in
+// a call that both sides were told of and that the store holds: nobody in
+// two rooms or with someone gone, nobody waiting, every partner of a lost
+// pairing told (or it would still believe in it), and both instances
+// still hearing the stream after its gap.
+func TestSentinelFailover(t *testing.T) {
+	g := redisproc.StartSentinel(t)
+	rec := newRecorder()
+	opts := queue.StoreOptions{RematchWindow: 300 * time.Millisecond}
+	insts := []*failoverInstance{startFailoverInstance(t, g, rec, opts), startFailoverInstance(t, g, rec, opts)}
+
+	const users = 40
+	ids := make([]string, users)
+	out := &outcomes{}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i := range ids {
+		ids[i] = fmt.Sprintf("u%02d", i)
+		wg.Go(func() { traffic(ctx, insts[i%2].svc, rec, ids[i], out) })
+	}
+	t.Cleanup(func() { stop(); wg.Wait() })
+
+	time.Sleep(time.Second) // traffic before the failure
+	g.DetachReplica(t)
+	time.Sleep(300 * time.Millisecond) // writes the replica never gets
+	killed := time.Now()
+	old := g.KillPrimary(t)
+	g.WaitPromoted(t, old)
+	promoted := time.Since(killed)
+	time.Sleep(2 * time.Second) // traffic after the failover
+	stop()
+	wg.Wait()
+	// Who had just left joins again: everybody wants a partner now.
+	for i, id := range ids {
+		if err := insts[i%2].svc.Join(context.Background(), id, queue.Profile{Name: "n-" + id}); err != nil && !errors.Is(err, queue.ErrBusy) {
+			t.Fatalf("join %s after the failover: %v", id, err)
+		}
+	}
+
+	check := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: redisproc.SentinelMaster, SentinelAddrs: g.Sentinels})
+	defer check.Close()
+	eventually.True(t, 20*time.Second, func() (bool, string) { return settled(context.Background(), check, rec, ids) })
+
+	for _, id := range ids {
+		if !assertStrictlyCoherent(t, id, rec.of(id)) {
+			t.Logf("%s was told:\n%s", id, formatSeen(rec.of(id)))
+		}
+	}
+	for i, in := range insts {
+		if in.log.count("reconciled with the store") == 0 {
+			t.Errorf("instance %d never reconciled after the failover", i)
+		}
+		if in.log.count("the store's event stream lost events (failover): reconciling") == 0 {
+			t.Errorf("instance %d never noticed the stream's gap", i)
+		}
+	}
+	outage, refused := out.outage(killed)
+	ended, requeued := 0, 0
+	for _, in := range insts {
+		ended += in.log.sum("reconciled with the store", "calls_ended") + in.log.sum("reconciled with the store", "ghost_calls")
+		requeued += in.log.sum("reconciled with the store", "requeued")
+	}
+	told := 0
+	for _, id := range ids {
+		for _, r := range rec.partnerLefts(id) {
+			if r == queue.ReasonDisconnect {
+				told++
+			}
+		}
+	}
+	t.Logf("failover: promoted %v after the kill; no state change went through for %v (%d refused: %v); reconciliations ended %d calls (%d users told partner-left), requeued %d users",
+		promoted.Round(time.Millisecond), outage.Round(time.Millisecond), refused, out.errs, ended, told, requeued)
+}
+
+// settled reports whether every user is in a call that both sides were
+// told of last and that the store holds, with nobody queued.
+func settled(ctx context.Context, c *redis.Client, rec *recorder, ids []string) (bool, string) {
+	rooms, err := c.HGetAll(ctx, redisstore.RoomsKey).Result()
+	if err != nil {
+		return false, fmt.Sprintf("read rooms: %v", err)
+	}
+	queued, err := c.LLen(ctx, redisstore.QueueListKey).Result()
+	if err != nil {
+		return false, fmt.Sprintf("read queue: %v", err)
+	}
+	for _, id := range ids {
+		m, ok := clientView(rec.of(id))
+		if !ok {
+			return false, fmt.Sprintf("%s is not in a call (told %+v); store: partner %q, %d queued", id, rec.of(id), rooms[id], queued)
+		}
+		back, ok := clientView(rec.of(m.PartnerID))
+		if !ok || back.PartnerID != id || back.RoomID != m.RoomID {
+			return false, fmt.Sprintf("%s believes in room %s with %s, who believes in %+v; the store pairs them with %q and %q\n%s told:\n%s%s told:\n%s",
+				id, m.RoomID, m.PartnerID, back, rooms[id], rooms[m.PartnerID], id, tail(rec.of(id)), m.PartnerID, tail(rec.of(m.PartnerID)))
+		}
+		if rooms[id] != m.PartnerID {
+			return false, fmt.Sprintf("%s believes in a call with %s; the store pairs it with %q", id, m.PartnerID, rooms[id])
+		}
+	}
+	if len(rooms) != len(ids) || queued != 0 {
+		return false, fmt.Sprintf("the store has %d users in rooms and %d queued, want %d and 0", len(rooms), queued, len(ids))
+	}
+	return true, ""
+}
