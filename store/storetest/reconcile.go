@@ -44,8 +44,8 @@ func testReconcileLost(t *testing.T, h *harness) {
 	h.expect("pair", matchedPair("a", "b")...)
 	h.joinVia("i", "c")
 	h.reconcile(queue.Beliefs{
-		Instance:  "i",
-		Claims:    []queue.Claim{claim("a", "b"), claim("b", "a"), claim("c", "lost"), claim("d", "")},
+		Instance: "i",
+		Claims:   []queue.Claim{claim("a", "b"), claim("b", "a"), claim("c", "lost"), claim("d", "")},
 	}, queue.Repairs{Restored: 1, Requeued: 1, Ended: 1})
 	h.expect("the lost pairing told, the lost join queued and paired",
 		seq(leftAbout("c", "lost"), matchedPair("c", "d"))...)
@@ -64,8 +64,8 @@ func testReconcileGhost(t *testing.T, h *harness) {
 	h.joinVia("i", "a", "b")
 	h.expect("pair", matchedPair("a", "b")...)
 	h.reconcile(queue.Beliefs{
-		Instance:  "i",
-		Claims:    []queue.Claim{claim("a", ""), claim("b", "")},
+		Instance: "i",
+		Claims:   []queue.Claim{claim("a", ""), claim("b", "")},
 	}, queue.Repairs{Requeued: 1, Ghosts: 1})
 	h.expect("the ghost pairing ended", leftAbout("b", "a"), leftAbout("a", "b"))
 	h.joinVia("i", "c")
