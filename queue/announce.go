@@ -73,6 +73,7 @@ func (s *Service) matched(e Event) {
 	here := s.users.update(e.User, func(sess *session) {
 		if sess.pending > 0 || sess.holding || sess.resuming {
 			stale = true
+			sess.dropped++
 			return
 		}
 		// A pairing is announced to a user in a call only when the store

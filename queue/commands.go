@@ -162,16 +162,16 @@ func (s *Service) own(ctx context.Context, id string, change func() error) error
 	s.inst.rec.gate.RLock()
 	defer s.inst.rec.gate.RUnlock()
 	var alone bool
-	var dones uint64
+	var dones, dropped uint64
 	s.users.update(id, func(sess *session) {
-		alone, dones = sess.pending == 0, sess.dones
+		alone, dones, dropped = sess.pending == 0, sess.dones, sess.dropped
 		sess.pending++
 		// A Next requeues the user (and its match may be announced before
 		// the store call returns); after a leave, nothing waits for it.
 		sess.queuedAt = time.Now()
 	})
 	if err := change(); err != nil {
-		var tookEffect bool
+		var tookEffect, unannounced bool
 		s.users.update(id, func(sess *session) {
 			// The reply was lost (a connection that broke after the
 			// script ran), but its EventDone came: it took effect.
@@ -181,7 +181,14 @@ func (s *Service) own(ctx context.Context, id string, change func() error) error
 			if sess.pending > 0 {
 				sess.pending--
 			}
+			unannounced = sess.dropped > dropped
 		})
+		if unannounced {
+			// A pairing made meanwhile was dropped for this request,
+			// which did not happen: the store holds a call the user was
+			// never told of. A reconciliation ends it (see Reconciler).
+			s.inst.needReconcile()
+		}
 		if !tookEffect {
 			return err
 		}

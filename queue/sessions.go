@@ -49,6 +49,10 @@ type session struct {
 	// dones counts the EventDone handled for the user: an own request
 	// whose call failed took effect if its EventDone came meanwhile.
 	dones uint64
+	// dropped counts the pairings not announced to the user because an
+	// own request was under way: if that request then fails, the store
+	// may hold a pairing the user was never told of.
+	dropped uint64
 }
 
 // endCall forgets the current partner, keeping it as the one that just left.
