@@ -32,6 +32,7 @@ import (
 	"github.com/zivro/zivro/metrics"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store/memory"
+	"github.com/zivro/zivro/store/redisconn"
 	"github.com/zivro/zivro/store/redisrelay"
 	"github.com/zivro/zivro/store/redisstore"
 )
@@ -130,7 +131,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	mx := metrics.New()
 	gin.SetMode(gin.ReleaseMode)
 
-	st, err := newStore(cfg, log)
+	st, err := newStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -251,16 +252,31 @@ type store struct {
 	close     func() error
 }
 
+// redisCheckTimeout bounds the check of the Redis seed at start.
+const redisCheckTimeout = 5 * time.Second
+
 // newStore opens Redis when the configuration names one, the embedded
-// store otherwise.
-func newStore(cfg config.Config, log *slog.Logger) (store, error) {
+// store otherwise. The Redis seed is checked first (redisconn.Check): a
+// wrong REDIS_MODE stops the server. An unreachable seed stops it too in
+// cluster and sentinel mode, where the client needs the seed to find the
+// primaries; a single Redis down at start is ridden out, as a Redis down
+// later is (joins are refused as temporarily unavailable until it is back:
+// a platform may start both at once).
+func newStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store, error) {
 	opts := cfg.Safety.StoreOptions(queue.StoreOptions{RematchWindow: cfg.RematchWindow})
-	if cfg.Redis == nil {
+	conn := cfg.RedisConn()
+	if conn == nil {
 		return store{Store: memory.New(opts), source: "memory",
 			addresses: clientaddr.NewAddressKeys(cfg.Safety.AddressSecret), close: func() error { return nil }}, nil
 	}
 	redis.SetLogger(redisLogger{log: log, every: &rate.Sometimes{Interval: 10 * time.Second}})
-	client := redis.NewClient(cfg.Redis)
+	if err := redisconn.Check(ctx, *conn, redisCheckTimeout); err != nil {
+		if conn.Mode != redisconn.Single || !errors.Is(err, redisconn.ErrUnreachable) {
+			return store{}, err
+		}
+		log.Warn("redis unreachable at start; joins wait for it", "err", err)
+	}
+	client := redisconn.New(*conn)
 	rs := redisstore.New(client, opts)
 	// Relays to a held socket are kept for its resume (see Relay.KeepHeld).
 	st := store{Store: rs, source: "redis", relay: redisrelay.New(client, log).KeepHeld(rs), close: client.Close,

@@ -19,15 +19,20 @@ import (
 	"github.com/zivro/zivro/handler/web"
 	"github.com/zivro/zivro/internal/secret"
 	"github.com/zivro/zivro/queue"
+	"github.com/zivro/zivro/store/redisconn"
 )
 
 // Config is the server's configuration.
 type Config struct {
 	Port string
 	// Redis is where the store lives; nil: the embedded store.
-	Redis   *redis.Options
-	Origins web.Origins
-	Env     string // NODE_ENV
+	Redis *redis.Options
+	// RedisMode is the shape of that Redis; RedisMasterName the primary's
+	// name with Sentinel (see RedisConn).
+	RedisMode       redisconn.Mode
+	RedisMasterName string
+	Origins         web.Origins
+	Env             string // NODE_ENV
 	// StaticDir is a built client to serve; "" for none.
 	StaticDir string
 	LogLevel  slog.Level
@@ -191,6 +196,9 @@ func (c *Config) finish(set map[string]bool) error {
 	if c.ICE, err = web.NewICEConfig(stun, turn, c.turnSecret, c.turnTTL, c.icePerAddrPerMinute); err != nil {
 		return fmt.Errorf("TURN_URLS and TURN_SECRET: %w", err)
 	}
+	if err := c.checkRedis(); err != nil {
+		return err
+	}
 	c.Safety.AddressSecret = addressSecret(c.addressHashKey, c.Redis != nil)
 	return nil
 }
@@ -217,4 +225,38 @@ func addressSecret(key string, withRedis bool) []byte {
 		_, _ = rand.Read(s) // never fails (crypto/rand since Go 1.24)
 		return s
 	}
+}
+
+// checkRedis checks REDIS_MODE against REDIS_URL and REDIS_MASTER_NAME.
+func (c *Config) checkRedis() error {
+	if c.Redis == nil {
+		if c.RedisMode != redisconn.Single {
+			return fmt.Errorf("REDIS_MODE=%s needs REDIS_URL (a %s)", c.RedisMode, map[redisconn.Mode]string{
+				redisconn.Cluster: "cluster node", redisconn.Sentinel: "sentinel"}[c.RedisMode])
+		}
+		return nil
+	}
+	switch c.RedisMode {
+	case redisconn.Cluster:
+		// A cluster has database 0 only.
+		if c.Redis.DB != 0 {
+			return fmt.Errorf("REDIS_URL: database %d: a Redis Cluster has only database 0: drop the /%d", c.Redis.DB, c.Redis.DB)
+		}
+	case redisconn.Sentinel:
+		if c.RedisMasterName == "" {
+			return errors.New("REDIS_MODE=sentinel needs REDIS_MASTER_NAME, the primary's name the sentinels know (SENTINEL MASTERS)")
+		}
+	}
+	if c.RedisMasterName != "" && c.RedisMode != redisconn.Sentinel {
+		return fmt.Errorf("REDIS_MASTER_NAME is set but REDIS_MODE=%s: set REDIS_MODE=sentinel, or unset REDIS_MASTER_NAME", c.RedisMode)
+	}
+	return nil
+}
+
+// RedisConn is where the store's Redis is; nil for the embedded store.
+func (c Config) RedisConn() *redisconn.Config {
+	if c.Redis == nil {
+		return nil
+	}
+	return &redisconn.Config{Mode: c.RedisMode, URL: c.Redis, MasterName: c.RedisMasterName}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zivro/zivro/queue"
+	"github.com/zivro/zivro/store/redisconn"
 )
 
 // strongSecret passes secret.Check: what `openssl rand -hex 32` gives.
@@ -132,6 +133,27 @@ func TestLoadConfig(t *testing.T) {
 		{"bad Redis URL, password kept out", map[string]string{"REDIS_URL": "redis://:pa55word@r:port"}, func(t *testing.T, c Config) {
 			t.Fatal("accepted")
 		}, `REDIS_URL: invalid port ":port"`},
+		{"Redis mode defaults to single", map[string]string{"REDIS_URL": "redis://r:6379"}, func(t *testing.T, c Config) {
+			if rc := c.RedisConn(); rc == nil || rc.Mode != redisconn.Single || rc.URL.Addr != "r:6379" {
+				t.Fatalf("redis %+v", rc)
+			}
+		}, ""},
+		{"Redis cluster over TLS with a password", map[string]string{"REDIS_URL": "rediss://:pa55word@node:6380", "REDIS_MODE": "cluster"}, func(t *testing.T, c Config) {
+			rc := c.RedisConn()
+			if rc.Mode != redisconn.Cluster || rc.URL.Password != "pa55word" || rc.URL.TLSConfig == nil {
+				t.Fatalf("redis %+v", rc)
+			}
+		}, ""},
+		{"Redis sentinel", map[string]string{"REDIS_URL": "redis://s:26379", "REDIS_MODE": "sentinel", "REDIS_MASTER_NAME": "zivro"}, func(t *testing.T, c Config) {
+			if rc := c.RedisConn(); rc.Mode != redisconn.Sentinel || rc.MasterName != "zivro" {
+				t.Fatalf("redis %+v", rc)
+			}
+		}, ""},
+		{"unknown Redis mode", map[string]string{"REDIS_URL": "redis://r:6379", "REDIS_MODE": "ring"}, nil, `REDIS_MODE="ring": want single, cluster or sentinel`},
+		{"sentinel without a master name", map[string]string{"REDIS_URL": "redis://s:26379", "REDIS_MODE": "sentinel"}, nil, "needs REDIS_MASTER_NAME"},
+		{"master name without sentinel", map[string]string{"REDIS_URL": "redis://r:6379", "REDIS_MASTER_NAME": "zivro"}, nil, "set REDIS_MODE=sentinel"},
+		{"cluster without a URL", map[string]string{"REDIS_MODE": "cluster"}, nil, "REDIS_MODE=cluster needs REDIS_URL"},
+		{"cluster with a database", map[string]string{"REDIS_URL": "redis://r:6379/2", "REDIS_MODE": "cluster"}, nil, "only database 0"},
 		{"presence shorter than two heartbeats", map[string]string{"HEARTBEAT_INTERVAL_MS": "3000", "PRESENCE_TTL_MS": "5000"}, nil, "PRESENCE_TTL_MS"},
 		{"heartbeat alone keeps the presence default", map[string]string{"HEARTBEAT_INTERVAL_MS": "6000"}, func(t *testing.T, c Config) {
 			if c.Heartbeat != 6*time.Second || c.PresenceTTL != 10*time.Second {

@@ -15,6 +15,7 @@ import (
 	"github.com/zivro/zivro/handler/socketio"
 	"github.com/zivro/zivro/handler/web"
 	"github.com/zivro/zivro/queue"
+	"github.com/zivro/zivro/store/redisconn"
 )
 
 // Var is one variable of the configuration.
@@ -50,6 +51,10 @@ var table = []Var{
 		parse: into(func(c *Config) *string { return &c.Port }, text)},
 	{Name: "REDIS_URL", Private: true, Meaning: "redis:// or rediss://; unset: the embedded in-memory store (single instance)",
 		parse: into(func(c *Config) **redis.Options { return &c.Redis }, redisURL)},
+	{Name: "REDIS_MODE", Default: string(redisconn.Single), Meaning: "single (one primary), cluster (REDIS_URL: any node of a Redis Cluster) or sentinel (REDIS_URL: a sentinel)",
+		parse: into(func(c *Config) *redisconn.Mode { return &c.RedisMode }, redisconn.ParseMode)},
+	{Name: "REDIS_MASTER_NAME", Meaning: "with REDIS_MODE=sentinel: the primary's name the sentinels know",
+		parse: into(func(c *Config) *string { return &c.RedisMasterName }, text)},
 	{Name: "CLIENT_URL", Default: "http://localhost:5173", Meaning: "allowed CORS origins, comma-separated",
 		parse: into(func(c *Config) *string { return &c.clientURLs }, text)},
 	{Name: "ALLOW_ANY_ORIGIN", Default: "false", Meaning: `CLIENT_URL may be "*" (every origin)`,

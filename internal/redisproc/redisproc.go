@@ -29,7 +29,8 @@ type Server struct {
 	port int
 	dir  string
 	// conf is a configuration file given first (a sentinel's, which it
-	// rewrites), extra more arguments (a replica's --replicaof).
+	// rewrites); extra are more arguments (a cluster node's, a replica's
+	// --replicaof).
 	conf  string
 	extra []string
 
@@ -77,14 +78,24 @@ func (s *Server) Close() {
 	_ = os.RemoveAll(s.dir)
 }
 
-func run(bin, dir string, extra ...string) (*Server, error) {
+func run(bin, dir string) (*Server, error) {
+	return runWith(bin, dir, nil, false)
+}
+
+// runWith runs bin with extra arguments; withBus: on a port whose cluster
+// bus port (port + 10000) is free too.
+func runWith(bin, dir string, extra []string, withBus bool) (*Server, error) {
 	s := &Server{bin: bin, dir: dir, extra: extra}
 	// A port picked by the kernel can be taken by someone else before
 	// redis-server binds it; try a few.
 	var err error
-	for range 5 {
+	for range 10 {
 		s.port, err = freePort()
 		if err != nil {
+			continue
+		}
+		if withBus && !busFree(s.port) {
+			err = fmt.Errorf("cluster bus port %d taken", s.port+clusterBusOffset)
 			continue
 		}
 		if err = s.start(); err == nil {

@@ -28,6 +28,8 @@ func TestStartStopRestart(t *testing.T) {
 	}
 }
 
+// A primary's replica is promoted by the sentinels when the primary is
+// killed, and the client follows it.
 func TestSentinelFailover(t *testing.T) {
 	g := StartSentinel(t)
 	c := g.Client()
@@ -43,5 +45,21 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	if err := c.Set(ctx, "k2", "v", 0).Err(); err != nil {
 		t.Fatalf("set after the failover: %v", err)
+	}
+}
+
+// A cluster serves every slot, its nodes listen on port and bus port, and
+// a killed primary's replica takes over its slots.
+func TestClusterFailover(t *testing.T) {
+	c := StartCluster(t, ClusterOptions{Replicas: true})
+	if got := len(c.Primaries(t)); got != 3 {
+		t.Fatalf("%d primaries, want 3", got)
+	}
+	killed, promoted := c.KillPrimary(t, 0)
+	if killed == promoted {
+		t.Fatalf("slot 0 still served by the killed %s", killed.Addr())
+	}
+	if got := len(c.Primaries(t)); got != 3 {
+		t.Fatalf("%d primaries after the failover, want 3", got)
 	}
 }

@@ -59,14 +59,14 @@ func StartSentinel(t testing.TB) *SentinelGroup {
 	t.Cleanup(g.close)
 
 	// Diskless replication: nothing is saved, and the first sync is at once.
-	primary, err := run(bin, t.TempDir(), "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0")
+	primary, err := runWith(bin, t.TempDir(), []string{"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"}, false)
 	if err != nil {
 		t.Fatalf("redisproc: primary: %v", err)
 	}
 	g.servers = append(g.servers, primary)
 	host, port, _ := net.SplitHostPort(primary.Addr())
-	replica, err := run(bin, t.TempDir(), "--replicaof", host, port,
-		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0")
+	replica, err := runWith(bin, t.TempDir(), []string{"--replicaof", host, port,
+		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"}, false)
 	if err != nil {
 		t.Fatalf("redisproc: replica: %v", err)
 	}

@@ -37,7 +37,7 @@ const timeout = 3 * time.Second
 // frame that could not be published is lost, as it would be with the
 // socket gone.
 type Relay struct {
-	client *redis.Client
+	client redis.UniversalClient
 	pubsub *redis.PubSub
 	log    *slog.Logger
 	every  *rate.Sometimes
@@ -55,7 +55,7 @@ type Keeper interface {
 
 // New returns a relay over client, subscribed to nothing yet; it receives
 // nothing until Start.
-func New(client *redis.Client, log *slog.Logger) *Relay {
+func New(client redis.UniversalClient, log *slog.Logger) *Relay {
 	// No channel: no I/O until the first Join or Start.
 	return &Relay{client: client, pubsub: client.SSubscribe(context.Background()), log: log,
 		every: &rate.Sometimes{Interval: 10 * time.Second}}
