@@ -247,12 +247,19 @@ func (in *instance) beat(ctx context.Context) error {
 		in.log.Warn("store lost this instance's users (taken over, or data lost): requeueing them")
 		in.lost(ctx)
 	case pres.Switched:
-		// What recover does, and more: the last state changes may be lost.
+		// The last state changes before the switch may be lost.
 		in.log.Warn("store failed over to another server: reconciling")
 		in.needReconcile()
 	case wasDown:
-		in.log.Info("store reachable again")
-		in.recover(ctx)
+		// The store may have lost the queue (not the calls), and own
+		// requests cut off by the outage may never be announced: the
+		// profiles are rewritten, and a reconciliation requeues who
+		// waits and settles the requests (see Reconciler). (The switch
+		// to another server is noticed at a later beat when this one
+		// could not ask which server answers.)
+		in.log.Info("store reachable again: reconciling")
+		in.refresh(ctx)
+		in.needReconcile()
 	}
 	return nil
 }
@@ -266,15 +273,6 @@ func (in *instance) lost(ctx context.Context) {
 		in.notify.PartnerLeft(id, ReasonDisconnect)
 	}
 	in.rejoin(ctx, in.users.profiles(func(*session) bool { return true }))
-}
-
-// recover handles a store that is back after an outage and still knows
-// this instance: the profiles are rewritten, and the users who wait join
-// again (the store may have lost the queue, not the calls).
-func (in *instance) recover(ctx context.Context) {
-	in.users.clearPending()
-	in.refresh(ctx)
-	in.rejoin(ctx, in.users.profiles(func(sess *session) bool { return sess.partner == "" }))
 }
 
 // rejoin queues the users again, and runs matching.

@@ -61,8 +61,8 @@ type Repairs struct {
 	// Removed: the instance's members it does not claim (their leave was
 	// lost), taken out of the store.
 	Removed int
-	// Coming is, for each claim with Pending, how many of its EventDone
-	// are in the store's stream after After, still to be handled.
+	// Coming is, for each user, how many of its EventDone are in the
+	// store's stream after After, still to be handled (none: left out).
 	Coming map[string]int
 }
 
@@ -139,20 +139,20 @@ func (in *instance) reconcile(ctx context.Context, why string) error {
 		return fmt.Errorf("reconcile after %s: %w", why, err)
 	}
 	// Own requests whose EventDone the store lost would silence their
-	// users for ever: only those still to come count, and a lost one ends
-	// the call as its EventDone would have.
-	for _, c := range b.Claims {
-		if c.Pending == 0 {
+	// users for ever (a joined user's Next, or a leave): only those still
+	// to come count, and a lost one ends the call as its EventDone would
+	// have.
+	in.users.mu.Lock()
+	for id, sess := range in.users.byID {
+		if sess.pending == 0 || sess.holding || sess.resuming {
 			continue
 		}
-		coming := r.Coming[c.ID]
-		in.users.update(c.ID, func(sess *session) {
-			if coming < sess.pending {
-				sess.endCall()
-			}
+		if coming := r.Coming[id]; coming < sess.pending {
+			sess.endCall()
 			sess.pending = coming
-		})
+		}
 	}
+	in.users.mu.Unlock()
 	in.log.Warn("reconciled with the store", "after", why, "users", len(b.Claims),
 		"restored", r.Restored, "requeued", r.Requeued, "calls_ended", r.Ended, "ghost_calls", r.Ghosts, "removed", r.Removed)
 	if r.Any() {

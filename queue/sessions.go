@@ -152,19 +152,9 @@ func (ss *sessions) ofAddr(addr string) []string {
 	return ids
 }
 
-// clearPending forgets every own request still waiting for its EventDone:
-// after a store outage those events may never come, and must not silence
-// the users for ever.
-func (ss *sessions) clearPending() {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for _, sess := range ss.byID {
-		sess.pending = 0
-	}
-}
-
-// endCalls is clearPending for a store that lost this instance's users:
-// it also ends every call, and returns the users who were in one.
+// endCalls is for a store that lost this instance's users: it forgets
+// every own request still waiting for its EventDone, ends every call, and
+// returns the users who were in one.
 func (ss *sessions) endCalls() (inCall []string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()

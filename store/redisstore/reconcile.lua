@@ -4,7 +4,8 @@
 -- ARGV[FIRST_ARG + 3] its claims (JSON list of {id, profile (JSON text),
 -- partner, pending}). Repairs what a failover lost, as queue.Reconciler
 -- says; keep in step with ../memory/reconcile.go. Returns {restored,
--- requeued, ended, ghosts, removed, {user, EventDone still to come, ...}}.
+-- requeued, ended, ghosts, removed, {user, its EventDone still to come,
+-- ...}} (users with none left out).
 local inst, after = ARGV[FIRST_ARG], ARGV[FIRST_ARG + 1]
 local keep = {}
 for _, id in ipairs(cjson.decode(ARGV[FIRST_ARG + 2])) do
@@ -46,14 +47,12 @@ if after ~= '' then
 end
 
 local restored, requeued, ended, ghosts, removed = 0, 0, 0, 0, 0
-local claimed, coming = {}, {}
+local claimed = {}
 for _, c in ipairs(claims) do
   local id = c.id
   claimed[id] = true
   local pending = tonumber(c.pending) or 0
   if pending > 0 then
-    coming[#coming + 1] = id
-    coming[#coming + 1] = dones[id] or 0
     if pending > (dones[id] or 0) then
       -- Its own request was lost: the call ended as its client sees it.
       c.partner = ''
@@ -111,4 +110,9 @@ for _, m in ipairs(redis.call('SMEMBERS', key)) do
   end
 end
 match()
+local coming = {}
+for u, n in pairs(dones) do
+  coming[#coming + 1] = u
+  coming[#coming + 1] = n
+end
 return {restored, requeued, ended, ghosts, removed, coming}
