@@ -118,7 +118,7 @@ func TestAddressSecretWaitsForRedisDownAtStart(t *testing.T) {
 	s.Join(`{"name":"x"}`)
 	client := redis.NewClient(&redis.Options{Addr: redisSrv.Addr()})
 	defer client.Close()
-	if secret, err := client.Get(t.Context(), redisstore.AddressKeyKey).Result(); err != nil || len(secret) < 32 {
+	if secret, err := client.Get(t.Context(), redisstore.SingleKeys().AddressKey).Result(); err != nil || len(secret) < 32 {
 		t.Fatalf("address secret in Redis: %q %v", secret, err)
 	}
 }

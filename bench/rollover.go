@@ -23,7 +23,7 @@ type RolloverOptions struct {
 }
 
 // heldAddrField is the field of a held session's hash
-// (redisstore.HeldKeyPrefix) that names its address key.
+// (redisstore.SingleKeys().HeldPrefix) that names its address key.
 const heldAddrField = "addr"
 
 // handedOverLog is what a server logs once its resumable sessions are held
@@ -553,17 +553,17 @@ func (hs *heldSampler) read(ctx context.Context) error {
 	keys := make([]string, 0, 3*len(hs.ids))
 	var hashes, withAddr []string
 	for _, id := range hs.ids {
-		keys = append(keys, redisstore.HeldKeyPrefix+id, redisstore.KeptKeyPrefix+id)
+		keys = append(keys, redisstore.SingleKeys().HeldPrefix+id, redisstore.SingleKeys().KeptPrefix+id)
 	}
 	for _, id := range hs.ids {
 		if a, ok := hs.addrs[id]; ok {
-			keys = append(keys, redisstore.HeldAddrKeyPrefix+a)
+			keys = append(keys, redisstore.SingleKeys().HeldAddrPrefix+a)
 			withAddr = append(withAddr, id)
 		} else {
-			hashes = append(hashes, redisstore.HeldKeyPrefix+id)
+			hashes = append(hashes, redisstore.SingleKeys().HeldPrefix+id)
 		}
 	}
-	snap, err := hs.rd.Snapshot(ctx, redisstore.HeldKey, keys, hashes, heldAddrField)
+	snap, err := hs.rd.Snapshot(ctx, redisstore.SingleKeys().Held, keys, hashes, heldAddrField)
 	if err != nil {
 		return err
 	}

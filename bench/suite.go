@@ -17,7 +17,7 @@ type Config struct {
 	ServerBin string   // the built server binary
 	RedisBin  string   // redis-server, for the redis store
 	Stores    []string // "memory", "redis"
-	Scenarios []string // "match", "relay", "churn", "idle", "cost", "abuse", "instances", "rollover"
+	Scenarios []string // "match", "relay", "churn", "idle", "cost", "abuse", "instances", "instances-cluster", "rollover"
 	NodeEnv   string
 	Origin    string // when set: sent as Origin and given as CLIENT_URL
 
@@ -175,6 +175,13 @@ func runStore(ctx context.Context, cfg Config, store string, rep *Report) error 
 		for _, k := range cfg.InstancesN {
 			jobs = append(jobs, job{name: fmt.Sprintf("instances %d", k), run: func(t Target) []Result {
 				return []Result{RunInstances(ctx, t, opt, k, RelayOptions{Pairs: cfg.RelayPairs, Duration: cfg.RelayDuration})}
+			}})
+		}
+	}
+	if cfg.wants("instances-cluster") && rd != nil {
+		for _, k := range cfg.InstancesN {
+			jobs = append(jobs, job{name: fmt.Sprintf("instances-cluster %d", k), run: func(Target) []Result {
+				return []Result{RunInstancesCluster(ctx, cfg.RedisBin, opt, k, 3, RelayOptions{Pairs: cfg.RelayPairs, Duration: cfg.RelayDuration})}
 			}})
 		}
 	}

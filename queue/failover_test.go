@@ -368,7 +368,7 @@ func TestSentinelFailover(t *testing.T) {
 			in.log.mu.Unlock()
 		}
 	})
-	if ok, why := settledWithin(check, rec, ids); !ok {
+	if ok, why := settledWithin(check, redisstore.SingleKeys(), rec, ids); !ok {
 		t.Fatal(why)
 	}
 
@@ -403,10 +403,10 @@ func TestSentinelFailover(t *testing.T) {
 		promoted.Round(time.Millisecond), outage.Round(time.Millisecond), refused, out.errs, ended, told, requeued)
 }
 
-func settledWithin(c *redis.Client, rec *recorder, ids []string) (bool, string) {
+func settledWithin(c redis.UniversalClient, keys redisstore.Keys, rec *recorder, ids []string) (bool, string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		ok, why := settled(context.Background(), c, rec, ids)
+		ok, why := settled(context.Background(), c, keys, rec, ids)
 		if ok || time.Now().After(deadline) {
 			return ok, why
 		}
@@ -416,12 +416,12 @@ func settledWithin(c *redis.Client, rec *recorder, ids []string) (bool, string) 
 
 // settled reports whether every user is in a call that both sides were
 // told of last and that the store holds, with nobody queued.
-func settled(ctx context.Context, c *redis.Client, rec *recorder, ids []string) (bool, string) {
-	rooms, err := c.HGetAll(ctx, redisstore.RoomsKey).Result()
+func settled(ctx context.Context, c redis.UniversalClient, keys redisstore.Keys, rec *recorder, ids []string) (bool, string) {
+	rooms, err := c.HGetAll(ctx, keys.Rooms).Result()
 	if err != nil {
 		return false, fmt.Sprintf("read rooms: %v", err)
 	}
-	queued, err := c.LLen(ctx, redisstore.QueueListKey).Result()
+	queued, err := c.LLen(ctx, keys.QueueList).Result()
 	if err != nil {
 		return false, fmt.Sprintf("read queue: %v", err)
 	}

@@ -320,3 +320,61 @@ func busFree(port int) bool {
 	_ = l.Close()
 	return true
 }
+
+// KeySlot is the slot of key (or sharded channel).
+func (c *Cluster) KeySlot(t testing.TB, key string) int {
+	t.Helper()
+	out, err := command(c.Primaries(t)[0].Addr(), "CLUSTER", "KEYSLOT", key)
+	if err != nil {
+		t.Fatalf("redisproc: %v", err)
+	}
+	slot, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatalf("redisproc: CLUSTER KEYSLOT %s: %q", key, out)
+	}
+	return slot
+}
+
+// MoveSlot moves slot, with its keys, to the primary to, as a resharding
+// does (redis-cli --cluster reshard, one slot): IMPORTING on to, MIGRATING
+// on its owner, MIGRATE of its keys, then NODE on every primary.
+func (c *Cluster) MoveSlot(t testing.TB, slot int, to *Server) {
+	t.Helper()
+	from := c.SlotOwner(t, slot)
+	if from == to {
+		return
+	}
+	id := func(s *Server) string {
+		out, err := command(s.Addr(), "CLUSTER", "MYID")
+		if err != nil {
+			t.Fatalf("redisproc: %v", err)
+		}
+		return strings.TrimSpace(out)
+	}
+	run := func(s *Server, args ...string) string {
+		out, err := command(s.Addr(), args...)
+		if err != nil || strings.HasPrefix(out, "ERR") {
+			t.Fatalf("redisproc: %s on %s: %v %s", strings.Join(args, " "), s.Addr(), err, out)
+		}
+		return out
+	}
+	n := strconv.Itoa(slot)
+	run(to, "CLUSTER", "SETSLOT", n, "IMPORTING", id(from))
+	run(from, "CLUSTER", "SETSLOT", n, "MIGRATING", id(to))
+	host, port, _ := net.SplitHostPort(to.Addr())
+	for {
+		keys := strings.Fields(run(from, "CLUSTER", "GETKEYSINSLOT", n, "100"))
+		if len(keys) == 0 {
+			break
+		}
+		run(from, append([]string{"MIGRATE", host, port, "", "0", "5000", "KEYS"}, keys...)...)
+	}
+	for _, s := range c.Primaries(t) {
+		run(s, "CLUSTER", "SETSLOT", n, "NODE", id(to))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.waitReady(ctx); err != nil {
+		t.Fatalf("redisproc: after moving slot %d: %v", slot, err)
+	}
+}

@@ -38,7 +38,10 @@ const timeout = 3 * time.Second
 // socket gone.
 type Relay struct {
 	client redis.UniversalClient
+	// pubsub is the one subscription on a single Redis; shards the
+	// subscriptions, one per primary, on a Redis Cluster (nil elsewhere).
 	pubsub *redis.PubSub
+	shards *shards
 	log    *slog.Logger
 	every  *rate.Sometimes
 	// keeper, when set, sends instead of SPUBLISH: it keeps a frame for a
@@ -54,11 +57,17 @@ type Keeper interface {
 }
 
 // New returns a relay over client, subscribed to nothing yet; it receives
-// nothing until Start.
+// nothing until Start. On a cluster client, the channels spread over the
+// shards by their slots (see shards).
 func New(client redis.UniversalClient, log *slog.Logger) *Relay {
+	r := &Relay{client: client, log: log, every: &rate.Sometimes{Interval: 10 * time.Second}}
+	if cluster, ok := client.(*redis.ClusterClient); ok {
+		r.shards = newShards(cluster, r.warn)
+		return r
+	}
 	// No channel: no I/O until the first Join or Start.
-	return &Relay{client: client, pubsub: client.SSubscribe(context.Background()), log: log,
-		every: &rate.Sometimes{Interval: 10 * time.Second}}
+	r.pubsub = client.SSubscribe(context.Background())
+	return r
 }
 
 // KeepHeld makes Send go through k: a frame to a socket that is held (its
@@ -74,6 +83,10 @@ func (r *Relay) KeepHeld(k Keeper) *Relay {
 // from one goroutine, until ctx is done; then the subscription closes.
 // Call it once. go-redis resubscribes by itself after a lost connection.
 func (r *Relay) Start(ctx context.Context, deliver func(to string, frame []byte)) {
+	if r.shards != nil {
+		r.shards.start(ctx, deliver)
+		return
+	}
 	ch := r.pubsub.Channel()
 	go func() {
 		for msg := range ch {
@@ -87,7 +100,13 @@ func (r *Relay) Start(ctx context.Context, deliver func(to string, frame []byte)
 func (r *Relay) Join(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := r.pubsub.SSubscribe(ctx, prefix+id); err != nil {
+	var err error
+	if r.shards != nil {
+		err = r.shards.join(ctx, prefix+id)
+	} else {
+		err = r.pubsub.SSubscribe(ctx, prefix+id)
+	}
+	if err != nil {
 		r.warn("relay subscribe failed", err)
 	}
 }
@@ -96,7 +115,13 @@ func (r *Relay) Join(id string) {
 func (r *Relay) Leave(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := r.pubsub.SUnsubscribe(ctx, prefix+id); err != nil {
+	var err error
+	if r.shards != nil {
+		err = r.shards.leave(ctx, prefix+id)
+	} else {
+		err = r.pubsub.SUnsubscribe(ctx, prefix+id)
+	}
+	if err != nil {
 		r.warn("relay unsubscribe failed", err)
 	}
 }

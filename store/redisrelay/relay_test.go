@@ -33,7 +33,7 @@ type instance struct {
 }
 
 // newInstance starts a relay on client until the test ends.
-func newInstance(t *testing.T, client *redis.Client, log *slog.Logger) instance {
+func newInstance(t *testing.T, client redis.UniversalClient, log *slog.Logger) instance {
 	t.Helper()
 	in := instance{Relay: redisrelay.New(client, log), got: make(chan delivery, 1024)}
 	in.Start(t.Context(), func(to string, frame []byte) { in.got <- delivery{to, string(frame)} })

@@ -24,7 +24,7 @@ func TestBlocksPerAddressBounded(t *testing.T) {
 			t.Fatalf("block %d: %v", i, err)
 		}
 	}
-	key := redisstore.BlockKeyPrefix + by.Addr
+	key := redisstore.SingleKeys().BlockPrefix + by.Addr
 	if n := client.SCard(t.Context(), key).Val(); n != queue.MaxBlocks {
 		t.Fatalf("%s holds %d blocks, want %d", key, n, queue.MaxBlocks)
 	}

@@ -46,7 +46,7 @@ func (s *Store) switched(ctx context.Context) bool {
 func (s *Store) primaryRunID(ctx context.Context) (string, error) {
 	var c redis.Cmdable = s.client
 	if cc, ok := s.client.(*redis.ClusterClient); ok {
-		node, err := cc.MasterForKey(ctx, EventsKey)
+		node, err := cc.MasterForKey(ctx, s.keys.Events)
 		if err != nil {
 			return "", err
 		}
@@ -73,18 +73,18 @@ func (s *Store) position(ctx context.Context, last string) (pos string, gap bool
 	if last == "0-0" {
 		return last, false, nil
 	}
-	found, err := s.client.XRangeN(ctx, EventsKey, last, last, 1).Result()
+	found, err := s.client.XRangeN(ctx, s.keys.Events, last, last, 1).Result()
 	if err != nil || len(found) == 1 {
 		return last, false, err
 	}
-	first, err := s.client.XRangeN(ctx, EventsKey, "-", "+", 1).Result()
+	first, err := s.client.XRangeN(ctx, s.keys.Events, "-", "+", 1).Result()
 	if err != nil {
 		return last, false, err
 	}
 	if len(first) == 1 && compareIDs(first[0].ID, last) > 0 {
 		return last, false, nil // trimmed past it
 	}
-	before, err := s.client.XRevRangeN(ctx, EventsKey, last, "-", 1).Result()
+	before, err := s.client.XRevRangeN(ctx, s.keys.Events, last, "-", 1).Result()
 	if err != nil {
 		return last, false, err
 	}

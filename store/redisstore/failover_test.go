@@ -43,7 +43,7 @@ func TestListenNoticesLostEntries(t *testing.T) {
 	kept := nextEvent(t, events)
 	join("c", "d")
 	lost := []string{nextEvent(t, events).ID, nextEvent(t, events).ID}
-	if err := client.XDel(ctx, redisstore.EventsKey, lost...).Err(); err != nil {
+	if err := client.XDel(ctx, redisstore.SingleKeys().Events, lost...).Err(); err != nil {
 		t.Fatal(err)
 	}
 	// What a dead primary does to the listener's connection.

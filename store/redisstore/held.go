@@ -58,13 +58,38 @@ func (s *Store) Keep(ctx context.Context, id string, frame []byte) (bool, error)
 // published before the hold (to the instance that held the connection),
 // never lost between the two. The relay between instances sends through
 // it (see redisrelay.Relay.KeepHeld).
+//
+// On a Redis Cluster the held session lies in the state's slot and the
+// channel in the socket's own, usually on another primary, so one script
+// cannot do both. Instead the frame is published first (SPUBLISH, on the
+// channel's shard), and kept (keep.lua, on the state's shard) only when
+// no instance was subscribed: the common relay costs the state's shard
+// nothing, so the relays spread over the shards. The instance that holds
+// a connection stays subscribed until the session is held and the frames
+// that reached it meanwhile are kept (socketio.recovery.release), so a
+// frame published while it was subscribed is written to the live
+// connection or kept by it, and one published after it left is kept here,
+// after those: kept once and in order either way, which is what a resume
+// replays (e2e/contract/resume). What stays open is the instant between
+// that instance's release of the held session and its unsubscribe, where a
+// frame delivered to it has nowhere to go, as on a single Redis a frame
+// published just before the hold that arrives then.
 func (s *Store) KeepOrPublish(ctx context.Context, id, channel string, frame []byte) error {
-	_, err := s.keepOrPublish(ctx, id, channel, frame)
-	return wrap(err, "keep or publish for "+id)
+	op := "keep or publish for " + id
+	if !s.cluster {
+		_, err := s.keepOrPublish(ctx, id, channel, frame)
+		return wrap(err, op)
+	}
+	receivers, err := s.client.SPublish(ctx, channel, frame).Result()
+	if err != nil || receivers > 0 {
+		return wrap(err, op)
+	}
+	_, err = s.keepOrPublish(ctx, id, "", frame)
+	return wrap(err, op)
 }
 
 func (s *Store) keepOrPublish(ctx context.Context, id, channel string, frame []byte) (bool, error) {
-	kept, err := s.keep.Run(ctx, s.client, []string{HeldKeyPrefix + id, KeptKeyPrefix + id},
+	kept, err := s.keep.Run(ctx, s.client, []string{s.keys.HeldPrefix + id, s.keys.KeptPrefix + id},
 		frame, s.opts.MaxKeptFrames, s.opts.MaxKeptBytes, channel).Int64()
 	return kept == 1, err
 }
@@ -72,7 +97,7 @@ func (s *Store) keepOrPublish(ctx context.Context, id, channel string, frame []b
 // Resume implements queue.HeldSessions with one call of resume.lua.
 func (s *Store) Resume(ctx context.Context, id, pidHash string, after uint64, instance string) (queue.Resumed, error) {
 	op := "resume " + id
-	v, err := s.resume.Run(ctx, s.client, keys, s.argv(id, pidHash, strconv.FormatUint(after, 10), instance)...).Slice()
+	v, err := s.resume.Run(ctx, s.client, s.libKeys, s.argv(id, pidHash, strconv.FormatUint(after, 10), instance)...).Slice()
 	if err != nil {
 		return queue.Resumed{}, wrap(err, op)
 	}
@@ -128,7 +153,7 @@ func parseResumed(v []any) (queue.Resumed, error) {
 
 // Lapse implements queue.HeldSessions with one call of lapse.lua.
 func (s *Store) Lapse(ctx context.Context, id string) (bool, error) {
-	ended, err := s.lapse.Run(ctx, s.client, keys, s.argv(id)...).Int64()
+	ended, err := s.lapse.Run(ctx, s.client, s.libKeys, s.argv(id)...).Int64()
 	if err != nil {
 		return false, wrap(err, "lapse "+id)
 	}

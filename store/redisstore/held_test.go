@@ -45,8 +45,8 @@ func TestHeldDataModel(t *testing.T) {
 			t.Errorf("%s TTL = %v, want the window (%v) plus a minute", key, d, window)
 		}
 	}
-	heldKey, keptKey, addrKey := redisstore.HeldKeyPrefix+"a", redisstore.KeptKeyPrefix+"a", redisstore.HeldAddrKeyPrefix+"addr a"
-	for _, key := range []string{redisstore.HeldKey, heldKey, keptKey, addrKey, redisstore.UserKeyPrefix + "a"} {
+	heldKey, keptKey, addrKey := redisstore.SingleKeys().HeldPrefix+"a", redisstore.SingleKeys().KeptPrefix+"a", redisstore.SingleKeys().HeldAddrPrefix+"addr a"
+	for _, key := range []string{redisstore.SingleKeys().Held, heldKey, keptKey, addrKey, redisstore.SingleKeys().UserPrefix + "a"} {
 		ttl(key)
 	}
 	fields := client.HGetAll(ctx, heldKey).Val()
@@ -61,12 +61,12 @@ func TestHeldDataModel(t *testing.T) {
 	if got := client.SMembers(ctx, addrKey).Val(); !slices.Equal(got, []string{"a"}) {
 		t.Errorf("%s = %q", addrKey, got)
 	}
-	if got := client.SIsMember(ctx, redisstore.MembersKeyPrefix+"old", "a").Val(); got {
+	if got := client.SIsMember(ctx, redisstore.SingleKeys().MembersPrefix+"old", "a").Val(); got {
 		t.Errorf("the held user is still among its instance's members")
 	}
-	deadline := client.ZScore(ctx, redisstore.HeldKey, "a").Val()
+	deadline := client.ZScore(ctx, redisstore.SingleKeys().Held, "a").Val()
 	if ms := int64(deadline) - time.Now().UnixMilli(); ms <= 0 || ms > window.Milliseconds() {
-		t.Errorf("%s score %v: %d ms from now, want within the window", redisstore.HeldKey, deadline, ms)
+		t.Errorf("%s score %v: %d ms from now, want within the window", redisstore.SingleKeys().Held, deadline, ms)
 	}
 
 	r, err := s.Resume(ctx, "a", "pid", 4, "new")
@@ -78,15 +78,15 @@ func TestHeldDataModel(t *testing.T) {
 	if r.Profile == nil || !reflect.DeepEqual(*r.Profile, want) {
 		t.Errorf("resumed profile %+v, want %+v", r.Profile, want)
 	}
-	if !client.SIsMember(ctx, redisstore.MembersKeyPrefix+"new", "a").Val() {
+	if !client.SIsMember(ctx, redisstore.SingleKeys().MembersPrefix+"new", "a").Val() {
 		t.Errorf("the resumed user is not among the new instance's members")
 	}
-	for _, key := range []string{heldKey, keptKey, addrKey, redisstore.HeldKey} {
+	for _, key := range []string{heldKey, keptKey, addrKey, redisstore.SingleKeys().Held} {
 		if n := client.Exists(ctx, key).Val(); n != 0 {
 			t.Errorf("%s left after the resume", key)
 		}
 	}
-	if d := client.PTTL(ctx, redisstore.UserKeyPrefix+"a").Val(); d <= 9*time.Minute {
+	if d := client.PTTL(ctx, redisstore.SingleKeys().UserPrefix+"a").Val(); d <= 9*time.Minute {
 		t.Errorf("profile TTL after the resume = %v, want a fresh 10m", d)
 	}
 
@@ -102,12 +102,12 @@ func TestHeldDataModel(t *testing.T) {
 		}
 		return ended, "Lapse after a window of 1 ms still false"
 	})
-	for _, key := range []string{heldKey, keptKey, addrKey, redisstore.HeldKey, redisstore.UserKeyPrefix + "a", redisstore.LastPartnerKeyPrefix + "a"} {
+	for _, key := range []string{heldKey, keptKey, addrKey, redisstore.SingleKeys().Held, redisstore.SingleKeys().UserPrefix + "a", redisstore.SingleKeys().LastPartnerPrefix + "a"} {
 		if n := client.Exists(ctx, key).Val(); n != 0 {
 			t.Errorf("%s left after the lapse", key)
 		}
 	}
-	if client.SIsMember(ctx, redisstore.MembersKeyPrefix+"new", "a").Val() {
+	if client.SIsMember(ctx, redisstore.SingleKeys().MembersPrefix+"new", "a").Val() {
 		t.Errorf("the lapsed user is still among an instance's members")
 	}
 }
@@ -118,7 +118,7 @@ func TestResumeRewritesAnEmptyList(t *testing.T) {
 	_, client := newClient(t)
 	s := redisstore.New(client, queue.StoreOptions{})
 	ctx := t.Context()
-	if err := client.Set(ctx, redisstore.UserKeyPrefix+"a", `{"name":"A","interests":[]}`, time.Minute).Err(); err != nil {
+	if err := client.Set(ctx, redisstore.SingleKeys().UserPrefix+"a", `{"name":"A","interests":[]}`, time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Hold(ctx, "a", queue.HeldSession{PIDHash: "pid"}, time.Minute); err != nil {

@@ -5,39 +5,42 @@
 -- KEYS: queue list, queue set, rooms, room details, events stream, queued
 --       since (hash: user -> ms when last queued), instances (hash:
 --       instance -> ms when its presence lapses), held (sorted set: held
---       user -> ms when its window ends).
+--       user -> ms when its window ends), then the prefixes of the keys the
+--       scripts name themselves, declared among the KEYS so that a Redis
+--       Cluster routes the call to, and checks it against, their slot (the
+--       hash tag's; see keys.go): user key prefix, last partner key
+--       prefix, block key prefix, cool-down key prefix, members key prefix
+--       (+ instance: the set of users who joined through it), then the
+--       online hash (the census), then held key prefix (+ user: its held
+--       session, a hash; see keys.go), kept key prefix (+ user: the frames
+--       kept for it, a list), held address key prefix (+ address key: the
+--       set of its held users).
 -- ARGV: nonce, profile TTL (ms), rematch window (ms), scan window, stream
---       max length, user key prefix, last partner key prefix, interest
---       wait (ms), block key prefix, block TTL (ms), max blocks per
---       address, cool-down key prefix, members key prefix (+ instance: the
---       set of users who joined through it), online hash (the census),
---       held key prefix (+ user: its held session, a hash; see keys.go),
---       kept key prefix (+ user: the frames kept for it, a list), held
---       address key prefix (+ address key: the set of its held users),
---       held margin (ms: how long past its window a held session and its
---       user's profile live when nobody lapses it), then the script's own
---       arguments from ARGV[FIRST_ARG].
+--       max length, interest wait (ms), block TTL (ms), max blocks per
+--       address, held margin (ms: how long past its window a held session
+--       and its user's profile live when nobody lapses it), then the
+--       script's own arguments from ARGV[FIRST_ARG].
 local K_LIST, K_SET, K_ROOMS, K_DETAILS, K_EVENTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_SINCE, K_INSTANCES, K_HELD = KEYS[6], KEYS[7], KEYS[8]
+local USER_PREFIX = KEYS[9]
+local LAST_PREFIX = KEYS[10]
+local BLOCK_PREFIX = KEYS[11]
+local COOLDOWN_PREFIX = KEYS[12]
+local MEMBERS_PREFIX = KEYS[13]
+local K_ONLINE = KEYS[14]
+local HELD_PREFIX = KEYS[15]
+local KEPT_PREFIX = KEYS[16]
+local HELD_ADDR_PREFIX = KEYS[17]
 local NONCE = ARGV[1]
 local PROFILE_TTL = ARGV[2]
 local REMATCH_WINDOW = ARGV[3]
 local SCAN = tonumber(ARGV[4])
 local MAXLEN = ARGV[5]
-local USER_PREFIX = ARGV[6]
-local LAST_PREFIX = ARGV[7]
-local INTEREST_WAIT = tonumber(ARGV[8])
-local BLOCK_PREFIX = ARGV[9]
-local BLOCK_TTL = ARGV[10]
-local MAX_BLOCKS = tonumber(ARGV[11])
-local COOLDOWN_PREFIX = ARGV[12]
-local MEMBERS_PREFIX = ARGV[13]
-local K_ONLINE = ARGV[14]
-local HELD_PREFIX = ARGV[15]
-local KEPT_PREFIX = ARGV[16]
-local HELD_ADDR_PREFIX = ARGV[17]
-local HELD_MARGIN = tonumber(ARGV[18])
-local FIRST_ARG = 19
+local INTEREST_WAIT = tonumber(ARGV[6])
+local BLOCK_TTL = ARGV[7]
+local MAX_BLOCKS = tonumber(ARGV[8])
+local HELD_MARGIN = tonumber(ARGV[9])
+local FIRST_ARG = 10
 
 -- Status codes the Go side maps to the queue package's errors. A negative
 -- status is a cool-down: minus the milliseconds it still lasts. GONE: a

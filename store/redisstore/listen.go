@@ -21,11 +21,11 @@ const (
 	listenBatch = 512
 	// maxBackoff caps the wait between attempts while Redis is down.
 	maxBackoff = time.Second
-	// wakeKeyPrefix names the stream a Listen also reads, to be woken up
-	// when its context is done: go-redis does not abort a blocked XREAD on
-	// cancellation, and a shutdown should not wait for listenBlock.
-	wakeKeyPrefix = "zivro:listen:"
-	wakeKeyTTL    = 10 * time.Second
+	// wakeKeyTTL bounds the life of the stream (Keys.ListenPrefix) a
+	// Listen also reads, to be woken up when its context is done: go-redis
+	// does not abort a blocked XREAD on cancellation, and a shutdown should
+	// not wait for listenBlock.
+	wakeKeyTTL = 10 * time.Second
 )
 
 // Listen implements queue.Store. Once Redis answers, it takes the id of the
@@ -64,7 +64,7 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 	backoff = 0
 	ready()
 
-	wake := wakeKeyPrefix + rand.Text()
+	wake := s.keys.ListenPrefix + rand.Text()
 	woken := make(chan struct{})
 	stopWaker := context.AfterFunc(ctx, func() {
 		defer close(woken)
@@ -109,7 +109,7 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 		streams, err := conn.XRead(ctx, &redis.XReadArgs{
 			// The wake stream is read from its start: an entry added
 			// before this XREAD must still end it at once.
-			Streams: []string{EventsKey, wake, last, "0-0"},
+			Streams: []string{s.keys.Events, wake, last, "0-0"},
 			Count:   listenBatch,
 			Block:   listenBlock,
 		}).Result()
@@ -128,7 +128,7 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 		}
 		backoff = 0
 		for _, st := range streams {
-			if st.Stream != EventsKey {
+			if st.Stream != s.keys.Events {
 				continue // woken: the loop condition ends it
 			}
 			for _, m := range st.Messages {
@@ -157,7 +157,7 @@ func (s *Store) listenConn() (redis.Cmdable, func()) {
 
 // streamEnd is the id of the last event in the stream, "0-0" when empty.
 func (s *Store) streamEnd(ctx context.Context) (string, error) {
-	msgs, err := s.client.XRevRangeN(ctx, EventsKey, "+", "-", 1).Result()
+	msgs, err := s.client.XRevRangeN(ctx, s.keys.Events, "+", "-", 1).Result()
 	if err != nil {
 		return "", err
 	}

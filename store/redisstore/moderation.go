@@ -17,7 +17,7 @@ import (
 // Reports implements queue.Moderation: the newest entries of the reports
 // stream.
 func (s *Store) Reports(ctx context.Context, limit int) ([]queue.KeptReport, error) {
-	msgs, err := s.client.XRevRangeN(ctx, ReportsKey, "+", "-", int64(limit)).Result()
+	msgs, err := s.client.XRevRangeN(ctx, s.keys.Reports, "+", "-", int64(limit)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: reports: %w", err)
 	}
@@ -31,7 +31,7 @@ func (s *Store) Reports(ctx context.Context, limit int) ([]queue.KeptReport, err
 // ReportsAbout implements queue.Moderation: the stream is read whole (it
 // is capped) and filtered.
 func (s *Store) ReportsAbout(ctx context.Context, addr string) ([]queue.KeptReport, error) {
-	msgs, err := s.client.XRevRange(ctx, ReportsKey, "+", "-").Result()
+	msgs, err := s.client.XRevRange(ctx, s.keys.Reports, "+", "-").Result()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: reports about %s: %w", addr, err)
 	}
@@ -51,7 +51,7 @@ func (s *Store) markEvidence(ctx context.Context, rs []queue.KeptReport, load bo
 	var idx []int
 	for i, r := range rs {
 		if r.HasEvidence {
-			keys = append(keys, EvidenceKeyPrefix+r.ID)
+			keys = append(keys, s.keys.EvidencePrefix+r.ID)
 			idx = append(idx, i)
 			rs[i].HasEvidence = false
 		}
@@ -113,10 +113,10 @@ func (s *Store) Standings(ctx context.Context, addrs []string) (map[string]queue
 	var dismissed *redis.SliceCmd
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, a := range addrs {
-			cool[i] = p.PTTL(ctx, CoolDownKeyPrefix+a)
-			bans[i] = p.Get(ctx, BanKeyPrefix+a)
+			cool[i] = p.PTTL(ctx, s.keys.CoolDownPrefix+a)
+			bans[i] = p.Get(ctx, s.keys.BanPrefix+a)
 		}
-		dismissed = p.HMGet(ctx, DismissedKey, addrs...)
+		dismissed = p.HMGet(ctx, s.keys.Dismissed, addrs...)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -157,13 +157,13 @@ func (s *Store) Ban(ctx context.Context, b queue.Ban) error {
 	if !b.Until.IsZero() {
 		duration = ms(time.Until(b.Until))
 	}
-	err = s.ban.Run(ctx, s.client, []string{EventsKey, BansKey}, b.Addr, raw, duration, BanKeyPrefix, streamMaxLen).Err()
+	err = s.ban.Run(ctx, s.client, []string{s.keys.Events, s.keys.Bans, s.keys.BanPrefix}, b.Addr, raw, duration, streamMaxLen).Err()
 	return wrap(err, "ban "+b.Addr)
 }
 
 // Banned implements queue.Moderation: the ban's key lives as long as it.
 func (s *Store) Banned(ctx context.Context, addr string) (queue.Ban, bool, error) {
-	raw, err := s.client.Get(ctx, BanKeyPrefix+addr).Result()
+	raw, err := s.client.Get(ctx, s.keys.BanPrefix+addr).Result()
 	if errors.Is(err, redis.Nil) {
 		return queue.Ban{}, false, nil
 	}
@@ -181,8 +181,8 @@ func (s *Store) Banned(ctx context.Context, addr string) (queue.Ban, bool, error
 func (s *Store) Lift(ctx context.Context, addr string) (bool, error) {
 	var del *redis.IntCmd
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		del = p.Del(ctx, BanKeyPrefix+addr)
-		p.HDel(ctx, BansKey, addr)
+		del = p.Del(ctx, s.keys.BanPrefix+addr)
+		p.HDel(ctx, s.keys.Bans, addr)
 		return nil
 	})
 	if err != nil {
@@ -194,7 +194,7 @@ func (s *Store) Lift(ctx context.Context, addr string) (bool, error) {
 // Bans implements queue.Moderation: the hash of bans, less those that
 // ended (removed from it on the way).
 func (s *Store) Bans(ctx context.Context) ([]queue.Ban, error) {
-	all, err := s.client.HGetAll(ctx, BansKey).Result()
+	all, err := s.client.HGetAll(ctx, s.keys.Bans).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: bans: %w", err)
 	}
@@ -210,7 +210,7 @@ func (s *Store) Bans(ctx context.Context) ([]queue.Ban, error) {
 		out = append(out, b)
 	}
 	if len(ended) > 0 {
-		_ = s.client.HDel(ctx, BansKey, ended...).Err() // tidying; the next read tries again
+		_ = s.client.HDel(ctx, s.keys.Bans, ended...).Err() // tidying; the next read tries again
 	}
 	slices.SortFunc(out, func(a, b queue.Ban) int { return b.At.Compare(a.At) })
 	return out, nil
@@ -220,8 +220,8 @@ func (s *Store) Bans(ctx context.Context) ([]queue.Ban, error) {
 func (s *Store) LiftCoolDown(ctx context.Context, addr string) (bool, error) {
 	var del *redis.IntCmd
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		del = p.Del(ctx, CoolDownKeyPrefix+addr)
-		p.Del(ctx, ReportersKeyPrefix+addr)
+		del = p.Del(ctx, s.keys.CoolDownPrefix+addr)
+		p.Del(ctx, s.keys.ReportersPrefix+addr)
 		return nil
 	})
 	if err != nil {
@@ -232,7 +232,7 @@ func (s *Store) LiftCoolDown(ctx context.Context, addr string) (bool, error) {
 
 // Dismiss implements queue.Moderation.
 func (s *Store) Dismiss(ctx context.Context, addr string, at time.Time) error {
-	if err := s.client.HSet(ctx, DismissedKey, addr, at.UnixMilli()).Err(); err != nil {
+	if err := s.client.HSet(ctx, s.keys.Dismissed, addr, at.UnixMilli()).Err(); err != nil {
 		return fmt.Errorf("redisstore: dismiss %s: %w", addr, err)
 	}
 	return nil
@@ -245,8 +245,8 @@ func (s *Store) Audit(ctx context.Context, e queue.AuditEntry) error {
 		return fmt.Errorf("redisstore: audit: %w", err)
 	}
 	_, err = s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LPush(ctx, AuditKey, raw)
-		p.LTrim(ctx, AuditKey, 0, queue.MaxAuditEntries-1)
+		p.LPush(ctx, s.keys.Audit, raw)
+		p.LTrim(ctx, s.keys.Audit, 0, queue.MaxAuditEntries-1)
 		return nil
 	})
 	if err != nil {
@@ -257,7 +257,7 @@ func (s *Store) Audit(ctx context.Context, e queue.AuditEntry) error {
 
 // AuditLog implements queue.Moderation.
 func (s *Store) AuditLog(ctx context.Context, limit int) ([]queue.AuditEntry, error) {
-	raws, err := s.client.LRange(ctx, AuditKey, 0, int64(limit)-1).Result()
+	raws, err := s.client.LRange(ctx, s.keys.Audit, 0, int64(limit)-1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: audit log: %w", err)
 	}

@@ -21,11 +21,11 @@ func snapshot(t *testing.T, client *redis.Client) string {
 	t.Helper()
 	ctx := t.Context()
 	var b strings.Builder
-	fmt.Fprintf(&b, "list %q\n", client.LRange(ctx, redisstore.QueueListKey, 0, -1).Val())
-	set := client.SMembers(ctx, redisstore.QueueSetKey).Val()
+	fmt.Fprintf(&b, "list %q\n", client.LRange(ctx, redisstore.SingleKeys().QueueList, 0, -1).Val())
+	set := client.SMembers(ctx, redisstore.SingleKeys().QueueSet).Val()
 	slices.Sort(set)
 	fmt.Fprintf(&b, "set %q\n", set)
-	for _, key := range []string{redisstore.RoomsKey, redisstore.RoomDetailsKey} {
+	for _, key := range []string{redisstore.SingleKeys().Rooms, redisstore.SingleKeys().RoomDetails} {
 		h := client.HGetAll(ctx, key).Val()
 		for _, k := range slices.Sorted(maps.Keys(h)) {
 			fmt.Fprintf(&b, "%s %s=%s\n", key, k, h[k])
@@ -34,7 +34,7 @@ func snapshot(t *testing.T, client *redis.Client) string {
 	keys := client.Keys(ctx, "zivro:*").Val()
 	slices.Sort(keys)
 	fmt.Fprintf(&b, "keys %q\n", keys)
-	fmt.Fprintf(&b, "events %d\n", client.XLen(ctx, redisstore.EventsKey).Val())
+	fmt.Fprintf(&b, "events %d\n", client.XLen(ctx, redisstore.SingleKeys().Events).Val())
 	return b.String()
 }
 

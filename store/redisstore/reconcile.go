@@ -42,7 +42,7 @@ func (s *Store) Reconcile(ctx context.Context, b queue.Beliefs) (queue.Repairs, 
 	if err != nil {
 		return queue.Repairs{}, fmt.Errorf("redisstore: reconcile %s: %w", b.Instance, err)
 	}
-	v, err := s.reconcile.Run(ctx, s.client, keys, s.argv(b.Instance, b.After, string(keepJSON), string(claimsJSON))...).Slice()
+	v, err := s.reconcile.Run(ctx, s.client, s.libKeys, s.argv(b.Instance, b.After, string(keepJSON), string(claimsJSON))...).Slice()
 	if err != nil {
 		return queue.Repairs{}, wrap(err, "reconcile "+b.Instance)
 	}

@@ -32,6 +32,12 @@ const (
 type Store struct {
 	client redis.UniversalClient
 	opts   queue.StoreOptions
+	// keys are the key names for client (KeysFor); libKeys the KEYS of
+	// the scripts built on lib.lua.
+	keys    Keys
+	libKeys []string
+	// cluster: client is a Redis Cluster's (see KeepOrPublish).
+	cluster bool
 
 	batch, match, sweep *redis.Script
 	beat, retire        *redis.Script
@@ -49,18 +55,22 @@ type Store struct {
 	primary   string
 }
 
-// New returns a store using client; zero options take the defaults. The
-// scripts address keys they compute (profiles, last partners), so client
-// must not be a Redis Cluster client. Redis must be version 7 or later (the
-// scripts declare their flags).
+// New returns a store using client (a single Redis's, a Sentinel's or a
+// Redis Cluster's: the key names follow, see KeysFor); zero options take
+// the defaults. Redis must be version 7 or later (the scripts declare their
+// flags).
 func New(client redis.UniversalClient, opts queue.StoreOptions) *Store {
 	script := func(body string) *redis.Script { return redis.NewScript(mayWrite + libLua + "\n" + body) }
+	keys := KeysFor(client)
 	s := &Store{
-		client: client,
-		opts:   opts.WithDefaults(),
-		batch:  script(batchLua),
-		match:  script(matchLua),
-		sweep:  script(sweepLua),
+		client:  client,
+		opts:    opts.WithDefaults(),
+		keys:    keys,
+		libKeys: keys.lib(),
+		cluster: keys == ClusterKeys(),
+		batch:   script(batchLua),
+		match:   script(matchLua),
+		sweep:   script(sweepLua),
 		// A beat must answer while Redis is full: a refusal would let the
 		// instance's presence lapse, and the others would take over its
 		// users. It adds little: one field, and a takeover deletes more
@@ -97,6 +107,9 @@ func New(client redis.UniversalClient, opts queue.StoreOptions) *Store {
 }
 
 var _ queue.Store = (*Store)(nil)
+
+// Keys are the names of the keys s keeps.
+func (s *Store) Keys() Keys { return s.keys }
 
 // Join implements queue.Store.
 func (s *Store) Join(ctx context.Context, id string, p queue.Profile) error {
@@ -139,11 +152,12 @@ func (s *Store) Report(ctx context.Context, r queue.Report) (bool, error) {
 			return false, fmt.Errorf("redisstore: report %s by %s: evidence: %w", r.Reported.ID, r.Reporter.ID, err)
 		}
 	}
-	started, err := s.report.Run(ctx, s.client, []string{ReportsKey},
+	k := s.keys
+	started, err := s.report.Run(ctx, s.client, []string{k.Reports, k.ReportersPrefix, k.CoolDownPrefix, k.EvidencePrefix, k.EvidenceList},
 		r.Reporter.ID, r.Reporter.Addr, r.Reported.ID, r.Reported.Addr, r.Reason,
 		ms(s.opts.ReportWindow), s.opts.ReportThreshold, ms(s.opts.CoolDown),
-		reportsMaxLen, ReportersKeyPrefix, CoolDownKeyPrefix, r.Reporter.ReporterNet(),
-		evidence, ms(s.opts.EvidenceTTL), s.opts.EvidenceKeep, EvidenceKeyPrefix, EvidenceListKey).Int64()
+		reportsMaxLen, r.Reporter.ReporterNet(),
+		evidence, ms(s.opts.EvidenceTTL), s.opts.EvidenceKeep).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: report %s by %s: %w", r.Reported.ID, r.Reporter.ID, err)
 	}
@@ -172,7 +186,7 @@ func (s *Store) Refresh(ctx context.Context, profiles map[string]queue.Profile) 
 			if err != nil {
 				return err
 			}
-			p.Set(ctx, UserKeyPrefix+id, raw, s.opts.ProfileTTL)
+			p.Set(ctx, s.keys.UserPrefix+id, raw, s.opts.ProfileTTL)
 		}
 		return nil
 	})
@@ -181,7 +195,7 @@ func (s *Store) Refresh(ctx context.Context, profiles map[string]queue.Profile) 
 
 // Beat implements queue.Store with one call of beat.lua.
 func (s *Store) Beat(ctx context.Context, instance string, ttl time.Duration) (queue.Presence, error) {
-	v, err := s.beat.Run(ctx, s.client, keys, s.argv(instance, ms(ttl))...).Int64Slice()
+	v, err := s.beat.Run(ctx, s.client, s.libKeys, s.argv(instance, ms(ttl))...).Int64Slice()
 	if err != nil {
 		return queue.Presence{}, wrap(err, "beat "+instance)
 	}
@@ -198,7 +212,7 @@ func (s *Store) Retire(ctx context.Context, instance string) error {
 
 // Census implements queue.Store with one script call.
 func (s *Store) Census(ctx context.Context, instance string, online int, ttl time.Duration) (queue.Counts, error) {
-	v, err := s.census.Run(ctx, s.client, []string{OnlineKey, QueueSetKey, RoomsKey}, instance, online, ms(ttl)).Int64Slice()
+	v, err := s.census.Run(ctx, s.client, []string{s.keys.Online, s.keys.QueueSet, s.keys.Rooms}, instance, online, ms(ttl)).Int64Slice()
 	if err != nil {
 		return queue.Counts{}, fmt.Errorf("redisstore: census: %w", err)
 	}

@@ -156,31 +156,31 @@ func TestDataModel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := client.LRange(ctx, redisstore.QueueListKey, 0, -1).Val(); !slices.Equal(got, []string{"c"}) {
+	if got := client.LRange(ctx, redisstore.SingleKeys().QueueList, 0, -1).Val(); !slices.Equal(got, []string{"c"}) {
 		t.Errorf("queue list = %q, want [c]", got)
 	}
-	if got := client.SMembers(ctx, redisstore.QueueSetKey).Val(); !slices.Equal(got, []string{"c"}) {
+	if got := client.SMembers(ctx, redisstore.SingleKeys().QueueSet).Val(); !slices.Equal(got, []string{"c"}) {
 		t.Errorf("queue set = %q, want [c]", got)
 	}
-	rooms := client.HGetAll(ctx, redisstore.RoomsKey).Val()
+	rooms := client.HGetAll(ctx, redisstore.SingleKeys().Rooms).Val()
 	if rooms["a"] != "b" || rooms["b"] != "a" || len(rooms) != 2 {
 		t.Errorf("rooms = %v", rooms)
 	}
-	details := client.HGetAll(ctx, redisstore.RoomDetailsKey).Val()
+	details := client.HGetAll(ctx, redisstore.SingleKeys().RoomDetails).Val()
 	if details["a"] == "" || details["a"] != details["b"] || len(details) != 2 {
 		t.Errorf("room details = %v", details)
 	}
-	if got := client.Get(ctx, redisstore.UserKeyPrefix+"a").Val(); got != `{"name":"Na","gender":"g","region":"r"}` {
+	if got := client.Get(ctx, redisstore.SingleKeys().UserPrefix+"a").Val(); got != `{"name":"Na","gender":"g","region":"r"}` {
 		t.Errorf("profile = %s", got)
 	}
-	if ttl := client.PTTL(ctx, redisstore.UserKeyPrefix+"a").Val(); ttl <= 9*time.Minute || ttl > 10*time.Minute {
+	if ttl := client.PTTL(ctx, redisstore.SingleKeys().UserPrefix+"a").Val(); ttl <= 9*time.Minute || ttl > 10*time.Minute {
 		t.Errorf("profile TTL = %v, want 10m", ttl)
 	}
 	if err := s.Next(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
 	for _, pair := range [][2]string{{"a", "b"}, {"b", "a"}} {
-		key := redisstore.LastPartnerKeyPrefix + pair[0]
+		key := redisstore.SingleKeys().LastPartnerPrefix + pair[0]
 		if got := client.Get(ctx, key).Val(); got != pair[1] {
 			t.Errorf("%s = %q, want %q", key, got, pair[1])
 		}
@@ -279,28 +279,28 @@ func TestTakeOverLeavesNothing(t *testing.T) {
 			join(inst, mine[2])
 			awaitMatched(t, events, mine[1], mine[2])
 			tc.end(inst)
-			if n := client.Exists(ctx, redisstore.MembersKeyPrefix+inst).Val(); n != 0 {
+			if n := client.Exists(ctx, redisstore.SingleKeys().MembersPrefix+inst).Val(); n != 0 {
 				t.Errorf("members of %s still in Redis", inst)
 			}
-			for _, h := range []string{redisstore.InstancesKey, redisstore.OnlineKey} {
+			for _, h := range []string{redisstore.SingleKeys().Instances, redisstore.SingleKeys().Online} {
 				if client.HExists(ctx, h, inst).Val() {
 					t.Errorf("%s still holds %s", h, inst)
 				}
 			}
 			for _, id := range mine {
-				for _, k := range []string{redisstore.UserKeyPrefix + id, redisstore.LastPartnerKeyPrefix + id} {
+				for _, k := range []string{redisstore.SingleKeys().UserPrefix + id, redisstore.SingleKeys().LastPartnerPrefix + id} {
 					if client.Exists(ctx, k).Val() != 0 {
 						t.Errorf("%s still in Redis", k)
 					}
 				}
-				if client.SIsMember(ctx, redisstore.QueueSetKey, id).Val() || client.HExists(ctx, redisstore.RoomsKey, id).Val() {
+				if client.SIsMember(ctx, redisstore.SingleKeys().QueueSet, id).Val() || client.HExists(ctx, redisstore.SingleKeys().Rooms, id).Val() {
 					t.Errorf("%s still queued or in a room", id)
 				}
-				if slices.Contains(client.LRange(ctx, redisstore.QueueListKey, 0, -1).Val(), id) {
+				if slices.Contains(client.LRange(ctx, redisstore.SingleKeys().QueueList, 0, -1).Val(), id) {
 					t.Errorf("%s still in the queue list", id)
 				}
 			}
-			if !client.SIsMember(ctx, redisstore.QueueSetKey, tc.name+"-s").Val() {
+			if !client.SIsMember(ctx, redisstore.SingleKeys().QueueSet, tc.name+"-s").Val() {
 				t.Errorf("the survivor's user was not requeued")
 			}
 			if err := s.Leave(ctx, tc.name+"-s", queue.ReasonLeave); err != nil {
@@ -319,22 +319,22 @@ func TestInconsistentQueue(t *testing.T) {
 	ctx := t.Context()
 	events, ready := listen(t, s)
 	awaitReady(t, ready)
-	client.RPush(ctx, redisstore.QueueListKey, "ghost", "dup", "dup")
-	client.SAdd(ctx, redisstore.QueueSetKey, "dup")
-	client.Set(ctx, redisstore.UserKeyPrefix+"dup", `{"name":"dup"}`, time.Minute)
+	client.RPush(ctx, redisstore.SingleKeys().QueueList, "ghost", "dup", "dup")
+	client.SAdd(ctx, redisstore.SingleKeys().QueueSet, "dup")
+	client.Set(ctx, redisstore.SingleKeys().UserPrefix+"dup", `{"name":"dup"}`, time.Minute)
 	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Match(mctx); err != nil {
 		t.Fatalf("Match: %v", err)
 	}
-	if got := client.LRange(ctx, redisstore.QueueListKey, 0, -1).Val(); !slices.Equal(got, []string{"dup", "dup"}) {
+	if got := client.LRange(ctx, redisstore.SingleKeys().QueueList, 0, -1).Val(); !slices.Equal(got, []string{"dup", "dup"}) {
 		t.Fatalf("queue = %q, want the ghost gone and dup waiting", got)
 	}
 	if err := s.Join(ctx, "b", queue.Profile{Name: "b"}); err != nil {
 		t.Fatal(err)
 	}
 	awaitMatched(t, events, "dup", "b")
-	if got := client.LRange(ctx, redisstore.QueueListKey, 0, -1).Val(); len(got) != 0 {
+	if got := client.LRange(ctx, redisstore.SingleKeys().QueueList, 0, -1).Val(); len(got) != 0 {
 		t.Fatalf("queue = %q after the pairing, want empty", got)
 	}
 }
@@ -361,8 +361,8 @@ func TestAddressSecret(t *testing.T) {
 			t.Fatalf("second instance (proposing %q): %q %v, want the first's %q", proposed, again, err, first)
 		}
 	}
-	if ttl := client.PTTL(ctx, redisstore.AddressKeyKey).Val(); ttl != -1 {
-		t.Fatalf("%s has TTL %v, want none", redisstore.AddressKeyKey, ttl)
+	if ttl := client.PTTL(ctx, redisstore.SingleKeys().AddressKey).Val(); ttl != -1 {
+		t.Fatalf("%s has TTL %v, want none", redisstore.SingleKeys().AddressKey, ttl)
 	}
 	_, elsewhere := newClient(t)
 	if s, _ := redisstore.AddressSecret(ctx, elsewhere, nil); string(s) == string(first) {
@@ -372,7 +372,7 @@ func TestAddressSecret(t *testing.T) {
 	if back, _ := redisstore.AddressSecret(ctx, client, first); string(back) != string(first) {
 		t.Fatalf("after a flush, the known secret proposed: %q, want it back", back)
 	}
-	if got := client.Get(ctx, redisstore.AddressKeyKey).Val(); got != string(first) {
+	if got := client.Get(ctx, redisstore.SingleKeys().AddressKey).Val(); got != string(first) {
 		t.Fatalf("stored %q, want the proposed secret", got)
 	}
 }

@@ -1,9 +1,11 @@
--- Report: KEYS[1] reports stream. ARGV: reporter id, reporter address,
--- reported id, reported address, reason, report window (ms), threshold,
--- cool-down (ms), stream max length, reports key prefix, cool-down key
--- prefix, reporter network, evidence (JSON, "" for none), evidence TTL
--- (ms), evidence kept (how many reports keep theirs), evidence key prefix,
--- evidence list key. Keeps the report in the stream, its evidence under
+-- Report: KEYS[1] reports stream, KEYS[2] reporters key prefix, KEYS[3]
+-- cool-down key prefix, KEYS[4] evidence key prefix, KEYS[5] evidence list
+-- (the prefixes are declared among the KEYS for a Redis Cluster's sake,
+-- see lib.lua). ARGV: reporter id, reporter address, reported id, reported
+-- address, reason, report window (ms), threshold, cool-down (ms), stream
+-- max length, reporter network, evidence (JSON, "" for none), evidence TTL
+-- (ms), evidence kept (how many reports keep theirs). Keeps the report in
+-- the stream, its evidence under
 -- a key of its own (expiring after the TTL; the list of reports with
 -- evidence, newest first, is trimmed to the number kept, and the evidence
 -- of those that fall off is deleted), and counts its reporter's network
@@ -13,10 +15,10 @@
 -- again. Returns 1 when it started a cool-down, else 0.
 local reporter, reporter_addr, reported, reported_addr, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local window, threshold, cool_down = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
-local maxlen, reports_prefix, cooldown_prefix = ARGV[9], ARGV[10], ARGV[11]
-local reporter_net = ARGV[12]
-local evidence, evidence_ttl, evidence_keep = ARGV[13], ARGV[14], tonumber(ARGV[15])
-local evidence_prefix, evidence_list = ARGV[16], ARGV[17]
+local maxlen, reports_prefix, cooldown_prefix = ARGV[9], KEYS[2], KEYS[3]
+local reporter_net = ARGV[10]
+local evidence, evidence_ttl, evidence_keep = ARGV[11], ARGV[12], tonumber(ARGV[13])
+local evidence_prefix, evidence_list = KEYS[4], KEYS[5]
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -79,18 +79,9 @@ func (s *Store) argv(args ...any) []any {
 		ms(s.opts.RematchWindow),
 		queue.ScanWindow,
 		streamMaxLen,
-		UserKeyPrefix,
-		LastPartnerKeyPrefix,
 		ms(s.opts.InterestWait),
-		BlockKeyPrefix,
 		ms(s.opts.BlockTTL),
 		queue.MaxBlocks,
-		CoolDownKeyPrefix,
-		MembersKeyPrefix,
-		OnlineKey,
-		HeldKeyPrefix,
-		KeptKeyPrefix,
-		HeldAddrKeyPrefix,
 		ms(heldMargin),
 	}, args...)
 }
@@ -98,7 +89,7 @@ func (s *Store) argv(args ...any) []any {
 // run runs one script: EVALSHA, or EVAL when Redis does not know it yet
 // (after a restart), and maps its status to the queue package's errors.
 func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) error {
-	status, err := sc.Run(ctx, s.client, keys, s.argv(args...)...).Int64()
+	status, err := sc.Run(ctx, s.client, s.libKeys, s.argv(args...)...).Int64()
 	if err != nil {
 		return err
 	}
@@ -107,7 +98,7 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) error {
 
 // runBatch runs the batch script on ARGV triples (see batch.lua).
 func (s *Store) runBatch(ctx context.Context, triples []any) ([]int64, error) {
-	return s.batch.Run(ctx, s.client, keys, s.argv(triples...)...).Int64Slice()
+	return s.batch.Run(ctx, s.client, s.libKeys, s.argv(triples...)...).Int64Slice()
 }
 
 // change applies one join, next, leave or block through the batcher.
