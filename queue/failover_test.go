@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/internal/redisproc"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store/redisstore"
@@ -136,14 +137,8 @@ type failoverInstance struct {
 	log *logCapture
 }
 
-func startFailoverInstance(t *testing.T, g *redisproc.SentinelGroup, rec *recorder, opts queue.StoreOptions) *failoverInstance {
+func startFailoverInstance(t *testing.T, client redis.UniversalClient, rec *recorder, opts queue.StoreOptions) *failoverInstance {
 	t.Helper()
-	client := redis.NewFailoverClient(&redis.FailoverOptions{
-		MasterName:    redisproc.SentinelMaster,
-		SentinelAddrs: g.Sentinels,
-		DialTimeout:   200 * time.Millisecond,
-		MaxRetries:    -1,
-	})
 	t.Cleanup(func() { _ = client.Close() })
 	logs := &logCapture{}
 	svc := queue.NewService(redisstore.New(client, opts), rec, slog.New(logs), queue.Config{HeartbeatEvery: 100 * time.Millisecond})
@@ -307,20 +302,77 @@ func formatSeen(seen []announcement) string {
 	return b.String()
 }
 
+// failoverRig is what a failover test runs on: how to make a client for
+// an instance, a client to check the store with, its key names, and the
+// failure, which returns once a replica has taken over. lossy: the
+// failure loses the last writes, which the instances must notice.
+type failoverRig struct {
+	client func() redis.UniversalClient
+	check  redis.UniversalClient
+	keys   redisstore.Keys
+	fail   func(t *testing.T)
+	lossy  bool
+}
+
 // TestSentinelFailover runs two instances on a Sentinel group (a primary,
 // a replica, three sentinels) with users pairing and pressing Next, cuts
 // the replica off so that what the primary writes from then on is lost,
 // SIGKILLs the primary mid-traffic and lets the sentinels promote the
-// replica. Then, once the users stop acting, every one of them must be in
-// a call that both sides were told of and that the store holds: nobody in
-// two rooms or with someone gone, nobody waiting, every partner of a lost
-// pairing told (or it would still believe in it), and both instances
-// still hearing the stream after its gap.
+// replica; then checks what testFailover says.
 func TestSentinelFailover(t *testing.T) {
 	g := redisproc.StartSentinel(t)
+	client := func() redis.UniversalClient {
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName:    redisproc.SentinelMaster,
+			SentinelAddrs: g.Sentinels,
+			DialTimeout:   200 * time.Millisecond,
+			MaxRetries:    -1,
+		})
+	}
+	check := client()
+	defer check.Close()
+	testFailover(t, failoverRig{client: client, check: check, keys: redisstore.SingleKeys(), lossy: true, fail: func(t *testing.T) {
+		g.DetachReplica(t)
+		time.Sleep(300 * time.Millisecond) // writes the replica never gets
+		g.WaitPromoted(t, g.KillPrimary(t))
+	}})
+}
+
+// TestClusterFailover is TestSentinelFailover on a 3-primary Redis
+// Cluster with a replica each: the primary of the state's slot ({zivro})
+// is SIGKILLed mid-traffic and its replica takes over.
+func TestClusterFailover(t *testing.T) {
+	c := redisproc.StartCluster(t, redisproc.ClusterOptions{Replicas: true})
+	client := func() redis.UniversalClient {
+		// Retries, as in production (redisconn): the client reads the
+		// slots again after a failed call to a dead node.
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), DialTimeout: 200 * time.Millisecond})
+	}
+	check := client()
+	defer check.Close()
+	keys := redisstore.ClusterKeys()
+	slot, err := check.ClusterKeySlot(context.Background(), keys.Events).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testFailover(t, failoverRig{client: client, check: check, keys: keys, fail: func(t *testing.T) {
+		c.KillPrimary(t, int(slot))
+	}})
+}
+
+// testFailover runs two instances on rig with users pairing and pressing
+// Next, makes the failure mid-traffic, and, once the users stop acting,
+// requires every one of them in a call that both sides were told of and
+// that the store holds: nobody in two rooms or with someone gone, nobody
+// waiting, every partner of a lost pairing told (or it would still believe
+// in it); nobody told of a second call while in one; both instances
+// reconciled, and noticed the stream's gap when the failure lost writes.
+// It logs the time without service, the calls ended and the users
+// requeued.
+func testFailover(t *testing.T, rig failoverRig) {
 	rec := newRecorder()
 	opts := queue.StoreOptions{RematchWindow: 300 * time.Millisecond}
-	insts := []*failoverInstance{startFailoverInstance(t, g, rec, opts), startFailoverInstance(t, g, rec, opts)}
+	insts := []*failoverInstance{startFailoverInstance(t, rig.client(), rec, opts), startFailoverInstance(t, rig.client(), rec, opts)}
 
 	const users = 40
 	ids := make([]string, users)
@@ -334,24 +386,20 @@ func TestSentinelFailover(t *testing.T) {
 	t.Cleanup(func() { stop(); wg.Wait() })
 
 	time.Sleep(time.Second) // traffic before the failure
-	g.DetachReplica(t)
-	time.Sleep(300 * time.Millisecond) // writes the replica never gets
-	killed := time.Now()
-	old := g.KillPrimary(t)
-	g.WaitPromoted(t, old)
-	promoted := time.Since(killed)
+	failed := time.Now()
+	rig.fail(t)
+	promoted := time.Since(failed)
 	time.Sleep(2 * time.Second) // traffic after the failover
 	stop()
 	wg.Wait()
 	// Who had just left joins again: everybody wants a partner now.
 	for i, id := range ids {
-		if err := insts[i%2].svc.Join(context.Background(), id, queue.Profile{Name: "n-" + id}); err != nil && !errors.Is(err, queue.ErrBusy) {
-			t.Fatalf("join %s after the failover: %v", id, err)
-		}
+		eventually.True(t, 10*time.Second, func() (bool, string) {
+			err := insts[i%2].svc.Join(context.Background(), id, queue.Profile{Name: "n-" + id})
+			return err == nil || errors.Is(err, queue.ErrBusy), fmt.Sprintf("join %s after the failover: %v", id, err)
+		})
 	}
 
-	check := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: redisproc.SentinelMaster, SentinelAddrs: g.Sentinels})
-	defer check.Close()
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return
@@ -359,7 +407,7 @@ func TestSentinelFailover(t *testing.T) {
 		for i, in := range insts {
 			in.log.mu.Lock()
 			for _, r := range in.log.records {
-				if r.Level >= slog.LevelWarn || strings.HasPrefix(r.Message, "DEBUG") {
+				if r.Level >= slog.LevelWarn {
 					var b strings.Builder
 					r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s=%v", a.Key, a.Value); return true })
 					t.Logf("instance %d %s %s%s", i, r.Time.Format("05.000"), r.Message, b.String())
@@ -368,7 +416,7 @@ func TestSentinelFailover(t *testing.T) {
 			in.log.mu.Unlock()
 		}
 	})
-	if ok, why := settledWithin(check, redisstore.SingleKeys(), rec, ids); !ok {
+	if ok, why := settledWithin(rig.check, rig.keys, rec, ids); !ok {
 		t.Fatal(why)
 	}
 
@@ -381,11 +429,11 @@ func TestSentinelFailover(t *testing.T) {
 		if in.log.count("reconciled with the store") == 0 {
 			t.Errorf("instance %d never reconciled after the failover", i)
 		}
-		if in.log.count("the store's event stream lost events (failover): reconciling") == 0 {
+		if rig.lossy && in.log.count("the store's event stream lost events (failover): reconciling") == 0 {
 			t.Errorf("instance %d never noticed the stream's gap", i)
 		}
 	}
-	outage, refused := out.outage(killed)
+	outage, refused := out.outage(failed)
 	ended, requeued := 0, 0
 	for _, in := range insts {
 		ended += in.log.sum("reconciled with the store", "calls_ended") + in.log.sum("reconciled with the store", "ghost_calls")
@@ -403,6 +451,7 @@ func TestSentinelFailover(t *testing.T) {
 		promoted.Round(time.Millisecond), outage.Round(time.Millisecond), refused, out.errs, ended, told, requeued)
 }
 
+// settledWithin waits, 20 s at most, until settled.
 func settledWithin(c redis.UniversalClient, keys redisstore.Keys, rec *recorder, ids []string) (bool, string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -418,6 +467,9 @@ func settledWithin(c redis.UniversalClient, keys redisstore.Keys, rec *recorder,
 // told of last and that the store holds, with nobody queued.
 func settled(ctx context.Context, c redis.UniversalClient, keys redisstore.Keys, rec *recorder, ids []string) (bool, string) {
 	rooms, err := c.HGetAll(ctx, keys.Rooms).Result()
+	if cc, ok := c.(*redis.ClusterClient); ok && err != nil {
+		cc.ReloadState(ctx) // the state's primary may have moved
+	}
 	if err != nil {
 		return false, fmt.Sprintf("read rooms: %v", err)
 	}

@@ -26,6 +26,16 @@ import (
 //     them for a primary whose clock is behind) and hands the service an
 //     EventGap.
 
+// reloadSlots has a cluster client read the slots again (in the
+// background), after a beat failed: when the state's primary died, go-redis
+// would go on dialing it until its next periodic reload (10 s), where its
+// replica took over within a few seconds.
+func (s *Store) reloadSlots(ctx context.Context) {
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		cc.ReloadState(ctx)
+	}
+}
+
 // switched records the run_id of the server answering for the store and
 // reports whether it changed since the last call. A failure to ask is no
 // switch: the next beat asks again.

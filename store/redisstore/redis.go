@@ -197,6 +197,7 @@ func (s *Store) Refresh(ctx context.Context, profiles map[string]queue.Profile) 
 func (s *Store) Beat(ctx context.Context, instance string, ttl time.Duration) (queue.Presence, error) {
 	v, err := s.beat.Run(ctx, s.client, s.libKeys, s.argv(instance, ms(ttl))...).Int64Slice()
 	if err != nil {
+		s.reloadSlots(ctx)
 		return queue.Presence{}, wrap(err, "beat "+instance)
 	}
 	if len(v) != 2 {
