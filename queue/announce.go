@@ -6,17 +6,37 @@ import "time"
 // calls it from one goroutine, in the order of the state changes, so the
 // announcements keep that order.
 func (s *Service) handle(e Event) {
+	// A reconciliation takes this instance's beliefs as up to date with
+	// the last event handled (see reconciler).
+	s.inst.rec.handling.Lock()
+	defer s.inst.rec.handling.Unlock()
+	if e.ID != "" {
+		s.inst.rec.handled = e.ID
+	}
 	switch e.Kind {
+	case EventGap:
+		s.log.Warn("the store's event stream lost events (failover): reconciling")
+		s.inst.needReconcile()
 	case EventDone:
+		var unexpected bool
 		s.users.update(e.User, func(sess *session) {
 			if sess.resuming {
 				return // stale: before the resume
 			}
+			sess.dones++
 			if sess.pending > 0 {
 				sess.pending--
+			} else {
+				// An own request that was reported failed (its reply lost
+				// with the connection) took effect: the client still
+				// believes in its call.
+				unexpected = sess.partner != ""
 			}
 			sess.endCall()
 		})
+		if unexpected {
+			s.notify.PartnerLeft(e.User, ReasonDisconnect)
+		}
 	case EventResumed:
 		s.resumed(e)
 	case EventMatched:
@@ -49,12 +69,20 @@ func (s *Service) banned(addr string) {
 func (s *Service) matched(e Event) {
 	var stale bool
 	var waited time.Duration
+	var lost string
 	here := s.users.update(e.User, func(sess *session) {
 		if sess.pending > 0 || sess.holding || sess.resuming {
 			stale = true
+			sess.dropped++
 			return
 		}
-		sess.partner, sess.partnerAddr, sess.reported = e.Partner, e.PartnerAddr, false
+		// A pairing is announced to a user in a call only when the store
+		// lost that call's end (a failover): the user is told it ended
+		// first, so that no client is in two calls.
+		if sess.partner != "" && (sess.partner != e.Partner || sess.room != e.Room) {
+			lost = sess.partner
+		}
+		sess.partner, sess.partnerAddr, sess.reported, sess.room = e.Partner, e.PartnerAddr, false, e.Room
 		if !sess.queuedAt.IsZero() {
 			waited = time.Since(sess.queuedAt)
 		}
@@ -67,6 +95,10 @@ func (s *Service) matched(e Event) {
 	if !here || stale {
 		return // not connected here, or stale
 	}
+	if lost != "" {
+		s.notify.PartnerLeft(e.User, ReasonDisconnect)
+		s.cfg.Observer.CallEnded(ReasonDisconnect, 0)
+	}
 	s.notify.Matched(e.User, Match{RoomID: e.Room, PartnerID: e.Partner, PartnerName: e.PartnerName, Initiator: e.Initiator, CommonInterests: e.Common, PartnerRegion: e.PartnerRegion, TextOnly: e.TextOnly})
 	s.cfg.Observer.Matched(e.Initiator, waited)
 }
@@ -78,6 +110,13 @@ func (s *Service) partnerLeft(e Event) {
 	var lasted time.Duration
 	var p *Profile
 	here := s.users.update(e.User, func(sess *session) {
+		// Nobody is told its partner left while it is in no call (a
+		// reconciliation's word about a pairing the user has left since,
+		// or the end of a pairing the store lost and made again).
+		if sess.partner == "" || (e.Partner != "" && e.Partner != sess.partner) {
+			stale = true
+			return
+		}
 		// The call ended whether or not the user's own Next made the
 		// announcement stale: the partner's end is the one that counts.
 		inCall, lasted = sess.partner != "", time.Since(sess.matchedAt)

@@ -34,6 +34,10 @@ func (s *Service) Join(ctx context.Context, id string, p Profile) error {
 	if err := s.refuseBanned(ctx, p.Addr); err != nil {
 		return fmt.Errorf("join %s: %w", id, err)
 	}
+	// Not while a reconciliation takes this instance's snapshot to the
+	// store (see reconciler).
+	s.inst.rec.gate.RLock()
+	defer s.inst.rec.gate.RUnlock()
 	err := s.store.Join(ctx, id, p)
 	if errors.Is(err, ErrInstanceGone) && !s.inst.draining.Load() {
 		// The store lost this instance's presence (a Redis that lost its
@@ -155,19 +159,39 @@ func (s *Service) own(ctx context.Context, id string, change func() error) error
 	if err := s.waitReady(ctx); err != nil {
 		return err
 	}
+	s.inst.rec.gate.RLock()
+	defer s.inst.rec.gate.RUnlock()
+	var alone bool
+	var dones, dropped uint64
 	s.users.update(id, func(sess *session) {
+		alone, dones, dropped = sess.pending == 0, sess.dones, sess.dropped
 		sess.pending++
 		// A Next requeues the user (and its match may be announced before
 		// the store call returns); after a leave, nothing waits for it.
 		sess.queuedAt = time.Now()
 	})
 	if err := change(); err != nil {
+		var tookEffect, unannounced bool
 		s.users.update(id, func(sess *session) {
+			// The reply was lost (a connection that broke after the
+			// script ran), but its EventDone came: it took effect.
+			if tookEffect = alone && sess.dones > dones; tookEffect {
+				return
+			}
 			if sess.pending > 0 {
 				sess.pending--
 			}
+			unannounced = sess.dropped > dropped
 		})
-		return err
+		if unannounced {
+			// A pairing made meanwhile was dropped for this request,
+			// which did not happen: the store holds a call the user was
+			// never told of. A reconciliation ends it (see Reconciler).
+			s.inst.needReconcile()
+		}
+		if !tookEffect {
+			return err
+		}
 	}
 	// The pairing just dissolved blocks a rematch of the two for the
 	// window: matching must run again when it expires.

@@ -33,6 +33,12 @@ type instance struct {
 	mu      sync.Mutex
 	retired bool
 	down    bool // the last heartbeat failed
+
+	// rec runs the reconciliations after a failover; resync asks the
+	// health loop for one (a failed one is tried again), kick wakes it.
+	rec    reconciler
+	resync atomic.Bool
+	kick   chan struct{}
 }
 
 func newInstance(store Store, cfg Config, log *slog.Logger, users *sessions, notify Notifier, rematch *rematchTimer) *instance {
@@ -44,6 +50,17 @@ func newInstance(store Store, cfg Config, log *slog.Logger, users *sessions, not
 		users:   users,
 		notify:  notify,
 		rematch: rematch,
+		kick:    make(chan struct{}, 1),
+	}
+}
+
+// needReconcile asks the health loop for a reconciliation (see
+// reconcile.go), at once.
+func (in *instance) needReconcile() {
+	in.resync.Store(true)
+	select {
+	case in.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -181,10 +198,19 @@ func (in *instance) healthLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-in.kick:
 		case <-t.C:
+			if in.beat(ctx) == errRetired {
+				return
+			}
 		}
-		if in.beat(ctx) == errRetired {
-			return
+		// Here, not in beat: a join that renews the presence (Join) runs
+		// beat, and must not wait for a reconciliation that waits for it.
+		if in.resync.Swap(false) {
+			if err := in.reconcile(ctx, "failover"); err != nil {
+				in.log.Error("reconcile failed, retrying at the next heartbeat", "err", err)
+				in.resync.Store(true)
+			}
 		}
 	}
 }
@@ -220,9 +246,20 @@ func (in *instance) beat(ctx context.Context) error {
 	case !pres.Kept:
 		in.log.Warn("store lost this instance's users (taken over, or data lost): requeueing them")
 		in.lost(ctx)
+	case pres.Switched:
+		// The last state changes before the switch may be lost.
+		in.log.Warn("store failed over to another server: reconciling")
+		in.needReconcile()
 	case wasDown:
-		in.log.Info("store reachable again")
-		in.recover(ctx)
+		// The store may have lost the queue (not the calls), and own
+		// requests cut off by the outage may never be announced: the
+		// profiles are rewritten, and a reconciliation requeues who
+		// waits and settles the requests (see Reconciler). (The switch
+		// to another server is noticed at a later beat when this one
+		// could not ask which server answers.)
+		in.log.Info("store reachable again: reconciling")
+		in.refresh(ctx)
+		in.needReconcile()
 	}
 	return nil
 }
@@ -236,15 +273,6 @@ func (in *instance) lost(ctx context.Context) {
 		in.notify.PartnerLeft(id, ReasonDisconnect)
 	}
 	in.rejoin(ctx, in.users.profiles(func(*session) bool { return true }))
-}
-
-// recover handles a store that is back after an outage and still knows
-// this instance: the profiles are rewritten, and the users who wait join
-// again (the store may have lost the queue, not the calls).
-func (in *instance) recover(ctx context.Context) {
-	in.users.clearPending()
-	in.refresh(ctx)
-	in.rejoin(ctx, in.users.profiles(func(sess *session) bool { return sess.partner == "" }))
 }
 
 // rejoin queues the users again, and runs matching.

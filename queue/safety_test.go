@@ -181,7 +181,16 @@ func TestBlockEndsTheCallForGood(t *testing.T) {
 			}
 			// Only c can be paired now, with one of them; the other waits.
 			h.mustJoinAt(t, "c", "3")
-			h.rec.waitUntil(t, "c matched", func() bool { _, ok := h.rec.lastMatch("c"); return ok })
+			// Both halves: c's matched may be recorded before its
+			// partner's.
+			h.rec.waitUntil(t, "c and its partner matched", func() bool {
+				m, ok := h.rec.lastMatch("c")
+				if !ok {
+					return false
+				}
+				back, ok := h.rec.lastMatch(m.PartnerID)
+				return ok && back.PartnerID == "c"
+			})
 			if m, _ := h.rec.lastMatch("c"); m.PartnerID != "a" && m.PartnerID != "b" {
 				t.Fatalf("c matched with %s, want a or b", m.PartnerID)
 			}

@@ -26,6 +26,11 @@ type announcement struct {
 	match   queue.Match
 	reason  queue.Reason
 	banned  bool // the connection was dropped for a ban
+	// own: the user pressed Next or left (its client leaves the call at
+	// once); ownRefused: the server refused that (the call goes on);
+	// ownDone: it went through.
+	// Recorded by tests that act as clients (failover_test.go).
+	own, ownRefused, ownDone bool
 }
 
 // recorder is a queue.Notifier that remembers what each user was told and

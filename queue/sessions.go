@@ -18,7 +18,10 @@ type session struct {
 	// partnerAddr is the current partner's address key; reported is set
 	// once the user has reported the current partner.
 	partnerAddr string
-	reported    bool
+	// room is the current pairing's room, "" when none or unknown (a
+	// resumed call).
+	room     string
+	reported bool
 	// matchedAt is when the current pairing's matched was sent to the
 	// user (see PartnerSince), stamped as it is handed to the socket.
 	matchedAt time.Time
@@ -43,6 +46,13 @@ type session struct {
 	// Announcements before it are stale: they concern a pairing the
 	// user's own action already ended.
 	pending int
+	// dones counts the EventDone handled for the user: an own request
+	// whose call failed took effect if its EventDone came meanwhile.
+	dones uint64
+	// dropped counts the pairings not announced to the user because an
+	// own request was under way: if that request then fails, the store
+	// may hold a pairing the user was never told of.
+	dropped uint64
 }
 
 // endCall forgets the current partner, keeping it as the one that just left.
@@ -53,7 +63,7 @@ func (sess *session) endCall() {
 	sess.last = Peer{ID: sess.partner, Addr: sess.partnerAddr}
 	sess.lastAt = time.Now()
 	sess.lastReported = sess.reported
-	sess.partner, sess.partnerAddr, sess.reported = "", "", false
+	sess.partner, sess.partnerAddr, sess.reported, sess.room = "", "", false, ""
 }
 
 // sessions are the users connected to this instance, by socket id.
@@ -142,19 +152,9 @@ func (ss *sessions) ofAddr(addr string) []string {
 	return ids
 }
 
-// clearPending forgets every own request still waiting for its EventDone:
-// after a store outage those events may never come, and must not silence
-// the users for ever.
-func (ss *sessions) clearPending() {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for _, sess := range ss.byID {
-		sess.pending = 0
-	}
-}
-
-// endCalls is clearPending for a store that lost this instance's users:
-// it also ends every call, and returns the users who were in one.
+// endCalls is for a store that lost this instance's users: it forgets
+// every own request still waiting for its EventDone, ends every call, and
+// returns the users who were in one.
 func (ss *sessions) endCalls() (inCall []string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()

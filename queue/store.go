@@ -65,7 +65,9 @@ type EventKind uint8
 const (
 	// EventMatched tells User that it is paired with Partner in Room.
 	EventMatched EventKind = iota + 1
-	// EventPartnerLeft tells User that its partner left for Reason.
+	// EventPartnerLeft tells User that its partner left for Reason. When
+	// Partner is set, it concerns the pairing with that partner only (a
+	// Reconcile's word): a user no longer paired with it ignores it.
 	EventPartnerLeft
 	// EventDone marks where User's own next, leave or block took effect
 	// in the stream. Nothing is sent to the client for it: it lets the
@@ -81,6 +83,12 @@ const (
 	// EventBanned tells every instance that Addr was banned: each drops
 	// its own users of that address (see Moderation.Ban). User is empty.
 	EventBanned
+	// EventGap is the listener's own word, never in the stream: events
+	// before this point were lost (a replica promoted in place of a dead
+	// primary had not received them), so what this instance believes of
+	// its users must be checked against the store (see Reconciler). User
+	// is empty.
+	EventGap
 )
 
 // Event is one announcement produced by a state change. Stores deliver
@@ -112,6 +120,10 @@ type Event struct {
 	// does not say; the service's metrics take the event stream's lag
 	// from it.
 	At time.Time
+	// ID is the event's position in the store's stream ("" when the store
+	// has none): Reconcile is told up to where the instance has handled
+	// events (see Beliefs.After).
+	ID string
 }
 
 // Counts are the figures the public /stats reports, across every instance
@@ -162,6 +174,12 @@ type Presence struct {
 	Kept bool
 	// TakenOver is how many other instances this beat took over.
 	TakenOver int
+	// Switched: another server answers for the store than at the last
+	// beat (a replica promoted after its primary died): the last state
+	// changes before the switch may be lost, and what this instance
+	// believes of its users must be checked against the store (see
+	// Reconciler). Never set by a store that cannot lose writes.
+	Switched bool
 }
 
 // CoolDownError refuses a join from an address that several users reported
@@ -322,6 +340,7 @@ type Store interface {
 
 	HeldSessions
 	Moderation
+	Reconciler
 }
 
 // Windows are the store's timed matching rules that the service must know

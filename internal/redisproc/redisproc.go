@@ -28,7 +28,10 @@ type Server struct {
 	bin  string
 	port int
 	dir  string
-	// extra are more arguments of redis-server (a cluster node's).
+	// conf is a configuration file given first (a sentinel's, which it
+	// rewrites); extra are more arguments (a cluster node's, a replica's
+	// --replicaof).
+	conf  string
 	extra []string
 
 	mu     sync.Mutex
@@ -141,15 +144,19 @@ func (s *Server) Restart(t testing.TB) {
 
 func (s *Server) start() error {
 	out := &syncBuffer{}
-	cmd := exec.Command(s.bin,
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(append(args,
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--loglevel", "warning",
-	)
-	cmd.Args = append(cmd.Args, s.extra...)
+	), s.extra...)
+	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
@@ -194,6 +201,16 @@ func (s *Server) kill() {
 	}
 	_ = cmd.Process.Kill()
 	<-exited
+}
+
+// signal sends sig to the running process.
+func (s *Server) signal(sig os.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return fmt.Errorf("redis-server on port %d is not running", s.port)
+	}
+	return s.cmd.Process.Signal(sig)
 }
 
 // ping sends one inline PING and expects +PONG.

@@ -1,6 +1,7 @@
 package redisproc
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -24,6 +25,26 @@ func TestStartStopRestart(t *testing.T) {
 	s.Restart(t) // also while running
 	if err := ping(s.Addr()); err != nil {
 		t.Fatalf("ping after second Restart: %v", err)
+	}
+}
+
+// A primary's replica is promoted by the sentinels when the primary is
+// killed, and the client follows it.
+func TestSentinelFailover(t *testing.T) {
+	g := StartSentinel(t)
+	c := g.Client()
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatalf("set through the sentinels: %v", err)
+	}
+	old := g.KillPrimary(t)
+	promoted := g.WaitPromoted(t, old)
+	if promoted == old {
+		t.Fatalf("promoted %s, the killed primary", promoted)
+	}
+	if err := c.Set(ctx, "k2", "v", 0).Err(); err != nil {
+		t.Fatalf("set after the failover: %v", err)
 	}
 }
 

@@ -88,7 +88,24 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 	// would hold back every announcement until the burst is through.
 	conn, release := s.listenConn()
 	defer func() { release() }()
+	// failed: the last read failed; the next one starts by checking that
+	// the read position survived (see position).
+	failed := false
 	for ctx.Err() == nil {
+		if failed {
+			pos, gap, err := s.position(ctx, last)
+			if err != nil {
+				if !pause() {
+					break
+				}
+				continue
+			}
+			failed = false
+			if gap {
+				last = pos
+				handle(queue.Event{Kind: queue.EventGap, ID: pos})
+			}
+		}
 		streams, err := conn.XRead(ctx, &redis.XReadArgs{
 			// The wake stream is read from its start: an entry added
 			// before this XREAD must still end it at once.
@@ -100,6 +117,7 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 			continue // nothing new within listenBlock
 		}
 		if err != nil {
+			failed = true
 			// The connection may be the broken part: take a new one.
 			release()
 			conn, release = s.listenConn()
@@ -117,6 +135,7 @@ func (s *Store) Listen(ctx context.Context, ready func(), handle func(queue.Even
 				last = m.ID
 				if e, ok := decode(m.Values); ok {
 					e.At = entryTime(m.ID)
+					e.ID = m.ID
 					handle(e)
 				}
 			}
@@ -186,6 +205,7 @@ func decode(v map[string]any) (queue.Event, bool) {
 	case "l":
 		e.Kind = queue.EventPartnerLeft
 		e.Reason = queue.Reason(str("why"))
+		e.Partner = str("p")
 	case "d":
 		e.Kind = queue.EventDone
 	case "r":

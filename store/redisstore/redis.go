@@ -11,6 +11,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,8 +45,14 @@ type Store struct {
 	hold, resume, lapse *redis.Script
 	keep                *redis.Script
 	ban                 *redis.Script
+	reconcile           *redis.Script
 	// changes sends joins, nexts, leaves and blocks to the batch script.
 	changes *batcher
+
+	// primary is the run_id of the server that answered the last beat
+	// (see failover.go).
+	primaryMu sync.Mutex
+	primary   string
 }
 
 // New returns a store using client (a single Redis's, a Sentinel's or a
@@ -90,6 +97,10 @@ func New(client redis.UniversalClient, opts queue.StoreOptions) *Store {
 		// A ban must go through when Redis is full: it adds one key and
 		// one event, and stops users who may be what filled it.
 		ban: redis.NewScript(mayWriteWhenFull + banLua),
+		// A reconciliation writes back what a failover lost, little more
+		// than was there: refused while Redis is full, the instance's
+		// users would stay wrong until it is not.
+		reconcile: redis.NewScript(mayWriteWhenFull + libLua + "\n" + reconcileLua),
 	}
 	s.changes = &batcher{run: s.runBatch}
 	return s
@@ -186,12 +197,13 @@ func (s *Store) Refresh(ctx context.Context, profiles map[string]queue.Profile) 
 func (s *Store) Beat(ctx context.Context, instance string, ttl time.Duration) (queue.Presence, error) {
 	v, err := s.beat.Run(ctx, s.client, s.libKeys, s.argv(instance, ms(ttl))...).Int64Slice()
 	if err != nil {
+		s.reloadSlots(ctx)
 		return queue.Presence{}, wrap(err, "beat "+instance)
 	}
 	if len(v) != 2 {
 		return queue.Presence{}, fmt.Errorf("redisstore: beat %s: %d figures, want 2", instance, len(v))
 	}
-	return queue.Presence{Kept: v[0] == 1, TakenOver: int(v[1])}, nil
+	return queue.Presence{Kept: v[0] == 1, TakenOver: int(v[1]), Switched: s.switched(ctx)}, nil
 }
 
 // Retire implements queue.Store with one call of retire.lua.

@@ -97,6 +97,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ConcurrentResume", queue.StoreOptions{}, testConcurrentResume},
 		{"ResumeRacesLapse", queue.StoreOptions{}, testResumeRacesLapse},
 		{"KeepRacesResume", queue.StoreOptions{}, testKeepRacesResume},
+		{"ReconcileLost", queue.StoreOptions{}, testReconcileLost},
+		{"ReconcileGhost", queue.StoreOptions{}, testReconcileGhost},
+		{"ReconcileLostNext", queue.StoreOptions{}, testReconcileLostNext},
+		{"ReconcileRemoves", queue.StoreOptions{}, testReconcileRemoves},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
