@@ -100,17 +100,18 @@ func engineURL(u *url.URL) *url.URL {
 }
 
 // slimRequest hands the library a copy of the request with only the URL
-// parameters Engine.IO reads (engineURL) and the headers
-// it reads (the websocket handshake, Origin, and the polling transport's
-// Content-Type and Accept-Encoding), and a websocket upgrade without the
-// response headers the middleware set, behind a read gate (gate.go). The
-// library keeps a connection's handshake request, a copy of its headers and
-// one of the response headers for as long as the connection lasts: a
-// browser's cookies, user agent and languages, and a dozen security
-// headers, would stay with every idle connection. CORS is settled before,
-// on the request as it came. To drop it: once the library keeps only what
-// it uses of the handshake, serve its handler as it is (keeping the gate
-// while gate.go needs it).
+// parameters Engine.IO reads (engineURL) and the headers it reads (the
+// websocket handshake, Origin, and the polling transport's Content-Type
+// and Accept-Encoding); a websocket upgrade without the response headers
+// the middleware set, behind a read gate (gate.go); a polling request with
+// an answer that ends with the handler (lateanswer.go). The library keeps
+// a connection's handshake request, a copy of its headers and one of the
+// response headers for as long as the connection lasts: a browser's
+// cookies, user agent and languages, and a dozen security headers, would
+// stay with every idle connection. CORS is settled before, on the request
+// as it came. To drop it: once the library keeps only what it uses of the
+// handshake, serve its handler as it is (keeping the gate while gate.go
+// needs it, and the sealed answer while lateanswer.go does).
 func slimRequest(next http.Handler) http.Handler {
 	kept := []string{
 		"Origin", "Content-Type", "Accept-Encoding",
@@ -133,6 +134,9 @@ func slimRequest(next http.Handler) http.Handler {
 			// for a 101 answer.
 			clear(w.Header())
 			w, ctx, served = gateReads(w, r)
+		} else {
+			answer := sealAnswer(w) // lateanswer.go
+			w, served = answer, answer.seal
 		}
 		slim := r.WithContext(ctx)
 		slim.Header = h
