@@ -259,9 +259,10 @@ const redisCheckTimeout = 5 * time.Second
 // store otherwise. The Redis seed is checked first (redisconn.Check): a
 // wrong REDIS_MODE stops the server. An unreachable seed stops it too in
 // cluster and sentinel mode, where the client needs the seed to find the
-// primaries; a single Redis down at start is ridden out, as a Redis down
-// later is (joins are refused as temporarily unavailable until it is back:
-// a platform may start both at once).
+// primaries, and a host name that does not exist in every mode; a single
+// Redis down at start is ridden out, as a Redis down later is (joins are
+// refused as temporarily unavailable until it is back: a platform may
+// start both at once).
 func newStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store, error) {
 	opts := cfg.Safety.StoreOptions(queue.StoreOptions{RematchWindow: cfg.RematchWindow})
 	conn := cfg.RedisConn()

@@ -9,7 +9,8 @@ import (
 )
 
 // A REDIS_MODE that does not fit the Redis named stops the server at
-// start, with what to change; an unreachable cluster seed too.
+// start, with what to change; an unreachable cluster seed too, and a
+// host name that does not exist in every mode.
 func TestRedisModeMismatchStopsTheServer(t *testing.T) {
 	single := redisproc.Start(t)
 	down := redisproc.Start(t)
@@ -20,6 +21,7 @@ func TestRedisModeMismatchStopsTheServer(t *testing.T) {
 		{"cluster mode on a single Redis", single.URL(), "cluster", "is not a cluster node: set REDIS_MODE=single"},
 		{"sentinel mode on a single Redis", single.URL(), "sentinel", "is not a sentinel"},
 		{"cluster seed unreachable", down.URL(), "cluster", "cannot reach"},
+		{"single Redis on a host that does not exist", "redis://zivro-redis.invalid:6379", "single", "no host is named \"zivro-redis.invalid\""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

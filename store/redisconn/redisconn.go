@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -90,7 +91,8 @@ var ErrUnreachable = errors.New("unreachable")
 // expects: a cluster node with every slot served, a sentinel that knows
 // the primary, or a server that is not a cluster node. Its error says
 // which variable to change. An unreachable seed gives an error wrapping
-// ErrUnreachable.
+// ErrUnreachable; a host name that does not resolve does not: it is a
+// mistake in REDIS_URL, not a server that may yet start.
 func Check(ctx context.Context, c Config, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -107,6 +109,10 @@ func Check(ctx context.Context, c Config, timeout time.Duration) error {
 	if err != nil {
 		if isAuthErr(err) {
 			return fmt.Errorf("REDIS_URL: %s refused the credentials: %w: fix the user name or password in REDIS_URL", c.URL.Addr, err)
+		}
+		if dns := (*net.DNSError)(nil); errors.As(err, &dns) && dns.IsNotFound {
+			// Not a server still starting: a name nobody will answer to.
+			return fmt.Errorf("REDIS_URL: no host is named %q (REDIS_MODE=%s): %w: fix the host in REDIS_URL", dns.Name, c.Mode, err)
 		}
 		return fmt.Errorf("REDIS_URL: cannot reach %s (REDIS_MODE=%s): %w: %w: check REDIS_URL's host and port, and rediss:// if the server wants TLS", c.URL.Addr, c.Mode, ErrUnreachable, err)
 	}

@@ -37,6 +37,7 @@ func TestCheck(t *testing.T) {
 		{"single mode on a cluster node", redisconn.Config{Mode: redisconn.Single, URL: url(cluster.URL())}, "is a Redis Cluster node: set REDIS_MODE=cluster"},
 		{"sentinel mode on a single server", redisconn.Config{Mode: redisconn.Sentinel, URL: url(single.URL()), MasterName: "m"}, "is not a sentinel"},
 		{"unreachable seed", redisconn.Config{Mode: redisconn.Cluster, URL: url(down.URL())}, "cannot reach"},
+		{"host that does not exist", redisconn.Config{Mode: redisconn.Single, URL: url("redis://zivro-redis.invalid:6379")}, "no host is named"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,8 +56,8 @@ func TestCheck(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("got %v, want an error with %q", err, tc.wantErr)
 			}
-			if strings.Contains(tc.wantErr, "cannot reach") && !errors.Is(err, redisconn.ErrUnreachable) {
-				t.Fatalf("%v: want ErrUnreachable", err)
+			if unreachable := strings.Contains(tc.wantErr, "cannot reach"); errors.Is(err, redisconn.ErrUnreachable) != unreachable {
+				t.Fatalf("%v: wraps ErrUnreachable: %v, want %v", err, !unreachable, unreachable)
 			}
 		})
 	}
