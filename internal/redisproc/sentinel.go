@@ -145,6 +145,16 @@ func (g *SentinelGroup) sentinelsKnowEachOther(ctx context.Context) bool {
 	return true
 }
 
+// DataNodes are the addresses of the primary and the replica, in the
+// order they started (which one is primary changes with a failover).
+func (g *SentinelGroup) DataNodes() []string {
+	var a []string
+	for _, s := range g.servers {
+		a = append(a, s.Addr())
+	}
+	return a
+}
+
 // Primary is the address of the current primary, as the sentinels'
 // majority reports it.
 func (g *SentinelGroup) Primary(ctx context.Context) (string, error) {

@@ -71,7 +71,10 @@ func New(c Config) redis.UniversalClient {
 			MasterName:    c.MasterName,
 			SentinelAddrs: []string{u.Addr},
 			// A managed Sentinel guards its sentinels with the primary's
-			// credentials; REDIS_URL has one set.
+			// credentials; REDIS_URL has one set. Open sentinels take
+			// them too: go-redis sends them with the user name
+			// ("default" when REDIS_URL has none), which a user without
+			// a password accepts whatever the password.
 			SentinelUsername: u.Username, SentinelPassword: u.Password,
 			Username: u.Username, Password: u.Password,
 			DB:          u.DB,
@@ -89,10 +92,11 @@ var ErrUnreachable = errors.New("unreachable")
 
 // Check asks the seed, within timeout, whether it is what c's mode
 // expects: a cluster node with every slot served, a sentinel that knows
-// the primary, or a server that is not a cluster node. Its error says
-// which variable to change. An unreachable seed gives an error wrapping
-// ErrUnreachable; a host name that does not resolve does not: it is a
-// mistake in REDIS_URL, not a server that may yet start.
+// the primary, or a server that is not a cluster node; and whether they
+// take REDIS_URL's credentials. Its error says which variable to change. An
+// unreachable seed gives an error wrapping ErrUnreachable; a host name
+// that does not resolve does not: it is a mistake in REDIS_URL, not a
+// server that may yet start.
 func Check(ctx context.Context, c Config, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -103,16 +107,14 @@ func Check(ctx context.Context, c Config, timeout time.Duration) error {
 	if c.Mode == Sentinel {
 		seedOpts.DB = 0 // a sentinel has no databases
 	}
-	seed := redis.NewClient(&seedOpts)
-	defer seed.Close()
-	info, err := seed.Info(ctx, "server", "cluster").Result()
+	info, err := serverInfo(ctx, &seedOpts)
 	if err != nil {
-		if isAuthErr(err) {
-			return fmt.Errorf("REDIS_URL: %s refused the credentials: %w: fix the user name or password in REDIS_URL", c.URL.Addr, err)
-		}
 		if dns := (*net.DNSError)(nil); errors.As(err, &dns) && dns.IsNotFound {
 			// Not a server still starting: a name nobody will answer to.
 			return fmt.Errorf("REDIS_URL: no host is named %q (REDIS_MODE=%s): %w: fix the host in REDIS_URL", dns.Name, c.Mode, err)
+		}
+		if isAuthErr(err) {
+			return fmt.Errorf("REDIS_URL: %s refused the credentials: %w: fix the user name or password in REDIS_URL", c.URL.Addr, err)
 		}
 		return fmt.Errorf("REDIS_URL: cannot reach %s (REDIS_MODE=%s): %w: %w: check REDIS_URL's host and port, and rediss:// if the server wants TLS", c.URL.Addr, c.Mode, ErrUnreachable, err)
 	}
@@ -134,12 +136,8 @@ func Check(ctx context.Context, c Config, timeout time.Duration) error {
 			}
 			return fmt.Errorf("REDIS_MODE=cluster but %s is %s", c.URL.Addr, what)
 		}
-		state, err := seed.ClusterInfo(ctx).Result()
-		if err != nil {
-			return fmt.Errorf("REDIS_MODE=cluster: CLUSTER INFO on %s: %w", c.URL.Addr, err)
-		}
-		if s := infoField(state, "cluster_state"); s != "ok" {
-			return fmt.Errorf("REDIS_MODE=cluster: the cluster of %s is in state %q, not ok: some slots are served by no node; fix the cluster (redis-cli --cluster check)", c.URL.Addr, s)
+		if err := checkClusterState(ctx, c, &seedOpts); err != nil {
+			return err
 		}
 	case Sentinel:
 		if !sentinel {
@@ -149,15 +147,54 @@ func Check(ctx context.Context, c Config, timeout time.Duration) error {
 			}
 			return fmt.Errorf("REDIS_MODE=sentinel but %s is %s", c.URL.Addr, what)
 		}
-		sc := redis.NewSentinelClient(&seedOpts)
-		defer sc.Close()
-		addr, err := sc.GetMasterAddrByName(ctx, c.MasterName).Result()
-		if errors.Is(err, redis.Nil) || err == nil && len(addr) < 2 {
-			return fmt.Errorf("REDIS_MASTER_NAME=%q: the sentinel %s watches no primary of that name: set it to one of SENTINEL MASTERS's names", c.MasterName, c.URL.Addr)
+		if err := checkSentinelPrimary(ctx, c, &seedOpts); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("REDIS_MODE=sentinel: ask %s for %q: %w", c.URL.Addr, c.MasterName, err)
-		}
+	}
+	return nil
+}
+
+// serverInfo is the INFO (server and cluster sections) of the server o
+// names.
+func serverInfo(ctx context.Context, o *redis.Options) (string, error) {
+	client := redis.NewClient(o)
+	defer client.Close()
+	return client.Info(ctx, "server", "cluster").Result()
+}
+
+// checkClusterState checks that every slot of the seed's cluster is
+// served.
+func checkClusterState(ctx context.Context, c Config, seedOpts *redis.Options) error {
+	seed := redis.NewClient(seedOpts)
+	defer seed.Close()
+	state, err := seed.ClusterInfo(ctx).Result()
+	if err != nil {
+		return fmt.Errorf("REDIS_MODE=cluster: CLUSTER INFO on %s: %w", c.URL.Addr, err)
+	}
+	if s := infoField(state, "cluster_state"); s != "ok" {
+		return fmt.Errorf("REDIS_MODE=cluster: the cluster of %s is in state %q, not ok: some slots are served by no node; fix the cluster (redis-cli --cluster check)", c.URL.Addr, s)
+	}
+	return nil
+}
+
+// checkSentinelPrimary asks the sentinel for c's primary, and the primary
+// whether it takes REDIS_URL's credentials (a primary that does not
+// answer may be failing over: the client waits for the next).
+func checkSentinelPrimary(ctx context.Context, c Config, seedOpts *redis.Options) error {
+	sc := redis.NewSentinelClient(seedOpts)
+	defer sc.Close()
+	addr, err := sc.GetMasterAddrByName(ctx, c.MasterName).Result()
+	if errors.Is(err, redis.Nil) || err == nil && len(addr) < 2 {
+		return fmt.Errorf("REDIS_MASTER_NAME=%q: the sentinel %s watches no primary of that name: set it to one of SENTINEL MASTERS's names", c.MasterName, c.URL.Addr)
+	}
+	if err != nil {
+		return fmt.Errorf("REDIS_MODE=sentinel: ask %s for %q: %w", c.URL.Addr, c.MasterName, err)
+	}
+	primary := redis.NewClient(&redis.Options{Addr: net.JoinHostPort(addr[0], addr[1]),
+		Username: c.URL.Username, Password: c.URL.Password, TLSConfig: c.URL.TLSConfig, MaxRetries: -1})
+	defer primary.Close()
+	if err := primary.Ping(ctx).Err(); err != nil && isAuthErr(err) {
+		return fmt.Errorf("REDIS_URL: the primary %s (%q) refused the credentials: %w: fix the user name or password in REDIS_URL", primary.Options().Addr, c.MasterName, err)
 	}
 	return nil
 }
