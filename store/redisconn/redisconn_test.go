@@ -166,3 +166,38 @@ func TestCredentialsInEveryMode(t *testing.T) {
 		})
 	}
 }
+
+// rediss:// reaches every mode's client: the TLS settings and the
+// credentials REDIS_URL gave are the ones each mode's client dials with.
+func TestNewCarriesTLSAndCredentials(t *testing.T) {
+	u, err := redis.ParseURL("rediss://zivro:s3cret@redis.example:6380/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []redisconn.Mode{redisconn.Single, redisconn.Cluster, redisconn.Sentinel} {
+		t.Run(string(mode), func(t *testing.T) {
+			client := redisconn.New(redisconn.Config{Mode: mode, URL: u, MasterName: "m"})
+			defer client.Close()
+			var tlsServer, user, password string
+			switch c := client.(type) {
+			case *redis.ClusterClient:
+				o := c.Options()
+				if o.TLSConfig != nil {
+					tlsServer = o.TLSConfig.ServerName
+				}
+				user, password = o.Username, o.Password
+			case *redis.Client:
+				o := c.Options()
+				if o.TLSConfig != nil {
+					tlsServer = o.TLSConfig.ServerName
+				}
+				user, password = o.Username, o.Password
+			default:
+				t.Fatalf("client %T", client)
+			}
+			if tlsServer != "redis.example" || user != "zivro" || password != "s3cret" {
+				t.Errorf("dials with TLS server name %q, user %q, password %q; want redis.example, zivro, s3cret", tlsServer, user, password)
+			}
+		})
+	}
+}
