@@ -1,8 +1,11 @@
 package redisrelay_test
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,7 +110,8 @@ func TestClusterRelaySpreadsOverTheShards(t *testing.T) {
 
 // While frames flow to a socket, its channel's slot moves to another
 // primary (a resharding): the relay follows it, and the frames keep
-// arriving, none twice, in order.
+// arriving, every one, once, in order (those sent while the subscription
+// moved wait for it: waiting.go).
 func TestClusterRelayFollowsASlotMove(t *testing.T) {
 	c := redisproc.StartCluster(t, redisproc.ClusterOptions{})
 	client := newClusterClient(t, c)
@@ -144,8 +148,8 @@ func TestClusterRelayFollowsASlotMove(t *testing.T) {
 		t.Helper()
 		var n int
 		d := a.next(t)
-		if _, err := fmt.Sscan(d.frame, &n); err != nil || n <= last {
-			t.Fatalf("frame %q after %d: want increasing numbers, none twice", d.frame, last)
+		if _, err := fmt.Sscan(d.frame, &n); err != nil || n != last+1 {
+			t.Fatalf("frame %q after %d: want %d (every frame, once, in order)", d.frame, last, last+1)
 		}
 		last = n
 	}
@@ -192,3 +196,68 @@ func TestClusterRelayFollowsAFailover(t *testing.T) {
 		}
 	}
 }
+
+// Frames to a socket subscribed nowhere wait for it, at most
+// MaxWaitingFrames of them: a socket that subscribes within the wait gets
+// those, in order, and nothing past the bound; frames that waited longer
+// than WaitFor are dropped, and the frames after them are published at
+// once.
+func TestClusterRelayFramesWaitForASubscriberWithinBounds(t *testing.T) {
+	c := redisproc.StartCluster(t, redisproc.ClusterOptions{})
+	client := newClusterClient(t, c)
+	a, b := newInstance(t, client, discard()), newInstance(t, client, discard())
+
+	t.Run("a subscriber within the wait gets the frames up to the bound", func(t *testing.T) {
+		for i := range redisrelay.MaxWaitingFrames + 10 {
+			b.Send("late", fmt.Appendf(nil, "%d", i))
+		}
+		a.Join("late")
+		for i := range redisrelay.MaxWaitingFrames {
+			if got := a.next(t); got.frame != fmt.Sprint(i) {
+				t.Fatalf("frame %d: got %+v", i, got)
+			}
+		}
+		b.Send("late", []byte("end"))
+		if got := a.next(t); got.frame != "end" {
+			t.Fatalf("after the bound: got %+v, want end (the frames past the bound are dropped)", got)
+		}
+	})
+	t.Run("frames that waited longer are dropped", func(t *testing.T) {
+		log, logged := loggedMessages()
+		sender := newInstance(t, client, log)
+		sender.Send("gone", []byte("lost"))
+		select {
+		case msg := <-logged:
+			if !strings.Contains(msg, "relay frames dropped") {
+				t.Fatalf("logged %q, want the frames dropped", msg)
+			}
+		case <-time.After(redisrelay.WaitFor + wait):
+			t.Fatal("the frame to a socket subscribed nowhere was not dropped")
+		}
+		a.Join("gone")
+		sender.Send("gone", []byte("later"))
+		if got := a.next(t); got.frame != "later" {
+			t.Fatalf("got %+v, want later (the frame that waited past WaitFor is dropped)", got)
+		}
+	})
+}
+
+// loggedMessages is a logger whose records' messages arrive on the
+// channel.
+func loggedMessages() (*slog.Logger, <-chan string) {
+	h := messageHandler(make(chan string, 16))
+	return slog.New(h), h
+}
+
+type messageHandler chan string
+
+func (messageHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h messageHandler) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case h <- r.Message:
+	default:
+	}
+	return nil
+}
+func (h messageHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h messageHandler) WithGroup(string) slog.Handler      { return h }

@@ -5,6 +5,7 @@ package redisrelay
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -47,13 +48,18 @@ type Relay struct {
 	// keeper, when set, sends instead of SPUBLISH: it keeps a frame for a
 	// held socket (see KeepHeld).
 	keeper Keeper
+	// waiting holds, on a cluster, the frames that wait for their
+	// socket's subscription to move (waiting.go); nil elsewhere.
+	waiting *waiting
 }
 
 // Keeper keeps a frame for a socket whose connection dropped and is held
 // for a resume, and publishes it to channel otherwise, in one atomic step
-// (redisstore.Store.KeepOrPublish).
+// (redisstore.Store.KeepOrPublish). It reports whether the frame was kept
+// or reached an instance; on one Redis, where the publish is inside the
+// step, it reports true.
 type Keeper interface {
-	KeepOrPublish(ctx context.Context, id, channel string, frame []byte) error
+	KeepOrPublish(ctx context.Context, id, channel string, frame []byte) (delivered bool, err error)
 }
 
 // New returns a relay over client, subscribed to nothing yet; it receives
@@ -63,6 +69,7 @@ func New(client redis.UniversalClient, log *slog.Logger) *Relay {
 	r := &Relay{client: client, log: log, every: &rate.Sometimes{Interval: 10 * time.Second}}
 	if cluster, ok := client.(*redis.ClusterClient); ok {
 		r.shards = newShards(cluster, r.warn)
+		r.waiting = newWaiting()
 		return r
 	}
 	// No channel: no I/O until the first Join or Start.
@@ -128,19 +135,54 @@ func (r *Relay) Leave(id string) {
 
 // Send publishes frame to the socket's channel; nobody gets it when the
 // socket is connected nowhere. With KeepHeld, a held socket's frame is
-// kept instead.
+// kept instead. On a cluster, a frame that found nobody waits for the
+// socket's subscription to move, and the frames after it wait behind it
+// (waiting.go).
 func (r *Relay) Send(to string, frame []byte) {
+	if r.waiting != nil {
+		if queued, dropped := r.waiting.behind(to, frame); queued {
+			if dropped {
+				r.warn("relay frame dropped", errWaitingFull)
+			}
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var err error
-	if r.keeper != nil {
-		err = r.keeper.KeepOrPublish(ctx, to, prefix+to, frame)
-	} else {
-		err = r.client.SPublish(ctx, prefix+to, frame).Err()
-	}
+	delivered, err := r.publish(ctx, to, frame)
 	if err != nil {
 		r.warn("relay publish failed", err)
+		return
 	}
+	if delivered || r.waiting == nil {
+		return
+	}
+	first, dropped := r.waiting.start(to, frame)
+	if dropped {
+		r.warn("relay frame dropped", errWaitingFull)
+	}
+	if first {
+		go func() {
+			// The retries end by themselves within waitFor; the bound
+			// below only covers a publish that hangs.
+			ctx, cancel := context.WithTimeout(context.Background(), waitFor+timeout)
+			defer cancel()
+			r.retry(ctx, to)
+		}()
+	}
+}
+
+// errWaitingFull: a frame that would wait past waiting.go's bounds.
+var errWaitingFull = errors.New("too many frames wait for their sockets' subscriptions")
+
+// publish sends frame to the socket's channel once, and reports whether
+// it was kept or reached an instance.
+func (r *Relay) publish(ctx context.Context, to string, frame []byte) (bool, error) {
+	if r.keeper != nil {
+		return r.keeper.KeepOrPublish(ctx, to, prefix+to, frame)
+	}
+	receivers, err := r.client.SPublish(ctx, prefix+to, frame).Result()
+	return receivers > 0, err
 }
 
 func (r *Relay) warn(msg string, err error) {

@@ -74,18 +74,23 @@ func (s *Store) Keep(ctx context.Context, id string, frame []byte) (bool, error)
 // that instance's release of the held session and its unsubscribe, where a
 // frame delivered to it has nowhere to go, as on a single Redis a frame
 // published just before the hold that arrives then.
-func (s *Store) KeepOrPublish(ctx context.Context, id, channel string, frame []byte) error {
+//
+// It reports whether the frame was kept or reached an instance (on one
+// Redis, where the script publishes, true): on a cluster, a frame that did
+// neither may be to a socket whose subscription is moving, which the relay
+// waits for (redisrelay, waiting.go).
+func (s *Store) KeepOrPublish(ctx context.Context, id, channel string, frame []byte) (delivered bool, err error) {
 	op := "keep or publish for " + id
 	if !s.cluster {
 		_, err := s.keepOrPublish(ctx, id, channel, frame)
-		return wrap(err, op)
+		return err == nil, wrap(err, op)
 	}
 	receivers, err := s.client.SPublish(ctx, channel, frame).Result()
 	if err != nil || receivers > 0 {
-		return wrap(err, op)
+		return err == nil, wrap(err, op)
 	}
-	_, err = s.keepOrPublish(ctx, id, "", frame)
-	return wrap(err, op)
+	kept, err := s.keepOrPublish(ctx, id, "", frame)
+	return kept, wrap(err, op)
 }
 
 func (s *Store) keepOrPublish(ctx context.Context, id, channel string, frame []byte) (bool, error) {

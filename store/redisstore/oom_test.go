@@ -101,7 +101,7 @@ func TestOutOfMemoryRefusesChangesWhole(t *testing.T) {
 		t.Fatalf("Redis changed while full:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	// Relays still go through: a full Redis stops no call.
-	if err := s.KeepOrPublish(ctx, "b", "zivro:to:b", []byte("relay")); err != nil {
+	if _, err := s.KeepOrPublish(ctx, "b", "zivro:to:b", []byte("relay")); err != nil {
 		t.Fatalf("KeepOrPublish while Redis is full: %v", err)
 	}
 	// The instance's health check still answers: a full Redis is not an

@@ -1,0 +1,7 @@
+package redisrelay
+
+// The bounds of waiting.go, for the tests that reach them.
+const (
+	MaxWaitingFrames = maxWaitingFrames
+	WaitFor          = waitFor
+)
