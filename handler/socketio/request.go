@@ -128,7 +128,8 @@ func slimRequest(next http.Handler) http.Handler {
 				h[k] = slices.Clone(v)
 			}
 		}
-		ctx, served := r.Context(), func() {}
+		ctx := r.Context()
+		var served func()
 		if isWebsocket(r) {
 			// Security and CORS headers are for documents and XHR, not
 			// for a 101 answer.
