@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/tidwall/gjson"
 	"github.com/zishang520/engine.io-go-parser/packet"
@@ -36,6 +37,10 @@ type Conn struct {
 	// addr and requestID, read from the handshake request before the
 	// library lets it go (leftover.go).
 	addr, requestID string
+	// dropped: Drop was called. The connection it closes fails its read
+	// too, and that "transport close" may reach the session before the
+	// library's "forced close": the session hears the drop either way.
+	dropped atomic.Bool
 }
 
 // Resumable reports whether the client opted in to resuming its session
@@ -125,6 +130,7 @@ func (c *Conn) Ack(id uint64, payloads ...[]byte) { write(c.sock, ackFrame(id, p
 // be written, and a client that does not read would hold it); the session
 // hears Closed.
 func (c *Conn) Drop() {
+	c.dropped.Store(true)
 	if c.rec != nil {
 		c.rec.mu.Lock()
 		c.rec.noHold = true

@@ -294,6 +294,10 @@ func TestGoodbyesAndDropsAreNotHeld(t *testing.T) {
 		want  string
 	}{
 		{"namespace disconnect", func(conn *websocket.Conn, _ *Conn) { rawWrite(t, conn, "41") }, "closed client namespace disconnect"},
+		{"namespace disconnect, then the connection closed at once", func(conn *websocket.Conn, _ *Conn) {
+			rawWrite(t, conn, "41")
+			_ = conn.Close()
+		}, "closed client namespace disconnect"},
 		{"server drop", func(_ *websocket.Conn, c *Conn) { c.Drop() }, "closed forced close"},
 	}
 	for _, tc := range tests {

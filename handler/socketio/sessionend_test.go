@@ -108,13 +108,19 @@ func TestSessionsThatLeaveDuringTheConnectEnd(t *testing.T) {
 		{"polling", "close"},
 	}
 	const sessions = 40
-	// The heartbeat ends the polling sessions that go; it must also leave
-	// a polling client the time to send its connect after the handshake
-	// (600 ms was not always enough under -race on two busy cores: the
-	// session timed out first, and its connect never reached the window).
-	const heartbeat = time.Second
 	for _, tt := range tests {
 		t.Run(tt.transport+" "+tt.leave, func(t *testing.T) {
+			// The heartbeat ends the polling sessions that go; it must
+			// also leave a client the time to send its connect after the
+			// handshake (600 ms was not always enough under -race on two
+			// busy cores: the session timed out first, and its connect
+			// never reached the window). A websocket session ends with its
+			// connection, and its client, which answers no ping, gets a
+			// longer one (1 s was not always enough in the full suite).
+			heartbeat := time.Second
+			if tt.transport == "websocket" {
+				heartbeat = 5 * time.Second
+			}
 			s, url, open := testServer(t, heartbeat)
 			entered := holdConnectWindow(s)
 			var wg sync.WaitGroup

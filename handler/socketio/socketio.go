@@ -313,6 +313,14 @@ func (s *Server) connect(sock *socket.Socket) {
 	// Once, whichever of the two calls below comes first.
 	var once sync.Once
 	closed := func(reason string) {
+		// Whatever the library saw first: the client's goodbye (wire.go),
+		// or the server's drop.
+		switch {
+		case l.saidGoodbye():
+			reason = clientGoodbye
+		case conn.dropped.Load():
+			reason = serverDrop
+		}
 		once.Do(func() {
 			var held *Held
 			if rec != nil {
@@ -358,6 +366,13 @@ func (s *Server) connect(sock *socket.Socket) {
 	}
 	l.attach(sess.Event)
 }
+
+// The library's close reasons for a client's namespace disconnect and for
+// Conn.Drop.
+const (
+	clientGoodbye = "client namespace disconnect"
+	serverDrop    = "forced close"
+)
 
 // forget removes a session's place here, when it is still entry's, and
 // stops its relay.

@@ -74,6 +74,13 @@ type link struct {
 	take    func(Event) // nil until attached
 	pending []Event
 	closed  bool
+	// goodbye: the client's namespace disconnect ("41") was read. The
+	// library handles a packet on a goroutine of its own, so the
+	// connection's close, read right after it (a client's disconnect()
+	// sends the one, then closes), could reach the session first and end
+	// it as a drop, held for a resume that never comes: the session ends
+	// as a goodbye either way (Server.connect).
+	goodbye bool
 }
 
 // deliver hands ev to the handler, or keeps it until the handler attaches.
@@ -119,6 +126,21 @@ func (l *link) attach(take func(Event)) {
 
 // close drops the waiting events and every later one. A session claimed
 // for this connection that never connected is held again.
+// sayGoodbye records the client's namespace disconnect, and closes l.
+func (l *link) sayGoodbye() {
+	l.mu.Lock()
+	l.goodbye = true
+	l.mu.Unlock()
+	l.close()
+}
+
+// saidGoodbye reports whether the client's namespace disconnect was read.
+func (l *link) saidGoodbye() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.goodbye
+}
+
 func (l *link) close() {
 	l.mu.Lock()
 	l.closed, l.pending, l.take = true, nil, nil
@@ -282,7 +304,7 @@ func (d *eventDecoder) decoded(args ...any) {
 			}
 			packet.Data = map[string]any{linkKey: d.link}
 		case parser.DISCONNECT:
-			d.link.close()
+			d.link.sayGoodbye()
 		case parser.ACK:
 			// The library would type-assert the arguments unchecked.
 			if _, ok := packet.Data.([]any); !ok {
