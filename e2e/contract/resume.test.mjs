@@ -191,6 +191,25 @@ eachMode((mode) => {
       b.close();
     }
   });
+
+  ztest(mode, 'a goodbye alone ends a resumable session at once: disconnect() in a call tells the partner "disconnect" without waiting for the window', { env: { RESUME_WINDOW_MS: '60000' } }, async (ctx) => {
+    // disconnect() sends the namespace disconnect and closes the
+    // connection right after: the server reads both, and the goodbye must
+    // win over the close (which alone would hold the session for 60 s).
+    for (let round = 0; round < 5; round++) {
+      const a = await client(ctx.url);
+      const b = await client(ctx.url);
+      try {
+        await pair(a, b);
+        const left = waitFor(b, 'partner-left', { timeout: 5000 });
+        a.disconnect();
+        assert.deepEqual(await left, { reason: 'disconnect' }, `round ${round}`);
+      } finally {
+        a.close();
+        b.close();
+      }
+    }
+  });
 });
 
 // Two instances on one Redis behind the proxy.
