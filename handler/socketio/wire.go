@@ -124,8 +124,6 @@ func (l *link) attach(take func(Event)) {
 	l.mu.Unlock()
 }
 
-// close drops the waiting events and every later one. A session claimed
-// for this connection that never connected is held again.
 // sayGoodbye records the client's namespace disconnect, and closes l.
 func (l *link) sayGoodbye() {
 	l.mu.Lock()
@@ -141,6 +139,8 @@ func (l *link) saidGoodbye() bool {
 	return l.goodbye
 }
 
+// close drops the waiting events and every later one. A session claimed
+// for this connection that never connected is held again.
 func (l *link) close() {
 	l.mu.Lock()
 	l.closed, l.pending, l.take = true, nil, nil
