@@ -93,6 +93,11 @@ type wsTransport struct {
 	// mu keeps one batch's frames together: a batch is written whole
 	// before the next starts.
 	mu sync.Mutex
+	// closeOnce: the transport hears its connection's close once, from a
+	// failed read or from DoClose, whichever comes first. (The library's
+	// transport listens for it on gorilla's wrapper, an event emitter of
+	// its own: two listeners were 1 kB of every connection.)
+	closeOnce sync.Once
 }
 
 func newWSTransport(ctx *types.HttpContext) *wsTransport {
@@ -104,12 +109,6 @@ func newWSTransport(ctx *types.HttpContext) *wsTransport {
 	}
 	w.Prototype(w)
 	w.Transport.Construct(ctx)
-	w.ws.On("error", func(errs ...any) {
-		if err, ok := firstError(errs); ok {
-			w.OnError("websocket error", err)
-		}
-	})
-	w.ws.Once("close", func(...any) { w.OnClose() })
 	go w.read()
 	w.SetWritable(true)
 	w.SetPerMessageDeflate(nil)
@@ -173,14 +172,6 @@ var readBufferPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil,
 // gorillaWritePool lends gorilla a write buffer for one message (see
 // dropWriteBuffer).
 var gorillaWritePool sync.Pool
-
-func firstError(args []any) (error, bool) {
-	if len(args) == 0 {
-		return nil, false
-	}
-	err, ok := args[0].(error)
-	return err, ok
-}
 
 func (w *wsTransport) Name() string          { return transports.WEBSOCKET }
 func (w *wsTransport) HandlesUpgrades() bool { return true }
@@ -247,11 +238,14 @@ func (w *wsTransport) read() {
 func (w *wsTransport) failed(err error) {
 	// Without expected codes, any close frame is "unexpected": closed.
 	if websocket.IsUnexpectedCloseError(err) || errors.Is(err, net.ErrClosed) {
-		w.ws.Emit("close")
+		w.closed()
 		return
 	}
-	w.ws.Emit("error", err)
+	w.OnError("websocket error", err)
 }
+
+// closed tells the transport, once, that its connection closed.
+func (w *wsTransport) closed() { w.closeOnce.Do(w.OnClose) }
 
 // Send writes packets, on a goroutine of its own; the transport is not
 // writable until they are written.
@@ -340,7 +334,10 @@ func appendFrameHeader(buf []byte, text bool, n int) []byte {
 
 // DoClose closes the connection, as the library's transport does.
 func (w *wsTransport) DoClose(fn types.Callable) {
-	defer func() { _ = w.ws.Close() }()
+	defer func() {
+		_ = w.ws.Close()
+		w.closed()
+	}()
 	if fn != nil {
 		fn()
 	}
