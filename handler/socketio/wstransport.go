@@ -28,9 +28,11 @@ import (
 //     system call per packet, after encoding it into a buffer grown from
 //     empty (the writes were a third of a relayed message's CPU), and
 //     gorilla keeps a 1 kB buffer for those writes for the connection's
-//     whole life.
+//     whole life;
+//   - it hears its connection's close and errors through listeners on
+//     gorilla's wrapper, an event emitter of its own (1 kB a connection).
 //
-// wsTransport is the same transport with those two changed, and nothing
+// wsTransport is the same transport with those three changed, and nothing
 // else: the engine makes it for every websocket (new and upgrades) through
 // the library's table of transports, which init below points at it. It
 // reads one message at a time as the library does, and at most once a
