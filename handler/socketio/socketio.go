@@ -12,6 +12,7 @@
 //     object carried beside it (wire.go);
 //   - the read gate of new websockets and of upgrades (gate.go);
 //   - the bounded and trimmed requests (boundRequests, slimRequest);
+//   - a polling answer sealed when its handler returns (lateanswer.go);
 //   - polling POSTs that do not decode refused with 400 (payload.go);
 //   - pongs held until their ping's timeout is armed (heartbeat.go);
 //   - the bound on what waits to be sent to a client (outbox.go);
@@ -24,7 +25,8 @@
 //   - the websocket connections closed when their client leaves
 //     (hangup.go);
 //   - the sockets ended whose connection closed while the library
-//     connected them (Server.connect);
+//     connected them, and a goodbye or a Drop heard as such whatever the
+//     library reports first (Server.connect, link.sayGoodbye);
 //   - the connection state recovery of the clients that opt in, with the
 //     connect reply that names a resumed session (resume.go).
 //

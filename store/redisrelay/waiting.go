@@ -15,7 +15,10 @@ import (
 // that found nobody waits, and is published again until somebody gets it
 // or waitFor has passed (the socket was gone after all); the frames sent
 // to that socket meanwhile wait behind it, so that they arrive in the
-// order they were sent. What waits is bounded: the sockets with waiting
+// order they were sent (one sender's order: a frame another goroutine
+// publishes between the first one's publish and its start of the wait
+// may pass it, as it may on any pub/sub; a socket's relays come from its
+// one partner). What waits is bounded: the sockets with waiting
 // frames, the frames and the bytes of each; past a bound a frame is
 // dropped, as a frame to a gone socket is.
 const (
