@@ -107,7 +107,9 @@ func Check(ctx context.Context, c Config, timeout time.Duration) error {
 	if c.Mode == Sentinel {
 		seedOpts.DB = 0 // a sentinel has no databases
 	}
-	info, err := serverInfo(ctx, &seedOpts)
+	seed := redis.NewClient(&seedOpts)
+	defer seed.Close()
+	info, err := seed.Info(ctx, "server", "cluster").Result()
 	if err != nil {
 		if dns := (*net.DNSError)(nil); errors.As(err, &dns) && dns.IsNotFound {
 			// Not a server still starting: a name nobody will answer to.
@@ -136,7 +138,7 @@ func Check(ctx context.Context, c Config, timeout time.Duration) error {
 			}
 			return fmt.Errorf("REDIS_MODE=cluster but %s is %s", c.URL.Addr, what)
 		}
-		if err := checkClusterState(ctx, c, &seedOpts); err != nil {
+		if err := checkClusterState(ctx, c, seed); err != nil {
 			return err
 		}
 	case Sentinel:
@@ -154,19 +156,9 @@ func Check(ctx context.Context, c Config, timeout time.Duration) error {
 	return nil
 }
 
-// serverInfo is the INFO (server and cluster sections) of the server o
-// names.
-func serverInfo(ctx context.Context, o *redis.Options) (string, error) {
-	client := redis.NewClient(o)
-	defer client.Close()
-	return client.Info(ctx, "server", "cluster").Result()
-}
-
 // checkClusterState checks that every slot of the seed's cluster is
 // served.
-func checkClusterState(ctx context.Context, c Config, seedOpts *redis.Options) error {
-	seed := redis.NewClient(seedOpts)
-	defer seed.Close()
+func checkClusterState(ctx context.Context, c Config, seed *redis.Client) error {
 	state, err := seed.ClusterInfo(ctx).Result()
 	if err != nil {
 		return fmt.Errorf("REDIS_MODE=cluster: CLUSTER INFO on %s: %w", c.URL.Addr, err)
