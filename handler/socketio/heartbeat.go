@@ -1,13 +1,10 @@
 package socketio
 
 import (
-	"log/slog"
-	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/zishang520/engine.io-go-parser/packet"
 	"github.com/zishang520/engine.io/v2/engine"
@@ -40,26 +37,36 @@ import (
 // between the ping's write and its timeout; it gives up once the session
 // closes, or after the ping timeout.
 //
+// Sessions on the wall's websocket transport have the wall's heartbeat
+// instead (wsheartbeat.go), which arms the timeout first; the gate is on
+// the others (polling, upgraded or not; protocol 3).
+//
 // To drop it: once the library arms the ping timeout before it sends the
-// ping (as the Node reference does), remove watchHeartbeats from newServer;
-// TestAnsweredPingsKeepTheSession, run without it, shows whether it has.
+// ping (as the Node reference does), remove the gate from watchHeartbeats;
+// TestAnsweredPingsKeepTheSession's polling case, run without it, shows
+// whether it has.
 
-// watchHeartbeats puts a pong gate on every new Engine.IO session.
-func watchHeartbeats(io *socket.Server, pingTimeout time.Duration, log *slog.Logger) {
+// watchHeartbeats gives every new websocket session the wall's heartbeat
+// (wsheartbeat.go), and every other one a pong gate on the library's.
+func watchHeartbeats(io *socket.Server, o Options) {
 	var warned sync.Once
+	warn := func(what string) {
+		warned.Do(func() { o.Log.Error(what) })
+	}
 	_ = io.Engine().On("connection", func(args ...any) {
 		conn, ok := args[0].(engine.Socket)
 		if !ok {
 			return
 		}
-		timeout, ok := pingTimeoutOf(conn)
-		if !ok {
-			warned.Do(func() {
-				log.Error("the library's ping timeout cannot be read: sessions that answer a ping at once may be closed \"ping timeout\" (heartbeat.go)")
-			})
+		if takeOverHeartbeat(conn, o, warn) {
 			return
 		}
-		g := &pongGate{timeout: timeout, limit: pingTimeout, open: func() bool { return conn.ReadyState() == "open" }}
+		timeout, ok := libraryTimer(conn, "pingTimeoutTimer")
+		if !ok {
+			warn("the library's ping timeout cannot be read: sessions that answer a ping at once may be closed \"ping timeout\" (heartbeat.go)")
+			return
+		}
+		g := &pongGate{timeout: timeout, limit: o.PingTimeout, open: func() bool { return conn.ReadyState() == "open" }}
 		// packetCreate is emitted by sendPacket on the ping timer's
 		// goroutine, before the write; packet by onPacket, before the
 		// library handles what came.
@@ -76,25 +83,43 @@ func watchHeartbeats(io *socket.Server, pingTimeout time.Duration, log *slog.Log
 	})
 }
 
-// pingTimeoutOf is the library socket's ping timeout timer, as the
-// library's own field holds it.
-func pingTimeoutOf(conn engine.Socket) (*atomic.Pointer[utils.Timer], bool) {
-	v := reflect.ValueOf(conn)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return nil, false
+// takeOverHeartbeat stops the library's heartbeat of a protocol 4
+// session on the wall's websocket transport and starts the wall's; it
+// reports false, with the library's left to run, for any other session,
+// or when the library's timer cannot be stopped before its first ping.
+func takeOverHeartbeat(conn engine.Socket, o Options, warn func(string)) bool {
+	w, ok := conn.Transport().(*wsTransport)
+	if !ok || conn.Protocol() < 4 {
+		return false
 	}
-	f := v.Elem().FieldByName("pingTimeoutTimer")
-	if !f.IsValid() || f.Type() != reflect.TypeFor[atomic.Pointer[utils.Timer]]() {
-		return nil, false
+	interval, ok := libraryTimer(conn, "pingIntervalTimer")
+	closer, closes := conn.(interface{ OnClose(string, ...error) })
+	if !ok || !closes {
+		warn("the library's heartbeat cannot be taken over: each websocket session holds its timer's goroutine (wsheartbeat.go)")
+		return false
 	}
-	return (*atomic.Pointer[utils.Timer])(unsafe.Pointer(f.UnsafeAddr())), true
+	if !stopBeforeItFires(interval.Load()) {
+		return false
+	}
+	log := o.Log // not o: the closures would keep all of it
+	beat := startWSHeartbeat(o.PingInterval, o.PingTimeout, w.ping,
+		func() { closer.OnClose("ping timeout") },
+		func() { dropConn(conn, log, unaskedPong) })
+	w.beat.Store(beat)
+	if conn.ReadyState() == "closed" {
+		beat.stop() // closed before the heartbeat was in place
+	}
+	return true
 }
+
+// atomicTimer is how the library's socket holds a heartbeat timer.
+type atomicTimer = atomic.Pointer[utils.Timer]
 
 // pongGate holds a session's pong until its ping's timeout is armed.
 type pongGate struct {
-	timeout *atomic.Pointer[utils.Timer] // the library's
-	limit   time.Duration                // the longest a pong waits
-	open    func() bool                  // whether the session is open
+	timeout *atomicTimer  // the library's
+	limit   time.Duration // the longest a pong waits
+	open    func() bool   // whether the session is open
 
 	mu sync.Mutex
 	// waiting: a ping went out whose pong has not come. before is the

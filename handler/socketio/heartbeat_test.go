@@ -85,7 +85,10 @@ func widenPingWindow(s *Server, d time.Duration) {
 // A client that answers every ping at once keeps its session: before the
 // fix, a pong handled before the library armed its ping's timeout left
 // that timeout to fire, and the session was closed "ping timeout" (every
-// session here, the window held open; 9 of 132 without that).
+// session here, the window held open; 9 of 132 without that). Websocket
+// sessions have the wall's heartbeat (wsheartbeat.go), which arms the
+// timeout before the ping: the window's widening reaches only the
+// library's pings, on polling; the websocket case tests the wall's.
 func TestAnsweredPingsKeepTheSession(t *testing.T) {
 	const (
 		// The defect needs an interval longer than the timeout (a ping

@@ -47,6 +47,17 @@ func watchOutboxes(io *socket.Server, limits outboxLimits, log *slog.Logger) {
 	})
 }
 
+// unaskedPong is why a connection that pongs unasked is closed.
+const unaskedPong = "pong that answers no ping"
+
+// dropConn closes conn at once, discarded (a transport stuck in a write
+// to a client that does not read is closed at once, not after the
+// write), and logs why.
+func dropConn(conn engine.Socket, log *slog.Logger, reason string) {
+	go conn.Close(true)
+	log.Warn("connection closed", "sid", conn.Id(), "reason", reason)
+}
+
 // outbox follows one connection's write buffer: packets in when they are
 // created, out when a flush hands them to the transport.
 type outbox struct {
@@ -86,8 +97,10 @@ func watchOutbox(conn engine.Socket, limits outboxLimits, closeConn func(reason 
 			o.flushed(batch)
 		}
 	})
-	if conn.Protocol() >= 4 {
-		// In protocol 3 the client pings and the library refuses pongs.
+	if w, ok := conn.Transport().(*wsTransport); conn.Protocol() >= 4 && (!ok || w.beat.Load() == nil) {
+		// In protocol 3 the client pings and the library refuses pongs;
+		// the wall's heartbeat, set up before this (watchHeartbeats),
+		// takes its own pongs.
 		_ = conn.On("packet", func(args ...any) {
 			if p, ok := args[0].(*packet.Packet); ok {
 				o.received(p)
@@ -167,6 +180,6 @@ func (o *outbox) received(p *packet.Packet) {
 	o.closing = true
 	o.mu.Unlock()
 	if !closing {
-		o.closeConn("pong that answers no ping")
+		o.closeConn(unaskedPong)
 	}
 }

@@ -14,7 +14,10 @@
 //   - the bounded and trimmed requests (boundRequests, slimRequest);
 //   - a polling answer sealed when its handler returns (lateanswer.go);
 //   - polling POSTs that do not decode refused with 400 (payload.go);
-//   - pongs held until their ping's timeout is armed (heartbeat.go);
+//   - pongs held until their ping's timeout is armed (heartbeat.go), on
+//     the sessions that keep the library's heartbeat;
+//   - the heartbeat of websocket sessions, a runtime timer in place of
+//     the library's goroutines (wsheartbeat.go);
 //   - the bound on what waits to be sent to a client (outbox.go);
 //   - the frames written straight to a connection (conn.go);
 //   - the websocket transport: a batch in one write, and an idle
@@ -211,10 +214,12 @@ func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
 	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine))), o), log: o.Log, ids: o.ids, base: context.Background(), leftovers: newLeftovers()}
 	watchSessionEnds(io)
 	closeAtSessionEnd(io)
+	// Before the read gate opens: the first pong goes to the heartbeat
+	// in place.
+	watchHeartbeats(io, o) // heartbeat.go, wsheartbeat.go
 	// Last of the listeners that read the handshake request: the client's
 	// namespace connect, read once the gate opens, lets it go (leftover.go).
 	openReadGates(io)
-	watchHeartbeats(io, o.PingTimeout, o.Log) // heartbeat.go
 	_ = io.On("connection", func(args ...any) {
 		if sock, ok := args[0].(*socket.Socket); ok {
 			s.connect(sock)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -54,6 +55,11 @@ import (
 // close frame arrives may follow gorilla's close reply (gorilla would have
 // refused it; a client discards frames after a close).
 //
+// For the wall's heartbeat of a session that opened on it
+// (wsheartbeat.go), it also writes the pings, a frame each (after the
+// batch being written, if any), and hands the pongs it reads to the
+// heartbeat instead of the library.
+//
 // To drop it: once the library's websocket transport writes a batch in one
 // write and reads without keeping the grown stack of an idle connection
 // (make bench: idle kB/conn and the relay's server CPU per message), remove
@@ -100,6 +106,9 @@ type wsTransport struct {
 	// transport listens for it on gorilla's wrapper, an event emitter of
 	// its own: two listeners were 1 kB of every connection.)
 	closeOnce sync.Once
+	// beat is the session's heartbeat when the wall runs it
+	// (wsheartbeat.go): pongs go to it, not to the library.
+	beat atomic.Pointer[wsHeartbeat]
 }
 
 func newWSTransport(ctx *types.HttpContext) *wsTransport {
@@ -221,7 +230,11 @@ func (w *wsTransport) read() {
 			w.failed(err)
 			return
 		}
-		w.OnData(data)
+		if beat := w.beat.Load(); beat != nil && isPong(mt, data) {
+			beat.ponged()
+		} else {
+			w.OnData(data)
+		}
 		// The next message is waited for on a fresh stack (this one has
 		// grown with whatever handling the message took), at most once
 		// per hopEvery: a new stack grows again with the next message's
@@ -246,8 +259,39 @@ func (w *wsTransport) failed(err error) {
 	w.OnError("websocket error", err)
 }
 
-// closed tells the transport, once, that its connection closed.
-func (w *wsTransport) closed() { w.closeOnce.Do(w.OnClose) }
+// isPong reports whether a message is an Engine.IO pong: a text message
+// whose type digit is 3, whatever follows (the library's parser ignores
+// it too).
+func isPong(mt int, data types.BufferInterface) bool {
+	return mt == websocket.TextMessage && data.Len() > 0 && data.Bytes()[0] == pongType
+}
+
+// pongType is the digit of an Engine.IO pong.
+var pongType = eioparser.PACKET_TYPES[packet.PONG]
+
+// closed tells the transport, once, that its connection closed, and ends
+// the wall's heartbeat if it runs one.
+func (w *wsTransport) closed() {
+	w.closeOnce.Do(func() {
+		if beat := w.beat.Load(); beat != nil {
+			beat.stop()
+		}
+		w.OnClose()
+	})
+}
+
+// pingFrame is an Engine.IO ping as a websocket frame.
+var pingFrame = appendFrame(nil, true, []byte{eioparser.PACKET_TYPES[packet.PING]})
+
+// ping writes a ping frame for the wall's heartbeat, after the batch
+// being written if any; it waits while the client does not read.
+func (w *wsTransport) ping() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, err := w.ws.UnderlyingConn().Write(pingFrame); err != nil {
+		w.failed(err)
+	}
+}
 
 // Send writes packets, on a goroutine of its own; the transport is not
 // writable until they are written.
