@@ -19,8 +19,8 @@ import (
 //
 // A session that opens on the wall's websocket transport (wstransport.go),
 // as every client that tries websocket first does, gets the wall's
-// heartbeat instead: the library's interval timer is stopped, found once
-// by reflection as the pong gate finds its timeout timer, before the
+// heartbeat instead: the library's interval timer is stopped, found by
+// reflection as the pong gate finds its timeout timer, before the
 // session's first read (the read gate opens after it); the transport
 // writes the pings itself and hands the pongs here, never to the library,
 // so nothing restarts the library's timer. One runtime timer a session
@@ -33,14 +33,20 @@ import (
 // closes those of the library's heartbeat). The timeout is armed before
 // the ping is written, so a pong, however quick, finds it.
 //
+// The runtime's timer heaps are the one heartbeat wheel an instance has:
+// a wheel of our own would hold the same entry a session and need a
+// goroutine of its own to turn it.
+//
 // Sessions that open on polling (upgraded or not) and protocol 3 clients
-// keep the library's heartbeat, with the pong gate; so does every session
-// when the library's fields are not found (an error is logged once).
+// keep the library's heartbeat, with the pong gate; so does a session
+// whose first ping the library sent before it could be stopped (its
+// interval elapsed during the handshake), and every session when the
+// library's fields are not found (an error is logged once).
 //
 // To drop it: once the library's heartbeat holds no goroutine while it
 // waits (make bench: idle kB/conn), remove this file and the pong hand-off
-// in wsTransport.read; TestWebsocketSessionsHoldOneGoroutine then measures
-// the library's.
+// in wsTransport.read; TestWebsocketTransportIdleConnectionsHoldSmallStacks
+// then counts the library's goroutines.
 
 // wsHeartbeat is a websocket session's heartbeat.
 type wsHeartbeat struct {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zishang520/engine.io/v2/utils"
 	"github.com/zivro/zivro/internal/eventually"
 )
 
@@ -55,9 +56,14 @@ func arrives(t *testing.T, c <-chan time.Time, d time.Duration, what string) tim
 	}
 }
 
-// noneOf fails the test if c delivers within d.
+// noneOf fails the test if c has delivered, or delivers within d.
 func noneOf(t *testing.T, c <-chan time.Time, d time.Duration, what string) {
 	t.Helper()
+	select {
+	case <-c:
+		t.Fatalf("%s, want none", what)
+	default:
+	}
 	select {
 	case <-c:
 		t.Fatalf("%s, want none", what)
@@ -217,4 +223,37 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// The library's timer is stopped only before it fires: a ping the library
+// sent already keeps its heartbeat (takeOverHeartbeat then leaves it).
+func TestStopBeforeItFires(t *testing.T) {
+	tests := []struct {
+		name  string
+		after time.Duration // the timer's
+		fire  bool          // wait for it to fire first
+		want  bool
+	}{
+		{"not fired yet", time.Hour, false, true},
+		{"fired already", time.Millisecond, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fired := make(chan time.Time, 1)
+			timer := utils.SetTimeout(func() { fired <- time.Now() }, tt.after)
+			if tt.fire {
+				arrives(t, fired, 5*time.Second, "the timer's function")
+			}
+			if got := stopBeforeItFires(timer); got != tt.want {
+				t.Fatalf("stopBeforeItFires = %v, want %v", got, tt.want)
+			}
+			// The library's own Stop, at the session's close, must find
+			// the timer stopped: had its goroutine been let go with the
+			// timer still running, Stop would block on the stop channel.
+			utils.ClearTimeout(timer)
+		})
+	}
+	if stopBeforeItFires(nil) {
+		t.Error("stopBeforeItFires(nil) = true")
+	}
 }
