@@ -31,7 +31,9 @@ import (
 //     gorilla keeps a 1 kB buffer for those writes for the connection's
 //     whole life;
 //   - it hears its connection's close and errors through listeners on
-//     gorilla's wrapper, an event emitter of its own (1 kB a connection).
+//     gorilla's wrapper, an event emitter of its own (1 kB a connection),
+//     and keeps the wrapper for the connection's life, with the entry the
+//     engine's own removed listener left in its map.
 //
 // wsTransport is the same transport with those three changed, and nothing
 // else: the engine makes it for every websocket (new and upgrades) through
@@ -85,7 +87,10 @@ func (wsTransportCtor) UpgradesTo() *types.Set[string] { return types.NewSet[str
 // wsTransport is an Engine.IO websocket transport (see above).
 type wsTransport struct {
 	transports.Transport
-	ws *types.WebSocketConn
+	// ws is gorilla's connection, not the library's wrapper around it (an
+	// event emitter of its own, whose map keeps the entry of the
+	// listener the engine removed: let go with the wrapper).
+	ws *websocket.Conn
 	// hopped is when the reading last moved to a new goroutine; only the
 	// reading goroutine of the moment touches it.
 	hopped time.Time
@@ -112,11 +117,14 @@ type wsTransport struct {
 }
 
 func newWSTransport(ctx *types.HttpContext) *wsTransport {
-	w := &wsTransport{Transport: transports.MakeTransport(), ws: ctx.Websocket}
-	dropWriteBuffer(w.ws.Conn) // before any write: this transport writes its own frames
-	if w.ws.Conn != nil {
+	w := &wsTransport{Transport: transports.MakeTransport()}
+	if ctx.Websocket != nil {
+		w.ws = ctx.Websocket.Conn
+	}
+	dropWriteBuffer(w.ws) // before any write: this transport writes its own frames
+	if w.ws != nil {
 		w.idle, _ = w.ws.UnderlyingConn().(readWaiter)
-		w.br = readBufferOf(w.ws.Conn)
+		w.br = readBufferOf(w.ws)
 	}
 	w.Prototype(w)
 	w.Transport.Construct(ctx)

@@ -5,11 +5,14 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,4 +197,59 @@ func TestDroppedWriteBufferIsMadeAgainWhenNeeded(t *testing.T) {
 	if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != strings.Repeat("y", 3000) {
 		t.Fatalf("message after the drop: %d bytes, %v", len(msg), err)
 	}
+}
+
+// The library's wrapper around a websocket (an event emitter, with the
+// entry of the listener its engine removed) is let go once the session
+// is connected: the transport keeps gorilla's connection only, and the
+// handshake request that held the wrapper too is let go (leftover.go).
+func TestWebsocketTransportLetsTheLibrarysWrapperGo(t *testing.T) {
+	var collected, watched atomic.Bool
+	// The wrapper is watched where the transport is made, from the
+	// library's table of transports, restored after the test.
+	table := transports.Transports()
+	t.Cleanup(func() { table[transports.WEBSOCKET] = wsTransportCtor{} })
+	table[transports.WEBSOCKET] = watchedWSTransportCtor{made: func(ctx *types.HttpContext) {
+		if ctx.Websocket != nil && watched.CompareAndSwap(false, true) {
+			runtime.AddCleanup(ctx.Websocket, func(c *atomic.Bool) { c.Store(true) }, &collected)
+		}
+	}}
+	s := New(t.Context(), Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	conns := make(chan *Conn, 1)
+	s.OnConnect(func(c *Conn) Session {
+		conns <- c
+		return echoSession{conn: c}
+	})
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() { srv.Close(); s.Close() })
+
+	c := rawConnect(t, srv.URL, `40`)
+	conn := nextConn(t, conns)
+	if !watched.Load() {
+		t.Fatal("the session's transport was made without a websocket wrapper")
+	}
+	eventually.True(t, 5*time.Second, func() (bool, string) {
+		runtime.GC()
+		return collected.Load(), "the library's websocket wrapper was not collected"
+	})
+	// And the connection still works both ways.
+	rawWrite(t, c, `421["echo",{"a":1}]`)
+	if got := rawRead(t, c); got != `431[{"a":1}]` {
+		t.Fatalf("ack %q", got)
+	}
+	if conn.sock.Conn().ReadyState() != "open" {
+		t.Errorf("connection %s, want open", conn.sock.Conn().ReadyState())
+	}
+}
+
+// watchedWSTransportCtor makes wsTransports, showing made each request
+// first.
+type watchedWSTransportCtor struct {
+	wsTransportCtor
+	made func(*types.HttpContext)
+}
+
+func (c watchedWSTransportCtor) New(ctx *types.HttpContext) transports.Transport {
+	c.made(ctx)
+	return c.wsTransportCtor.New(ctx)
 }
