@@ -92,13 +92,18 @@ func takeOverHeartbeat(conn engine.Socket, o Options, warn func(string)) bool {
 	if !ok || conn.Protocol() < 4 {
 		return false
 	}
+	const cannot = "the library's heartbeat cannot be taken over: each websocket session holds its timer's goroutine (wsheartbeat.go)"
 	interval, ok := libraryTimer(conn, "pingIntervalTimer")
 	closer, closes := conn.(interface{ OnClose(string, ...error) })
 	if !ok || !closes {
-		warn("the library's heartbeat cannot be taken over: each websocket session holds its timer's goroutine (wsheartbeat.go)")
+		warn(cannot)
 		return false
 	}
-	if !stopBeforeItFires(interval.Load()) {
+	stopped, found := stopBeforeItFires(interval.Load())
+	if !found {
+		warn(cannot)
+	}
+	if !stopped {
 		return false
 	}
 	log := o.Log // not o: the closures would keep all of it

@@ -144,26 +144,26 @@ func libraryTimer(conn engine.Socket, field string) (timer *atomicTimer, ok bool
 }
 
 // stopBeforeItFires stops a utils.Timer whose function has not run, and
-// lets its goroutine go; it reports false, and leaves the timer alone,
-// when the function has run or is running, or the timer's fields (its
-// time.Timer and its stop channel) are not found.
-func stopBeforeItFires(t *utils.Timer) bool {
+// lets its goroutine go. stopped is false, and the timer left alone, when
+// the function has run or is running; found is false when the timer's
+// fields (its time.Timer and its stop channel) are not found.
+func stopBeforeItFires(t *utils.Timer) (stopped, found bool) {
 	if t == nil {
-		return false
+		return false, true
 	}
 	v := reflect.ValueOf(t).Elem()
 	timer, stopCh := v.FieldByName("timer"), v.FieldByName("stopCh")
 	if !timer.IsValid() || timer.Type() != reflect.TypeFor[*time.Timer]() ||
 		!stopCh.IsValid() || stopCh.Type() != reflect.TypeFor[chan struct{}]() {
-		return false
+		return false, false
 	}
 	inner := *(**time.Timer)(unsafe.Pointer(timer.UnsafeAddr()))
 	if !inner.Stop() {
-		return false
+		return false, true
 	}
 	// What the library's own Stop does after a successful stop: its
 	// goroutine waits on this channel or on the timer, which now never
 	// fires.
 	*(*chan struct{})(unsafe.Pointer(stopCh.UnsafeAddr())) <- struct{}{}
-	return true
+	return true, true
 }

@@ -244,8 +244,8 @@ func TestStopBeforeItFires(t *testing.T) {
 			if tt.fire {
 				arrives(t, fired, 5*time.Second, "the timer's function")
 			}
-			if got := stopBeforeItFires(timer); got != tt.want {
-				t.Fatalf("stopBeforeItFires = %v, want %v", got, tt.want)
+			if stopped, found := stopBeforeItFires(timer); stopped != tt.want || !found {
+				t.Fatalf("stopBeforeItFires = %v, %v; want %v, true", stopped, found, tt.want)
 			}
 			// The library's own Stop, at the session's close, must find
 			// the timer stopped: had its goroutine been let go with the
@@ -253,7 +253,7 @@ func TestStopBeforeItFires(t *testing.T) {
 			utils.ClearTimeout(timer)
 		})
 	}
-	if stopBeforeItFires(nil) {
-		t.Error("stopBeforeItFires(nil) = true")
+	if stopped, _ := stopBeforeItFires(nil); stopped {
+		t.Error("stopBeforeItFires(nil) stopped nothing, and said it did")
 	}
 }
