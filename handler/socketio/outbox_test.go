@@ -1,11 +1,18 @@
 package socketio
 
 import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/zishang520/engine.io-go-parser/packet"
 	"github.com/zishang520/engine.io/v2/types"
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 // outboxUnderTest is an outbox on a clock the test moves, recording why it
@@ -98,4 +105,66 @@ func TestOutbox(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A client that sends and never reads is closed once what waits for it
+// passes MaxBacklog, on both transports: on a websocket the wall's
+// transport tells the outbox what is written and taken, on polling the
+// library's events do.
+func TestClientsThatNeverReadAreClosedAtTheBacklogLimit(t *testing.T) {
+	const limit = 64 << 10
+	// An event the echo session acks with its own 32 kB: twenty megabytes
+	// of acks are more than loopback's socket buffers and the limit.
+	event := `421["echo","` + strings.Repeat("x", 32000) + `"]`
+	const events = 640
+	for _, transport := range []string{"websocket", "polling"} {
+		t.Run(transport, func(t *testing.T) {
+			var logs syncBuffer
+			s := New(t.Context(), Options{MaxBacklog: limit, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+			s.OnConnect(func(c *Conn) Session { return echoSession{conn: c} })
+			srv := httptest.NewServer(s)
+			t.Cleanup(func() { srv.Close(); s.Close() })
+
+			if transport == "websocket" {
+				c := rawConnect(t, srv.URL, "40")
+				for range events {
+					if c.WriteMessage(websocket.TextMessage, []byte(event)) != nil {
+						break // closed
+					}
+				}
+			} else {
+				base := pollSession(t, srv.URL)
+				for range events / 20 {
+					if code, _ := post(t, base, event); code != http.StatusOK {
+						break // closed
+					}
+				}
+			}
+			eventually.True(t, 10*time.Second, func() (bool, string) {
+				return strings.Contains(logs.String(), `reason="write backlog over its size limit"`), "the connection that never reads was not closed at the limit:\n" + logs.String()
+			})
+		})
+	}
+}
+
+// pollSession opens a polling session, sends its namespace connect, reads
+// the connect reply, and returns the session's URL.
+func pollSession(t *testing.T, base string) string {
+	t.Helper()
+	code, open := get(t, base+"/socket.io/?EIO=4&transport=polling")
+	if code != http.StatusOK || !strings.HasPrefix(open, `0{`) {
+		t.Fatalf("handshake: %d %q", code, open)
+	}
+	var hs struct{ Sid string }
+	if err := json.Unmarshal([]byte(open[1:]), &hs); err != nil {
+		t.Fatalf("open packet %q: %v", open, err)
+	}
+	url := base + "/socket.io/?EIO=4&transport=polling&sid=" + hs.Sid
+	if code, body := post(t, url, "40"); code != http.StatusOK {
+		t.Fatalf("connect: %d %q", code, body)
+	}
+	if code, reply := get(t, url); code != http.StatusOK || !strings.HasPrefix(reply, "40{") {
+		t.Fatalf("connect reply: %d %q", code, reply)
+	}
+	return url
 }
