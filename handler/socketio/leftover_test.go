@@ -68,8 +68,9 @@ func TestConnectedSocketsLetTheHandshakeRequestGo(t *testing.T) {
 	}
 }
 
-// pollConnect opens a polling session and sends its namespace connect.
-func pollConnect(t *testing.T, base string) {
+// pollConnect opens a polling session and sends its namespace connect; it
+// returns the session's URL.
+func pollConnect(t *testing.T, base string) string {
 	t.Helper()
 	code, open := get(t, base+"/socket.io/?EIO=4&transport=polling")
 	if code != http.StatusOK || !strings.HasPrefix(open, `0{`) {
@@ -79,8 +80,9 @@ func pollConnect(t *testing.T, base string) {
 	if err := json.Unmarshal([]byte(open[1:]), &hs); err != nil {
 		t.Fatalf("open packet %q: %v", open, err)
 	}
-	sid := hs.Sid
-	if code, body := post(t, base+"/socket.io/?EIO=4&transport=polling&sid="+sid, "40"); code != http.StatusOK {
+	url := base + "/socket.io/?EIO=4&transport=polling&sid=" + hs.Sid
+	if code, body := post(t, url, "40"); code != http.StatusOK {
 		t.Fatalf("connect: %d %q", code, body)
 	}
+	return url
 }

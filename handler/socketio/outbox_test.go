@@ -1,7 +1,6 @@
 package socketio
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,7 @@ import (
 	"github.com/zishang520/engine.io-go-parser/packet"
 	"github.com/zishang520/engine.io/v2/types"
 	"github.com/zivro/zivro/internal/eventually"
+	"github.com/zivro/zivro/internal/syncbuf"
 )
 
 // outboxUnderTest is an outbox on a clock the test moves, recording why it
@@ -119,7 +119,7 @@ func TestClientsThatNeverReadAreClosedAtTheBacklogLimit(t *testing.T) {
 	const events = 640
 	for _, transport := range []string{"websocket", "polling"} {
 		t.Run(transport, func(t *testing.T) {
-			var logs syncBuffer
+			var logs syncbuf.Buffer
 			s := New(t.Context(), Options{MaxBacklog: limit, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 			s.OnConnect(func(c *Conn) Session { return echoSession{conn: c} })
 			srv := httptest.NewServer(s)
@@ -133,7 +133,7 @@ func TestClientsThatNeverReadAreClosedAtTheBacklogLimit(t *testing.T) {
 					}
 				}
 			} else {
-				base := pollSession(t, srv.URL)
+				base := pollConnect(t, srv.URL)
 				for range events / 20 {
 					if code, _ := post(t, base, event); code != http.StatusOK {
 						break // closed
@@ -145,26 +145,4 @@ func TestClientsThatNeverReadAreClosedAtTheBacklogLimit(t *testing.T) {
 			})
 		})
 	}
-}
-
-// pollSession opens a polling session, sends its namespace connect, reads
-// the connect reply, and returns the session's URL.
-func pollSession(t *testing.T, base string) string {
-	t.Helper()
-	code, open := get(t, base+"/socket.io/?EIO=4&transport=polling")
-	if code != http.StatusOK || !strings.HasPrefix(open, `0{`) {
-		t.Fatalf("handshake: %d %q", code, open)
-	}
-	var hs struct{ Sid string }
-	if err := json.Unmarshal([]byte(open[1:]), &hs); err != nil {
-		t.Fatalf("open packet %q: %v", open, err)
-	}
-	url := base + "/socket.io/?EIO=4&transport=polling&sid=" + hs.Sid
-	if code, body := post(t, url, "40"); code != http.StatusOK {
-		t.Fatalf("connect: %d %q", code, body)
-	}
-	if code, reply := get(t, url); code != http.StatusOK || !strings.HasPrefix(reply, "40{") {
-		t.Fatalf("connect reply: %d %q", code, reply)
-	}
-	return url
 }

@@ -1,7 +1,6 @@
 package socketio
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/zishang520/engine.io/v2/utils"
 	"github.com/zivro/zivro/internal/eventually"
+	"github.com/zivro/zivro/internal/syncbuf"
 )
 
 // heartbeatPeer is what a wsHeartbeat drives, recorded: each ping, the
@@ -148,7 +148,7 @@ func TestWebsocketSessionsHaveTheWallsHeartbeat(t *testing.T) {
 		interval = 150 * time.Millisecond
 		timeout  = 300 * time.Millisecond
 	)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s := New(t.Context(), Options{
 		PingInterval: interval,
 		PingTimeout:  timeout,
@@ -205,24 +205,6 @@ func TestWebsocketSessionsHaveTheWallsHeartbeat(t *testing.T) {
 			return strings.Contains(logs.String(), `reason="pong that answers no ping"`), "no log line for the unasked pong:\n" + logs.String()
 		})
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // The library's timer is stopped only before it fires: a ping the library

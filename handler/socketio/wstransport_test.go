@@ -5,8 +5,6 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -214,16 +212,8 @@ func TestWebsocketTransportLetsTheLibrarysWrapperGo(t *testing.T) {
 			runtime.AddCleanup(ctx.Websocket, func(c *atomic.Bool) { c.Store(true) }, &collected)
 		}
 	}}
-	s := New(t.Context(), Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	conns := make(chan *Conn, 1)
-	s.OnConnect(func(c *Conn) Session {
-		conns <- c
-		return echoSession{conn: c}
-	})
-	srv := httptest.NewServer(s)
-	t.Cleanup(func() { srv.Close(); s.Close() })
-
-	c := rawConnect(t, srv.URL, `40`)
+	url, conns := echoServer(t)
+	c := rawConnect(t, url, `40`)
 	conn := nextConn(t, conns)
 	if !watched.Load() {
 		t.Fatal("the session's transport was made without a websocket wrapper")

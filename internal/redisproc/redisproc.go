@@ -6,7 +6,6 @@ package redisproc
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/zivro/zivro/internal/needbin"
+	"github.com/zivro/zivro/internal/syncbuf"
 )
 
 // startTimeout bounds how long a fresh redis-server may take to answer PING.
@@ -36,7 +36,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *syncbuf.Buffer
 	exited chan struct{} // closed when cmd has exited
 }
 
@@ -143,7 +143,7 @@ func (s *Server) Restart(t testing.TB) {
 }
 
 func (s *Server) start() error {
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	var args []string
 	if s.conf != "" {
 		args = append(args, s.conf)
@@ -241,23 +241,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects the server's output for error messages; the process
-// writes it from another goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

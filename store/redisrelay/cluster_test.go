@@ -12,6 +12,7 @@ import (
 
 	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/internal/redisproc"
+	"github.com/zivro/zivro/internal/syncbuf"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store/redisrelay"
 	"github.com/zivro/zivro/store/redisstore"
@@ -222,7 +223,7 @@ func TestClusterRelayFramesWaitForASubscriberWithinBounds(t *testing.T) {
 		}
 	})
 	t.Run("frames that waited longer are dropped", func(t *testing.T) {
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		sender := newInstance(t, client, slog.New(slog.NewTextHandler(&logs, nil)))
 		sender.Send("gone", []byte("lost"))
 		eventually.True(t, redisrelay.WaitFor+wait, func() (bool, string) {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/zivro/zivro/internal/eventually"
 	"github.com/zivro/zivro/internal/redisproc"
+	"github.com/zivro/zivro/internal/syncbuf"
 	"github.com/zivro/zivro/queue"
 	"github.com/zivro/zivro/store/redisrelay"
 	"github.com/zivro/zivro/store/redisstore"
@@ -177,24 +177,6 @@ func TestRelayStopsWithItsContext(t *testing.T) {
 	waitShardChannels(t, client)
 }
 
-// syncBuffer is a log destination written from the relay's calls.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Without Redis, a send is a logged failure, one line for a run of them,
 // and the caller goes on.
 func TestRelayWithoutRedisLogsOnce(t *testing.T) {
@@ -206,7 +188,7 @@ func TestRelayWithoutRedisLogsOnce(t *testing.T) {
 	_ = ln.Close() // nothing listens there now
 	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	t.Cleanup(func() { _ = client.Close() })
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	r := redisrelay.New(client, slog.New(slog.NewTextHandler(&logs, nil)))
 	for range 3 {
 		r.Send("s", []byte("x"))
