@@ -112,7 +112,9 @@ func takeOverHeartbeat(conn engine.Socket, o Options, warn func(string)) bool {
 		func() { dropConn(conn, log, unaskedPong) })
 	w.beat.Store(beat)
 	if conn.ReadyState() == "closed" {
-		beat.stop() // closed before the heartbeat was in place
+		// Closed before the heartbeat was in place (the transport's
+		// close reads it after closing the session).
+		beat.stop()
 	}
 	return true
 }

@@ -278,13 +278,15 @@ func isPong(mt int, data types.BufferInterface) bool {
 var pongType = eioparser.PACKET_TYPES[packet.PONG]
 
 // closed tells the transport, once, that its connection closed, and ends
-// the wall's heartbeat if it runs one.
+// the wall's heartbeat if it runs one. The heartbeat is read after the
+// close: one put in place meanwhile (takeOverHeartbeat) is either seen
+// here, or finds the session closed itself.
 func (w *wsTransport) closed() {
 	w.closeOnce.Do(func() {
+		w.OnClose()
 		if beat := w.beat.Load(); beat != nil {
 			beat.stop()
 		}
-		w.OnClose()
 	})
 }
 
