@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,12 +67,15 @@ func waitEnded(t *testing.T, s *Server, open *openSessions, within time.Duration
 // holdConnectWindow makes the library's namespace connect, for every new
 // connection, stop where the race is: after the readiness check, before
 // the client stores the socket (when it creates the connect reply). It
-// tells the client it is there (entered, by Engine.IO session id), then
+// tells the client when it watches the connection (watching: the client
+// sends its connect only then, or the connect reply could be created
+// before the watch, whose listener comes after the read gate's) and when
+// the connect is there (entered), both by Engine.IO session id, then
 // waits until the connection is no longer open, for at most 5 s.
-func holdConnectWindow(s *Server) (entered func(sid string) <-chan struct{}) {
-	var signals sync.Map // sid → chan struct{}
-	signal := func(sid string) chan struct{} {
-		ch, _ := signals.LoadOrStore(sid, make(chan struct{}))
+func holdConnectWindow(s *Server) (watching, entered func(sid string) <-chan struct{}) {
+	var signals sync.Map // "watching:" or "entered:" + sid → chan struct{}
+	signal := func(key string) chan struct{} {
+		ch, _ := signals.LoadOrStore(key, make(chan struct{}))
 		return ch.(chan struct{})
 	}
 	_ = s.io.Engine().On("connection", func(args ...any) {
@@ -82,15 +86,17 @@ func holdConnectWindow(s *Server) (entered func(sid string) <-chan struct{}) {
 				return
 			}
 			once.Do(func() {
-				close(signal(conn.Id()))
+				close(signal("entered:" + conn.Id()))
 				deadline := time.Now().Add(5 * time.Second)
 				for conn.ReadyState() == "open" && time.Now().Before(deadline) {
 					time.Sleep(time.Millisecond)
 				}
 			})
 		})
+		close(signal("watching:" + conn.Id()))
 	})
-	return func(sid string) <-chan struct{} { return signal(sid) }
+	return func(sid string) <-chan struct{} { return signal("watching:" + sid) },
+		func(sid string) <-chan struct{} { return signal("entered:" + sid) }
 }
 
 // A client that leaves while the library is between its readiness check
@@ -122,11 +128,11 @@ func TestSessionsThatLeaveDuringTheConnectEnd(t *testing.T) {
 				heartbeat = 5 * time.Second
 			}
 			s, url, open := testServer(t, heartbeat)
-			entered := holdConnectWindow(s)
+			watching, entered := holdConnectWindow(s)
 			var wg sync.WaitGroup
 			for range sessions {
 				wg.Go(func() {
-					if err := leaveDuringConnect(url, tt.transport, tt.leave, entered); err != nil {
+					if err := leaveDuringConnect(url, tt.transport, tt.leave, watching, entered); err != nil {
 						t.Error(err)
 					}
 				})
@@ -138,17 +144,19 @@ func TestSessionsThatLeaveDuringTheConnectEnd(t *testing.T) {
 	}
 }
 
-// leaveDuringConnect opens a session, sends the namespace connect and,
-// once the library is in the window, leaves.
-func leaveDuringConnect(url, transport, leave string, entered func(string) <-chan struct{}) error {
-	inWindow := func(sid string) error {
+// leaveDuringConnect opens a session, sends the namespace connect once the
+// window is watched and, once the library is in the window, leaves.
+func leaveDuringConnect(url, transport, leave string, watching, entered func(string) <-chan struct{}) error {
+	wait := func(c <-chan struct{}, what string) error {
 		select {
-		case <-entered(sid):
+		case <-c:
 			return nil
 		case <-time.After(5 * time.Second):
-			return fmt.Errorf("%s: the connect never reached the window", sid)
+			return errors.New(what)
 		}
 	}
+	watched := func(sid string) error { return wait(watching(sid), sid+": the session was never watched") }
+	inWindow := func(sid string) error { return wait(entered(sid), sid+": the connect never reached the window") }
 	if transport == "websocket" {
 		conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
 		if err != nil {
@@ -161,6 +169,9 @@ func leaveDuringConnect(url, transport, leave string, entered func(string) <-cha
 		}
 		var o struct{ Sid string }
 		_ = json.Unmarshal(open[1:], &o)
+		if err := watched(o.Sid); err != nil {
+			return err
+		}
 		if err := conn.WriteMessage(websocket.TextMessage, []byte("40")); err != nil {
 			return err
 		}
@@ -190,6 +201,9 @@ func leaveDuringConnect(url, transport, leave string, entered func(string) <-cha
 		}
 		_ = res.Body.Close()
 		return nil
+	}
+	if err := watched(o.Sid); err != nil {
+		return err
 	}
 	if err := post("40"); err != nil {
 		return fmt.Errorf("connect: %w", err)
