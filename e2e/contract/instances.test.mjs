@@ -72,9 +72,11 @@ async function relayExactlyOnce(pairs, tag) {
     }
   }
   await Promise.all(sent.map(async (m) => {
-    assert.deepEqual(await emitAck(m.from.sock, 'signal', { to: m.to.id, data: m.data }, 10000), { ok: true });
-    assert.deepEqual(await emitAck(m.from.sock, 'chat-message', { message: m.text }, 10000), { ok: true });
-    assert.deepEqual(await emitAck(m.from.sock, 'signal', { to: m.to.id, data: { marker: tag } }, 10000), { ok: true });
+    // What the sender was told, for a refusal's message.
+    const told = () => `${m.from.name}@${m.from.server}→${m.to.name}@${m.to.server}; ${m.from.name} was told ${JSON.stringify(m.from.log.filter((e) => e.event === 'matched' || e.event === 'partner-left').slice(-3).map((e) => [e.event, e.payload.partnerId ?? e.payload.reason, e.t]))}; ${m.to.name} is ${m.to.id}, disconnected: ${m.to.sock.disconnected}`;
+    assert.deepEqual(await emitAck(m.from.sock, 'signal', { to: m.to.id, data: m.data }, 10000), { ok: true }, told());
+    assert.deepEqual(await emitAck(m.from.sock, 'chat-message', { message: m.text }, 10000), { ok: true }, told());
+    assert.deepEqual(await emitAck(m.from.sock, 'signal', { to: m.to.id, data: { marker: tag } }, 10000), { ok: true }, told());
   }));
   await until(() => sent.every((m) => m.to.log.some((e) => e.event === 'signal' && e.payload.from === m.from.id && e.payload.data.marker === tag)),
     { timeout: 20000, what: () => `every marker delivered (missing: ${sent.filter((m) => !m.to.log.some((e) => e.event === 'signal' && e.payload.from === m.from.id && e.payload.data.marker === tag)).map((m) => `${m.from.name}@${m.from.server}→${m.to.name}@${m.to.server} got ${JSON.stringify(m.to.log.filter((e) => e.payload.from === m.from.id).map((e) => e.payload.data ?? e.payload.message))}`).join('; ')})` });
@@ -107,6 +109,13 @@ async function assertNoneLeft(redis, ids, what) {
       assert.equal(await redisCommand(redis.port, 'EXISTS', key), 0, `${what}: ${key} still in Redis`);
     }
   }
+}
+
+// The instances' warnings and errors (JSON log lines), for a failure's
+// message: what the servers saw of it.
+function warnings(servers) {
+  return servers.map((s, i) => `\n--- instance ${i}: warnings and errors ---\n${s.logs().split('\n')
+    .filter((l) => /"level":"(WARN|ERROR)"/.test(l)).slice(-30).join('\n')}`).join('');
 }
 
 async function cluster(n, env = {}) {
@@ -188,6 +197,9 @@ test('three instances: 60 users paired mutually, relays exactly once, Next acros
     assert.equal((await redisState(redis)).instances.length, 3);
     users.push(...extra, ...fresh);
     console.log(`# SIGKILL: last partner told ${told} ms after the kill (${orphans.length} partners)`);
+  } catch (e) {
+    e.message += warnings(servers);
+    throw e;
   } finally {
     closeAll(users.map((u) => u.sock));
     for (const s of servers) await s.kill();
