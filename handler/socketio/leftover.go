@@ -24,7 +24,9 @@ import (
 // request is replaced by an empty one, shared by every connection
 // (Conn.Addr and Conn.RequestID read what they need before), the
 // engine's listener that holds it too is removed from the transport, and
-// the handshake's copies are emptied. The engine socket's field is found by
+// the handshake's copies are emptied, its auth object too (the map the
+// wall's decoder made to pass the connection's link, empty once the link
+// is taken: 0.6 kB). The engine socket's field is found by
 // reflection and checked for its type; a library without it keeps the
 // request, which costs only memory.
 //
@@ -55,7 +57,7 @@ func newLeftovers() leftovers {
 // engine's request could be replaced.
 func (l leftovers) drop(sock *socket.Socket) bool {
 	hs := sock.Handshake()
-	hs.Headers, hs.Query = nil, nil
+	hs.Headers, hs.Query, hs.Auth = nil, nil, nil
 	if t := sock.Conn().Transport(); t != nil {
 		// The engine's listener of the handshake's transport holds the
 		// request too; it only sets the session cookie (none here) and

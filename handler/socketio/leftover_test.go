@@ -58,8 +58,8 @@ func TestConnectedSocketsLetTheHandshakeRequestGo(t *testing.T) {
 			if !strings.HasPrefix(c.Addr(), "127.0.0.1:") || c.RequestID() != "req-1" {
 				t.Errorf("Addr %q, RequestID %q; want the handshake's 127.0.0.1:port and req-1", c.Addr(), c.RequestID())
 			}
-			if hs := c.sock.Handshake(); hs.Headers != nil || hs.Query != nil {
-				t.Errorf("handshake headers %v, query %v kept", hs.Headers, hs.Query)
+			if hs := c.sock.Handshake(); hs.Headers != nil || hs.Query != nil || hs.Auth != nil {
+				t.Errorf("handshake headers %v, query %v, auth %v kept", hs.Headers, hs.Query, hs.Auth)
 			}
 			if c.sock.Conn().ReadyState() != "open" {
 				t.Errorf("connection %s, want open", c.sock.Conn().ReadyState())
