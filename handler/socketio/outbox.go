@@ -2,12 +2,15 @@ package socketio
 
 import (
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/zishang520/engine.io-go-parser/packet"
 	"github.com/zishang520/engine.io/v2/engine"
+	"github.com/zishang520/engine.io/v2/types"
 	"github.com/zishang520/socket.io/v2/socket"
 )
 
@@ -19,8 +22,23 @@ import (
 // and postpones the next ping, so such a client, sending "3" now and then,
 // was never dropped. The outbox watches the connection's packets through
 // the library's events and closes it when its client falls behind or pongs
-// unasked. To drop it: once the library bounds its write buffer and ignores
-// unsolicited pongs, keep only the limits' configuration (Options.MaxBacklog).
+// unasked.
+//
+// And the write buffer, emptied by each flush, keeps what it held: it is
+// resliced to length zero, and its array still points at the packets it
+// handed to the transport until later packets take their slots. An idle
+// connection kept the last frames sent to it (its connect reply, or a
+// partner's 32 kB offer), and one that once fell behind kept its whole
+// backlog. After each flush the outbox clears the slots past the buffer's
+// length, and lets an array of more than a few slots go while the buffer
+// is empty (releaseFlushed; the buffer is found by reflection, checked
+// for its type; a library without it keeps the packets, which costs only
+// memory).
+//
+// To drop it: once the library bounds its write buffer, ignores
+// unsolicited pongs and lets flushed packets go, keep only the limits'
+// configuration (Options.MaxBacklog); TestFlushedPacketsAreLetGo shows
+// whether it lets them go.
 
 // outboxLimits bound what the server holds for one client.
 type outboxLimits struct {
@@ -92,9 +110,14 @@ func watchOutbox(conn engine.Socket, limits outboxLimits, closeConn func(reason 
 			o.created(p)
 		}
 	})
+	buffer, _ := writeBufferOf(conn)
 	_ = conn.On("flush", func(args ...any) {
 		if batch, ok := args[0].([]*packet.Packet); ok {
 			o.flushed(batch)
+		}
+		if buffer != nil {
+			// The batch is the buffer's copy: the transport still has it.
+			releaseFlushed(buffer)
 		}
 	})
 	if w, ok := conn.Transport().(*wsTransport); conn.Protocol() >= 4 && (!ok || w.beat.Load() == nil) {
@@ -182,4 +205,39 @@ func (o *outbox) received(p *packet.Packet) {
 	if !closing {
 		o.closeConn(unaskedPong)
 	}
+}
+
+// writeBuffer is how the library's socket holds the packets waiting for
+// the transport.
+type writeBuffer = types.Slice[*packet.Packet]
+
+// writeBufferOf is the engine socket's write buffer; ok is false when the
+// socket has no such field.
+func writeBufferOf(conn engine.Socket) (buffer *writeBuffer, ok bool) {
+	v := reflect.ValueOf(conn)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil, false
+	}
+	f := v.Elem().FieldByName("writeBuffer")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[*writeBuffer]() {
+		return nil, false
+	}
+	return *(**writeBuffer)(unsafe.Pointer(f.UnsafeAddr())), true
+}
+
+// keptSlots is the largest array an empty write buffer keeps for the
+// next packets.
+const keptSlots = 8
+
+// releaseFlushed lets go of the packets a flush handed to the transport:
+// the slots past the buffer's length (packets pushed since the flush are
+// within it, and stay).
+func releaseFlushed(buffer *writeBuffer) {
+	buffer.DoWrite(func(waiting []*packet.Packet) []*packet.Packet {
+		if len(waiting) == 0 && cap(waiting) > keptSlots {
+			return nil
+		}
+		clear(waiting[len(waiting):cap(waiting)])
+		return waiting
+	})
 }

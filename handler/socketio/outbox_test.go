@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -142,6 +143,71 @@ func TestClientsThatNeverReadAreClosedAtTheBacklogLimit(t *testing.T) {
 			}
 			eventually.True(t, 10*time.Second, func() (bool, string) {
 				return strings.Contains(logs.String(), `reason="write backlog over its size limit"`), "the connection that never reads was not closed at the limit:\n" + logs.String()
+			})
+		})
+	}
+}
+
+// TestFlushedPacketsAreLetGo sends a connection a burst of acks and reads
+// them all: the library's write buffer then points at none of them (it
+// kept every packet of its last flush, and an array as long as its
+// longest batch).
+func TestFlushedPacketsAreLetGo(t *testing.T) {
+	const events = 30
+	for _, transport := range []string{"websocket", "polling"} {
+		t.Run(transport, func(t *testing.T) {
+			url, conns := echoServer(t)
+			acks := 0
+			if transport == "websocket" {
+				c := rawConnect(t, url, "40")
+				for i := range events {
+					rawWrite(t, c, fmt.Sprintf(`42%d["echo","%s"]`, i, strings.Repeat("x", 1000)))
+				}
+				for acks < events {
+					if strings.HasPrefix(rawRead(t, c), "43") {
+						acks++
+					}
+				}
+			} else {
+				base := pollConnect(t, url)
+				packets := make([]string, events)
+				for i := range packets {
+					packets[i] = fmt.Sprintf(`42%d["echo","%s"]`, i, strings.Repeat("x", 1000))
+				}
+				if code, body := post(t, base, strings.Join(packets, "\x1e")); code != http.StatusOK {
+					t.Fatalf("events: %d %q", code, body)
+				}
+				for acks < events {
+					code, body := get(t, base)
+					if code != http.StatusOK {
+						t.Fatalf("poll: %d %q", code, body)
+					}
+					for p := range strings.SplitSeq(body, "\x1e") {
+						if strings.HasPrefix(p, "43") {
+							acks++
+						}
+					}
+				}
+			}
+			// Every ack was flushed before it was written: the flushes
+			// are over.
+			buffer, ok := writeBufferOf((<-conns).sock.Conn())
+			if !ok {
+				t.Fatal("the library's write buffer is not found")
+			}
+			buffer.DoRead(func(waiting []*packet.Packet) {
+				if cap(waiting) > keptSlots {
+					t.Errorf("the empty write buffer keeps an array of %d slots, want at most %d", cap(waiting), keptSlots)
+				}
+				kept := 0
+				for _, p := range waiting[len(waiting):cap(waiting)] {
+					if p != nil {
+						kept++
+					}
+				}
+				if kept > 0 {
+					t.Errorf("%d slots past the buffer's length still hold flushed packets", kept)
+				}
 			})
 		})
 	}
