@@ -18,7 +18,8 @@
 //     the sessions that keep the library's heartbeat;
 //   - the heartbeat of websocket sessions, a runtime timer in place of
 //     the library's goroutines (wsheartbeat.go);
-//   - the bound on what waits to be sent to a client (outbox.go);
+//   - the bound on what waits to be sent to a client, and what was sent
+//     let go (outbox.go);
 //   - the frames written straight to a connection (conn.go);
 //   - the websocket transport: a batch in one write, and an idle
 //     connection read from a fresh stack (wstransport.go);
