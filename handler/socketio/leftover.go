@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"reflect"
-	"unsafe"
 
 	"github.com/zishang520/engine.io/v2/engine"
 	"github.com/zishang520/engine.io/v2/types"
@@ -70,16 +68,11 @@ func (l leftovers) drop(sock *socket.Socket) bool {
 }
 
 func (l leftovers) replaceRequest(conn engine.Socket) bool {
-	v := reflect.ValueOf(conn)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return false
+	request, ok := fieldOf[*types.HttpContext](conn, "request")
+	if ok {
+		*request = l.empty
 	}
-	f := v.Elem().FieldByName("request")
-	if !f.IsValid() || f.Type() != reflect.TypeFor[*types.HttpContext]() {
-		return false
-	}
-	*(**types.HttpContext)(unsafe.Pointer(f.UnsafeAddr())) = l.empty
-	return true
+	return ok
 }
 
 // emptyResponse is the response writer of the empty request: nobody

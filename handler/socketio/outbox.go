@@ -2,11 +2,9 @@ package socketio
 
 import (
 	"log/slog"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/zishang520/engine.io-go-parser/packet"
 	"github.com/zishang520/engine.io/v2/engine"
@@ -214,15 +212,11 @@ type writeBuffer = types.Slice[*packet.Packet]
 // writeBufferOf is the engine socket's write buffer; ok is false when the
 // socket has no such field.
 func writeBufferOf(conn engine.Socket) (buffer *writeBuffer, ok bool) {
-	v := reflect.ValueOf(conn)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+	field, ok := fieldOf[*writeBuffer](conn, "writeBuffer")
+	if !ok {
 		return nil, false
 	}
-	f := v.Elem().FieldByName("writeBuffer")
-	if !f.IsValid() || f.Type() != reflect.TypeFor[*writeBuffer]() {
-		return nil, false
-	}
-	return *(**writeBuffer)(unsafe.Pointer(f.UnsafeAddr())), true
+	return *field, true
 }
 
 // keptSlots is the largest array an empty write buffer keeps for the

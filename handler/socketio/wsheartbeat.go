@@ -1,10 +1,8 @@
 package socketio
 
 import (
-	"reflect"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/zishang520/engine.io/v2/engine"
 	"github.com/zishang520/engine.io/v2/utils"
@@ -132,15 +130,7 @@ func (h *wsHeartbeat) stop() {
 // libraryTimer is one of the library socket's heartbeat timers, by the
 // name of its field; ok is false when the socket has no such field.
 func libraryTimer(conn engine.Socket, field string) (timer *atomicTimer, ok bool) {
-	v := reflect.ValueOf(conn)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return nil, false
-	}
-	f := v.Elem().FieldByName(field)
-	if !f.IsValid() || f.Type() != reflect.TypeFor[atomicTimer]() {
-		return nil, false
-	}
-	return (*atomicTimer)(unsafe.Pointer(f.UnsafeAddr())), true
+	return fieldOf[atomicTimer](conn, field)
 }
 
 // stopBeforeItFires stops a utils.Timer whose function has not run, and
@@ -151,19 +141,17 @@ func stopBeforeItFires(t *utils.Timer) (stopped, found bool) {
 	if t == nil {
 		return false, true
 	}
-	v := reflect.ValueOf(t).Elem()
-	timer, stopCh := v.FieldByName("timer"), v.FieldByName("stopCh")
-	if !timer.IsValid() || timer.Type() != reflect.TypeFor[*time.Timer]() ||
-		!stopCh.IsValid() || stopCh.Type() != reflect.TypeFor[chan struct{}]() {
+	timer, hasTimer := fieldOf[*time.Timer](t, "timer")
+	stopCh, hasStop := fieldOf[chan struct{}](t, "stopCh")
+	if !hasTimer || !hasStop {
 		return false, false
 	}
-	inner := *(**time.Timer)(unsafe.Pointer(timer.UnsafeAddr()))
-	if !inner.Stop() {
+	if !(*timer).Stop() {
 		return false, true
 	}
 	// What the library's own Stop does after a successful stop: its
 	// goroutine waits on this channel or on the timer, which now never
 	// fires.
-	*(*chan struct{})(unsafe.Pointer(stopCh.UnsafeAddr())) <- struct{}{}
+	*stopCh <- struct{}{}
 	return true, true
 }

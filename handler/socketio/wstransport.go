@@ -5,11 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/engine.io-go-parser/packet"
@@ -147,14 +145,13 @@ func dropWriteBuffer(c *websocket.Conn) bool {
 	if c == nil {
 		return false
 	}
-	v := reflect.ValueOf(c).Elem()
-	buf, pool := v.FieldByName("writeBuf"), v.FieldByName("writePool")
-	if !buf.IsValid() || buf.Type() != reflect.TypeFor[[]byte]() ||
-		!pool.IsValid() || pool.Type() != reflect.TypeFor[websocket.BufferPool]() {
+	buf, hasBuf := fieldOf[[]byte](c, "writeBuf")
+	pool, hasPool := fieldOf[websocket.BufferPool](c, "writePool")
+	if !hasBuf || !hasPool {
 		return false
 	}
-	*(*websocket.BufferPool)(unsafe.Pointer(pool.UnsafeAddr())) = &gorillaWritePool
-	*(*[]byte)(unsafe.Pointer(buf.UnsafeAddr())) = nil
+	*pool = &gorillaWritePool
+	*buf = nil
 	return true
 }
 
@@ -177,11 +174,8 @@ type readWaiter interface{ waitReadable() }
 // elsewhere (then the reading waits inside gorilla, with its buffer, on a
 // larger stack).
 func readBufferOf(c *websocket.Conn) **bufio.Reader {
-	f := reflect.ValueOf(c).Elem().FieldByName("br")
-	if !f.IsValid() || f.Type() != reflect.TypeFor[*bufio.Reader]() {
-		return nil
-	}
-	return (**bufio.Reader)(unsafe.Pointer(f.UnsafeAddr()))
+	br, _ := fieldOf[*bufio.Reader](c, "br")
+	return br
 }
 
 // readBufferPool lends gorilla a read buffer while a connection reads (the
