@@ -109,9 +109,8 @@ func TestOutbox(t *testing.T) {
 }
 
 // A client that sends and never reads is closed once what waits for it
-// passes MaxBacklog, on both transports: on a websocket the wall's
-// transport tells the outbox what is written and taken, on polling the
-// library's events do.
+// passes MaxBacklog, on both transports (the outbox hears the library's
+// packetCreate and flush events of either).
 func TestClientsThatNeverReadAreClosedAtTheBacklogLimit(t *testing.T) {
 	const limit = 64 << 10
 	// An event the echo session acks with its own 32 kB: twenty megabytes
@@ -154,6 +153,8 @@ func TestClientsThatNeverReadAreClosedAtTheBacklogLimit(t *testing.T) {
 // longest batch).
 func TestFlushedPacketsAreLetGo(t *testing.T) {
 	const events = 30
+	// Event i, which the echo session acks with its 1 kB argument.
+	event := func(i int) string { return fmt.Sprintf(`42%d["echo","%s"]`, i, strings.Repeat("x", 1000)) }
 	for _, transport := range []string{"websocket", "polling"} {
 		t.Run(transport, func(t *testing.T) {
 			url, conns := echoServer(t)
@@ -161,7 +162,7 @@ func TestFlushedPacketsAreLetGo(t *testing.T) {
 			if transport == "websocket" {
 				c := rawConnect(t, url, "40")
 				for i := range events {
-					rawWrite(t, c, fmt.Sprintf(`42%d["echo","%s"]`, i, strings.Repeat("x", 1000)))
+					rawWrite(t, c, event(i))
 				}
 				for acks < events {
 					if strings.HasPrefix(rawRead(t, c), "43") {
@@ -172,7 +173,7 @@ func TestFlushedPacketsAreLetGo(t *testing.T) {
 				base := pollConnect(t, url)
 				packets := make([]string, events)
 				for i := range packets {
-					packets[i] = fmt.Sprintf(`42%d["echo","%s"]`, i, strings.Repeat("x", 1000))
+					packets[i] = event(i)
 				}
 				if code, body := post(t, base, strings.Join(packets, "\x1e")); code != http.StatusOK {
 					t.Fatalf("events: %d %q", code, body)
