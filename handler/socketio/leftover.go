@@ -34,6 +34,11 @@ import (
 // the read gate, which opens last (newServer); a polling handshake's
 // answer is sent once the engine has announced the connection.
 //
+// The same goes for two things the library keeps for the connection's
+// life that nothing here reads: the room of the socket's own id, and the
+// second copies of its event maps (leftovers.settle, once the listeners
+// are in place).
+//
 // To drop it: once the library lets the handshake request go after
 // connecting (and keeps only the headers and query it uses), remove
 // leftovers from Server; TestConnectedSocketsLetTheHandshakeRequestGo
@@ -64,7 +69,32 @@ func (l leftovers) drop(sock *socket.Socket) bool {
 		// transport never emits them.
 		t.RemoveAllListeners("headers")
 	}
+	// The room of the socket's own id, which the library joins every
+	// socket to: only a broadcast to that id (io.to(id)) would read it, and
+	// the application sends to a socket directly. The adapter kept two
+	// sets and two map entries a socket for it (0.7 kB).
+	sock.Nsp().Adapter().DelAll(sock.Id())
 	return l.replaceRequest(sock.Conn())
+}
+
+// settle makes each of the connection's event maps keep one copy of its
+// entries, once its listeners are in place. The library's maps are
+// sync.Map's design: storing a new key copies the read-only map into a
+// second, writable one, which replaces the first only after as many
+// lookups of missing keys as it holds entries; a connection that goes
+// idle once connected makes none, and kept both copies of the engine
+// socket's, its transport's, the Socket.IO socket's and client's maps
+// (0.5 kB). Listing a map's keys promotes the copy at once (Range).
+func (l leftovers) settle(sock *socket.Socket) {
+	sock.EventNames()
+	conn := sock.Conn()
+	conn.EventNames()
+	if t := conn.Transport(); t != nil {
+		t.EventNames()
+	}
+	if nsps, ok := fieldOf[*types.Map[string, *socket.Socket]](sock.Client(), "nsps"); ok {
+		(*nsps).Len()
+	}
 }
 
 func (l leftovers) replaceRequest(conn engine.Socket) bool {

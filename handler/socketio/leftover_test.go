@@ -3,15 +3,22 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/zishang520/engine.io/v2/types"
+	"github.com/zishang520/socket.io/v2/socket"
 
 	"github.com/zivro/zivro/internal/eventually"
 )
@@ -85,4 +92,97 @@ func pollConnect(t *testing.T, base string) string {
 		t.Fatalf("connect: %d %q", code, body)
 	}
 	return url
+}
+
+// Once a socket is connected, each of its connection's event maps holds
+// one copy of its entries (the library's maps keep a second, writable copy
+// after a key is added until enough lookups miss), and the library's
+// adapter no longer holds the room of the socket's own id.
+func TestConnectedSocketsKeepOneCopyOfTheirMaps(t *testing.T) {
+	for _, transport := range []string{"websocket", "polling"} {
+		t.Run(transport, func(t *testing.T) {
+			base, conns := echoServer(t)
+			if transport == "websocket" {
+				rawConnect(t, base, `40`)
+			} else {
+				pollConnect(t, base)
+			}
+			c := nextConn(t, conns)
+			sock := c.sock
+			nsps, ok := fieldOf[*types.Map[string, *socket.Socket]](sock.Client(), "nsps")
+			if !ok {
+				t.Fatal("the library's client has no nsps map")
+			}
+			maps := map[string]reflect.Value{
+				"socket":    emitterMap(t, sock),
+				"engine":    emitterMap(t, sock.Conn()),
+				"transport": emitterMap(t, sock.Conn().Transport()),
+				"client":    reflect.ValueOf(*nsps).Elem(),
+			}
+			// The maps are settled once the connect has run to its end,
+			// just after the application heard it.
+			eventually.True(t, 5*time.Second, func() (bool, string) {
+				var doubled []string
+				for name, m := range maps {
+					if hasWritableCopy(m) {
+						doubled = append(doubled, name)
+					}
+				}
+				return len(doubled) == 0, fmt.Sprintf("two copies of the maps of %v", doubled)
+			})
+			adapter := sock.Nsp().Adapter()
+			if _, ok := adapter.Rooms().Load(socket.Room(sock.Id())); ok {
+				t.Error("the adapter holds the room of the socket's id")
+			}
+			if _, ok := adapter.Sids().Load(sock.Id()); ok {
+				t.Error("the adapter holds the socket's rooms")
+			}
+			if c.sock.Conn().ReadyState() != "open" {
+				t.Errorf("connection %s, want open", c.sock.Conn().ReadyState())
+			}
+		})
+	}
+}
+
+// hasWritableCopy reports whether m, one of the library's maps, holds a
+// second, writable copy of its entries (read under the map's lock).
+func hasWritableCopy(m reflect.Value) bool {
+	mu := (*sync.Mutex)(unsafe.Pointer(m.FieldByName("mu").UnsafeAddr()))
+	mu.Lock()
+	defer mu.Unlock()
+	return !m.FieldByName("dirty").IsNil()
+}
+
+// emitterMap is the listener map of the library's event emitter that v is
+// or embeds.
+func emitterMap(t *testing.T, v any) reflect.Value {
+	t.Helper()
+	m, ok := findEmitterMap(reflect.ValueOf(v))
+	if !ok {
+		t.Fatalf("no event emitter in %T", v)
+	}
+	return m
+}
+
+func findEmitterMap(v reflect.Value) (reflect.Value, bool) {
+	for v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return reflect.Value{}, false
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return reflect.Value{}, false
+	}
+	if m := v.FieldByName("evtListeners"); m.IsValid() {
+		return m, true
+	}
+	for i := range v.NumField() {
+		if v.Type().Field(i).Anonymous {
+			if m, ok := findEmitterMap(v.Field(i)); ok {
+				return m, true
+			}
+		}
+	}
+	return reflect.Value{}, false
 }

@@ -373,6 +373,7 @@ func (s *Server) connect(sock *socket.Socket) {
 		return
 	}
 	l.attach(sess.Event)
+	s.leftovers.settle(sock) // leftover.go
 }
 
 // The library's close reasons for a client's namespace disconnect and for

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
-	"github.com/zishang520/engine.io/v2/events"
 	"github.com/zishang520/engine.io/v2/types"
 	"github.com/zishang520/socket.io-go-parser/v2/parser"
 )
@@ -210,18 +209,20 @@ func (p eventParser) NewEncoder() parser.Encoder {
 }
 
 func (p eventParser) NewDecoder() parser.Decoder {
-	d := &eventDecoder{EventEmitter: events.New(), inner: p.Parser.NewDecoder(), link: &link{}, ids: p.ids, srv: p.srv}
-	_ = d.inner.On("decoded", d.decoded)
-	return d
+	return &eventDecoder{parser: p.Parser, link: &link{}, ids: p.ids, srv: p.srv}
 }
 
 // eventDecoder decodes one connection's packets, from its reading goroutine.
 type eventDecoder struct {
-	events.EventEmitter // the library listens here for "decoded"
-	inner               parser.Decoder
-	link                *link
-	ids                 idCounter // reseeded before a connect (ids.go)
-	srv                 *serverRef
+	listeners // the library listens here for "decoded" (listeners.go)
+	// parser makes a decoder of the library's for each packet that is
+	// not an event: the connect, the goodbye, acks. It keeps no state
+	// between text packets (binary ones are refused before it), and one
+	// kept for the connection's life held 0.3 kB for a packet or two.
+	parser parser.Parser
+	link   *link
+	ids    idCounter // reseeded before a connect (ids.go)
+	srv    *serverRef
 
 	// mu keeps the decoder's state and its events in order should a
 	// transport ever call Add from two goroutines at once.
@@ -251,7 +252,10 @@ func (d *eventDecoder) Add(data any) error {
 	if nestedDeeper(frame, maxNesting) {
 		return fmt.Errorf("packet nested deeper than %d levels", maxNesting)
 	}
-	err := d.inner.Add(data)
+	inner := d.parser.NewDecoder()
+	_ = inner.On("decoded", d.decoded)
+	err := inner.Add(data)
+	inner.Destroy()
 	if d.refused != nil {
 		err, d.refused = d.refused, nil
 	}
@@ -266,9 +270,8 @@ func (d *eventDecoder) take(ev Event) error {
 }
 
 func (d *eventDecoder) Destroy() {
-	d.inner.Destroy()
 	d.link.close()
-	d.EventEmitter.RemoveAllListeners("decoded")
+	d.RemoveAllListeners("decoded")
 }
 
 // decoded sees the packets the library's decoder made: the connect, the
