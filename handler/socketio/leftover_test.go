@@ -114,10 +114,18 @@ func TestConnectedSocketsKeepOneCopyOfTheirMaps(t *testing.T) {
 				t.Fatal("the library's client has no nsps map")
 			}
 			maps := map[string]reflect.Value{
-				"socket":    emitterMap(t, sock),
-				"engine":    emitterMap(t, sock.Conn()),
-				"transport": emitterMap(t, sock.Conn().Transport()),
-				"client":    reflect.ValueOf(*nsps).Elem(),
+				"socket": emitterMap(t, sock),
+				"engine": emitterMap(t, sock.Conn()),
+				"client": reflect.ValueOf(*nsps).Elem(),
+			}
+			if w, ok := sock.Conn().Transport().(*wsTransport); ok {
+				// The wall's transport keeps the engine's listeners in
+				// a slice (wsevents.go), the library's map stays empty.
+				if n := w.Transport.Len(); n != 0 || w.events.ListenerCount("packet") != 1 {
+					t.Errorf("the library's map of the transport holds %d events, the wall's %d packet listeners; want 0, 1", n, w.events.ListenerCount("packet"))
+				}
+			} else {
+				maps["transport"] = emitterMap(t, sock.Conn().Transport())
 			}
 			// The maps are settled once the connect has run to its end,
 			// just after the application heard it.

@@ -112,6 +112,8 @@ type wsTransport struct {
 	// beat is the session's heartbeat when the wall runs it
 	// (wsheartbeat.go): pongs go to it, not to the library.
 	beat atomic.Pointer[wsHeartbeat]
+	// events holds the engine's listeners of the transport (wsevents.go).
+	events listeners
 }
 
 func newWSTransport(ctx *types.HttpContext) *wsTransport {
