@@ -36,7 +36,14 @@ func (echoSession) Closed(string) {}
 // each new Conn.
 func echoServer(t *testing.T) (url string, conns <-chan *Conn) {
 	t.Helper()
-	s := New(t.Context(), Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return echoServerWith(t, Options{})
+}
+
+// echoServerWith is echoServer with options o (its log discarded).
+func echoServerWith(t *testing.T, o Options) (url string, conns <-chan *Conn) {
+	t.Helper()
+	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := New(t.Context(), o)
 	ch := make(chan *Conn, 8)
 	s.OnConnect(func(c *Conn) Session {
 		ch <- c

@@ -6,9 +6,12 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/zishang520/engine.io/v2/engine"
 	"github.com/zishang520/socket.io/v2/socket"
+
+	"github.com/zivro/zivro/internal/netwait"
 )
 
 // The library's websocket handshake starts reading the connection and sends
@@ -58,13 +61,16 @@ type readGateKey struct{}
 // upgrade timeout (10 s), with the client's websocket closed. The library
 // listens by the time it has served the upgrade request, so that is when
 // an upgrade's gate opens.
-func gateReads(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, context.Context, func()) {
+//
+// poller, when not nil, lets the connection wait for its next message with
+// no goroutine (gatedConn.awaitReadable).
+func gateReads(w http.ResponseWriter, r *http.Request, poller *netwait.Poller) (http.ResponseWriter, context.Context, func()) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		return w, r.Context(), func() {}
 	}
 	g := newReadGate()
-	gated := gatedWriter{ResponseWriter: w, hijacker: hj, gate: g}
+	gated := gatedWriter{ResponseWriter: w, hijacker: hj, gate: g, poller: poller}
 	if !IsHandshake(r) {
 		return gated, r.Context(), g.release
 	}
@@ -91,6 +97,7 @@ type gatedWriter struct {
 	http.ResponseWriter
 	hijacker http.Hijacker
 	gate     *readGate
+	poller   *netwait.Poller
 }
 
 func (w gatedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -98,17 +105,25 @@ func (w gatedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &gatedConn{Conn: conn, gate: w.gate}, rw, nil
+	gated := &gatedConn{Conn: conn, gate: w.gate}
+	if sc, ok := conn.(syscall.Conn); ok && w.poller != nil {
+		// Without a waiter (an error), the connection waits in a read.
+		gated.waiter, _ = w.poller.Watch(sc)
+	}
+	return gated, rw, nil
 }
 
 // gatedConn's reads wait for the gate. Closing it opens the gate too (a
 // handshake refused after the upgrade never would), and the waiting read
 // then fails on the closed connection. It is the connection gorilla reads
 // from, and lets the websocket transport wait for the next message before
-// gorilla reads (waitReadable).
+// gorilla reads (awaitReadable, or waitReadable).
 type gatedConn struct {
 	net.Conn
 	gate *readGate
+	// waiter, when the server has a poller, waits for the connection's
+	// next bytes with no goroutine.
+	waiter *netwait.Waiter
 
 	// The byte waitReadable read, or the error it got, for the next Read.
 	// Only the connection's reading goroutine of the moment touches them
@@ -133,6 +148,21 @@ func (c *gatedConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
+// canAwait reports whether the connection can wait with no goroutine.
+func (c *gatedConn) canAwait() bool { return c.waiter != nil }
+
+// awaitReadable arranges for resume to be called once the connection has
+// bytes to read, has ended or has failed, and reports whether it did:
+// the caller's goroutine may then end, and resume (which must not block)
+// starts the reading again. When it cannot (no poller, the connection
+// closed), the caller waits with waitReadable.
+func (c *gatedConn) awaitReadable(resume func()) bool {
+	if c.waiter == nil || c.hasEarly || c.earlyErr != nil {
+		return false
+	}
+	return c.waiter.Await(resume) == nil
+}
+
 // waitReadable returns once the connection has a byte to read, or has
 // failed: the byte (or the error) is what the next Read returns. It waits
 // with the few frames of a read, where a reader inside gorilla would wait
@@ -153,5 +183,8 @@ func (c *gatedConn) waitReadable() {
 func (c *gatedConn) Close() error {
 	err := c.Conn.Close()
 	c.gate.release()
+	if c.waiter != nil {
+		c.waiter.Close() // a wait armed now would never end
+	}
 	return err
 }

@@ -3,9 +3,11 @@ package socketio
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 
 	"github.com/zishang520/engine.io/v2/engine"
 	"github.com/zishang520/socket.io/v2/socket"
@@ -144,4 +146,15 @@ func (c hangUpConn) Read(p []byte) (int, error) {
 		_ = c.Conn.Close()
 	}
 	return n, err
+}
+
+// SyscallConn is the connection's own, so that an idle websocket can wait
+// for its bytes with no goroutine (gatedConn.awaitReadable); the reads
+// that follow still go through Read.
+func (c hangUpConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return sc.SyscallConn()
 }

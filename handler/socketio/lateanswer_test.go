@@ -23,7 +23,7 @@ func TestPollingAnswerWrittenBeforeReturnReachesTheClient(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("6"))
-	})))
+	}), nil))
 	if rec.Code != http.StatusOK || rec.Body.String() != "6" {
 		t.Fatalf("answer %d %q, want 200 %q", rec.Code, rec.Body, "6")
 	}
@@ -58,7 +58,7 @@ func TestPollingAnswerAfterTheHandlerReturnedIsRefused(t *testing.T) {
 					_, err := w.Write([]byte("late"))
 					lateErr <- err
 				}()
-			})))
+			}), nil))
 			if tt.concurrent {
 				close(start)
 			}

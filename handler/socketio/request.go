@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/zivro/zivro/internal/netwait"
 )
 
 // The library trusts what a request brings: its polling transport checks
@@ -112,7 +114,7 @@ func engineURL(u *url.URL) *url.URL {
 // as it came. To drop it: once the library keeps only what it uses of the
 // handshake, serve its handler as it is (keeping the gate while gate.go
 // needs it, and the sealed answer while lateanswer.go does).
-func slimRequest(next http.Handler) http.Handler {
+func slimRequest(next http.Handler, poller *netwait.Poller) http.Handler {
 	kept := []string{
 		"Origin", "Content-Type", "Accept-Encoding",
 		"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
@@ -134,7 +136,7 @@ func slimRequest(next http.Handler) http.Handler {
 			// Security and CORS headers are for documents and XHR, not
 			// for a 101 answer.
 			clear(w.Header())
-			w, ctx, served = gateReads(w, r)
+			w, ctx, served = gateReads(w, r, poller)
 		} else {
 			answer := sealAnswer(w) // lateanswer.go
 			w, served = answer, answer.seal

@@ -22,7 +22,7 @@ func TestSlimRequestKeepsOnlyEngineParameters(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got *http.Request
-			h := slimRequest(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }))
+			h := slimRequest(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }), nil)
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, tt.target, nil))
 			if got.URL.String() != tt.want || got.RequestURI != tt.want {
 				t.Errorf("library sees URL %q, RequestURI %q; want %q", got.URL, got.RequestURI, tt.want)

@@ -21,10 +21,12 @@
 //   - the bound on what waits to be sent to a client, and what was sent
 //     let go (outbox.go);
 //   - the frames written straight to a connection (conn.go);
-//   - the websocket transport: a batch in one write, and an idle
-//     connection read from a fresh stack (wstransport.go);
-//   - the handshake request and its copies let go once connected
-//     (leftover.go);
+//   - the websocket transport: a batch in one write, an idle connection
+//     waiting with no goroutine (internal/netwait) or read from a fresh
+//     stack, and the engine's listeners in a slice (wstransport.go,
+//     wsevents.go);
+//   - the handshake request and its copies, and what else a connected
+//     socket keeps that nothing reads, let go (leftover.go);
 //   - the ids that would count the instance's sessions (ids.go);
 //   - the websocket connections closed when their client leaves
 //     (hangup.go);
@@ -39,6 +41,7 @@ package socketio
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -48,6 +51,8 @@ import (
 
 	eiotypes "github.com/zishang520/engine.io/v2/types"
 	"github.com/zishang520/socket.io/v2/socket"
+
+	"github.com/zivro/zivro/internal/netwait"
 )
 
 // Options configure the endpoint. The zero value of a field means its
@@ -86,6 +91,11 @@ type Options struct {
 	// ids is the library's id counter, which New reseeds before each id
 	// (ids.go); the zero value leaves it alone.
 	ids idCounter
+	// waitInReads: idle websockets wait for their next message on a
+	// goroutine each, as without a poller (for the tests of that way).
+	waitInReads bool
+	// poller, made by New, watches idle websockets (internal/netwait).
+	poller *netwait.Poller
 }
 
 // A silently dead client is noticed within DefaultPingInterval +
@@ -160,6 +170,8 @@ type Server struct {
 	base context.Context
 	// leftovers replaces the handshake requests of connected sockets.
 	leftovers leftovers
+	// poller watches idle websockets; nil: each waits on a goroutine.
+	poller *netwait.Poller
 }
 
 // liveConn is a session's connection on this instance: a plain socket, or
@@ -178,6 +190,15 @@ func New(ctx context.Context, o Options) *Server {
 		o.Log.Error("socket ids reveal the instance's count of sessions", "err", err)
 	}
 	o.ids = ids
+	if !o.waitInReads {
+		poller, err := netwait.New()
+		switch {
+		case err == nil:
+			o.poller = poller
+		case !errors.Is(err, netwait.ErrUnsupported):
+			o.Log.Error("idle websockets wait on a goroutine each", "err", err)
+		}
+	}
 	ref := &serverRef{}
 	opts := serverOptions(o, ref)
 	io := socket.NewServer(nil, opts)
@@ -212,7 +233,7 @@ func serverOptions(o Options, ref *serverRef) *socket.ServerOptions {
 
 // newServer wraps io, whose engine serves engine and already exists.
 func newServer(io *socket.Server, engine http.Handler, o Options) *Server {
-	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine))), o), log: o.Log, ids: o.ids, base: context.Background(), leftovers: newLeftovers()}
+	s := &Server{io: io, handler: boundRequests(refuseUndecodable(io, o.Log, hangUp(io, slimRequest(engine, o.poller))), o), log: o.Log, ids: o.ids, base: context.Background(), leftovers: newLeftovers(), poller: o.poller}
 	watchSessionEnds(io)
 	closeAtSessionEnd(io)
 	// Before the read gate opens: the first pong goes to the heartbeat
@@ -538,4 +559,9 @@ func (s *Server) Handover(ctx context.Context) int {
 
 // Close closes every connection (each session hears Closed) and the
 // endpoint.
-func (s *Server) Close() { s.io.Close(nil) }
+func (s *Server) Close() {
+	s.io.Close(nil)
+	if s.poller != nil {
+		_ = s.poller.Close()
+	}
+}

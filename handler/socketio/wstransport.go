@@ -168,8 +168,13 @@ func (w *wsTransport) holdsReadBuffer() bool {
 }
 
 // readWaiter is a connection that can wait for its next byte before
-// gorilla reads (gatedConn).
-type readWaiter interface{ waitReadable() }
+// gorilla reads (gatedConn): with no goroutine (awaitReadable, when
+// canAwait), or in a read.
+type readWaiter interface {
+	canAwait() bool
+	awaitReadable(resume func()) bool
+	waitReadable()
+}
 
 // readBufferOf is gorilla's field that holds c's read buffer, found by
 // reflection and checked for its type; nil when gorilla keeps it
@@ -196,25 +201,60 @@ func (w *wsTransport) HandlesUpgrades() bool { return true }
 // until its next message, a pong within the ping interval at the latest.
 const hopEvery = time.Second
 
-// read reads and handles messages, and after one of them moves on to a
-// new goroutine (see hopEvery); it returns for good when the connection
-// fails or closes.
+// read waits for the next message outside gorilla (waitForMessage), then
+// reads messages until the connection fails or closes, or the reading
+// moves on (see hopEvery).
 func (w *wsTransport) read() {
-	if w.idle != nil && w.br != nil && (*w.br).Buffered() == 0 {
-		// Nothing read ahead: wait for the next message here, on a
-		// stack a few frames deep, not inside gorilla's reader, and
-		// without gorilla's read buffer, lent again once a byte came.
-		w.brMu.Lock()
-		readBufferPool.Put(*w.br)
-		*w.br = nil
-		w.brMu.Unlock()
-		w.idle.waitReadable()
-		br := readBufferPool.Get().(*bufio.Reader)
-		br.Reset(w.ws.UnderlyingConn())
-		w.brMu.Lock()
-		*w.br = br
-		w.brMu.Unlock()
+	if w.waitForMessage() {
+		w.readMessages()
 	}
+}
+
+// waitForMessage waits for the next message, when gorilla has nothing read
+// ahead, outside gorilla and without gorilla's read buffer (lent again
+// once a byte came): with no goroutine when the connection can be watched
+// (it returns false, and resume goes on reading later), else on this
+// goroutine, in a one-byte read a few frames deep. It returns true when
+// the reading goes on here.
+func (w *wsTransport) waitForMessage() bool {
+	if w.idle == nil || w.br == nil || (*w.br).Buffered() > 0 {
+		return true
+	}
+	w.brMu.Lock()
+	readBufferPool.Put(*w.br)
+	*w.br = nil
+	w.brMu.Unlock()
+	if w.idle.awaitReadable(w.resume) {
+		return false
+	}
+	w.idle.waitReadable()
+	w.lendReadBuffer()
+	return true
+}
+
+// resume goes on reading once a watched connection has bytes (it runs on
+// the poller's goroutine: it must not block).
+func (w *wsTransport) resume() {
+	go func() {
+		w.lendReadBuffer()
+		w.readMessages()
+	}()
+}
+
+// lendReadBuffer gives gorilla a read buffer again.
+func (w *wsTransport) lendReadBuffer() {
+	br := readBufferPool.Get().(*bufio.Reader)
+	br.Reset(w.ws.UnderlyingConn())
+	w.brMu.Lock()
+	*w.br = br
+	w.brMu.Unlock()
+}
+
+// readMessages reads and handles messages; after one of them, at most once
+// per hopEvery, it waits for the next one without a goroutine, or moves
+// on to a new goroutine. It returns for good when the connection fails or
+// closes.
+func (w *wsTransport) readMessages() {
 	for {
 		mt, r, err := w.ws.NextReader()
 		if err != nil {
@@ -239,13 +279,19 @@ func (w *wsTransport) read() {
 		} else {
 			w.OnData(data)
 		}
-		// The next message is waited for on a fresh stack (this one has
-		// grown with whatever handling the message took), at most once
-		// per hopEvery: a new stack grows again with the next message's
-		// handling, a copy of it each time, which a busy connection
-		// should not pay for every message.
+		// The next message is waited for without this goroutine, or on
+		// a fresh one (this stack has grown with whatever handling the
+		// message took), at most once per hopEvery: a busy connection
+		// should not pay for a wait's system call, or a new stack grown
+		// again, on every message.
 		if now := time.Now(); now.Sub(w.hopped) >= hopEvery {
 			w.hopped = now
+			if w.idle != nil && w.idle.canAwait() {
+				if !w.waitForMessage() {
+					return
+				}
+				continue
+			}
 			go w.read()
 			return
 		}

@@ -99,20 +99,42 @@ func TestWebsocketTransportFramesReadAsTheLibrarysWould(t *testing.T) {
 	}
 }
 
-// An idle websocket holds one goroutine on the server, the reading one
-// (the heartbeat is a runtime timer, wsheartbeat.go, where the library's
-// held a goroutine of its own), no read buffer, and once it has sent a
-// message hopEvery after the last move (a pong does within the ping
-// interval) the reading one waits on a stack that never ran the handling
-// of a message: the stacks of 500 idle connections stay within 6 kB a
+// An idle websocket holds no goroutine on the server: it waits in the
+// server's poller (internal/netwait), and its heartbeat is a runtime timer
+// (wsheartbeat.go), where the library's transport held a reading goroutine
+// and a heartbeat goroutine, with their stacks (10.5 kB a connection, the
+// reading one grown by the handling of messages). Without a poller (other
+// systems than Linux), it holds one, the reading one, which once it has
+// sent a message hopEvery after the last move (a pong does within the
+// ping interval) waits on a stack that never ran the handling of a
+// message: the stacks of 500 idle connections stay within 6 kB a
 // connection (4.2 to 4.3 kB measured, the stack spans the runtime keeps
-// included; 4.4 to 4.7 kB with the library's heartbeat goroutine beside
-// the reader; a reader parked inside gorilla took 6.2 kB a connection
-// with 200; the library's transport kept the reading goroutine's grown
-// stack, 10.5 kB).
+// included; a reader parked inside gorilla took 6.2 kB a connection).
+// Either way, no idle connection holds a read buffer, and each answers
+// once it is idle.
 func TestWebsocketTransportIdleConnectionsHoldSmallStacks(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		// the bounds for 500 idle connections: goroutines and stack
+		// bytes a connection
+		goroutinesEach, stackEach float64
+	}{
+		// The stack: what the runtime keeps of the goroutines that
+		// read a message and ended (1.8 kB a connection measured).
+		{"watched by the poller", Options{}, 0, 3 * 1024},
+		{"waiting in reads", Options{waitInReads: true}, 1, 6 * 1024},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			testIdleConnections(t, tt.o, tt.goroutinesEach, tt.stackEach)
+		})
+	}
+}
+
+func testIdleConnections(t *testing.T, o Options, goroutinesEach, stackEach float64) {
 	const n = 500
-	url, conns := echoServer(t)
+	url, conns := echoServerWith(t, o)
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -135,15 +157,16 @@ func TestWebsocketTransportIdleConnectionsHoldSmallStacks(t *testing.T) {
 		echo(clients[i]) // handled on the stack the connect moved to
 	}
 	// A message handled hopEvery after the reading last moved moves it
-	// again, to a fresh stack, where it waits.
+	// again, to the poller or to a fresh stack, where it waits.
 	time.Sleep(hopEvery)
 	for _, c := range clients {
 		echo(c)
 	}
-	// The bound: one goroutine a connection, and a few of the test's own.
+	// The bound, and a few goroutines of the test's own.
+	limit := int(goroutinesEach*n) + 8
 	eventually.True(t, 5*time.Second, func() (bool, string) {
 		grown := runtime.NumGoroutine() - goroutines
-		return grown <= n+8, fmt.Sprintf("%d more goroutines for %d idle connections, want at most %d", grown, n, n+8)
+		return grown <= limit, fmt.Sprintf("%d more goroutines for %d idle connections, want at most %d", grown, n, limit)
 	})
 	// And none holds a read buffer while it waits.
 	eventually.True(t, 5*time.Second, func() (bool, string) {
@@ -159,11 +182,15 @@ func TestWebsocketTransportIdleConnectionsHoldSmallStacks(t *testing.T) {
 	runtime.GC()
 	runtime.GC() // a collection shrinks stacks; two leave no doubt
 	runtime.ReadMemStats(&after)
-	perConn := float64(after.StackInuse-before.StackInuse) / n
-	if limit := 6.0 * 1024; perConn > limit && !raceEnabled {
-		t.Errorf("stack per idle connection %.0f bytes, want at most %.0f", perConn, limit)
+	perConn := (float64(after.StackInuse) - float64(before.StackInuse)) / n
+	if perConn > stackEach && !raceEnabled {
+		t.Errorf("stack per idle connection %.0f bytes, want at most %.0f", perConn, stackEach)
 	}
 	t.Logf("goroutines +%d for %d connections; stack %.0f bytes a connection", runtime.NumGoroutine()-goroutines, n, perConn)
+	// Idle, each still reads what comes.
+	for _, c := range clients {
+		echo(c)
+	}
 }
 
 // Gorilla's write buffer, dropped at once, is made again when a message is
