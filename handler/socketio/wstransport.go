@@ -37,13 +37,15 @@ import (
 // else: the engine makes it for every websocket (new and upgrades) through
 // the library's table of transports, which init below points at it. It
 // reads one message at a time as the library does, and at most once a
-// second (hopEvery) goes on reading on a new goroutine, a fresh stack,
-// which waits for the next message in a plain read of one byte when
-// gorilla has nothing read ahead (gatedConn.waitReadable; the byte is
-// gorilla's next): an idle connection waits on 2 kB of stack, not the
-// 4 kB gorilla's reader takes, nor the 8 kB the application's handling
-// grew, and without gorilla's 1 kB read buffer, which a pool lends it
-// again once the next message has begun to arrive. It writes a batch as server frames (unmasked, final,
+// second (hopEvery), when gorilla has nothing read ahead, waits for the
+// next message outside gorilla: in the server's poller, with no goroutine
+// at all (gatedConn.awaitReadable, internal/netwait), and the reading
+// starts again on a new goroutine once bytes came; where there is no
+// poller, on a new goroutine, a fresh stack, in a plain read of one byte
+// (gatedConn.waitReadable; the byte is gorilla's next), 2 kB of stack, not
+// the 4 kB gorilla's reader takes, nor the 8 kB the application's handling
+// grew. Either way without gorilla's 1 kB read buffer, which a pool lends
+// it again once the next message has begun to arrive. It writes a batch as server frames (unmasked, final,
 // uncompressed: the library's transport turns per-message deflate off too)
 // encoded into one buffer taken from a pool (gorilla's own is dropped), in one write to the
 // connection, on a goroutine of its own per batch as the library's does (a
