@@ -36,14 +36,16 @@ func (echoSession) Closed(string) {}
 // each new Conn.
 func echoServer(t *testing.T) (url string, conns <-chan *Conn) {
 	t.Helper()
-	return echoServerWith(t, Options{})
+	url, conns, _ = echoServerWith(t, Options{})
+	return url, conns
 }
 
-// echoServerWith is echoServer with options o (its log discarded).
-func echoServerWith(t *testing.T, o Options) (url string, conns <-chan *Conn) {
+// echoServerWith is echoServer with options o (its log discarded), and
+// the Server.
+func echoServerWith(t *testing.T, o Options) (url string, conns <-chan *Conn, s *Server) {
 	t.Helper()
 	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := New(t.Context(), o)
+	s = New(t.Context(), o)
 	ch := make(chan *Conn, 8)
 	s.OnConnect(func(c *Conn) Session {
 		ch <- c
@@ -51,7 +53,7 @@ func echoServerWith(t *testing.T, o Options) (url string, conns <-chan *Conn) {
 	})
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { srv.Close(); s.Close() })
-	return srv.URL, ch
+	return srv.URL, ch, s
 }
 
 // rawConnect opens a websocket session and sends connect, the namespace

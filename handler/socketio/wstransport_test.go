@@ -134,7 +134,7 @@ func TestWebsocketTransportIdleConnectionsHoldSmallStacks(t *testing.T) {
 
 func testIdleConnections(t *testing.T, o Options, goroutinesEach, stackEach float64) {
 	const n = 500
-	url, conns := echoServerWith(t, o)
+	url, conns, _ := echoServerWith(t, o)
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -190,6 +190,59 @@ func testIdleConnections(t *testing.T, o Options, goroutinesEach, stackEach floa
 	// Idle, each still reads what comes.
 	for _, c := range clients {
 		echo(c)
+	}
+}
+
+// An idle websocket's wait in the poller ends with the connection, however
+// it ends: none is left armed (holding its transport) once the sessions
+// are gone.
+func TestIdleWebsocketsLeaveNoWaitBehind(t *testing.T) {
+	const n = 20
+	tests := []struct {
+		name string
+		end  func(t *testing.T, client *websocket.Conn, c *Conn)
+	}{
+		{"the client closes", func(_ *testing.T, client *websocket.Conn, _ *Conn) { _ = client.Close() }},
+		{"the client says goodbye", func(t *testing.T, client *websocket.Conn, _ *Conn) { rawWrite(t, client, "41") }},
+		{"the server drops it", func(_ *testing.T, _ *websocket.Conn, c *Conn) { c.Drop() }},
+		{"the client stops answering pings", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Options{}
+			if tt.end == nil {
+				o.PingInterval, o.PingTimeout = 200*time.Millisecond, 200*time.Millisecond
+			}
+			url, conns, s := echoServerWith(t, o)
+			if s.poller == nil {
+				t.Fatal("no poller on Linux")
+			}
+			clients := make([]*websocket.Conn, n)
+			served := make([]*Conn, n)
+			for i := range clients {
+				clients[i] = rawConnect(t, url, `40`)
+				served[i] = nextConn(t, conns)
+			}
+			// Each waits in the poller once its connect was read.
+			eventually.True(t, 5*time.Second, func() (bool, string) {
+				return s.poller.Armed() == n, fmt.Sprintf("%d of %d connections wait in the poller", s.poller.Armed(), n)
+			})
+			if tt.end != nil {
+				for i, c := range clients {
+					tt.end(t, c, served[i])
+				}
+			} // else the clients never read: their pings go unanswered
+			eventually.True(t, 5*time.Second, func() (bool, string) {
+				connected := 0
+				for _, c := range served {
+					if c.sock.Connected() {
+						connected++
+					}
+				}
+				armed := s.poller.Armed()
+				return armed == 0 && connected == 0, fmt.Sprintf("%d waits armed, %d of %d sessions connected", armed, connected, n)
+			})
+		})
 	}
 }
 
