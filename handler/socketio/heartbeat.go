@@ -53,12 +53,13 @@ func watchHeartbeats(io *socket.Server, o Options) {
 	warn := func(what string) {
 		warned.Do(func() { o.Log.Error(what) })
 	}
+	inert := newInertTimer() // wsheartbeat.go
 	_ = io.Engine().On("connection", func(args ...any) {
 		conn, ok := args[0].(engine.Socket)
 		if !ok {
 			return
 		}
-		if takeOverHeartbeat(conn, o, warn) {
+		if takeOverHeartbeat(conn, o, inert, warn) {
 			return
 		}
 		timeout, ok := libraryTimer(conn, "pingTimeoutTimer")
@@ -87,7 +88,8 @@ func watchHeartbeats(io *socket.Server, o Options) {
 // session on the wall's websocket transport and starts the wall's; it
 // reports false, with the library's left to run, for any other session,
 // or when the library's timer cannot be stopped before its first ping.
-func takeOverHeartbeat(conn engine.Socket, o Options, warn func(string)) bool {
+// The stopped timer is replaced by inert, when not nil (newInertTimer).
+func takeOverHeartbeat(conn engine.Socket, o Options, inert *utils.Timer, warn func(string)) bool {
 	w, ok := conn.Transport().(*wsTransport)
 	if !ok || conn.Protocol() < 4 {
 		return false
@@ -105,6 +107,9 @@ func takeOverHeartbeat(conn engine.Socket, o Options, warn func(string)) bool {
 	}
 	if !stopped {
 		return false
+	}
+	if inert != nil {
+		interval.Store(inert)
 	}
 	log := o.Log // not o: the closures would keep all of it
 	beat := startWSHeartbeat(o.PingInterval, o.PingTimeout, w.ping,

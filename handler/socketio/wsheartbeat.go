@@ -133,6 +133,25 @@ func libraryTimer(conn engine.Socket, field string) (timer *atomicTimer, ok bool
 	return fieldOf[atomicTimer](conn, field)
 }
 
+// newInertTimer makes a stopped utils.Timer whose function does nothing.
+// Once the wall runs a session's heartbeat, the library reads its
+// interval timer only to stop it when the session closes (and would
+// refresh it on a pong, which the wall's transport never hands it): one
+// inert timer shared by all the sessions of a server stands in for each
+// session's stopped one, which held 0.4 kB (the timer, its runtime timer
+// and channels, and the closures). Should the library refresh it after
+// all, it runs as the library's own timer would, with nothing to do: its
+// goroutine waits until the next stop (a session's close) or an hour.
+// Nil when the timer cannot be stopped (its fields not found): each
+// session keeps its own.
+func newInertTimer() *utils.Timer {
+	t := utils.SetTimeout(func() {}, time.Hour)
+	if stopped, _ := stopBeforeItFires(t); !stopped {
+		return nil
+	}
+	return t
+}
+
 // stopBeforeItFires stops a utils.Timer whose function has not run, and
 // lets its goroutine go. stopped is false, and the timer left alone, when
 // the function has run or is running; found is false when the timer's

@@ -1,8 +1,10 @@
 package socketio
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,4 +240,45 @@ func TestStopBeforeItFires(t *testing.T) {
 	if stopped, _ := stopBeforeItFires(nil); stopped {
 		t.Error("stopBeforeItFires(nil) stopped nothing, and said it did")
 	}
+}
+
+// Sessions that have the wall's heartbeat share one inert timer where the
+// library keeps its interval timer; refreshing it (should a pong ever
+// reach the library) and stopping it (a session's close) leave nothing
+// running, and never block.
+func TestTakenOverSessionsShareAnInertTimer(t *testing.T) {
+	url, conns := echoServer(t)
+	var timers []*utils.Timer
+	for range 2 {
+		rawConnect(t, url, "40")
+		c := nextConn(t, conns)
+		interval, ok := libraryTimer(c.sock.Conn(), "pingIntervalTimer")
+		if !ok {
+			t.Fatal("the library's socket has no interval timer")
+		}
+		timers = append(timers, interval.Load())
+	}
+	if timers[0] == nil || timers[0] != timers[1] {
+		t.Fatalf("interval timers %p, %p; want one shared", timers[0], timers[1])
+	}
+	inert := timers[0]
+	goroutines := runtime.NumGoroutine()
+	stops := make(chan struct{})
+	go func() {
+		defer close(stops)
+		for range 2 {
+			inert.Refresh()
+			utils.ClearTimeout(inert)
+			utils.ClearTimeout(inert) // another session's close
+		}
+	}()
+	select {
+	case <-stops:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stopping the refreshed inert timer blocked")
+	}
+	eventually.True(t, 5*time.Second, func() (bool, string) {
+		n := runtime.NumGoroutine()
+		return n <= goroutines, fmt.Sprintf("%d goroutines after refreshing and stopping the inert timer, %d before", n, goroutines)
+	})
 }
