@@ -72,7 +72,8 @@ func (l leftovers) drop(sock *socket.Socket) bool {
 	// The room of the socket's own id, which the library joins every
 	// socket to: only a broadcast to that id (io.to(id)) would read it, and
 	// the application sends to a socket directly. The adapter kept two
-	// sets and two map entries a socket for it (0.7 kB).
+	// sets and two map entries a socket for it (with settle's maps, 0.7 kB
+	// a connection).
 	sock.Nsp().Adapter().DelAll(sock.Id())
 	return l.replaceRequest(sock.Conn())
 }
@@ -83,8 +84,9 @@ func (l leftovers) drop(sock *socket.Socket) bool {
 // second, writable one, which replaces the first only after as many
 // lookups of missing keys as it holds entries; a connection that goes
 // idle once connected makes none, and kept both copies of the engine
-// socket's, its transport's, the Socket.IO socket's and client's maps
-// (0.5 kB). Listing a map's keys promotes the copy at once (Range).
+// socket's, its polling transport's, the Socket.IO socket's and client's
+// maps (the wall's websocket transport keeps its listeners in a slice,
+// wsevents.go). Listing a map's keys promotes the copy at once (Range).
 func (l leftovers) settle(sock *socket.Socket) {
 	sock.EventNames()
 	conn := sock.Conn()

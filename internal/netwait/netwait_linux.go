@@ -13,11 +13,14 @@ import (
 type Poller struct {
 	epfd, wake int // the epoll instance; the eventfd that ends run
 
-	mu     sync.Mutex
-	armed  map[uint64]func() // what to call, by the token of each armed wait
-	next   uint64            // the last token given
-	closed bool
-	done   chan struct{}
+	mu    sync.Mutex
+	armed map[uint64]func() // what to call, by the token of each armed wait
+	next  uint64            // the last token given
+	// closed refuses new waits: Close was called, or the wait on the
+	// epoll instance failed.
+	closed      bool
+	closeCalled bool
+	done        chan struct{} // closed when run returns
 }
 
 // wakeToken marks the eventfd's event.
@@ -50,12 +53,12 @@ func New() (*Poller, error) {
 // never called. It returns once the Poller's goroutine has ended.
 func (p *Poller) Close() error {
 	p.mu.Lock()
-	if p.closed {
+	if p.closeCalled {
 		p.mu.Unlock()
 		<-p.done
 		return nil
 	}
-	p.closed = true
+	p.closeCalled, p.closed = true, true
 	p.armed = nil
 	p.mu.Unlock()
 	var one [8]byte
@@ -84,7 +87,17 @@ func (p *Poller) run() {
 			continue
 		}
 		if err != nil {
-			// Only a closed or invalid instance fails: nothing to wait on.
+			// Only an invalid instance fails, which should never be:
+			// the waits armed are told (their readers read, and find
+			// nothing or their bytes), and later ones refused (their
+			// readers wait on goroutines of their own).
+			p.mu.Lock()
+			armed := p.armed
+			p.armed, p.closed = nil, true
+			p.mu.Unlock()
+			for _, ready := range armed {
+				ready()
+			}
 			return
 		}
 		for _, ev := range events[:n] {
