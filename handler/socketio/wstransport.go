@@ -288,7 +288,7 @@ func (w *wsTransport) readMessages() {
 		// again, on every message.
 		if now := time.Now(); now.Sub(w.hopped) >= hopEvery {
 			w.hopped = now
-			if w.idle != nil && w.idle.canAwait() {
+			if w.idle != nil && w.br != nil && w.idle.canAwait() {
 				if !w.waitForMessage() {
 					return
 				}
