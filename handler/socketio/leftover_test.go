@@ -132,7 +132,7 @@ func TestConnectedSocketsKeepOneCopyOfTheirMaps(t *testing.T) {
 			eventually.True(t, 5*time.Second, func() (bool, string) {
 				var doubled []string
 				for name, m := range maps {
-					if hasWritableCopy(m) {
+					if hasWritableCopy(t, m) {
 						doubled = append(doubled, name)
 					}
 				}
@@ -154,8 +154,12 @@ func TestConnectedSocketsKeepOneCopyOfTheirMaps(t *testing.T) {
 
 // hasWritableCopy reports whether m, one of the library's maps, holds a
 // second, writable copy of its entries (read under the map's lock).
-func hasWritableCopy(m reflect.Value) bool {
-	mu := (*sync.Mutex)(unsafe.Pointer(m.FieldByName("mu").UnsafeAddr()))
+func hasWritableCopy(t *testing.T, m reflect.Value) bool {
+	t.Helper()
+	mu, ok := fieldOf[sync.Mutex](reflect.NewAt(m.Type(), unsafe.Pointer(m.UnsafeAddr())).Interface(), "mu")
+	if !ok {
+		t.Fatal("the library's map has no mutex named mu")
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	return !m.FieldByName("dirty").IsNil()
