@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zivro/zivro/internal/eventually"
 )
 
 // tcpPair is a connected pair of loopback TCP connections: server is the
@@ -43,19 +45,15 @@ func waitQueued(t *testing.T, conn *net.TCPConn, end bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	eventually.True(t, 5*time.Second, func() (bool, string) {
 		var ready bool
 		_ = rc.Control(func(fd uintptr) {
 			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
-			n, _ := unix.Poll(fds, 10)
+			n, _ := unix.Poll(fds, 0)
 			ready = n == 1 && (!end || fds[0].Revents&unix.POLLRDHUP != 0)
 		})
-		if ready {
-			return
-		}
-	}
-	t.Fatal("nothing queued within 5 s")
+		return ready, "nothing queued on the connection"
+	})
 }
 
 func newPoller(t *testing.T) *Poller {
