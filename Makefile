@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/zivro
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test build client deps lint test-go test-client test-contract test-browser bench bench-deps bench-reference soak fuzz fuzz-short
+.PHONY: run test build client deps lint test-go test-client test-contract test-browser bench bench-deps bench-reference bench-floor soak fuzz fuzz-short
 
 ## run: build the client, start the server on the embedded store, serve the app on :5000
 run: client
@@ -91,6 +91,12 @@ bench-deps:
 ## Node, alternated, and the table of ratios
 bench-reference: build bench-deps
 	$(GO) run ./bench/cmd/zivro-bench -server-bin $(CURDIR)/$(BIN) -scenarios reference -out bench/results-reference.json -timeout 40m
+
+## bench-floor: the reference scenario with the least Go relay
+## (bench/floorref) in ours' place: the floor a Go server starts from
+bench-floor: bench-deps
+	$(GO) build -o bin/floorref ./bench/floorref
+	$(GO) run ./bench/cmd/zivro-bench -server-bin $(CURDIR)/bin/floorref -stores memory -scenarios reference -ref-polling-n 0 -out bench/results-floor.json -timeout 40m
 
 ## soak: 2,000 users at a human pace for SOAK (10m) on Redis; RSS,
 ## goroutines and Redis memory sampled into docs/soak.csv and docs/soak.png

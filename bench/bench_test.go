@@ -22,12 +22,18 @@ func serverBin(t *testing.T) string {
 	if bin := os.Getenv("ZIVRO_SERVER_BIN"); bin != "" {
 		return bin
 	}
-	bin := filepath.Join(t.TempDir(), "zivro")
+	return buildBin(t, "github.com/zivro/zivro")
+}
+
+// buildBin builds the command pkg into the test's temporary directory.
+func buildBin(t *testing.T, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/zivro/zivro").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg).CombinedOutput()
 	if err != nil {
-		t.Fatalf("build server: %v\n%s", err, out)
+		t.Fatalf("build %s: %v\n%s", pkg, err, out)
 	}
 	return bin
 }

@@ -155,3 +155,20 @@ func TestTrend(t *testing.T) {
 		})
 	}
 }
+
+// TestFloorReference: the floor server (bench/floorref) passes the checks
+// of the relay (mutual pairs, nothing lost or misrouted, data untouched, no
+// signal to a non-partner delivered) and of the idle scenario held through
+// a heartbeat, so that its CPU per relayed message is that of a working
+// relay, and the bench reads that CPU.
+func TestFloorReference(t *testing.T) {
+	tg := startTarget(t, buildBin(t, "github.com/zivro/zivro/bench/floorref"), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := RunRelay(ctx, tg, RelayOptions{Pairs: 5, Duration: 500 * time.Millisecond})
+	requireOK(t, r)
+	if r.Extra["relayed"] <= 0 || r.Extra["server_cpu_s"] <= 0 {
+		t.Errorf("relayed %v, server CPU %v s: the floor's relay was not measured", r.Extra["relayed"], r.Extra["server_cpu_s"])
+	}
+	requireOK(t, RunIdle(ctx, tg, IdleOptions{N: 20, Settle: 200 * time.Millisecond, Hold: 12 * time.Second}))
+}
