@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -217,7 +216,7 @@ func (g *SentinelGroup) DetachReplica(t testing.TB) {
 	}
 	for _, s := range g.servers {
 		if s.Addr() != addr {
-			if err := s.signal(syscall.SIGSTOP); err != nil {
+			if err := s.freeze(); err != nil {
 				t.Fatalf("redisproc: detach replica: %v", err)
 			}
 			g.stopped = append(g.stopped, s)
@@ -232,7 +231,7 @@ func (g *SentinelGroup) DetachReplica(t testing.TB) {
 
 func (g *SentinelGroup) resumeStopped() {
 	for _, s := range g.stopped {
-		_ = s.signal(syscall.SIGCONT)
+		_ = s.thaw()
 	}
 	g.stopped = nil
 }
