@@ -31,9 +31,11 @@ import (
 //   - it hears its connection's close and errors through listeners on
 //     gorilla's wrapper, an event emitter of its own (1 kB a connection),
 //     and keeps the wrapper for the connection's life, with the entry the
-//     engine's own removed listener left in its map.
+//     engine's own removed listener left in its map;
+//   - it reads each message into a buffer grown from empty, which its
+//     parser copies again into another (wsread.go).
 //
-// wsTransport is the same transport with those three changed, and nothing
+// wsTransport is the same transport with those four changed, and nothing
 // else: the engine makes it for every websocket (new and upgrades) through
 // the library's table of transports, which init below points at it. It
 // reads one message at a time as the library does, and at most once a
@@ -263,23 +265,18 @@ func (w *wsTransport) readMessages() {
 			w.failed(err)
 			return
 		}
-		var data types.BufferInterface
-		switch mt {
-		case websocket.TextMessage:
-			data = types.NewStringBuffer(nil)
-		case websocket.BinaryMessage:
-			data = types.NewBytesBuffer(nil)
-		default: // control frames are gorilla's; NextReader returns none
-			continue
+		if mt != websocket.TextMessage && mt != websocket.BinaryMessage {
+			continue // control frames are gorilla's; NextReader returns none
 		}
-		if _, err := data.ReadFrom(r); err != nil {
+		frame, err := readFrame(r)
+		if err != nil {
 			w.failed(err)
 			return
 		}
-		if beat := w.beat.Load(); beat != nil && isPong(mt, data) {
+		if beat := w.beat.Load(); beat != nil && isPong(mt, frame) {
 			beat.ponged()
 		} else {
-			w.OnData(data)
+			w.onMessage(mt, frame)
 		}
 		// The next message is waited for without this goroutine, or on
 		// a fresh one (this stack has grown with whatever handling the
@@ -314,8 +311,8 @@ func (w *wsTransport) failed(err error) {
 // isPong reports whether a message is an Engine.IO pong: a text message
 // whose type digit is 3, whatever follows (the library's parser ignores
 // it too).
-func isPong(mt int, data types.BufferInterface) bool {
-	return mt == websocket.TextMessage && data.Len() > 0 && data.Bytes()[0] == pongType
+func isPong(mt int, frame []byte) bool {
+	return mt == websocket.TextMessage && len(frame) > 0 && frame[0] == pongType
 }
 
 // pongType is the digit of an Engine.IO pong.
