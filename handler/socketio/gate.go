@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -122,8 +123,13 @@ type gatedConn struct {
 	net.Conn
 	gate *readGate
 	// waiter, when the server has a poller, waits for the connection's
-	// next bytes with no goroutine.
+	// next bytes with no goroutine, and writes without waiting.
 	waiter *netwait.Waiter
+	// wmu keeps every frame whole on the wire, gorilla's control frames
+	// and the transport's alike: each write holds it, and a frame that
+	// startWrite could write only in part holds it until finishWrite has
+	// written the rest.
+	wmu sync.Mutex
 
 	// The byte waitReadable read, or the error it got, for the next Read.
 	// Only the connection's reading goroutine of the moment touches them
@@ -146,6 +152,40 @@ func (c *gatedConn) Read(p []byte) (int, error) {
 		<-c.gate.open
 	}
 	return c.Conn.Read(p)
+}
+
+func (c *gatedConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// startWrite writes what of p the connection takes now, without waiting,
+// on the caller's goroutine. started is false, with nothing written, when
+// it cannot (no poller, another write under way): the caller then writes
+// p with Write. When n < len(p) the write stays open, no other starts,
+// and the caller must write p[n:] with finishWrite (which may wait for a
+// client that does not read: on a goroutine of its own).
+func (c *gatedConn) startWrite(p []byte) (n int, started bool) {
+	if c.waiter == nil || !c.wmu.TryLock() {
+		return 0, false
+	}
+	n, err := c.waiter.WriteNow(p)
+	switch {
+	case n == 0 && err != nil:
+		c.wmu.Unlock()
+		return 0, false // Write will meet the error again, and report it
+	case n == len(p):
+		c.wmu.Unlock()
+	}
+	return n, true
+}
+
+// finishWrite writes the rest of a frame startWrite began, and closes
+// the write.
+func (c *gatedConn) finishWrite(rest []byte) (int, error) {
+	defer c.wmu.Unlock()
+	return c.Conn.Write(rest)
 }
 
 // canAwait reports whether the connection can wait with no goroutine.

@@ -50,11 +50,14 @@ import (
 // it again once the next message has begun to arrive. It writes a batch as server frames (unmasked, final,
 // uncompressed: the library's transport turns per-message deflate off too)
 // encoded into one buffer taken from a pool (gorilla's own is dropped), in one write to the
-// connection, on a goroutine of its own per batch as the library's does (a
-// client that does not read blocks that goroutine, never the sender; the
-// outbox bounds what waits meanwhile). Its frames go to the connection
-// beside gorilla's own control frames (pongs, the close reply), one whole
-// frame per write either way, so none is cut by another. What differs on
+// connection: on the sender's goroutine when the connection takes it all
+// at once (a non-blocking write, internal/netwait's WriteNow: nearly
+// always, since clients read), else the rest on a goroutine of its own per
+// batch, as the library writes every batch (a client that does not read
+// blocks that goroutine, never the sender; the outbox bounds what waits
+// meanwhile). Its frames go to the connection beside gorilla's own control
+// frames (pongs, the close reply), one whole frame at a time either way
+// (gatedConn's write lock, held over a rest), so none is cut by another. What differs on
 // the wire: nothing, except that a batch being written when the client's
 // close frame arrives may follow gorilla's close reply (gorilla would have
 // refused it; a client discards frames after a close).
@@ -344,11 +347,56 @@ func (w *wsTransport) ping() {
 	}
 }
 
-// Send writes packets, on a goroutine of its own; the transport is not
-// writable until they are written.
+// Send writes packets. When the connection takes the whole batch at once
+// (its client reads: nearly always), on the caller's goroutine, and the
+// transport is writable again when Send returns; otherwise (another write
+// under way, a client that does not read, no poller), the rest on a
+// goroutine of its own, and the transport is not writable until it is
+// written. Either way the caller never waits for the client.
+//
+// Send runs inside the engine's flush, which holds the engine's flush
+// lock: written at once, it says so with "drain" but not "ready" (the
+// engine's "ready" listener flushes, and would wait for that lock). A
+// packet the engine buffered meanwhile has its own flush waiting for the
+// lock, which finds the transport writable.
 func (w *wsTransport) Send(packets []*packet.Packet) {
 	w.SetWritable(false)
-	go w.send(packets)
+	bp := framePool.Get().(*[]byte)
+	buf, err := w.encode((*bp)[:0], packets)
+	*bp = buf
+	if err == nil && len(buf) > 0 {
+		if fw, ok := w.idle.(frameWriter); ok {
+			if n, started := fw.startWrite(buf); started {
+				if n == len(buf) {
+					releaseFrame(bp)
+					w.Emit("drain")
+					w.SetWritable(true)
+					return
+				}
+				go w.sent(bp, func() error {
+					_, err := fw.finishWrite(buf[n:])
+					return err
+				})
+				return
+			}
+		}
+	}
+	go w.sent(bp, func() error {
+		if err != nil || len(buf) == 0 {
+			return err
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		_, err := w.ws.UnderlyingConn().Write(buf)
+		return err
+	})
+}
+
+// frameWriter is a connection that writes a frame without waiting when
+// it can (gatedConn).
+type frameWriter interface {
+	startWrite(p []byte) (n int, started bool)
+	finishWrite(rest []byte) (int, error)
 }
 
 // framePool holds the buffers batches are encoded into.
@@ -358,25 +406,26 @@ var framePool = sync.Pool{New: func() any { return new([]byte) }}
 // size signals is not kept for the next one.
 const maxPooledFrame = 64 << 10
 
-func (w *wsTransport) send(packets []*packet.Packet) {
-	defer func() {
-		w.Emit("drain")
-		w.SetWritable(true)
-		w.Emit("ready")
-	}()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	bp := framePool.Get().(*[]byte)
-	buf, err := w.encode((*bp)[:0], packets)
-	if err == nil && len(buf) > 0 {
-		_, err = w.ws.UnderlyingConn().Write(buf)
-	}
-	if cap(buf) <= maxPooledFrame {
-		*bp = buf[:0]
-		framePool.Put(bp)
-	}
+// sent finishes a batch's write (write, which may wait), on the goroutine
+// Send started, and tells the engine: "drain", writable, "ready" (its
+// flush of what it buffered meanwhile).
+func (w *wsTransport) sent(bp *[]byte, write func() error) {
+	err := write()
+	releaseFrame(bp)
 	if err != nil {
 		w.failed(err)
+	}
+	w.Emit("drain")
+	w.SetWritable(true)
+	w.Emit("ready")
+}
+
+// releaseFrame returns a batch's buffer to framePool, unless it grew too
+// large to keep.
+func releaseFrame(bp *[]byte) {
+	if cap(*bp) <= maxPooledFrame {
+		*bp = (*bp)[:0]
+		framePool.Put(bp)
 	}
 }
 

@@ -336,3 +336,61 @@ func (c watchedWSTransportCtor) New(ctx *types.HttpContext) transports.Transport
 	c.made(ctx)
 	return c.wsTransportCtor.New(ctx)
 }
+
+// A batch larger than the connection takes at once does not hold the
+// sender (the engine's write returns while the client reads nothing), the
+// transport takes no other batch until it is written, and a ping written
+// meanwhile follows it: the client reads the batch's frames whole, then
+// the ping. A batch the connection takes at once leaves the transport
+// writable when the write returns.
+func TestWebsocketTransportWritesWithoutHoldingTheSender(t *testing.T) {
+	needPoller(t)
+	// The outbox lets the 8 MB batch wait.
+	url, conns, _ := echoServerWith(t, Options{MaxBacklog: 64 << 20})
+	client := rawConnect(t, url, `40`)
+	served := nextConn(t, conns)
+	tr, ok := served.sock.Conn().Transport().(*wsTransport)
+	if !ok {
+		t.Fatal("the websocket's transport is not the wall's")
+	}
+
+	small := NewFrame("small", `{"n":1}`)
+	write(served.sock, small.b)
+	if !tr.Writable() {
+		t.Error("a batch the connection took at once left the transport busy")
+	}
+	if got := rawRead(t, client); got != "4"+string(small.b) {
+		t.Fatalf("client read %q", got)
+	}
+
+	big := NewFrame("big", `"`+strings.Repeat("x", 8<<20)+`"`) // more than both sockets' buffers
+	written := make(chan struct{})
+	go func() {
+		write(served.sock, big.b)
+		close(written)
+	}()
+	select {
+	case <-written:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the write waited for a client that reads nothing")
+	}
+	pinged := make(chan struct{})
+	go func() {
+		tr.ping()
+		close(pinged)
+	}()
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i, want := range []string{"4" + string(big.b), "2"} {
+		_, msg, err := client.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if string(msg) != want {
+			t.Fatalf("message %d: %d bytes %.30q, want %d bytes %.30q", i, len(msg), msg, len(want), want)
+		}
+	}
+	<-pinged
+	eventually.True(t, 5*time.Second, func() (bool, string) {
+		return tr.Writable(), "the transport is still busy after its batch was read"
+	})
+}

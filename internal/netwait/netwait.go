@@ -10,6 +10,9 @@
 // in one epoll instance on one goroutine, and starts the reader again,
 // on a goroutine of its own, once one has something to read.
 //
+// A Waiter also writes without waiting (WriteNow): what the connection
+// takes at once, so that only a rest that would wait needs a goroutine.
+//
 // Only Linux has it (the servers run there); New reports
 // ErrUnsupported elsewhere, and the caller keeps its reading goroutine.
 package netwait

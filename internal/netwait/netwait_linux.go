@@ -225,3 +225,37 @@ func (w *Waiter) Close() {
 		w.token = 0
 	}
 }
+
+// WriteNow writes what of p the connection takes without waiting, and
+// reports how much: less than len(p) with a nil error when its send buffer
+// is full. It never blocks, so a writer can hand only a rest that would
+// wait to a goroutine, not every write.
+func (w *Waiter) WriteNow(p []byte) (int, error) {
+	written := 0
+	var werr error
+	err := w.rc.Write(func(fd uintptr) bool {
+		for written < len(p) {
+			n, err := unix.Write(int(fd), p[written:])
+			if n > 0 {
+				written += n
+			}
+			if err != nil {
+				if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
+					werr = err
+				}
+				break
+			}
+			if n <= 0 {
+				break
+			}
+		}
+		return true // never wait: the caller does, elsewhere
+	})
+	if err != nil {
+		return written, fmt.Errorf("write: %w", err)
+	}
+	if werr != nil {
+		return written, fmt.Errorf("write: %w", werr)
+	}
+	return written, nil
+}

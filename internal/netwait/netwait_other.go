@@ -27,3 +27,6 @@ func (w *Waiter) Await(func()) error { return ErrUnsupported }
 
 // Close does nothing.
 func (w *Waiter) Close() {}
+
+// WriteNow reports ErrUnsupported, having written nothing.
+func (w *Waiter) WriteNow([]byte) (int, error) { return 0, ErrUnsupported }
