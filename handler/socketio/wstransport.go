@@ -108,9 +108,6 @@ type wsTransport struct {
 	br   **bufio.Reader
 	// brMu orders the field's changes with holdsReadBuffer.
 	brMu sync.Mutex
-	// mu keeps one batch's frames together: a batch is written whole
-	// before the next starts.
-	mu sync.Mutex
 	// closeOnce: the transport hears its connection's close once, from a
 	// failed read or from DoClose, whichever comes first. (The library's
 	// transport listens for it on gorilla's wrapper, an event emitter of
@@ -338,10 +335,10 @@ func (w *wsTransport) closed() {
 var pingFrame = appendFrame(nil, true, []byte{eioparser.PACKET_TYPES[packet.PING]})
 
 // ping writes a ping frame for the wall's heartbeat, after the batch
-// being written if any; it waits while the client does not read.
+// being written if any (every batch and every ping is one write, and the
+// connection's writes do not interleave: gatedConn's write lock); it
+// waits while the client does not read.
 func (w *wsTransport) ping() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	if _, err := w.ws.UnderlyingConn().Write(pingFrame); err != nil {
 		w.failed(err)
 	}
@@ -385,8 +382,6 @@ func (w *wsTransport) Send(packets []*packet.Packet) {
 		if err != nil || len(buf) == 0 {
 			return err
 		}
-		w.mu.Lock()
-		defer w.mu.Unlock()
 		_, err := w.ws.UnderlyingConn().Write(buf)
 		return err
 	})
