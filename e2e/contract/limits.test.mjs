@@ -227,7 +227,9 @@ describe('[embedded store] transport limits', () => {
 
   ztest(mode, 'a client that never reads is closed when its backlog passes the limit, and its partner is told', {
     // A heartbeat of 30 s: only the backlog limit can close it in time.
-    env: { PING_INTERVAL_MS: '15000', PING_TIMEOUT_MS: '15000' },
+    // No signal delay: every signal is relayed (held ones past the first
+    // 64 would be refused, and 2 MB fit in loopback's socket buffers).
+    env: { PING_INTERVAL_MS: '15000', PING_TIMEOUT_MS: '15000', SIGNAL_DELAY_MS: '0' },
   }, async (ctx) => {
     const a = await ctx.raw();
     const b = await ctx.raw();
