@@ -359,9 +359,9 @@ func (w *wsTransport) ping() {
 func (w *wsTransport) Send(packets []*packet.Packet) {
 	w.SetWritable(false)
 	bp := framePool.Get().(*[]byte)
-	buf, err := w.encode((*bp)[:0], packets)
+	buf, encodeErr := w.encode((*bp)[:0], packets)
 	*bp = buf
-	if err == nil && len(buf) > 0 {
+	if encodeErr == nil && len(buf) > 0 {
 		if fw, ok := w.idle.(frameWriter); ok {
 			if n, started := fw.startWrite(buf); started {
 				if n == len(buf) {
@@ -379,8 +379,8 @@ func (w *wsTransport) Send(packets []*packet.Packet) {
 		}
 	}
 	go w.sent(bp, func() error {
-		if err != nil || len(buf) == 0 {
-			return err
+		if encodeErr != nil || len(buf) == 0 {
+			return encodeErr
 		}
 		_, err := w.ws.UnderlyingConn().Write(buf)
 		return err
