@@ -3,7 +3,6 @@ package socketio
 import (
 	"errors"
 	"io"
-	"sync"
 
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/engine.io-go-parser/packet"
@@ -22,16 +21,12 @@ import (
 // packet in base64, an unknown type, an old protocol) still goes through
 // it.
 
-// frameScratch lends readFrame a buffer to read a message into; buffers
-// larger than maxPooledScratch are not kept.
-var frameScratch = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
-
-const maxPooledScratch = 64 << 10
-
 // readFrame reads the rest of r, the message gorilla is reading, into a
-// slice of its exact size. Gorilla's read limit bounds the message.
+// slice of its exact size, through a scratch buffer from framePool (the
+// batches' pool: both are let go at once). Gorilla's read limit bounds
+// the message.
 func readFrame(r io.Reader) ([]byte, error) {
-	sp := frameScratch.Get().(*[]byte)
+	sp := framePool.Get().(*[]byte)
 	buf := (*sp)[:0]
 	var err error
 	for {
@@ -49,10 +44,8 @@ func readFrame(r io.Reader) ([]byte, error) {
 	if errors.Is(err, io.EOF) {
 		frame, err = append(make([]byte, 0, len(buf)), buf...), nil
 	}
-	if cap(buf) <= maxPooledScratch {
-		*sp = buf[:0]
-		frameScratch.Put(sp)
-	}
+	*sp = buf
+	releaseFrame(sp)
 	return frame, err
 }
 

@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/engine.io-go-parser/packet"
-	"github.com/zishang520/engine.io/v2/transports"
 	"github.com/zishang520/engine.io/v2/types"
 )
 
@@ -51,7 +48,7 @@ func TestReadFrameReadsAMessageIntoASliceOfItsSize(t *testing.T) {
 		{size: 2048, chunk: 2048},
 		{size: 2049, chunk: 100},
 		{size: 48 << 10, chunk: 4096},
-		{size: maxPooledScratch + 1, chunk: 1 << 20},
+		{size: maxPooledFrame + 1, chunk: 1 << 20},
 		{size: 500, chunk: 64, err: websocket.ErrReadLimit},
 	}
 	for _, tc := range tests {
@@ -98,10 +95,7 @@ func TestOnMessageMakesTheParsersPacket(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &wsTransport{Transport: transports.MakeTransport()}
-			w.Prototype(w)
-			r := httptest.NewRequest(http.MethodGet, "/socket.io/?EIO="+tc.eio+"&transport=websocket", nil)
-			w.Transport.Construct(types.NewHttpContext(httptest.NewRecorder(), r))
+			w := unconnectedTransport(tc.eio)
 			var got []*packet.Packet
 			_ = w.On("packet", func(args ...any) { got = append(got, args[0].(*packet.Packet)) })
 

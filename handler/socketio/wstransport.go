@@ -394,7 +394,8 @@ type frameWriter interface {
 	finishWrite(rest []byte) (int, error)
 }
 
-// framePool holds the buffers batches are encoded into.
+// framePool holds the buffers batches are encoded into, and messages read
+// into (readFrame).
 var framePool = sync.Pool{New: func() any { return new([]byte) }}
 
 // maxPooledFrame bounds the buffers kept in framePool: a batch of full

@@ -54,10 +54,7 @@ func rawFrameServer(t *testing.T, frames []byte) string {
 // each packet as Engine.IO's parser encodes it, at every length class of
 // the frame header (7 bits, 16, 64).
 func TestWebsocketTransportFramesReadAsTheLibrarysWould(t *testing.T) {
-	w := &wsTransport{Transport: transports.MakeTransport()}
-	w.Prototype(w)
-	r := httptest.NewRequest(http.MethodGet, "/socket.io/?EIO=4&transport=websocket", nil)
-	w.Transport.Construct(types.NewHttpContext(httptest.NewRecorder(), r))
+	w := unconnectedTransport("4")
 
 	type msg struct {
 		text bool
@@ -97,6 +94,16 @@ func TestWebsocketTransportFramesReadAsTheLibrarysWould(t *testing.T) {
 			t.Errorf("message %d: type %d, %d bytes %.20q; want text %v, %d bytes %.20q", i, mt, len(got), got, m.text, len(m.data), m.data)
 		}
 	}
+}
+
+// unconnectedTransport is a wsTransport of Engine.IO protocol eio with no
+// connection: for its encoding and decoding alone.
+func unconnectedTransport(eio string) *wsTransport {
+	w := &wsTransport{Transport: transports.MakeTransport()}
+	w.Prototype(w)
+	r := httptest.NewRequest(http.MethodGet, "/socket.io/?EIO="+eio+"&transport=websocket", nil)
+	w.Transport.Construct(types.NewHttpContext(httptest.NewRecorder(), r))
+	return w
 }
 
 // An idle websocket holds no goroutine on the server: it waits in the
