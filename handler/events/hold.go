@@ -43,14 +43,25 @@ type relayHold struct {
 	mu sync.Mutex
 	// held are the relays waiting for the start of a pairing, all to
 	// heldFor's pairing, in the order they came.
-	held      []socketio.Frame
-	heldFor   pairing
-	timer     *time.Timer
-	releasing bool // release is sending; later relays queue behind it
-	stopped   bool // the connection is closed: nothing more is sent
+	held    []socketio.Frame
+	heldFor pairing
+	timer   *time.Timer
+	// releasing is set while release sends a batch without the lock; a
+	// relay that comes meanwhile waits on released for it to end.
+	releasing bool
+	released  *sync.Cond // on mu
+	stopped   bool       // the connection is closed: nothing more is sent
 	// holding is set while anything is held or being released; the event
 	// path reads it without the lock.
 	holding atomic.Bool
+}
+
+// newRelayHold holds the relays of one connection for delay after each of
+// its pairings' matched.
+func newRelayHold(delay time.Duration, send func(to string, f socketio.Frame), current func() (pairing, bool)) *relayHold {
+	r := &relayHold{delay: delay, send: send, current: current}
+	r.released = sync.NewCond(&r.mu)
+	return r
 }
 
 // deliver relays f to p's partner: at once, or, when it comes less than
@@ -67,9 +78,20 @@ func (r *relayHold) deliver(p pairing, f socketio.Frame) error {
 }
 
 // hold keeps f until p's delay is over, behind the relays already held.
+//
+// A relay that comes while a release is sending waits for it to end, and
+// is then sent or held in its turn. Why: its sender's later events (a Next)
+// wait for it, so it reaches the partner while the pairing still stands and
+// before anything those events send. Queued behind the release instead, it
+// was checked against the pairing of when the release got to it, and a Next
+// sent just after it could end the pairing first: a relay sent after the
+// delay, never delivered.
 func (r *relayHold) hold(p pairing, f socketio.Frame) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for r.releasing && !r.stopped {
+		r.released.Wait()
+	}
 	if r.stopped {
 		return nil // the connection is gone: nothing is delivered for it
 	}
@@ -78,7 +100,7 @@ func (r *relayHold) hold(p pairing, f socketio.Frame) error {
 		r.drop()
 	}
 	wait := time.Until(p.matchedAt.Add(r.delay))
-	if wait <= 0 && len(r.held) == 0 && !r.releasing {
+	if wait <= 0 && len(r.held) == 0 {
 		r.holding.Store(false)
 		r.send(p.partner, f)
 		return nil
@@ -89,37 +111,42 @@ func (r *relayHold) hold(p pairing, f socketio.Frame) error {
 	r.holding.Store(true)
 	r.heldFor = p
 	r.held = append(r.held, f)
-	if r.timer == nil && !r.releasing {
+	if r.timer == nil {
 		r.timer = time.AfterFunc(max(wait, 0), r.release)
 	}
 	return nil
 }
 
 // release sends the held relays, in order, to the partner they were sent
-// to if the pairing still stands; relays held while it sends go out after
-// them.
+// to if the pairing still stands.
 func (r *relayHold) release() {
 	r.mu.Lock()
-	r.timer = nil
-	r.releasing = true
-	for len(r.held) > 0 && !r.stopped {
-		if wait := time.Until(r.heldFor.matchedAt.Add(r.delay)); wait > 0 {
-			// A new pairing's relays, held while the last ones went out.
-			r.timer = time.AfterFunc(wait, r.release)
-			break
-		}
-		batch, p := r.held, r.heldFor
-		r.held = nil
+	if r.stopped || len(r.held) == 0 || time.Now().Before(r.heldFor.matchedAt.Add(r.delay)) {
+		// Nothing to send yet: a timer of a pairing whose relays were
+		// dropped, firing as a new pairing's were held (their own timer
+		// is set).
 		r.mu.Unlock()
-		if now, ok := r.current(); ok && now == p {
-			for _, f := range batch {
-				r.send(p.partner, f)
-			}
-		}
-		r.mu.Lock()
+		return
 	}
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	batch, p := r.held, r.heldFor
+	r.held, r.heldFor = nil, pairing{}
+	// Sent without the lock: stop (the connection's close) must not wait
+	// for a send, which may wait for the store's relay.
+	r.releasing = true
+	r.mu.Unlock()
+	if now, ok := r.current(); ok && now == p {
+		for _, f := range batch {
+			r.send(p.partner, f)
+		}
+	}
+	r.mu.Lock()
 	r.releasing = false
 	r.holding.Store(len(r.held) > 0)
+	r.released.Broadcast()
 	r.mu.Unlock()
 }
 
@@ -130,6 +157,7 @@ func (r *relayHold) stop() {
 	defer r.mu.Unlock()
 	r.stopped = true
 	r.drop()
+	r.released.Broadcast()
 }
 
 // drop forgets the held relays; r.mu is held.

@@ -22,19 +22,17 @@ type holdFixture struct {
 
 func newHoldFixture(delay time.Duration, p pairing) *holdFixture {
 	f := &holdFixture{now: p}
-	f.hold = &relayHold{
-		delay: delay,
-		send: func(to string, fr socketio.Frame) {
+	f.hold = newRelayHold(delay,
+		func(to string, fr socketio.Frame) {
 			f.mu.Lock()
 			f.sent = append(f.sent, to+" "+string(fr.Payload()))
 			f.mu.Unlock()
 		},
-		current: func() (pairing, bool) {
+		func() (pairing, bool) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			return f.now, f.now.partner != ""
-		},
-	}
+		})
 	return f
 }
 
@@ -72,6 +70,45 @@ func TestRelayHold(t *testing.T) {
 			}
 			if got := f.sentList(); len(got) != 4 {
 				t.Fatalf("sent %q, want the 4th at once", got)
+			}
+		})
+	})
+	t.Run("a relay that comes while a release sends goes out before its sender's next event", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := pairing{partner: "you", matchedAt: time.Now()}
+			f := newHoldFixture(delay, p)
+			sending, unblock := make(chan struct{}), make(chan struct{})
+			send := f.hold.send
+			f.hold.send = func(to string, fr socketio.Frame) {
+				send(to, fr)
+				if string(fr.Payload()) == `"1"` {
+					close(sending)
+					<-unblock // the release is slow to come back
+				}
+			}
+			if err := f.hold.deliver(p, frame("1")); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(delay)
+			<-sending
+			// The partner has the first; its sender sends another, then
+			// Next, which ends the pairing.
+			done := make(chan error, 1)
+			go func() {
+				err := f.hold.deliver(p, frame("2"))
+				f.mu.Lock()
+				f.now = pairing{}
+				f.mu.Unlock()
+				done <- err
+			}()
+			synctest.Wait()
+			close(unblock)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			if got, want := f.sentList(), []string{`you "1"`, `you "2"`}; !slices.Equal(got, want) {
+				t.Fatalf("sent %q, want %q", got, want)
 			}
 		})
 	})

@@ -95,7 +95,7 @@ func (h *Sockets) open(cn Conn) *conn {
 		limits:   newRateLimits(h.cfg),
 		commands: newCommands(&h.running),
 	}
-	c.hold = &relayHold{delay: h.cfg.SignalDelay, send: h.out.Send, current: c.pairing}
+	c.hold = newRelayHold(h.cfg.SignalDelay, h.out.Send, c.pairing)
 	// The address only as its key (a keyed hash), never as it is; not at
 	// all while the key's secret is still to be loaded from the store.
 	var addrKey string
