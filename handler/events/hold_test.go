@@ -42,6 +42,30 @@ func (f *holdFixture) sentList() []string {
 	return slices.Clone(f.sent)
 }
 
+// slowRelease holds frame "1" for p and lets the delay pass: the release
+// has sent it and is slow to come back from its send until unblock is
+// closed. On synctest's clock.
+func slowRelease(t *testing.T, delay time.Duration, p pairing) (f *holdFixture, unblock chan struct{}) {
+	t.Helper()
+	f = newHoldFixture(delay, p)
+	sending := make(chan struct{})
+	unblock = make(chan struct{})
+	send := f.hold.send
+	f.hold.send = func(to string, fr socketio.Frame) {
+		send(to, fr)
+		if string(fr.Payload()) == `"1"` {
+			close(sending)
+			<-unblock
+		}
+	}
+	if err := f.hold.deliver(p, frame("1")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(delay)
+	<-sending
+	return f, unblock
+}
+
 func frame(n string) socketio.Frame { return socketio.NewFrame("signal", `"`+n+`"`) }
 
 func TestRelayHold(t *testing.T) {
@@ -76,21 +100,7 @@ func TestRelayHold(t *testing.T) {
 	t.Run("a relay that comes while a release sends goes out before its sender's next event", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			p := pairing{partner: "you", matchedAt: time.Now()}
-			f := newHoldFixture(delay, p)
-			sending, unblock := make(chan struct{}), make(chan struct{})
-			send := f.hold.send
-			f.hold.send = func(to string, fr socketio.Frame) {
-				send(to, fr)
-				if string(fr.Payload()) == `"1"` {
-					close(sending)
-					<-unblock // the release is slow to come back
-				}
-			}
-			if err := f.hold.deliver(p, frame("1")); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(delay)
-			<-sending
+			f, unblock := slowRelease(t, delay, p)
 			// The partner has the first; its sender sends another, then
 			// Next, which ends the pairing.
 			done := make(chan error, 1)
@@ -109,6 +119,30 @@ func TestRelayHold(t *testing.T) {
 			synctest.Wait()
 			if got, want := f.sentList(), []string{`you "1"`, `you "2"`}; !slices.Equal(got, want) {
 				t.Fatalf("sent %q, want %q", got, want)
+			}
+		})
+	})
+	t.Run("a relay waiting for a release is let go when the connection closes", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := pairing{partner: "you", matchedAt: time.Now()}
+			f, unblock := slowRelease(t, delay, p)
+			done := make(chan error, 1)
+			go func() { done <- f.hold.deliver(p, frame("2")) }()
+			synctest.Wait() // waiting for the release
+			f.hold.stop()
+			synctest.Wait()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			default:
+				t.Fatal("the relay still waits for the release after stop")
+			}
+			close(unblock)
+			synctest.Wait()
+			if got, want := f.sentList(), []string{`you "1"`}; !slices.Equal(got, want) {
+				t.Fatalf("sent %q, want %q: nothing after stop", got, want)
 			}
 		})
 	})
